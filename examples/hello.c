@@ -1,0 +1,14 @@
+/* The classic kvm-hello-world guest, one source for all four CPU modes: "Hello, world!\n"
+ * one byte per outb on port 0xE9, 42 stored as a 32-bit value at guest address 0x400, and a
+ * halt with eax = 42 (main's return value; guest/start/ halts with it). */
+#include "kvmbox/guest.h"
+
+#define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */
+#define HELLO_VALUE 42
+
+int main(void)
+{
+	console_puts("Hello, world!\n");
+	*(volatile uint32_t *)kvmbox_ptr(HELLO_ADDR) = HELLO_VALUE;
+	return HELLO_VALUE;
+}

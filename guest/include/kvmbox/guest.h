@@ -1,0 +1,178 @@
+/* kvmbox guest SDK: hypercalls (the CS695 HC_* names), console output and guest-side
+ * assertions for freestanding guests in real, protected, paged32 and long mode.
+ * Implemented in guest/lib/; see docs/sdk.md. Needs no libc. */
+#ifndef KVMBOX_GUEST_H
+#define KVMBOX_GUEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmbox/abi.h"
+#include "kvmbox/io.h"
+#include "kvmbox/note.h"
+
+_Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step with abi.h");
+
+/* The build (mk/guests.mk) passes -DKVMBOX_GUEST_MODE=N, a KVMBOX_NOTE_MODE_* value, so a
+ * guest can pick mode-specific code with #if. */
+#ifdef KVMBOX_GUEST_MODE
+#if KVMBOX_GUEST_MODE < KVMBOX_NOTE_MODE_REAL || KVMBOX_GUEST_MODE > KVMBOX_NOTE_MODE_LONG
+#error "KVMBOX_GUEST_MODE must be a KVMBOX_NOTE_MODE_* value (1..4)"
+#endif
+#endif
+
+#define KVMBOX_NORETURN __attribute__((noreturn))
+#define KVMBOX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* The guest program. The start code calls it with the stack set up and halts with
+ * eax = its return value (then halts again forever). */
+int main(void);
+
+/* ---- Raw hypercall ------------------------------------------------------------------ */
+
+/* Hypercall NR (enum kvmbox_hc_nr) with ARG (a value, or the address of an argument struct;
+ * addresses are identity-mapped, so a pointer cast to uintptr_t is the gva). Exactly one
+ * 32-bit `in` from port KVMBOX_PORT_HC_BASE + NR, ARG in ebx/rbx, result in eax: >= 0 on
+ * success, -KVMBOX_E* on failure. The "memory" clobber makes the compiler write argument
+ * structs before the call and re-read buffers the host filled after it. */
+static inline int32_t kvmbox_hypercall(uint32_t nr, uintptr_t arg)
+{
+	int32_t ret;
+
+	__asm__ volatile("inl %w1, %0"
+			 : "=a"(ret)
+			 : "d"((uint16_t)(KVMBOX_PORT_HC_BASE + nr)), "b"(arg)
+			 : "memory");
+	return ret;
+}
+
+/* A guest pointer as the u64 gva ABI structs carry. */
+static inline uint64_t kvmbox_gva(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* A pointer to the fixed guest address ADDR (e.g. 0x400). The empty asm hides the constant
+ * from the optimizer, which otherwise (gcc >= 12, -Warray-bounds) takes a store to a small
+ * constant address for a null-pointer dereference. */
+static inline void *kvmbox_ptr(uintptr_t addr)
+{
+	__asm__("" : "+r"(addr));
+	return (void *)addr;
+}
+
+/* ---- Console and statistics (CS695 names) ------------------------------------------- */
+
+/* One byte to the debug console (outb to port 0xE9; not a hypercall). */
+void HC_print8bit(uint8_t val);
+/* VAL in decimal and one newline, in one exit. */
+void HC_print32bit(uint32_t val);
+/* The NUL-terminated string STR, no newline added, in one exit (at most KVMBOX_STR_MAX-1 bytes). */
+void HC_printStr(const char *str);
+/* Number of exits of this VM so far, this call's own exit included. */
+uint32_t HC_numExits(void);
+/* A fresh guest string "IO in: X\nIO out: Y\n" with the counts of I/O exits by direction.
+ * Every call returns a new buffer (from a static pool of 64 buffers of 64 bytes; never
+ * freed), so results of two calls never alias. Returns NULL once the pool is used up; on a
+ * hypercall error the buffer holds "" . */
+char *HC_numExitsByType(void);
+/* Low 32 bits of the host virtual address backing GVA; 0 (and "Invalid GVA" on the console)
+ * when GVA is unmapped or beyond guest memory. */
+uint32_t HC_gvaToHva(uint32_t gva);
+/* The full 64-bit host virtual address backing GVA, 0 when invalid. */
+uint64_t HC_gvaToHva64(uint64_t gva);
+/* Host CLOCK_MONOTONIC in nanoseconds. */
+uint64_t HC_getTimestamp(void);
+/* End the run with STATUS (the host reports KVMBOX_STOP_EXIT). Never returns. */
+KVMBOX_NORETURN void HC_exit(int status);
+/* KVMBOX_ABI_VERSION of the host: major << 16 | minor. */
+uint32_t HC_abiVersion(void);
+
+/* Older assignment names. */
+static inline void HC_printVal(uint32_t val) { HC_print32bit(val); }
+static inline uint32_t HC_getNumExits(void) { return HC_numExits(); }
+static inline void HC_display(const char *str) { HC_printStr(str); }
+
+/* ---- Files in the host's share directory (Linux semantics) ------------------------------ */
+
+/* PATH is relative to the share; FLAGS are KVMBOX_O_*; MODE is used with KVMBOX_O_CREAT.
+ * Each returns what the Linux call would, with -KVMBOX_E* instead of -1/errno. */
+int HC_open(const char *path, int flags, int mode);
+long HC_read(int fd, void *buf, size_t len);
+long HC_write(int fd, const void *buf, size_t len);
+/* The new offset, or -KVMBOX_E*. */
+long long HC_lseek(int fd, long long off, int whence);
+int HC_close(int fd);
+int HC_fstat(int fd, struct kvmbox_stat *st);
+
+/* ---- Channels between VMs ---------------------------------------------------------------- */
+
+/* Send/receive up to LEN bytes on channel CHAN; blocks until the peer is ready. Returns the
+ * byte count or -KVMBOX_E*. */
+long HC_chanSend(uint32_t chan, const void *buf, size_t len);
+long HC_chanRecv(uint32_t chan, void *buf, size_t len);
+/* The same with KVMBOX_CHAN_* FLAGS (KVMBOX_CHAN_NONBLOCK: -KVMBOX_EAGAIN instead of blocking). */
+long kvmbox_chan_send(uint32_t chan, const void *buf, size_t len, uint32_t flags);
+long kvmbox_chan_recv(uint32_t chan, void *buf, size_t len, uint32_t flags);
+
+/* ---- Console helpers: formatting in the guest, one outb per byte on port 0xE9 ------------ */
+
+void console_putc(char c);
+void console_puts(const char *s);
+/* Decimal. */
+void console_put_u32(uint32_t v);
+void console_put_u64(uint64_t v);
+void console_put_i64(int64_t v);
+/* "0x" and lowercase hex digits, no leading zeros. */
+void console_put_hex(uint64_t v);
+/* A small printf: %c %s %d %i %u %x %p %% with the modifiers l, ll, z and a field width
+ * with optional '0' flag. Returns the number of bytes written. */
+int console_printf(const char *fmt, ...) KVMBOX_PRINTF(1, 2);
+
+/* Format into BUF (always NUL-terminated when SIZE > 0), like C99 snprintf but with the
+ * conversions of console_printf. Returns the length the full output would have. All
+ * arithmetic is 32-bit (no libgcc needed for -m16/-m32). */
+int kvmbox_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int kvmbox_snprintf(char *buf, size_t size, const char *fmt, ...) KVMBOX_PRINTF(3, 4);
+
+/* ---- Guest-side assertions (cf. Linux KVM selftests GUEST_ASSERT / ucall) ---------------- */
+
+/* Report a failed assertion to the host with KVMBOX_HC_ASSERT_FAIL (struct kvmbox_hc_assert:
+ * FILE, EXPR, LINE) and never return; the host stops the VM with KVMBOX_STOP_ASSERT and the
+ * guest's "file:line". */
+KVMBOX_NORETURN void kvmbox_assert_fail(const char *file, uint32_t line, const char *expr);
+/* The same for GUEST_ASSERT_EQ: EXPR becomes "<a> == <b> (<va> != <vb>)". */
+KVMBOX_NORETURN void kvmbox_assert_eq_fail(const char *file, uint32_t line, const char *expr,
+					   int64_t a, int64_t b);
+
+/* Fail the test with this file and line when COND is false. */
+#define GUEST_ASSERT(cond)                                                   \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			kvmbox_assert_fail(__FILE__, __LINE__, #cond);       \
+	} while (0)
+
+/* Fail when the integers A and B differ; both are evaluated once and compared as int64_t
+ * (integers only: a pointer does not convert to int64_t in 32-bit guests). The report's
+ * expression text carries both values, e.g. "1 + 1 == 3 (2 != 3)". */
+#define GUEST_ASSERT_EQ(a, b)                                                         \
+	do {                                                                          \
+		int64_t kvmbox_a_ = (int64_t)(a), kvmbox_b_ = (int64_t)(b);           \
+		if (kvmbox_a_ != kvmbox_b_)                                           \
+			kvmbox_assert_eq_fail(__FILE__, __LINE__, #a " == " #b,       \
+					      kvmbox_a_, kvmbox_b_);                  \
+	} while (0)
+
+/* ---- Freestanding string library (guest/lib/string.c) ------------------------------------ */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+
+#endif
