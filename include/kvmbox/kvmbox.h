@@ -1,0 +1,231 @@
+/* kvmbox embedding API: create a VM (memory + one vCPU), load an image, run it, destroy it.
+ * Every call returns 0 (or a count) on success and a negative errno on failure; when an
+ * error buffer is passed, it receives one human-readable line saying what went wrong.
+ * The library never prints to stdout and never exits. No global state: VMs are independent. */
+#ifndef KVMBOX_KVMBOX_H
+#define KVMBOX_KVMBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/kvm.h>
+
+#define KVMBOX_VERSION "0.1.0"
+
+typedef uint64_t gpa_t; /* guest-physical address */
+typedef uint64_t gva_t; /* guest-virtual (linear) address */
+
+/* One line of diagnosis filled by a failing call. Callers may pass NULL. */
+struct kvmbox_error {
+	char msg[256];
+};
+
+/* ---- CPU modes ---------------------------------------------------------------------- */
+
+enum kvmbox_mode {
+	KVMBOX_MODE_AUTO = 0,  /* only for images: take the mode from the image */
+	KVMBOX_MODE_REAL,      /* 16-bit real mode, segment bases 0 */
+	KVMBOX_MODE_PROTECTED, /* 32-bit protected mode, flat 4 GiB segments, no paging */
+	KVMBOX_MODE_PAGED32,   /* 32-bit paging with 4 MiB pages, identity map of guest memory */
+	KVMBOX_MODE_LONG,      /* 64-bit mode, 4-level paging with 2 MiB pages, identity map */
+};
+#define KVMBOX_MODE_COUNT 5
+
+/* "real", "protected", "paged32", "long" ("auto" for KVMBOX_MODE_AUTO). */
+const char *kvmbox_mode_name(enum kvmbox_mode mode);
+/* Parse a mode name; returns 0 or -EINVAL. */
+int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
+
+/* ---- Guest memory layout ------------------------------------------------------------ */
+
+#define KVMBOX_MEM_DEFAULT (2ull << 20)
+#define KVMBOX_MEM_MIN (256ull << 10)
+#define KVMBOX_MEM_MAX (3ull << 30) /* guest memory ends below the TSS area at 0xfffbd000 */
+
+/* Where kvmbox puts the structures it builds in guest memory (docs/memory.md).
+ * [sys_base, mem_size) holds the GDT and page tables; images may not overlap it.
+ * The initial stack pointer is stack_top; the stack grows down from there. */
+struct kvmbox_layout {
+	uint64_t mem_size;
+	gpa_t sys_base;  /* start of the host-made area (page aligned) */
+	gpa_t gdt;       /* GDT (and the TSS it describes) */
+	gpa_t pt_root;   /* CR3: page directory (paged32) or PML4 (long); 0 without paging */
+	gpa_t stack_top; /* initial stack pointer (linear); in real mode SS:SP addresses it */
+};
+
+/* Compute the layout for MODE and MEM_SIZE. Returns 0 or -EINVAL (size out of range). */
+int kvmbox_layout_get(enum kvmbox_mode mode, uint64_t mem_size, struct kvmbox_layout *layout,
+		      struct kvmbox_error *err);
+
+/* ---- Images ------------------------------------------------------------------------- */
+
+#define KVMBOX_IMAGE_MAX_SEGMENTS 16
+#define KVMBOX_IMAGE_MAX_SIZE (1ull << 30)
+
+enum kvmbox_image_format { KVMBOX_IMAGE_FLAT, KVMBOX_IMAGE_ELF32, KVMBOX_IMAGE_ELF64 };
+
+struct kvmbox_segment {
+	gpa_t gpa;       /* where it is loaded (guest-physical == guest-virtual: identity map) */
+	uint64_t filesz; /* bytes copied from the file */
+	uint64_t memsz;  /* bytes it occupies; memsz - filesz are zeroed */
+	uint64_t offset; /* file offset of the bytes */
+};
+
+/* A parsed image. It borrows the caller's buffer (data, size), which must outlive it. */
+struct kvmbox_image {
+	const uint8_t *data;
+	size_t size;
+	enum kvmbox_image_format format;
+	enum kvmbox_mode mode; /* from the ELF class or the kvmbox mode note; AUTO for flat */
+	gva_t entry;
+	unsigned nsegments;
+	struct kvmbox_segment segments[KVMBOX_IMAGE_MAX_SEGMENTS];
+};
+
+/* Parse an ELF32/ELF64 executable (data starts with the ELF magic) or, when FLAT is true,
+ * a flat binary loaded at LOAD_ADDR and entered at ENTRY. Validates every field that later
+ * matters (class, machine, type, program headers inside the file, segment sizes and
+ * overflow); placement in guest memory is checked by kvmbox_vm_load. Returns 0 or -ENOEXEC
+ * (malformed), -EINVAL (bad arguments), with ERR saying which field is wrong. */
+int kvmbox_image_parse(struct kvmbox_image *img, const void *data, size_t size, bool flat,
+		       gpa_t load_addr, gva_t entry, struct kvmbox_error *err);
+
+/* ---- Logging ------------------------------------------------------------------------ */
+
+enum kvmbox_log_level { KVMBOX_LOG_ERROR, KVMBOX_LOG_WARN, KVMBOX_LOG_INFO, KVMBOX_LOG_DEBUG,
+			KVMBOX_LOG_TRACE };
+
+/* A log sink owned by the caller and shared by any number of VMs. TRACE explains every
+ * KVM ioctl and exit. A NULL log in a config means "log nothing". */
+struct kvmbox_log {
+	enum kvmbox_log_level level;
+	FILE *sink;
+};
+
+/* ---- VMs ---------------------------------------------------------------------------- */
+
+struct kvmbox_vm;
+
+/* Console output sink: called with guest console bytes (port 0xE9, HC_print*) in order. */
+typedef void (*kvmbox_console_fn)(void *ctx, const char *buf, size_t len);
+
+enum {
+	KVMBOX_VM_STRICT = 1u << 0,      /* a bad hypercall stops the VM instead of returning an error */
+	KVMBOX_VM_NO_COALESCE = 1u << 1, /* every console byte is a full exit (no coalesced PIO) */
+};
+
+struct kvmbox_vm_config {
+	const char *name;         /* for messages; may be NULL */
+	enum kvmbox_mode mode;    /* not AUTO */
+	uint64_t mem_size;        /* 0: KVMBOX_MEM_DEFAULT */
+	unsigned flags;           /* KVMBOX_VM_* */
+	struct kvmbox_log *log;   /* may be NULL */
+	kvmbox_console_fn console; /* NULL: write to file descriptor console_fd */
+	void *console_ctx;
+	int console_fd;           /* used when console is NULL; -1 discards */
+	const char *share_dir;    /* host directory the file hypercalls may use; NULL: none */
+	bool share_readonly;
+	unsigned max_open_files;  /* 0: default 16 */
+};
+
+/* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,
+ * its memory and its vCPU, and put the vCPU in CFG->mode with the registers of an empty
+ * guest (entry 0). On success *VMP owns every resource; release it with kvmbox_vm_destroy.
+ * Returns 0, -ENODEV (/dev/kvm missing), -ENOTSUP (a capability missing), -EINVAL (bad
+ * config) or the errno of the failing KVM call. */
+int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
+		     struct kvmbox_error *err);
+
+/* Release everything the VM owns (fds, mappings, timers, open guest files). NULL is fine. */
+void kvmbox_vm_destroy(struct kvmbox_vm *vm);
+
+/* Copy IMG's segments into guest memory and point the vCPU at IMG's entry. Refuses (with
+ * -ENOEXEC) segments outside guest memory or over the host-made area, and an image whose
+ * mode is not the VM's (unless the image mode is AUTO). Call before the first run. */
+int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct kvmbox_error *err);
+
+/* Why a run ended. */
+enum kvmbox_stop {
+	KVMBOX_STOP_NONE = 0,
+	KVMBOX_STOP_HALT,      /* hlt */
+	KVMBOX_STOP_EXIT,      /* HC_exit(status) */
+	KVMBOX_STOP_FAULT,     /* triple fault, failed entry, internal error, bad MMIO/port */
+	KVMBOX_STOP_ASSERT,    /* a guest-side assertion failed */
+	KVMBOX_STOP_BAD_CALL,  /* a bad hypercall under KVMBOX_VM_STRICT */
+	KVMBOX_STOP_TIMEOUT,   /* the run's deadline passed (only with KVMBOX_RUN_STOP_AT_DEADLINE) */
+	KVMBOX_STOP_PREEMPTED, /* the run's deadline passed; the VM can be run again */
+	KVMBOX_STOP_YIELD,     /* an I/O exit with KVMBOX_RUN_YIELD_ON_IO; can be run again */
+	KVMBOX_STOP_BLOCKED,   /* waits on a channel; can be run again when it is ready */
+	KVMBOX_STOP_HOST_ERROR, /* a KVM call failed */
+};
+
+struct kvmbox_result {
+	enum kvmbox_stop stop;
+	int status;           /* HC_exit status */
+	uint32_t exit_reason; /* KVM exit reason of the last exit */
+	char msg[512];        /* for FAULT, ASSERT, BAD_CALL, HOST_ERROR: what happened, with RIP */
+};
+
+enum {
+	KVMBOX_RUN_STOP_AT_DEADLINE = 1u << 0, /* deadline passing is a TIMEOUT, not a PREEMPT */
+	KVMBOX_RUN_YIELD_ON_IO = 1u << 1,      /* return after each guest I/O exit */
+};
+
+struct kvmbox_run_opts {
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+	unsigned flags;       /* KVMBOX_RUN_* */
+};
+
+/* Run the vCPU until it stops (halt, exit, fault ...), the deadline passes, or (with
+ * YIELD_ON_IO) an I/O exit is handled. OPTS may be NULL. Returns 0 with RES filled for
+ * every guest outcome (a guest fault is not a host error) and a negative errno only when
+ * the arguments are bad. A VM whose run ended in HALT, EXIT, FAULT, ASSERT, BAD_CALL,
+ * TIMEOUT or HOST_ERROR is stopped: running it again returns -ESRCH. */
+int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, struct kvmbox_result *res);
+
+/* Exit statistics of a VM. */
+#define KVMBOX_EXIT_REASONS 64
+struct kvmbox_stats {
+	uint64_t exits;                        /* every return from KVM_RUN with an exit reason */
+	uint64_t by_reason[KVMBOX_EXIT_REASONS]; /* by KVM_EXIT_* */
+	uint64_t io_in, io_out;                /* KVM_EXIT_IO by direction */
+	uint64_t hypercalls;                   /* well-formed hypercalls served */
+	uint64_t bad_calls;                    /* malformed hypercalls (refused) */
+	uint64_t console_bytes;                /* bytes written to the console */
+	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
+	uint64_t runs;                         /* KVM_RUN calls */
+	uint64_t guest_ns;                     /* wall time spent inside KVM_RUN */
+};
+const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
+
+/* Name of a KVM exit reason ("KVM_EXIT_HLT", ...), "KVM_EXIT_<n>" for unknown ones. */
+const char *kvmbox_exit_name(uint32_t reason);
+
+/* General registers as of the last exit (kvm_run sync_regs; no ioctl). */
+const struct kvm_regs *kvmbox_vm_regs(const struct kvmbox_vm *vm);
+
+/* Write a register dump (general and special registers as of the last exit) into BUF;
+ * returns the characters written (truncated to LEN, always NUL-terminated when LEN > 0). */
+size_t kvmbox_vm_format_regs(const struct kvmbox_vm *vm, char *buf, size_t len);
+
+/* Checked guest-memory access: [gpa, gpa+len) must lie inside guest memory.
+ * Returns 0 or -EFAULT. */
+int kvmbox_vm_read(const struct kvmbox_vm *vm, gpa_t gpa, void *buf, size_t len);
+int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len);
+
+/* Translate a guest-virtual address with the vCPU's current paging state (software walk,
+ * no ioctl). Returns 0 with *GPA set, or -EFAULT when unmapped or outside guest memory. */
+int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa);
+
+enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm);
+const char *kvmbox_vm_name(const struct kvmbox_vm *vm);
+uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
+
+/* ---- Host ---------------------------------------------------------------------------- */
+
+/* Probe whether this host's KVM can run MODE: builds a one-page guest in that mode and
+ * runs it. Returns 1 (yes), 0 (no; ERR says why) or a negative errno (KVM unusable). */
+int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err);
+
+#endif
