@@ -1,0 +1,148 @@
+# kvmbox: one GNU Makefile for the library, the command, guests, tests and benchmarks.
+# `make` builds, `make check` runs every test, `make help` lists the rest. V=1 shows commands.
+
+BUILD ?= build
+CC ?= cc
+V ?= 0
+SAN ?= 0
+EXTRA_CFLAGS ?=
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS :=
+LDLIBS := -lrt
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS := \
+	src/gaccess.c \
+	src/host.c \
+	src/image.c \
+	src/image_file.c \
+	src/kvm.c \
+	src/log.c \
+	src/run.c \
+	src/vm.c \
+	src/hc/chan.c \
+	src/hc/console.c \
+	src/hc/files.c \
+	src/hc/stats.c \
+	src/hc/table.c \
+	src/x86/layout.c \
+	src/x86/modes.c \
+	src/x86/paging.c \
+	src/x86/regs.c \
+	src/x86/walk.c
+
+CLI_SRCS := \
+	cli/main.c \
+	cli/opts.c
+
+LIB := $(BUILD)/libkvmbox.a
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/cli/builtin.o
+
+.PHONY: all
+all: $(BUILD)/kvmbox guests
+
+include mk/guests.mk
+-include mk/realkvm.mk
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The built-in hello guests are the example guest, embedded whole and loaded like any ELF.
+BUILTIN_HELLOS := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
+$(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) -c $< -o $@ $(foreach m,real protected paged32 long,\
+		-DHELLO_$(shell echo $(m) | tr a-z A-Z)='"$(BUILD)/guests/hello-$(m).elf"')
+
+$(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- tests ----------------------------------------------------------------------------
+# Unit tests link the library; guest tests also need the guests and the command.
+TESTS := \
+	unit/test_image \
+	unit/test_opts \
+	unit/test_x86 \
+	host/test_cli \
+	host/test_guests \
+	host/test_lifecycle
+
+TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
+TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o
+
+define link_test
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+endef
+UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
+HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
+$(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o
+$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	$(link_test)
+$(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
+	$(link_test)
+
+.PHONY: tests check check-unit
+tests: $(TEST_BINS) $(BUILD)/kvmbox guests
+
+# Every test program runs even when one fails; the summary line counts them all.
+check: tests
+	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
+
+check-unit: $(UNIT_BINS)
+	$(Q)BUILD=$(BUILD) tests/run.sh $^
+
+# The payload the real-KVM lane (mk/realkvm.mk) copies into its QEMU guest.
+.PHONY: realkvm-payload
+realkvm-payload: $(BUILD)/kvmbox guests $(BUILD)/tests/host/test_guests $(BUILD)/tests/host/test_cli
+
+# Sanitizer and second-compiler builds, each in its own build directory.
+.PHONY: check-asan check-clang
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
+check-clang:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/clang CC=clang check
+
+# ---- benchmarks -----------------------------------------------------------------------
+-include mk/bench.mk
+
+.PHONY: clean help
+clean:
+	rm -rf build
+
+help:
+	@echo "make                 build kvmbox and the example guests into $(BUILD)/"
+	@echo "make run             run the built-in hello guest (long mode)"
+	@echo "make check           build and run every test (this host's KVM)"
+	@echo "make check-realkvm   run the guest tests under real KVM (kvm_amd in QEMU)"
+	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"
+	@echo "make check-clang     the tests built with clang (build/clang)"
+	@echo "make bench           benchmarks against the raw-KVM floor (bench/)"
+	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
+
+.PHONY: run
+run: $(BUILD)/kvmbox
+	$(Q)$(BUILD)/kvmbox run
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
