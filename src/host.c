@@ -1,0 +1,49 @@
+/* What this host's KVM can do, found by running a guest, never by the module's name. */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include "kvmbox/kvmbox.h"
+#include "log.h"
+
+#define PROBE_ADDR 0x1000
+#define PROBE_TIMEOUT_NS 2000000000ull
+
+int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err)
+{
+	static const uint8_t hlt = 0xf4;
+	struct kvmbox_vm_config cfg = { .name = "probe", .mode = mode, .mem_size = KVMBOX_MEM_MIN,
+					.console_fd = -1 };
+	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct kvmbox_image img;
+	struct kvmbox_result res;
+	struct kvmbox_vm *vm;
+	struct timespec ts;
+	int ret;
+
+	ret = kvmbox_vm_create(&vm, &cfg, err);
+	if (ret < 0)
+		return ret;
+	ret = kvmbox_image_parse(&img, &hlt, 1, true, PROBE_ADDR, PROBE_ADDR, err);
+	if (ret == 0)
+		ret = kvmbox_vm_load(vm, &img, err);
+	if (ret < 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + PROBE_TIMEOUT_NS;
+	ret = kvmbox_vm_run(vm, &opts, &res);
+	if (ret < 0)
+		goto out;
+	if (res.stop == KVMBOX_STOP_HALT) {
+		ret = 1;
+	} else {
+		set_error(err, ENOTSUP,
+			  "this host's KVM cannot run %s mode: a one-instruction %s-mode guest ended in %s instead of halting%s",
+			  kvmbox_mode_name(mode), kvmbox_mode_name(mode),
+			  kvmbox_exit_name(res.exit_reason),
+			  mode == KVMBOX_MODE_PAGED32 ? " (nested/paravirtual KVMs such as kvm_pvm lack 32-bit paging)" : "");
+		ret = 0;
+	}
+out:
+	kvmbox_vm_destroy(vm);
+	return ret;
+}

@@ -1,0 +1,39 @@
+/* Leveled logging and error-line helpers shared by the whole library. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "log.h"
+
+static const char *const level_names[] = {
+	[KVMBOX_LOG_ERROR] = "error", [KVMBOX_LOG_WARN] = "warning", [KVMBOX_LOG_INFO] = "info",
+	[KVMBOX_LOG_DEBUG] = "debug", [KVMBOX_LOG_TRACE] = "trace",
+};
+
+void log_msg(const struct kvmbox_log *log, enum kvmbox_log_level level, const char *who,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_on(log, level))
+		return;
+	if (who)
+		fprintf(log->sink, "kvmbox[%s]: %s: ", who, level_names[level]);
+	else
+		fprintf(log->sink, "kvmbox: %s: ", level_names[level]);
+	va_start(ap, fmt);
+	vfprintf(log->sink, fmt, ap);
+	va_end(ap);
+	fputc('\n', log->sink);
+}
+
+int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -abs(errnum);
+}

@@ -1,0 +1,357 @@
+/* The vCPU loop: run, retry on signals, hand each exit to its handler, report the exits
+ * that end a run with the exit's name, RIP and registers. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include "kvm.h"
+#include "log.h"
+#include "vm.h"
+#include "x86/x86.h"
+
+/* The signal that ends KVM_RUN at a deadline. It is blocked in the running thread and
+ * unblocked only inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a tick that fires between two
+ * KVM_RUNs stays pending and interrupts the next one: it is never lost. */
+#define RUN_SIGNAL (SIGRTMIN + 4)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *const exit_names[] = {
+#define X(n) [KVM_EXIT_##n] = "KVM_EXIT_" #n
+	X(UNKNOWN), X(EXCEPTION), X(IO), X(HYPERCALL), X(DEBUG), X(HLT), X(MMIO),
+	X(IRQ_WINDOW_OPEN), X(SHUTDOWN), X(FAIL_ENTRY), X(INTR), X(SET_TPR), X(TPR_ACCESS),
+	X(S390_SIEIC), X(S390_RESET), X(DCR), X(NMI), X(INTERNAL_ERROR), X(OSI), X(PAPR_HCALL),
+	X(S390_UCONTROL), X(WATCHDOG), X(S390_TSCH), X(EPR), X(SYSTEM_EVENT), X(S390_STSI),
+	X(IOAPIC_EOI), X(HYPERV),
+#undef X
+};
+
+const char *kvmbox_exit_name(uint32_t reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
+		return exit_names[reason];
+	return "KVM_EXIT_(unknown)";
+}
+
+void vm_console_flush(struct kvmbox_vm *vm)
+{
+	size_t off = 0;
+
+	if (!vm->con_len)
+		return;
+	if (vm->console) {
+		vm->console(vm->console_ctx, vm->con_buf, vm->con_len);
+	} else if (vm->console_fd >= 0) {
+		while (off < vm->con_len) {
+			ssize_t n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break; /* a closed console must not stop the guest */
+			off += (size_t)n;
+		}
+	}
+	vm->con_len = 0;
+}
+
+void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len)
+{
+	vm->stats.console_bytes += len;
+	while (len) {
+		size_t n = VM_CONSOLE_BUF - vm->con_len;
+
+		if (n > len)
+			n = len;
+		memcpy(vm->con_buf + vm->con_len, buf, n);
+		vm->con_len += n;
+		buf += n;
+		len -= n;
+		if (vm->con_len == VM_CONSOLE_BUF)
+			vm_console_flush(vm);
+	}
+}
+
+/* Console bytes KVM queued in the coalesced ring since the last exit. Drained before the
+ * exit is handled, so they come out in guest program order with hypercall output. */
+static void drain_ring(struct kvmbox_vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *ring = vm->ring;
+	uint32_t max = vm->ring_max;
+
+	while (ring->first != ring->last) {
+		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[ring->first % max];
+		char c = (char)e->data[0];
+
+		vm_console_write(vm, &c, 1);
+		vm->stats.coalesced_bytes++;
+		__atomic_store_n(&ring->first, (ring->first + 1) % max, __ATOMIC_RELEASE);
+	}
+}
+
+static void empty_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Create this thread's deadline timer and tell KVM to unblock RUN_SIGNAL inside KVM_RUN. */
+static int timer_prepare(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	int tid = (int)syscall(SYS_gettid);
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = RUN_SIGNAL };
+	struct sigaction sa = { .sa_handler = empty_handler };
+	union {
+		struct kvm_signal_mask m;
+		uint8_t bytes[sizeof(struct kvm_signal_mask) + 8];
+	} kmask;
+	sigset_t block, in_run;
+
+	if (vm->timer_ready && vm->timer_tid == tid)
+		return 0;
+	if (vm->timer_ready)
+		timer_delete(vm->timer);
+	vm->timer_ready = false;
+	sigemptyset(&block);
+	sigaddset(&block, RUN_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, &in_run);
+	sigdelset(&in_run, RUN_SIGNAL);
+	/* The kernel's sigset is 8 bytes on x86-64, not glibc's 128 (KVM API doc, 4.35). */
+	kmask.m.len = 8;
+	memcpy(kmask.m.sigset, &in_run, 8);
+	if (kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &kmask, err) < 0)
+		return -1;
+	if (sigaction(RUN_SIGNAL, &sa, NULL) < 0)
+		return set_error(err, errno, "sigaction: %s", strerror(errno));
+	sev._sigev_un._tid = tid;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
+		return set_error(err, errno, "timer_create: %s", strerror(errno));
+	vm->timer_tid = tid;
+	vm->timer_ready = true;
+	return 0;
+}
+
+static int timer_arm(struct kvmbox_vm *vm, uint64_t deadline, struct kvmbox_error *err)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(deadline / 1000000000ull),
+			      .tv_nsec = (long)(deadline % 1000000000ull) },
+	};
+	sigset_t block;
+
+	if (timer_prepare(vm, err) < 0)
+		return -1;
+	sigemptyset(&block);
+	sigaddset(&block, RUN_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	if (timer_settime(vm->timer, TIMER_ABSTIME, &its, NULL) < 0)
+		return set_error(err, errno, "timer_settime: %s", strerror(errno));
+	return 0;
+}
+
+/* KVM_RUN returned EINTR because RUN_SIGNAL was pending; KVM restored the blocking mask,
+ * so the signal is still queued and would end every later KVM_RUN at once. Dequeue it. */
+static void consume_tick(void)
+{
+	static const struct timespec zero;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, RUN_SIGNAL);
+	while (sigtimedwait(&set, NULL, &zero) == RUN_SIGNAL)
+		;
+}
+
+/* End the run with STOP: a message with the exit's name, RIP and what happened. */
+static void fault(struct kvmbox_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fault(struct kvmbox_vm *vm, const char *fmt, ...)
+{
+	char what[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0, "%s: %s at rip=0x%llx",
+			kvmbox_exit_name(vm->run->exit_reason), what,
+			(unsigned long long)vm->run->s.regs.regs.rip);
+}
+
+static void handle_io(struct kvmbox_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	if (out)
+		vm->stats.io_out++;
+	else
+		vm->stats.io_in++;
+	if (run->io.port == KVMBOX_PORT_CONSOLE && out) {
+		/* The low byte of each element, as the 0xE9 convention has it. */
+		for (uint32_t i = 0; i < run->io.count; i++)
+			vm_console_write(vm, (const char *)data + (size_t)i * run->io.size, 1);
+		return;
+	}
+	if (hc_is_port(run->io.port)) {
+		hc_dispatch(vm, run);
+		return;
+	}
+	fault(vm, "%s of %u byte(s) to unknown port 0x%x", out ? "out" : "in", run->io.size,
+	      run->io.port);
+}
+
+static const char *const internal_suberrors[] = {
+	[KVM_INTERNAL_ERROR_EMULATION] = "instruction emulation failed",
+	[KVM_INTERNAL_ERROR_SIMUL_EX] = "exception while delivering an exception",
+	[KVM_INTERNAL_ERROR_DELIVERY_EV] = "event delivery failed",
+	[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected exit reason",
+};
+
+static void handle_exit(struct kvmbox_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint32_t sub;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vm);
+		break;
+	case KVM_EXIT_HLT:
+		vm_request_stop(vm, KVMBOX_STOP_HALT, 0, "halted");
+		break;
+	case KVM_EXIT_MMIO:
+		fault(vm, "%s of %u byte(s) at unbacked guest-physical 0x%llx",
+		      run->mmio.is_write ? "write" : "read", run->mmio.len,
+		      (unsigned long long)run->mmio.phys_addr);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		fault(vm, "triple fault (the guest hit an exception it could not handle)");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		fault(vm, "VM entry failed, hardware reason 0x%llx",
+		      (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		sub = run->internal.suberror;
+		fault(vm, "KVM internal error %u (%s)", sub,
+		      sub < sizeof(internal_suberrors) / sizeof(internal_suberrors[0]) &&
+				      internal_suberrors[sub]
+			      ? internal_suberrors[sub]
+			      : "unknown");
+		break;
+	default:
+		fault(vm, "unhandled exit");
+		break;
+	}
+}
+
+static void trace_exit(struct kvmbox_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+
+	if (run->exit_reason == KVM_EXIT_IO)
+		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name,
+			"exit %s: %s port 0x%x size %u count %u at rip=0x%llx",
+			kvmbox_exit_name(run->exit_reason),
+			run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
+			run->io.size, run->io.count, (unsigned long long)run->s.regs.regs.rip);
+	else
+		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name, "exit %s at rip=0x%llx",
+			kvmbox_exit_name(run->exit_reason),
+			(unsigned long long)run->s.regs.regs.rip);
+}
+
+static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_stop stop,
+		   int status, const char *msg)
+{
+	res->stop = stop;
+	res->status = status;
+	res->exit_reason = vm->run->exit_reason;
+	snprintf(res->msg, sizeof(res->msg), "%s", msg);
+	switch (stop) {
+	case KVMBOX_STOP_PREEMPTED:
+	case KVMBOX_STOP_YIELD:
+	case KVMBOX_STOP_BLOCKED:
+		break;
+	default:
+		vm->stopped = true;
+	}
+	vm_console_flush(vm);
+}
+
+int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, struct kvmbox_result *res)
+{
+	static const struct kvmbox_run_opts no_opts;
+	struct kvmbox_error err;
+	bool io;
+
+	if (!vm || !res)
+		return -EINVAL;
+	memset(res, 0, sizeof(*res));
+	if (!vm->loaded)
+		return -ENOEXEC;
+	if (vm->stopped)
+		return -ESRCH;
+	if (!opts)
+		opts = &no_opts;
+	if (opts->deadline_ns && timer_arm(vm, opts->deadline_ns, &err) < 0) {
+		finish(vm, res, KVMBOX_STOP_HOST_ERROR, 0, err.msg);
+		return 0;
+	}
+	vm->pending = KVMBOX_STOP_NONE;
+	for (;;) {
+		uint64_t t0 = now_ns(), t1;
+		int ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, &err);
+
+		t1 = now_ns();
+		vm->stats.runs++;
+		vm->stats.guest_ns += t1 - t0;
+		if (vm->ring)
+			drain_ring(vm);
+		if (ret < 0) {
+			if (ret == -EINTR || ret == -EAGAIN) {
+				consume_tick();
+				if (opts->deadline_ns && t1 >= opts->deadline_ns) {
+					if (opts->flags & KVMBOX_RUN_STOP_AT_DEADLINE)
+						finish(vm, res, KVMBOX_STOP_TIMEOUT, 0,
+						       "deadline passed: the guest was stopped");
+					else
+						finish(vm, res, KVMBOX_STOP_PREEMPTED, 0, "preempted");
+					return 0;
+				}
+				continue; /* a tick meant for an earlier deadline */
+			}
+			finish(vm, res, KVMBOX_STOP_HOST_ERROR, 0, err.msg);
+			return 0;
+		}
+		vm->stats.exits++;
+		if (vm->run->exit_reason < KVMBOX_EXIT_REASONS)
+			vm->stats.by_reason[vm->run->exit_reason]++;
+		if (log_on(vm->log, KVMBOX_LOG_TRACE))
+			trace_exit(vm);
+		io = vm->run->exit_reason == KVM_EXIT_IO;
+		handle_exit(vm);
+		if (vm->pending != KVMBOX_STOP_NONE) {
+			finish(vm, res, vm->pending, vm->pending_status, vm->pending_msg);
+			return 0;
+		}
+		if (io && (opts->flags & KVMBOX_RUN_YIELD_ON_IO)) {
+			finish(vm, res, KVMBOX_STOP_YIELD, 0, "yield on I/O");
+			return 0;
+		}
+	}
+}
+
+size_t kvmbox_vm_format_regs(const struct kvmbox_vm *vm, char *buf, size_t len)
+{
+	return x86_format_regs(buf, len, &vm->run->s.regs.regs, &vm->run->s.regs.sregs);
+}

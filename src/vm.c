@@ -1,0 +1,353 @@
+/* VM lifecycle: bring-up in the order the KVM API documents (docs/bringup.md), image
+ * loading, teardown, and the small helpers exit handlers share. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "kvm.h"
+#include "log.h"
+#include "vm.h"
+#include "x86/x86.h"
+
+/* KVM_SET_TSS_ADDR: three pages KVM uses for real-mode emulation on VMX; they must not
+ * overlap guest memory, which ends below KVMBOX_MEM_MAX (KVM API doc, 4.40). */
+#define TSS_ADDR 0xfffbd000ull
+_Static_assert(KVMBOX_MEM_MAX <= TSS_ADDR, "guest memory must end below the TSS pages");
+
+#define MAX_CPUID_ENTRIES 128
+
+static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[MAX_CPUID_ENTRIES];
+	} cpuid = { .c.nent = MAX_CPUID_ENTRIES };
+	int ret;
+
+	/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. */
+	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid, err);
+	if (ret < 0)
+		return ret;
+	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &cpuid, err);
+}
+
+/* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
+ * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). */
+static int setup_coalesced_console(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	if (vm->flags & KVMBOX_VM_NO_COALESCE)
+		return 0;
+	if (kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_MMIO) <= 0 ||
+	    (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page > vm->run_size) {
+		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
+			"no coalesced PIO on this host: one exit per console byte");
+		return 0;
+	}
+	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, err);
+	if (ret < 0)
+		return ret;
+	vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)vm->run +
+						      KVM_COALESCED_MMIO_PAGE_OFFSET * page);
+	vm->ring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
+				  sizeof(struct kvm_coalesced_mmio));
+	return 0;
+}
+
+/* Initial CPU state: KVM's reset values, changed by the mode table, handed to KVM through
+ * kvm_run's sync_regs (applied on the first KVM_RUN, so no KVM_SET_* ioctl is needed). */
+static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int ret;
+
+	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_SREGS, &sregs, err);
+	if (ret < 0)
+		return ret;
+	ret = x86_mode_setup(vm->mode, &vm->mem, &vm->layout, 0, &sregs, &regs);
+	if (ret < 0)
+		return set_error(err, -ret, "cannot set up %s mode", kvmbox_mode_name(vm->mode));
+	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	vm->run->s.regs.regs = regs;
+	vm->run->s.regs.sregs = sregs;
+	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
+		     struct kvmbox_error *err)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvmbox_vm *vm;
+	int ret;
+
+	if (!vmp || !cfg)
+		return set_error(err, EINVAL, "kvmbox_vm_create: NULL argument");
+	if (cfg->mode <= KVMBOX_MODE_AUTO || cfg->mode >= KVMBOX_MODE_COUNT)
+		return set_error(err, EINVAL, "kvmbox_vm_create: a VM needs a CPU mode");
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return set_error(err, ENOMEM, "out of memory");
+	snprintf(vm->name, sizeof(vm->name), "%s", cfg->name ? cfg->name : "vm");
+	vm->mode = cfg->mode;
+	vm->flags = cfg->flags;
+	vm->log = cfg->log;
+	vm->console = cfg->console;
+	vm->console_ctx = cfg->console_ctx;
+	vm->console_fd = cfg->console ? -1 : cfg->console_fd;
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->mem.host = MAP_FAILED;
+	vm->run = MAP_FAILED;
+
+	ret = kvmbox_layout_get(vm->mode, cfg->mem_size ? cfg->mem_size : KVMBOX_MEM_DEFAULT,
+				&vm->layout, err);
+	if (ret < 0)
+		goto destroy;
+	ret = hc_table_init(&vm->hc);
+	if (ret < 0) {
+		set_error(err, -ret, "hypercall table: registration failed");
+		goto destroy;
+	}
+
+	ret = vm->kvm_fd = kvm_open_checked(vm->log, err);
+	if (ret < 0)
+		goto destroy;
+	ret = vm->vm_fd = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_CREATE_VM, 0, err);
+	if (ret < 0)
+		goto destroy;
+	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR, err);
+	if (ret < 0)
+		goto destroy;
+
+	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE lets KSM share
+	 * identical pages between VMs; failure (no KSM) is harmless. */
+	vm->mem.size = vm->layout.mem_size;
+	vm->mem.host = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem.host == MAP_FAILED) {
+		ret = set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
+				(unsigned long long)vm->mem.size, strerror(errno));
+		goto destroy;
+	}
+	if (madvise(vm->mem.host, vm->mem.size, MADV_MERGEABLE) < 0)
+		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
+			strerror(errno));
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uintptr_t)vm->mem.host,
+	};
+	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+	if (ret < 0)
+		goto destroy;
+
+	ret = vm->vcpu_fd = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_CREATE_VCPU, 0, err);
+	if (ret < 0)
+		goto destroy;
+	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, err);
+	if (ret < 0)
+		goto destroy;
+	vm->run_size = (size_t)ret;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		ret = set_error(err, errno, "mmap of kvm_run: %s", strerror(errno));
+		goto destroy;
+	}
+	ret = set_cpuid(vm, err);
+	if (ret < 0)
+		goto destroy;
+	ret = setup_coalesced_console(vm, err);
+	if (ret < 0)
+		goto destroy;
+	ret = setup_cpu(vm, err);
+	if (ret < 0)
+		goto destroy;
+
+	/* Only what KVM_RUN needs stays open: the VM and vCPU fds. */
+	close(vm->kvm_fd);
+	vm->kvm_fd = -1;
+	*vmp = vm;
+	return 0;
+
+destroy:
+	kvmbox_vm_destroy(vm);
+	return ret;
+}
+
+void kvmbox_vm_destroy(struct kvmbox_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->run != MAP_FAILED) {
+		vm_console_flush(vm);
+		munmap(vm->run, vm->run_size);
+	}
+	hc_files_release(vm);
+	hc_chan_release(vm);
+	if (vm->timer_ready)
+		timer_delete(vm->timer);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->mem.host != MAP_FAILED)
+		munmap(vm->mem.host, vm->mem.size);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm);
+}
+
+/* 16-, 32- or 64-bit code: an image may run in any mode of its width. */
+static int code_width(enum kvmbox_mode mode)
+{
+	static const int width[KVMBOX_MODE_COUNT] = {
+		[KVMBOX_MODE_REAL] = 16, [KVMBOX_MODE_PROTECTED] = 32,
+		[KVMBOX_MODE_PAGED32] = 32, [KVMBOX_MODE_LONG] = 64,
+	};
+	return width[mode];
+}
+
+int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct kvmbox_error *err)
+{
+	const struct kvmbox_layout *l = &vm->layout;
+	unsigned i;
+
+	if (!img || img->nsegments > KVMBOX_IMAGE_MAX_SEGMENTS)
+		return set_error(err, EINVAL, "kvmbox_vm_load: bad image");
+	if (vm->loaded)
+		return set_error(err, EBUSY, "kvmbox_vm_load: an image is already loaded");
+	if (img->mode != KVMBOX_MODE_AUTO && code_width(img->mode) != code_width(vm->mode))
+		return set_error(err, ENOEXEC, "image is %d-bit %s-mode code, the VM runs %s mode",
+				 code_width(img->mode), kvmbox_mode_name(img->mode),
+				 kvmbox_mode_name(vm->mode));
+	/* Check every segment before copying any, so a refused image leaves memory untouched. */
+	for (i = 0; i < img->nsegments; i++) {
+		const struct kvmbox_segment *s = &img->segments[i];
+		uint64_t end;
+
+		if (__builtin_add_overflow(s->gpa, s->memsz, &end) || end > l->mem_size)
+			return set_error(err, ENOEXEC,
+					 "segment %u [0x%llx, +0x%llx) lies outside guest memory (0x%llx bytes; try --mem)",
+					 i, (unsigned long long)s->gpa, (unsigned long long)s->memsz,
+					 (unsigned long long)l->mem_size);
+		if (end > l->sys_base)
+			return set_error(err, ENOEXEC,
+					 "segment %u [0x%llx, 0x%llx) overlaps kvmbox's page tables/GDT at [0x%llx, 0x%llx) (docs/memory.md)",
+					 i, (unsigned long long)s->gpa, (unsigned long long)end,
+					 (unsigned long long)l->sys_base, (unsigned long long)l->mem_size);
+		if (s->filesz > s->memsz || s->offset > img->size || s->filesz > img->size - s->offset)
+			return set_error(err, ENOEXEC, "segment %u: file range outside the image", i);
+	}
+	if (img->entry >= l->sys_base)
+		return set_error(err, ENOEXEC, "entry point 0x%llx is not in loadable guest memory",
+				 (unsigned long long)img->entry);
+	/* Real mode starts with CS base 0 and a 16-bit IP. */
+	if (vm->mode == KVMBOX_MODE_REAL && img->entry > 0xffff)
+		return set_error(err, ENOEXEC, "entry point 0x%llx is out of reach of real mode (above 0xffff)",
+				 (unsigned long long)img->entry);
+	for (i = 0; i < img->nsegments; i++) {
+		const struct kvmbox_segment *s = &img->segments[i];
+		uint8_t *dst = gmem_ptr(&vm->mem, s->gpa, s->memsz);
+
+		memcpy(dst, img->data + s->offset, s->filesz);
+		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	}
+	vm->run->s.regs.regs.rip = img->entry;
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	vm->loaded = true;
+	return 0;
+}
+
+const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm)
+{
+	return &vm->stats;
+}
+
+const struct kvm_regs *kvmbox_vm_regs(const struct kvmbox_vm *vm)
+{
+	return &vm->run->s.regs.regs;
+}
+
+int kvmbox_vm_read(const struct kvmbox_vm *vm, gpa_t gpa, void *buf, size_t len)
+{
+	const void *src = gmem_ptr(&vm->mem, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(buf, src, len);
+	return 0;
+}
+
+int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len)
+{
+	void *dst = gmem_ptr(&vm->mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, buf, len);
+	return 0;
+}
+
+int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa)
+{
+	struct x86_paging p;
+	struct x86_walk w;
+
+	x86_paging_from_sregs(&vm->run->s.regs.sregs, &p);
+	if (x86_walk(&vm->mem, &p, gva, 0, &w) < 0 || !gmem_ptr(&vm->mem, w.gpa, 1))
+		return -EFAULT;
+	*gpa = w.gpa;
+	return 0;
+}
+
+enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm)
+{
+	return vm->mode;
+}
+
+const char *kvmbox_vm_name(const struct kvmbox_vm *vm)
+{
+	return vm->name;
+}
+
+uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm)
+{
+	return vm->mem.size;
+}
+
+void vm_request_stop(struct kvmbox_vm *vm, enum kvmbox_stop stop, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->pending != KVMBOX_STOP_NONE)
+		return; /* the first reason wins */
+	vm->pending = stop;
+	vm->pending_status = status;
+	va_start(ap, fmt);
+	vsnprintf(vm->pending_msg, sizeof(vm->pending_msg), fmt, ap);
+	va_end(ap);
+}
+
+int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t errnum, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vm->stats.bad_calls++;
+	log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "bad hypercall: %s", what);
+	if (vm->flags & KVMBOX_VM_STRICT)
+		vm_request_stop(vm, KVMBOX_STOP_BAD_CALL, 0, "bad hypercall (--strict): %s", what);
+	return -errnum;
+}

@@ -1,0 +1,68 @@
+/* struct kvmbox_vm: everything one VM owns, and the helpers its exit handlers share. */
+#ifndef KVMBOX_VM_H
+#define KVMBOX_VM_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <linux/kvm.h>
+#include "kvmbox/kvmbox.h"
+#include "gmem.h"
+#include "hc/hc.h"
+
+struct hc_files;
+struct kvmbox_chan_hub;
+
+#define VM_CONSOLE_BUF 4096
+
+struct kvmbox_vm {
+	char name[32];
+	enum kvmbox_mode mode;
+	unsigned flags;
+	struct kvmbox_log *log;
+
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	struct kvm_coalesced_mmio_ring *ring; /* console bytes KVM queued without an exit */
+	uint32_t ring_max;                    /* entries in the ring (KVM_COALESCED_MMIO_MAX) */
+
+	struct gmem mem;
+	struct kvmbox_layout layout;
+	struct kvmbox_stats stats;
+	struct hc_table hc;
+
+	kvmbox_console_fn console;
+	void *console_ctx;
+	int console_fd;
+	size_t con_len;
+	char con_buf[VM_CONSOLE_BUF];
+
+	bool loaded;
+	bool stopped;        /* a finished run: running again is refused */
+	enum kvmbox_stop pending; /* set by a handler; the run loop ends the run with it */
+	int pending_status;
+	char pending_msg[512];
+
+	bool timer_ready;    /* timer created for timer_tid, signal mask set on the vCPU */
+	timer_t timer;
+	int timer_tid;
+
+	struct hc_files *files; /* open guest files, NULL without a share */
+	struct kvmbox_chan_hub *chans; /* channels, NULL unless attached (several-VM runs) */
+};
+
+/* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
+ * fills, and at the end of every run). */
+void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
+void vm_console_flush(struct kvmbox_vm *vm);
+
+/* Ask the run loop to end the run with STOP after the current exit. */
+void vm_request_stop(struct kvmbox_vm *vm, enum kvmbox_stop stop, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Count a malformed hypercall; under KVMBOX_VM_STRICT also stop the VM. Returns -ERR
+ * (a positive KVMBOX_E* value) so a handler can `return vm_bad_call(vm, KVMBOX_EFAULT, ...)`. */
+int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
