@@ -1,0 +1,94 @@
+/* Exit statistics, address translation and time hypercalls. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+#include "../gaccess.h"
+#include "../vm.h"
+#include "hc.h"
+
+/* Exits so far, this call's exit included (it was counted before dispatch). */
+static int32_t hc_num_exits(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	(void)c;
+	return (int32_t)(uint32_t)vm->stats.exits;
+}
+
+/* Writes "IO in: X\nIO out: Y\n" into a buffer the guest provides: each call gets its own
+ * buffer, so two results never alias. */
+static int32_t hc_exits_by_type(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct kvmbox_hc_buf b;
+	char text[64];
+	int n;
+
+	if (guest_read(vm, c->arg, &b, sizeof(b)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "numExitsByType: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
+		     vm->stats.io_in, vm->stats.io_out);
+	if ((uint32_t)n + 1 > b.len)
+		return vm_bad_call(vm, KVMBOX_ERANGE, "numExitsByType: buffer of %u bytes, need %d",
+				   b.len, n + 1);
+	if (guest_write(vm, b.addr, text, (uint64_t)n + 1) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "numExitsByType: bad buffer 0x%llx",
+				   (unsigned long long)b.addr);
+	return n;
+}
+
+/* Host address of GVA, or NULL (with "Invalid GVA" on the console, as the classic
+ * interface has it) when it is unmapped or maps beyond guest memory. */
+static void *translate(struct kvmbox_vm *vm, gva_t gva)
+{
+	void *hva = guest_hva(vm, gva);
+
+	if (!hva) {
+		static const char msg[] = "Invalid GVA\n";
+		vm_console_write(vm, msg, sizeof(msg) - 1);
+	}
+	return hva;
+}
+
+static int32_t hc_gva_to_hva(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	return (int32_t)(uint32_t)(uintptr_t)translate(vm, (uint32_t)c->arg);
+}
+
+static int32_t hc_gva_to_hva64(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct kvmbox_hc_xlate x;
+
+	if (guest_read(vm, c->arg, &x, sizeof(x)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "gvaToHva64: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	x.hva = (uintptr_t)translate(vm, x.gva);
+	if (guest_write(vm, c->arg, &x, sizeof(x)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "gvaToHva64: struct not writable");
+	return x.hva ? 0 : -KVMBOX_EFAULT;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds: steady, comparable across VMs of one host, not wall time. */
+static int32_t hc_timestamp(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct kvmbox_hc_time t;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t.ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (guest_write(vm, c->arg, &t, sizeof(t)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "getTimestamp: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	return 0;
+}
+
+static const struct hc_def stats_calls[] = {
+	{ KVMBOX_HC_NUM_EXITS, "num_exits", hc_num_exits },
+	{ KVMBOX_HC_EXITS_BY_TYPE, "exits_by_type", hc_exits_by_type },
+	{ KVMBOX_HC_GVA_TO_HVA, "gva_to_hva", hc_gva_to_hva },
+	{ KVMBOX_HC_GVA_TO_HVA64, "gva_to_hva64", hc_gva_to_hva64 },
+	{ KVMBOX_HC_TIMESTAMP, "timestamp", hc_timestamp },
+};
+
+int hc_stats_register(struct hc_table *t)
+{
+	return hc_register(t, stats_calls, sizeof(stats_calls) / sizeof(stats_calls[0]));
+}

@@ -1,0 +1,75 @@
+/* The per-VM hypercall table and the dispatcher the run loop calls on hypercall ports. */
+#include <errno.h>
+#include <string.h>
+#include "../vm.h"
+#include "../x86/x86.h"
+#include "hc.h"
+
+int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int ret = 0;
+
+		if (defs[i].nr >= KVMBOX_HC_MAX || !defs[i].fn)
+			ret = -EINVAL;
+		else if (t->defs[defs[i].nr])
+			ret = -EEXIST;
+		if (ret) {
+			while (i--)
+				t->defs[defs[i].nr] = NULL;
+			return ret;
+		}
+		t->defs[defs[i].nr] = &defs[i];
+	}
+	return 0;
+}
+
+int hc_table_init(struct hc_table *t)
+{
+	int (*const features[])(struct hc_table *) = {
+		hc_console_register, hc_stats_register, hc_files_register, hc_chan_register,
+	};
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		int ret = features[i](t);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void hc_dispatch(struct kvmbox_vm *vm, struct kvm_run *run)
+{
+	uint32_t nr = run->io.port - KVMBOX_PORT_HC_BASE;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	const struct hc_def *def = vm->hc.defs[nr];
+	struct hc_call call = { .nr = nr };
+	int32_t ret;
+
+	if (run->io.direction != KVM_EXIT_IO_IN) {
+		vm_bad_call(vm, KVMBOX_EINVAL, "hypercall %u: an OUT; hypercalls are a 32-bit IN", nr);
+		return;
+	}
+	if (run->io.size != 4 || run->io.count != 1) {
+		/* Answer every byte the guest asked for, with the error's low bytes. */
+		ret = vm_bad_call(vm, KVMBOX_EINVAL, "hypercall %u: %u x %u-byte IN; hypercalls are one 32-bit IN",
+				  nr, run->io.count, run->io.size);
+		for (uint32_t i = 0; i < run->io.count; i++)
+			memcpy(data + (size_t)i * run->io.size, &ret, run->io.size);
+		return;
+	}
+	if (!def) {
+		ret = vm_bad_call(vm, KVMBOX_ENOSYS, "hypercall %u: no such call", nr);
+	} else {
+		const struct kvm_regs *regs = &run->s.regs.regs;
+
+		call.arg = x86_in_64bit_code(&run->s.regs.sregs) ? regs->rbx : (uint32_t)regs->rbx;
+		vm->stats.hypercalls++;
+		ret = def->fn(vm, &call);
+	}
+	memcpy(data, &ret, sizeof(ret));
+}
