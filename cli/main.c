@@ -1,0 +1,239 @@
+/* kvmbox: the command. Parses options, loads the image (or the built-in hello guest), runs
+ * it and turns the outcome into a message and a documented exit status. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "kvmbox/kvmbox.h"
+#include "kvmbox/abi.h"
+#include "image_file.h"
+#include "opts.h"
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_CHECK = 1,       /* hello check or guest assertion failed */
+	EXIT_USAGE = 2,       /* bad options or image */
+	EXIT_GUEST_FAULT = 3,
+	EXIT_TIMEOUT = 4,
+	EXIT_UNSUPPORTED = 5, /* this host's KVM cannot run the mode */
+	EXIT_HOST = 6,        /* KVM or the host failed */
+};
+
+/* The classic hello guest's contract, checked after it halts. */
+#define HELLO_RESULT 42
+#define HELLO_RESULT_ADDR 0x400
+
+extern const uint8_t kvmbox_hello_real[], kvmbox_hello_real_end[];
+extern const uint8_t kvmbox_hello_protected[], kvmbox_hello_protected_end[];
+extern const uint8_t kvmbox_hello_paged32[], kvmbox_hello_paged32_end[];
+extern const uint8_t kvmbox_hello_long[], kvmbox_hello_long_end[];
+
+static const struct {
+	const uint8_t *start, *end;
+} builtin_hello[KVMBOX_MODE_COUNT] = {
+	[KVMBOX_MODE_REAL] = { kvmbox_hello_real, kvmbox_hello_real_end },
+	[KVMBOX_MODE_PROTECTED] = { kvmbox_hello_protected, kvmbox_hello_protected_end },
+	[KVMBOX_MODE_PAGED32] = { kvmbox_hello_paged32, kvmbox_hello_paged32_end },
+	[KVMBOX_MODE_LONG] = { kvmbox_hello_long, kvmbox_hello_long_end },
+};
+
+static void print_regs(const struct kvmbox_vm *vm)
+{
+	char buf[2048];
+
+	size_t n = kvmbox_vm_format_regs(vm, buf, sizeof(buf));
+
+	fputs(buf, stderr);
+	if (n && buf[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+static void print_stats(const struct kvmbox_vm *vm)
+{
+	const struct kvmbox_stats *s = kvmbox_vm_stats(vm);
+	unsigned r;
+
+	fprintf(stderr, "exits: %llu (KVM_RUN calls: %llu, time in guest: %.3f ms)\n",
+		(unsigned long long)s->exits, (unsigned long long)s->runs, (double)s->guest_ns / 1e6);
+	for (r = 0; r < KVMBOX_EXIT_REASONS; r++)
+		if (s->by_reason[r])
+			fprintf(stderr, "  %-22s %llu\n", kvmbox_exit_name(r),
+				(unsigned long long)s->by_reason[r]);
+	fprintf(stderr, "  I/O in %llu, out %llu; hypercalls %llu, bad %llu\n",
+		(unsigned long long)s->io_in, (unsigned long long)s->io_out,
+		(unsigned long long)s->hypercalls, (unsigned long long)s->bad_calls);
+	fprintf(stderr, "  console bytes %llu (%llu without an exit)\n",
+		(unsigned long long)s->console_bytes, (unsigned long long)s->coalesced_bytes);
+}
+
+static uint64_t deadline_after(double seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+	       (uint64_t)(seconds * 1e9);
+}
+
+/* The built-in hello guest passes when rax and memory[0x400] both hold 42. */
+static int check_hello(const struct kvmbox_vm *vm, enum kvmbox_mode mode)
+{
+	uint64_t rax = kvmbox_vm_regs(vm)->rax;
+	uint32_t mem = 0;
+
+	kvmbox_vm_read(vm, HELLO_RESULT_ADDR, &mem, sizeof(mem));
+	if (rax != HELLO_RESULT) {
+		fprintf(stderr, "kvmbox: Wrong result: RAX is %llu (expected %d)\n",
+			(unsigned long long)rax, HELLO_RESULT);
+		return EXIT_CHECK;
+	}
+	if (mem != HELLO_RESULT) {
+		fprintf(stderr, "kvmbox: Wrong result: memory at 0x%x is %u (expected %d)\n",
+			HELLO_RESULT_ADDR, mem, HELLO_RESULT);
+		return EXIT_CHECK;
+	}
+	fprintf(stderr, "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
+		kvmbox_mode_name(mode), (unsigned long long)rax, HELLO_RESULT_ADDR, mem);
+	return EXIT_OK;
+}
+
+/* Map how the run ended to a message and an exit status. */
+static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
+		  const struct cli_opts *o, bool builtin)
+{
+	switch (res->stop) {
+	case KVMBOX_STOP_HALT:
+		return builtin ? check_hello(vm, kvmbox_vm_mode(vm)) : EXIT_OK;
+	case KVMBOX_STOP_EXIT:
+		return res->status & 0xff;
+	case KVMBOX_STOP_ASSERT:
+		fprintf(stderr, "kvmbox: %s\n", res->msg);
+		return EXIT_CHECK;
+	case KVMBOX_STOP_TIMEOUT:
+		fprintf(stderr, "kvmbox: timeout: the guest was still running after %g s and was stopped\n",
+			o->timeout);
+		return EXIT_TIMEOUT;
+	case KVMBOX_STOP_FAULT:
+	case KVMBOX_STOP_BAD_CALL:
+		fprintf(stderr, "kvmbox: guest fault: %s\n", res->msg);
+		if (!o->regs)
+			print_regs(vm);
+		return EXIT_GUEST_FAULT;
+	default:
+		fprintf(stderr, "kvmbox: host error: %s\n", res->msg);
+		return EXIT_HOST;
+	}
+}
+
+static int run(const struct cli_opts *o)
+{
+	struct kvmbox_log log = { .level = KVMBOX_LOG_WARN, .sink = stderr };
+	struct kvmbox_vm_config cfg = { .console_fd = 1, .mem_size = o->mem };
+	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_image img;
+	struct kvmbox_vm *vm;
+	uint8_t *file = NULL;
+	const uint8_t *data;
+	size_t size;
+	int ret, status;
+
+	if (o->verbosity)
+		log.level = o->verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;
+	if (o->trace)
+		log.level = KVMBOX_LOG_TRACE;
+
+	if (o->image) {
+		if (image_file_read(o->image, &file, &size, &err) < 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+		data = file;
+		cfg.name = o->image;
+	} else {
+		enum kvmbox_mode m = o->mode ? o->mode : KVMBOX_MODE_LONG;
+
+		data = builtin_hello[m].start;
+		size = (size_t)(builtin_hello[m].end - builtin_hello[m].start);
+		cfg.name = "hello";
+	}
+	if (kvmbox_image_parse(&img, data, size, o->flat, o->load, o->entry, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s: %s\n", o->image ? o->image : "built-in hello", err.msg);
+		free(file);
+		return EXIT_USAGE;
+	}
+	cfg.mode = o->mode ? o->mode : img.mode;
+	if (cfg.mode == KVMBOX_MODE_AUTO) {
+		fprintf(stderr, "kvmbox: %s: a flat binary needs --mode (real, protected, paged32, long)\n",
+			o->image);
+		free(file);
+		return EXIT_USAGE;
+	}
+	cfg.log = &log;
+	cfg.flags = (o->strict ? KVMBOX_VM_STRICT : 0) | (o->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0);
+	cfg.share_dir = o->share;
+	cfg.share_readonly = o->share_ro;
+
+	ret = kvmbox_vm_create(&vm, &cfg, &err);
+	if (ret < 0) {
+		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		free(file);
+		return ret == -EINVAL ? EXIT_USAGE : EXIT_HOST;
+	}
+	/* Probed with the VM already open: creating a second VM is much cheaper than the first. */
+	if (cfg.mode == KVMBOX_MODE_PAGED32) {
+		ret = kvmbox_host_supports_mode(cfg.mode, &err);
+		if (ret <= 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			kvmbox_vm_destroy(vm);
+			free(file);
+			return ret == 0 ? EXIT_UNSUPPORTED : EXIT_HOST;
+		}
+	}
+	if (kvmbox_vm_load(vm, &img, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s: %s\n", o->image ? o->image : "built-in hello", err.msg);
+		kvmbox_vm_destroy(vm);
+		free(file);
+		return EXIT_USAGE;
+	}
+	free(file);
+	if (o->timeout > 0)
+		ropts.deadline_ns = deadline_after(o->timeout);
+	ret = kvmbox_vm_run(vm, &ropts, &res);
+	if (ret < 0) {
+		fprintf(stderr, "kvmbox: run: %s\n", strerror(-ret));
+		kvmbox_vm_destroy(vm);
+		return EXIT_HOST;
+	}
+	fflush(stdout);
+	status = report(vm, &res, o, o->image == NULL);
+	if (o->regs)
+		print_regs(vm);
+	if (o->stats)
+		print_stats(vm);
+	kvmbox_vm_destroy(vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts o;
+	char err[512];
+
+	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox --help'.\n", err);
+		return EXIT_USAGE;
+	}
+	if (o.help) {
+		fputs(cli_usage, stdout);
+		return EXIT_OK;
+	}
+	if (o.version) {
+		printf("kvmbox %s (hypercall ABI %d.%d)\n", KVMBOX_VERSION, KVMBOX_ABI_MAJOR,
+		       KVMBOX_ABI_MINOR);
+		return EXIT_OK;
+	}
+	return run(&o);
+}

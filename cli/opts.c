@@ -1,0 +1,205 @@
+/* getopt_long parsing of `kvmbox run`: every value is checked here, before anything runs. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "opts.h"
+
+const char cli_usage[] =
+	"usage: kvmbox run [options] [IMAGE]\n"
+	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine.\n"
+	"Without IMAGE, run the built-in hello guest in the chosen mode (default long).\n"
+	"\n"
+	"  -m, --mode MODE     real | protected | paged32 | long (default: from the ELF)\n"
+	"  -r, -s, -p, -l      the same as -m real / protected / paged32 / long\n"
+	"      --mem SIZE      guest memory, e.g. 2M, 64M, 1G (default 2M, 256K..3G)\n"
+	"      --load ADDR     IMAGE is a flat binary loaded at guest address ADDR\n"
+	"      --entry ADDR    entry point of a flat binary (default: the load address)\n"
+	"      --timeout SEC   stop a guest still running after SEC seconds\n"
+	"      --regs          print the general registers when the guest stops\n"
+	"      --stats         print exit counts when the guest stops\n"
+	"      --strict        a malformed hypercall stops the VM\n"
+	"      --share DIR[:ro] let the guest's file hypercalls use DIR (read-only with :ro)\n"
+	"      --no-coalesce   one exit per console byte (no coalesced PIO)\n"
+	"  -v, --verbose       more messages (repeat for debug)\n"
+	"      --trace         explain every KVM call and exit on stderr\n"
+	"  -h, --help          this text\n"
+	"  -V, --version       the version\n"
+	"\n"
+	"Exit status: 0 the guest halted (built-in hello: and its checks passed), or the\n"
+	"guest's HC_exit status; 1 a guest check or assertion failed; 2 bad input (options,\n"
+	"image); 3 guest fault (triple fault, bad MMIO or port, failed entry, --strict bad\n"
+	"hypercall); 4 timeout; 5 this host cannot run the mode; 6 host error.\n";
+
+enum {
+	OPT_MEM = 256,
+	OPT_LOAD,
+	OPT_ENTRY,
+	OPT_TIMEOUT,
+	OPT_REGS,
+	OPT_STATS,
+	OPT_STRICT,
+	OPT_SHARE,
+	OPT_NO_COALESCE,
+	OPT_TRACE,
+};
+
+static const struct option long_options[] = {
+	{ "mode", required_argument, NULL, 'm' },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "entry", required_argument, NULL, OPT_ENTRY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "regs", no_argument, NULL, OPT_REGS },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "share", required_argument, NULL, OPT_SHARE },
+	{ "no-coalesce", no_argument, NULL, OPT_NO_COALESCE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (~0ull >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int set_mode(struct cli_opts *o, enum kvmbox_mode mode, char *err, size_t errlen)
+{
+	if (o->mode != KVMBOX_MODE_AUTO && o->mode != mode)
+		return fail(err, errlen, "conflicting modes: %s and %s", kvmbox_mode_name(o->mode),
+			    kvmbox_mode_name(mode));
+	o->mode = mode;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+	enum kvmbox_mode mode;
+	size_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+		argv++;
+		argc--;
+	}
+	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+m:rsplvhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (kvmbox_mode_parse(optarg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)
+				return fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
+					    optarg);
+			if (set_mode(o, mode, err, errlen) < 0)
+				return -1;
+			break;
+		case 'r': case 's': case 'p': case 'l':
+			mode = c == 'r' ? KVMBOX_MODE_REAL : c == 's' ? KVMBOX_MODE_PROTECTED :
+			       c == 'p' ? KVMBOX_MODE_PAGED32 : KVMBOX_MODE_LONG;
+			if (set_mode(o, mode, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_MEM:
+			if (cli_parse_u64(optarg, &o->mem) < 0)
+				return fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", optarg);
+			if (o->mem < KVMBOX_MEM_MIN || o->mem > KVMBOX_MEM_MAX || o->mem % 4096)
+				return fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
+					    optarg);
+			break;
+		case OPT_LOAD:
+			if (cli_parse_u64(optarg, &o->load) < 0)
+				return fail(err, errlen, "--load: '%s' is not an address", optarg);
+			o->flat = true;
+			break;
+		case OPT_ENTRY:
+			if (cli_parse_u64(optarg, &o->entry) < 0)
+				return fail(err, errlen, "--entry: '%s' is not an address", optarg);
+			o->entry_set = true;
+			break;
+		case OPT_TIMEOUT: {
+			char *end;
+
+			errno = 0;
+			o->timeout = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(o->timeout) || o->timeout <= 0 ||
+			    o->timeout > 1e6)
+				return fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
+					    optarg);
+			break;
+		}
+		case OPT_REGS: o->regs = true; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_STRICT: o->strict = true; break;
+		case OPT_NO_COALESCE: o->no_coalesce = true; break;
+		case OPT_TRACE: o->trace = true; break;
+		case 'v': o->verbosity++; break;
+		case 'h': o->help = true; break;
+		case 'V': o->version = true; break;
+		case OPT_SHARE:
+			n = strlen(optarg);
+			if (n == 0 || n >= sizeof(o->share_buf))
+				return fail(err, errlen, "--share: a directory is needed");
+			memcpy(o->share_buf, optarg, n + 1);
+			if (n > 3 && strcmp(o->share_buf + n - 3, ":ro") == 0) {
+				o->share_buf[n - 3] = 0;
+				o->share_ro = true;
+			}
+			o->share = o->share_buf;
+			break;
+		case '?':
+		default:
+			if (optopt && optopt < 256)
+				return fail(err, errlen, "option -%c: %s", optopt,
+					    strchr("m", optopt) ? "needs a value" : "unknown option");
+			return fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
+		}
+	}
+	if (o->entry_set && !o->flat)
+		return fail(err, errlen, "--entry applies to flat binaries: give --load ADDR too");
+	if (optind < argc)
+		o->image = argv[optind++];
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (one IMAGE per run)", argv[optind]);
+	if (o->flat && !o->image)
+		return fail(err, errlen, "--load needs an IMAGE");
+	if (!o->entry_set)
+		o->entry = o->load;
+	return 0;
+}
