@@ -1,0 +1,151 @@
+/* Test harness: run guests through the library with captured consoles; host-limit skips. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "harness.h"
+
+const enum kvmbox_mode all_modes[4] = { KVMBOX_MODE_REAL, KVMBOX_MODE_PROTECTED,
+					KVMBOX_MODE_PAGED32, KVMBOX_MODE_LONG };
+
+const char *build_path(const char *rel)
+{
+	static char buf[4][512];
+	static int next;
+	const char *dir = getenv("BUILD");
+	char *b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", dir && *dir ? dir : "build", rel);
+	return b;
+}
+
+const char *guest_image(const char *prefix, enum kvmbox_mode mode)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "guests/%s-%s.elf", prefix, kvmbox_mode_name(mode));
+	return build_path(rel);
+}
+
+static void capture(void *ctx, const char *buf, size_t len)
+{
+	struct guest_run *r = ctx;
+	size_t room = sizeof(r->out) - 1 - r->out_len;
+
+	if (len > room)
+		len = room;
+	memcpy(r->out + r->out_len, buf, len);
+	r->out_len += len;
+	r->out[r->out_len] = 0;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	*data = malloc(n > 0 ? (size_t)n : 1);
+	*size = fread(*data, 1, (size_t)n, f);
+	fclose(f);
+	return *size == (size_t)n ? 0 : -1;
+}
+
+void guest_run(struct guest_run *r, const struct guest_spec *spec)
+{
+	struct kvmbox_vm_config cfg = {
+		.name = spec->path, .mem_size = spec->mem, .flags = spec->flags,
+		.console = capture, .console_ctx = r, .share_dir = spec->share,
+		.share_readonly = spec->share_ro,
+	};
+	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct kvmbox_image img;
+	struct timespec ts;
+	uint8_t *data = NULL;
+	size_t size = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (read_file(spec->path, &data, &size) < 0) {
+		free(data);
+		fail_msg("cannot read guest image %s (did `make guests` run?)", spec->path);
+	}
+	ret = kvmbox_image_parse(&img, data, size, spec->flat, spec->load_addr, spec->load_addr, &r->err);
+	if (ret < 0) {
+		free(data);
+		fail_msg("%s: %s", spec->path, r->err.msg);
+	}
+	cfg.mode = spec->mode ? spec->mode : img.mode;
+	ret = kvmbox_vm_create(&r->vm, &cfg, &r->err);
+	if (ret < 0) {
+		free(data);
+		fail_msg("kvmbox_vm_create: %s", r->err.msg);
+	}
+	ret = kvmbox_vm_load(r->vm, &img, &r->err);
+	free(data);
+	if (ret < 0)
+		fail_msg("kvmbox_vm_load: %s", r->err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+			   (uint64_t)((spec->timeout > 0 ? spec->timeout : 10.0) * 1e9);
+	assert_int_equal(kvmbox_vm_run(r->vm, &opts, &r->res), 0);
+}
+
+void guest_run_free(struct guest_run *r)
+{
+	kvmbox_vm_destroy(r->vm);
+	r->vm = NULL;
+}
+
+int in_realkvm_lane(void)
+{
+	const char *lane = getenv("KVMBOX_LANE");
+
+	return lane && strcmp(lane, "realkvm") == 0;
+}
+
+void skip_unless_host_runs(enum kvmbox_mode mode)
+{
+	static int known[KVMBOX_MODE_COUNT]; /* 0 unknown, 1 yes, 2 no */
+	static char why[KVMBOX_MODE_COUNT][256];
+	struct kvmbox_error err = { "" };
+
+	if (!known[mode]) {
+		int ret = kvmbox_host_supports_mode(mode, &err);
+
+		if (ret < 0)
+			fail_msg("probing %s mode: %s", kvmbox_mode_name(mode), err.msg);
+		known[mode] = ret ? 1 : 2;
+		snprintf(why[mode], sizeof(why[mode]), "%s", err.msg);
+	}
+	if (known[mode] == 2) {
+		/* The lane exists to run every mode: a refusal there is a failure, not a skip. */
+		if (in_realkvm_lane())
+			fail_msg("real-KVM lane cannot run %s mode: %s", kvmbox_mode_name(mode), why[mode]);
+		printf("SKIP: %s mode: %s\n", kvmbox_mode_name(mode), why[mode]);
+		skip();
+	}
+}
+
+int marker_line(const char *file, const char *marker)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, marker)) {
+			fclose(f);
+			return n + 1;
+		}
+	}
+	fclose(f);
+	return -1;
+}

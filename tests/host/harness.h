@@ -1,0 +1,59 @@
+/* Test harness shared by the host tests: run a built guest through the library with its
+ * console captured, find built artefacts, and skip (with the reason) what the host lacks. */
+#ifndef KVMBOX_TEST_HARNESS_H
+#define KVMBOX_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "kvmbox/kvmbox.h"
+
+#define OUT_MAX 16384
+
+struct guest_run {
+	struct kvmbox_vm *vm;       /* kept for inspection; guest_run_free releases it */
+	struct kvmbox_result res;
+	char out[OUT_MAX];          /* console output, NUL-terminated */
+	size_t out_len;
+	struct kvmbox_error err;
+};
+
+struct guest_spec {
+	const char *path;           /* image file */
+	enum kvmbox_mode mode;      /* VM mode (AUTO: from the image) */
+	uint64_t mem;               /* 0: default */
+	unsigned flags;             /* KVMBOX_VM_* */
+	double timeout;             /* seconds; 0: 10 s safety net (a TIMEOUT then fails tests) */
+	int flat;                   /* load as a flat binary at load_addr, entry load_addr */
+	gpa_t load_addr;
+	const char *share;
+	int share_ro;
+};
+
+/* The build directory ($BUILD, default "build") joined with REL into a static buffer. */
+const char *build_path(const char *rel);
+
+/* "build/guests/PREFIX-MODE.elf" for a guest built for MODE. */
+const char *guest_image(const char *prefix, enum kvmbox_mode mode);
+
+/* Create, load and run SPEC. Fails the calling test (cmocka assertion) when the VM cannot be
+ * created or loaded; every guest outcome is left in R for the test to check. */
+void guest_run(struct guest_run *r, const struct guest_spec *spec);
+void guest_run_free(struct guest_run *r);
+
+/* Skip the current test, printing "SKIP: NAME: REASON" (tests/run.sh lists these), when this
+ * host's KVM cannot run MODE. The answer is probed once per mode per process. */
+void skip_unless_host_runs(enum kvmbox_mode mode);
+
+/* Is this the real-KVM lane (KVMBOX_LANE=realkvm, set by mk/realkvm.mk)? */
+int in_realkvm_lane(void);
+
+/* Line number of the line after the first line of FILE containing MARKER, or -1. */
+int marker_line(const char *file, const char *marker);
+
+/* The four modes, in order, for table-driven tests. */
+extern const enum kvmbox_mode all_modes[4];
+
+#endif

@@ -1,0 +1,191 @@
+/* VM lifecycle: creation refusals, image placement against the memory layout, and that
+ * teardown releases everything (1000 VMs in one process, fds and RSS flat). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static long rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static struct kvmbox_vm *make_vm(enum kvmbox_mode mode, uint64_t mem)
+{
+	struct kvmbox_vm_config cfg = { .mode = mode, .mem_size = mem, .console_fd = -1 };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_vm *vm = NULL;
+
+	if (kvmbox_vm_create(&vm, &cfg, &err) < 0)
+		fail_msg("kvmbox_vm_create: %s", err.msg);
+	return vm;
+}
+
+/* Create, load and run the hello guest 1000 times: fds and RSS must not grow. */
+static void test_thousand_vms_release_everything(void **state)
+{
+	static const uint8_t hello_hlt[] = { 0xb8, 42, 0, 0, 0, 0xf4 }; /* mov eax, 42; hlt */
+	struct kvmbox_vm *keep = make_vm(KVMBOX_MODE_LONG, 0);
+	struct kvmbox_image img;
+	int fds_before, fds_after, i;
+	long rss_before, rss_after;
+
+	(void)state;
+	assert_int_equal(kvmbox_image_parse(&img, hello_hlt, sizeof(hello_hlt), true, 0x1000, 0x1000, NULL), 0);
+	/* Warm up allocator and kernel caches before the baseline. */
+	for (i = 0; i < 20; i++)
+		kvmbox_vm_destroy(make_vm(KVMBOX_MODE_LONG, 0));
+	fds_before = count_fds();
+	rss_before = rss_kib();
+	for (i = 0; i < 1000; i++) {
+		struct kvmbox_vm *vm = make_vm(i % 2 ? KVMBOX_MODE_LONG : KVMBOX_MODE_PROTECTED, 0);
+		struct kvmbox_result res;
+
+		assert_int_equal(kvmbox_vm_load(vm, &img, NULL), 0);
+		assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
+		assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+		assert_int_equal(kvmbox_vm_regs(vm)->rax, 42);
+		kvmbox_vm_destroy(vm);
+	}
+	fds_after = count_fds();
+	rss_after = rss_kib();
+	printf("fds %d -> %d, VmRSS %ld -> %ld KiB over 1000 VMs\n", fds_before, fds_after,
+	       rss_before, rss_after);
+	assert_int_equal(fds_after, fds_before);
+	assert_true(rss_after - rss_before < 1024); /* less than 1 KiB per VM, i.e. no leak */
+	kvmbox_vm_destroy(keep);
+}
+
+static void test_create_refuses_bad_config(void **state)
+{
+	struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_AUTO, .console_fd = -1 };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_vm *vm = NULL;
+
+	(void)state;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	assert_null(vm);
+	cfg.mode = KVMBOX_MODE_LONG;
+	cfg.mem_size = 4096; /* below the minimum */
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	assert_true(strlen(err.msg) > 0);
+	cfg.mem_size = KVMBOX_MEM_MAX + 4096;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	cfg.mem_size = (2 << 20) + 1; /* not a page multiple */
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+}
+
+/* Memory sizes from the minimum to 1 GiB and beyond all come up and run. */
+static void test_memory_sizes(void **state)
+{
+	static const uint64_t sizes[] = { KVMBOX_MEM_MIN, 2 << 20, 64 << 20, 1ull << 30, KVMBOX_MEM_MAX };
+	static const uint8_t hlt[] = { 0xf4 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct kvmbox_vm *vm = make_vm(KVMBOX_MODE_LONG, sizes[i]);
+		struct kvmbox_layout l;
+		struct kvmbox_image img;
+		struct kvmbox_result res;
+
+		assert_int_equal(kvmbox_layout_get(KVMBOX_MODE_LONG, sizes[i], &l, NULL), 0);
+		/* The last loadable byte, just below the host area, is reachable. */
+		assert_int_equal(kvmbox_image_parse(&img, hlt, 1, true, l.sys_base - 1, l.sys_base - 1, NULL), 0);
+		assert_int_equal(kvmbox_vm_load(vm, &img, NULL), 0);
+		assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
+		assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+		assert_int_equal(kvmbox_vm_mem_size(vm), sizes[i]);
+		kvmbox_vm_destroy(vm);
+	}
+}
+
+/* Loading refuses images over the host-made area or outside memory, and copies nothing. */
+static void test_load_refuses_overlap(void **state)
+{
+	static const uint8_t code[64] = { 0xf4 };
+	struct kvmbox_vm *vm = make_vm(KVMBOX_MODE_LONG, 0);
+	struct kvmbox_error err = { "" };
+	struct kvmbox_layout l;
+	struct kvmbox_image img;
+	uint8_t probe[64], zero[64] = { 0 };
+
+	(void)state;
+	assert_int_equal(kvmbox_layout_get(KVMBOX_MODE_LONG, KVMBOX_MEM_DEFAULT, &l, NULL), 0);
+	assert_true(l.pt_root >= l.sys_base);
+	/* Over the page tables. */
+	assert_int_equal(kvmbox_image_parse(&img, code, sizeof(code), true, l.sys_base - 32, l.sys_base - 32, NULL), 0);
+	assert_int_equal(kvmbox_vm_load(vm, &img, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "overlaps kvmbox's page tables"));
+	/* Past the end of guest memory. */
+	assert_int_equal(kvmbox_image_parse(&img, code, sizeof(code), true, 64 << 20, 64 << 20, NULL), 0);
+	assert_int_equal(kvmbox_vm_load(vm, &img, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "outside guest memory"));
+	/* Nothing was copied by the refused loads. */
+	assert_int_equal(kvmbox_vm_read(vm, l.sys_base - 32, probe, 32), 0);
+	assert_memory_equal(probe, zero, 32);
+	/* A 64-bit VM refuses 32-bit code. */
+	img.mode = KVMBOX_MODE_PROTECTED;
+	img.segments[0].gpa = 0x1000;
+	img.entry = 0x1000;
+	assert_int_equal(kvmbox_vm_load(vm, &img, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "32-bit"));
+	kvmbox_vm_destroy(vm);
+}
+
+/* Checked accessors refuse ranges that leave guest memory or wrap. */
+static void test_checked_access(void **state)
+{
+	struct kvmbox_vm *vm = make_vm(KVMBOX_MODE_PROTECTED, 0);
+	uint8_t b[16] = { 1 };
+	gpa_t gpa;
+
+	(void)state;
+	assert_int_equal(kvmbox_vm_write(vm, KVMBOX_MEM_DEFAULT - 16, b, 16), 0);
+	assert_int_equal(kvmbox_vm_write(vm, KVMBOX_MEM_DEFAULT - 15, b, 16), -EFAULT);
+	assert_int_equal(kvmbox_vm_read(vm, ~0ull - 4, b, 16), -EFAULT);
+	assert_int_equal(kvmbox_vm_read(vm, KVMBOX_MEM_DEFAULT, b, 1), -EFAULT);
+	/* Without paging every address "translates"; only those inside memory are valid. */
+	assert_int_equal(kvmbox_vm_translate(vm, 0x1234, &gpa), 0);
+	assert_int_equal(gpa, 0x1234);
+	assert_int_equal(kvmbox_vm_translate(vm, KVMBOX_MEM_DEFAULT, &gpa), -EFAULT);
+	kvmbox_vm_destroy(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_refuses_bad_config),
+		cmocka_unit_test(test_memory_sizes),
+		cmocka_unit_test(test_load_refuses_overlap),
+		cmocka_unit_test(test_checked_access),
+		cmocka_unit_test(test_thousand_vms_release_everything),
+	};
+
+	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
+}
