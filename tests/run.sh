@@ -17,7 +17,10 @@ for prog in "$@"; do
 		cur != "" && /^\[  FAILED  \] / && substr($0, 14) == cur { f++; cur = ""; next }
 		cur != "" && /^\[  SKIPPED \] / && substr($0, 14) == cur { s++; cur = ""; next }
 		END { print p + 0, f + 0, s + 0 }')
-	while IFS= read -r line; do skips+=("$line"); done < <(printf '%s\n' "$out" | grep '^SKIP: ' || true)
+	# A skipped test prints "SKIP: reason" between its RUN and SKIPPED lines.
+	while IFS= read -r line; do skips+=("$line"); done < <(printf '%s\n' "$out" | awk '
+		/^\[ RUN      \] / { cur = substr($0, 14); next }
+		/^SKIP: / { print cur ": " substr($0, 7) }')
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "!!! $prog exited with status $status without a failed test: counted as a failure"
 		f=1

@@ -215,7 +215,7 @@ static void test_bad_images_refused(void **state)
 	unlink(p);
 	/* Over the page tables at the top of 2 MiB. */
 	p = temp_file(big_flat, sizeof(big_flat));
-	expect_refusal((const char *const[]){ "run", "-l", "--load", "0x1FF800", p, NULL }, "overlaps");
+	expect_refusal((const char *const[]){ "run", "-l", "--load", "0x1F8000", p, NULL }, "overlaps");
 	expect_refusal((const char *const[]){ "run", "-l", "--load", "0x10000000", p, NULL }, "outside guest memory");
 	unlink(p);
 	expect_refusal((const char *const[]){ "run", "/nonexistent/image.elf", NULL }, "No such file");

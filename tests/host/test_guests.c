@@ -133,14 +133,15 @@ static void test_guest_assert(void **state)
 	char want[128];
 	struct guest_run r;
 	struct guest_spec s = { .path = guest_image("test-assert", MODE(state)) };
-	int line = marker_line("tests/guests/assert.c", "ASSERT-LINE");
+	int line = marker_line("tests/guests/assert.c", "/* ASSERT-LINE */");
 
 	skip_unless_host_runs(MODE(state));
 	assert_true(line > 0);
 	guest_run(&r, &s);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_ASSERT);
 	snprintf(want, sizeof(want), "tests/guests/assert.c:%d", line);
-	assert_non_null(strstr(r.res.msg, want));
+	if (!strstr(r.res.msg, want))
+		fail_msg("expected '%s' in '%s'", want, r.res.msg);
 	assert_non_null(strstr(r.res.msg, "1 + 1"));
 	guest_run_free(&r);
 }
