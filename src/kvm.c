@@ -22,10 +22,11 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 	return ret;
 }
 
-int kvm_cap(const struct kvmbox_log *log, int fd, long cap)
+int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name)
 {
-	int ret = kvm_ioctl(log, NULL, fd, KVM_CHECK_EXTENSION, cap, NULL);
+	int ret = kvm_ioctl(NULL, NULL, fd, KVM_CHECK_EXTENSION, cap, NULL);
 
+	log_msg(log, KVMBOX_LOG_TRACE, NULL, "ioctl(fd %d, KVM_CHECK_EXTENSION(%s)) = %d", fd, name, ret);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -34,11 +35,15 @@ int kvm_cap(const struct kvmbox_log *log, int fd, long cap)
 static const struct {
 	long cap;
 	const char *name;
+	int need; /* bits the capability's value must have */
 } required_caps[] = {
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+#define CAP(c, need) { c, #c, need }
+	CAP(KVM_CAP_USER_MEMORY, 1),
+	CAP(KVM_CAP_SET_TSS_ADDR, 1),
+	/* Registers on every exit without KVM_GET_REGS/SREGS (KVM API doc, 5 "kvm_run"). */
+	CAP(KVM_CAP_SYNC_REGS, KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS),
+	CAP(KVM_CAP_EXT_CPUID, 1),
+#undef CAP
 };
 
 int kvm_open_checked(const struct kvmbox_log *log, struct kvmbox_error *err)
@@ -61,16 +66,13 @@ int kvm_open_checked(const struct kvmbox_log *log, struct kvmbox_error *err)
 		goto close_fd;
 	}
 	for (i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (kvm_cap(log, fd, required_caps[i].cap) <= 0) {
-			ret = set_error(err, ENOTSUP, "KVM_CHECK_EXTENSION: %s is missing on this host",
-					required_caps[i].name);
+		int have = kvm_cap_named(log, fd, required_caps[i].cap, required_caps[i].name);
+
+		if ((have & required_caps[i].need) != required_caps[i].need) {
+			ret = set_error(err, ENOTSUP, "KVM_CHECK_EXTENSION: %s is %s on this host",
+					required_caps[i].name, have ? "incomplete" : "missing");
 			goto close_fd;
 		}
-	}
-	if ((kvm_cap(log, fd, KVM_CAP_SYNC_REGS) & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) !=
-	    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) {
-		ret = set_error(err, ENOTSUP, "KVM_CAP_SYNC_REGS lacks REGS/SREGS on this host");
-		goto close_fd;
 	}
 	return fd;
 

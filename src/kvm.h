@@ -18,7 +18,9 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
  * needs. Returns the fd or -errno with ERR naming what is missing. */
 int kvm_open_checked(const struct kvmbox_log *log, struct kvmbox_error *err);
 
-/* KVM_CHECK_EXTENSION on FD; returns the capability's value (0 = absent). */
-int kvm_cap(const struct kvmbox_log *log, int fd, long cap);
+/* KVM_CHECK_EXTENSION on FD; returns the capability's value (0 = absent). The trace names
+ * the capability: "KVM_CHECK_EXTENSION(KVM_CAP_SYNC_REGS) = 7". */
+int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name);
+#define kvm_cap(log, fd, cap) kvm_cap_named((log), (fd), (cap), #cap)
 
 #endif
