@@ -21,17 +21,17 @@ _Static_assert(KVMBOX_MEM_MAX <= TSS_ADDR, "guest memory must end below the TSS 
 
 static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	struct {
+	union {
 		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[MAX_CPUID_ENTRIES];
+		uint8_t bytes[sizeof(struct kvm_cpuid2) + MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 	} cpuid = { .c.nent = MAX_CPUID_ENTRIES };
 	int ret;
 
 	/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. */
-	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid, err);
+	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid.c, err);
 	if (ret < 0)
 		return ret;
-	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &cpuid, err);
+	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &cpuid.c, err);
 }
 
 /* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
@@ -103,6 +103,10 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;
 	vm->console_fd = cfg->console ? -1 : cfg->console_fd;
+	vm->user_port_first = cfg->user_port_first;
+	vm->user_port_count = cfg->user_port_count;
+	vm->user_port = cfg->user_port;
+	vm->user_port_ctx = cfg->user_port_ctx;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->mem.host = MAP_FAILED;
 	vm->run = MAP_FAILED;
