@@ -73,7 +73,7 @@ elf_complete() {
 # listed in load order in /lib/modules/load-order. /init and the test payload come later as a second archive.
 build_base_cpio() {
 	local kroot=$1 kver=$2 out=$3 root deps m
-	root=$(mktemp -d)
+	root=$tmp/base
 	mkdir -p "$root"/{bin,lib/modules}
 	cp /bin/busybox "$root/bin/busybox"
 	# Debian ships no modules.dep; busybox depmod generates it (and reads .ko.xz).
@@ -96,7 +96,6 @@ build_base_cpio() {
 	log "modules: $(tr '\n' ' ' <"$root/lib/modules/load-order")"
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
 	mv "$out.tmp" "$out"
-	rm -rf "$root"
 }
 
 # Check that the freshly built pieces boot and load kvm_amd; prefer vmlinux (PVH entry, about twice as fast
