@@ -205,6 +205,19 @@ static void handle_io(struct kvmbox_vm *vm)
 		hc_dispatch(vm, run);
 		return;
 	}
+	if (vm->user_port && (uint16_t)(run->io.port - vm->user_port_first) < vm->user_port_count) {
+		for (uint32_t i = 0; i < run->io.count; i++) {
+			uint8_t *el = data + (size_t)i * run->io.size;
+			uint32_t v = 0;
+
+			if (out)
+				memcpy(&v, el, run->io.size);
+			vm->user_port(vm->user_port_ctx, run->io.port, out, &v, run->io.size);
+			if (!out)
+				memcpy(el, &v, run->io.size);
+		}
+		return;
+	}
 	fault(vm, "%s of %u byte(s) to unknown port 0x%x", out ? "out" : "in", run->io.size,
 	      run->io.port);
 }
@@ -315,12 +328,16 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		t1 = now_ns();
 		vm->stats.runs++;
 		vm->stats.guest_ns += t1 - t0;
+		vm->stats.last_run_end_ns = t1;
 		if (vm->ring)
 			drain_ring(vm);
 		if (ret < 0) {
 			if (ret == -EINTR || ret == -EAGAIN) {
 				consume_tick();
-				if (opts->deadline_ns && t1 >= opts->deadline_ns) {
+				/* consume_tick also drains our own tick when it fired after KVM_RUN
+				 * returned for an older one: look at the clock again, or it is lost. */
+				if (opts->deadline_ns &&
+				    (t1 >= opts->deadline_ns || now_ns() >= opts->deadline_ns)) {
 					if (opts->flags & KVMBOX_RUN_STOP_AT_DEADLINE)
 						finish(vm, res, KVMBOX_STOP_TIMEOUT, 0,
 						       "deadline passed: the guest was stopped");

@@ -49,6 +49,10 @@ struct kvmbox_vm {
 
 	struct hc_files *files; /* open guest files, NULL without a share */
 	struct kvmbox_chan_hub *chans; /* channels, NULL unless attached (several-VM runs) */
+
+	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
+	kvmbox_port_fn user_port;
+	void *user_port_ctx;
 };
 
 /* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer

@@ -115,6 +115,12 @@ enum {
 	KVMBOX_VM_NO_COALESCE = 1u << 1, /* every console byte is a full exit (no coalesced PIO) */
 };
 
+/* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per
+ * element of the access, in order. For an OUT, *VALUE holds the element (zero-extended);
+ * for an IN, the callback sets *VALUE (it starts at 0). SIZE is 1, 2 or 4. The callback may
+ * record and count; it must not run, stop or destroy VMs. */
+typedef void (*kvmbox_port_fn)(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size);
+
 struct kvmbox_vm_config {
 	const char *name;         /* for messages; may be NULL */
 	enum kvmbox_mode mode;    /* not AUTO */
@@ -127,6 +133,10 @@ struct kvmbox_vm_config {
 	const char *share_dir;    /* host directory the file hypercalls may use; NULL: none */
 	bool share_readonly;
 	unsigned max_open_files;  /* 0: default 16 */
+	uint16_t user_port_first; /* ports [first, first + count) go to user_port, not a fault */
+	uint16_t user_port_count;
+	kvmbox_port_fn user_port; /* NULL: no such ports */
+	void *user_port_ctx;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,
@@ -196,6 +206,7 @@ struct kvmbox_stats {
 	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
 	uint64_t runs;                         /* KVM_RUN calls */
 	uint64_t guest_ns;                     /* wall time spent inside KVM_RUN */
+	uint64_t last_run_end_ns;              /* CLOCK_MONOTONIC when KVM_RUN last returned */
 };
 const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
 
