@@ -30,6 +30,8 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/run.c \
+	src/sched/report.c \
+	src/sched/sched.c \
 	src/vm.c \
 	src/hc/chan.c \
 	src/hc/console.c \

@@ -1,0 +1,181 @@
+/* kvmbox scheduler: several VMs on ONE host thread under a policy (io, rr, share, script),
+ * channels between them, per-VM accounting, deadlock detection and a JSON/trace report.
+ * The scheduler drives VMs; hypercall handlers (channels included) only change VM state.
+ * docs/scheduler.md describes the design. No global state: schedulers are independent. */
+#ifndef KVMBOX_SCHED_H
+#define KVMBOX_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "kvmbox/kvmbox.h"
+
+/* ---- Channels ------------------------------------------------------------------------ */
+
+/* A channel is a FIFO of records between the VMs attached to one hub, named by a number
+ * 0 .. KVMBOX_CHAN_MAX-1. Each KVMBOX_HC_CHAN_SEND of LEN bytes (0 .. KVMBOX_CHAN_MSG_MAX)
+ * is one record; each KVMBOX_HC_CHAN_RECV takes the oldest record whole (its buffer must hold
+ * it, else -ERANGE and the record stays) and returns its length. A channel holds at most
+ * `capacity` records (default KVMBOX_CHAN_CAPACITY).
+ *
+ * Blocking: a send to a full channel or a receive from an empty one (without
+ * KVMBOX_CHAN_NONBLOCK) ends the VM's run with KVMBOX_STOP_BLOCKED and records the call as
+ * pending. When a peer's call makes room or brings a record, that peer's handler completes
+ * the pending call: it copies the data, writes the result where KVM finishes the guest's
+ * `in` (the I/O data of the blocked VM's kvm_run) and clears the wait. The blocked VM's
+ * next KVM_RUN then returns from its one `in` with the result: one exit per call, no
+ * retry loop in the guest, no polling, no RIP rewind. The scheduler does not run a VM
+ * while kvmbox_chan_hub_waiting() says it waits. Pending calls complete in the order they
+ * blocked. */
+#define KVMBOX_CHAN_MAX 64
+#define KVMBOX_CHAN_MSG_MAX 4096
+#define KVMBOX_CHAN_CAPACITY 16
+#define KVMBOX_CHAN_CAPACITY_MAX 65536
+
+struct kvmbox_chan_hub;
+
+/* Create an empty hub. Returns 0 or -ENOMEM. Destroy it after every VM attached to it has
+ * been detached or destroyed. */
+int kvmbox_chan_hub_create(struct kvmbox_chan_hub **hubp);
+void kvmbox_chan_hub_destroy(struct kvmbox_chan_hub *hub);
+
+/* Set channel CHAN's capacity in records (1 .. KVMBOX_CHAN_CAPACITY_MAX). Only before the
+ * channel is first used. Returns 0, -EINVAL or -EBUSY. */
+int kvmbox_chan_hub_set_capacity(struct kvmbox_chan_hub *hub, uint32_t chan, uint32_t capacity);
+
+/* Attach VM to HUB (the VM's channel hypercalls then use it; without a hub they return
+ * -ENOSYS). A VM is attached to at most one hub. Returns 0, -EBUSY or -ENOMEM. */
+int kvmbox_chan_hub_attach(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm);
+
+/* Drop VM's pending call, if any, and detach it. Records it already sent stay queued.
+ * Called for a VM that stopped; kvmbox_vm_destroy does it too. */
+void kvmbox_chan_hub_detach(struct kvmbox_vm *vm);
+
+/* Is VM waiting on a channel? Returns the channel number, or -1 when it is not waiting.
+ * *SENDING (may be NULL) tells which call waits. */
+int kvmbox_chan_hub_waiting(const struct kvmbox_vm *vm, bool *sending);
+
+struct kvmbox_chan_stats {
+	uint64_t sent, received;      /* records */
+	uint64_t bytes;               /* bytes sent */
+	uint64_t send_blocks, recv_blocks; /* calls that had to wait */
+	uint32_t queued, capacity;
+};
+/* Counters of channel CHAN; returns 0, or -ENOENT when it was never used. */
+int kvmbox_chan_hub_stats(const struct kvmbox_chan_hub *hub, uint32_t chan,
+			  struct kvmbox_chan_stats *st);
+
+/* ---- Scheduler ----------------------------------------------------------------------- */
+
+enum kvmbox_sched_policy {
+	KVMBOX_SCHED_IO,     /* next runnable VM after every I/O exit (and at the quantum) */
+	KVMBOX_SCHED_RR,     /* round robin, one quantum each, timer preemption */
+	KVMBOX_SCHED_SHARE,  /* weighted fair share of measured guest time (least vruntime first) */
+	KVMBOX_SCHED_SCRIPT, /* the script names the VM of each quantum */
+};
+
+struct kvmbox_sched_config {
+	enum kvmbox_sched_policy policy;
+	uint64_t quantum_ns;  /* 0: 10 ms. Under io, a VM with no I/O is preempted after it */
+	bool yield_on_io;     /* also end a quantum at every I/O exit (implied by io) */
+	/* SCRIPT: each digit 1-9 names the VM (in the order added) of one quantum; whitespace
+	 * is ignored and '#' starts a comment to the end of the line. The script repeats. An
+	 * entry naming a VM that is blocked or stopped is skipped; when a whole pass finds no
+	 * VM to run while some can run, the scheduler falls back to round robin for that pick. */
+	const char *script;
+	uint64_t duration_ns; /* 0: none; else VMs still running then end as STOPPED (not a failure) */
+	FILE *trace;          /* NULL, or Chrome/Perfetto trace-event JSON is written here */
+	struct kvmbox_log *log;
+};
+
+enum kvmbox_sched_status {
+	KVMBOX_SCHED_RUNNING = 0, /* not ended (only before kvmbox_sched_run returns) */
+	KVMBOX_SCHED_HALTED,      /* hlt */
+	KVMBOX_SCHED_EXITED,      /* HC_exit(exit_status) */
+	KVMBOX_SCHED_FAULT,       /* triple fault, bad port, bad MMIO ... */
+	KVMBOX_SCHED_ASSERT,      /* a guest assertion failed */
+	KVMBOX_SCHED_BAD_CALL,    /* a bad hypercall under KVMBOX_VM_STRICT */
+	KVMBOX_SCHED_TIMEOUT,     /* its own timeout passed */
+	KVMBOX_SCHED_DEADLOCK,    /* waited on a channel when every remaining VM waited */
+	KVMBOX_SCHED_STOPPED,     /* still running when the run's duration ended */
+	KVMBOX_SCHED_HOST_ERROR,  /* a KVM call failed */
+};
+
+/* "running", "halted", "exited", "fault", "assert", "bad-call", "timeout", "deadlock",
+ * "stopped", "host-error". */
+const char *kvmbox_sched_status_name(enum kvmbox_sched_status st);
+
+struct kvmbox_sched;
+
+/* Create a scheduler and its channel hub. CFG is copied (the script string too; the trace
+ * and log stay the caller's). Returns 0, -EINVAL (bad policy, a script without a digit) or
+ * -ENOMEM. */
+int kvmbox_sched_create(struct kvmbox_sched **sp, const struct kvmbox_sched_config *cfg,
+			struct kvmbox_error *err);
+
+/* Destroy the scheduler and its hub; detaches the VMs from it first. The VMs stay the
+ * caller's (destroy them before or after). NULL is fine. */
+void kvmbox_sched_destroy(struct kvmbox_sched *s);
+
+/* The scheduler's channel hub, to set capacities before the run. */
+struct kvmbox_chan_hub *kvmbox_sched_hub(struct kvmbox_sched *s);
+
+/* Add VM, created and loaded by the caller and not yet run, with weight SHARE (1 .. 1000000,
+ * used by the share policy; reported by all) and TIMEOUT_NS (0: none; else the VM ends as
+ * TIMEOUT that long after kvmbox_sched_run starts). The VM is attached to the hub. VMs are
+ * numbered from 1 in the order added (the script's numbers). The VM must outlive the
+ * scheduler's use of it. Returns the VM's index (0-based) or -EINVAL/-EBUSY/-ENOMEM. */
+int kvmbox_sched_add(struct kvmbox_sched *s, struct kvmbox_vm *vm, unsigned share,
+		     uint64_t timeout_ns, struct kvmbox_error *err);
+
+/* Run every VM on the calling thread until each has ended: stopped on its own (halt, exit,
+ * fault ...), timed out, deadlocked (every remaining VM waits on a channel: reported, not
+ * spun on) or stopped at the end of the duration. One VM's end never stops the others.
+ * Call once. Returns 0 (whatever the VMs did) or a negative errno when the run could not
+ * be carried out (ERR says why). */
+int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err);
+
+struct kvmbox_sched_vm_report {
+	const char *name;
+	unsigned share;           /* the weight asked */
+	double share_asked;       /* share / sum of the shares */
+	double share_achieved;    /* cpu_ns / sum of every VM's cpu_ns */
+	uint64_t cpu_ns;          /* guest time during the run (kvmbox_stats.guest_ns deltas) */
+	uint64_t quanta;          /* times the VM was picked to run */
+	uint64_t preemptions;     /* quanta ended by the timer */
+	uint64_t latency_p50_ns;  /* preemption latency: quantum deadline -> KVM_RUN returned */
+	uint64_t latency_p99_ns;
+	uint64_t latency_max_ns;
+	enum kvmbox_sched_status status;
+	int exit_status;          /* HC_exit status for EXITED */
+	const char *message;      /* what happened (fault text with RIP, deadlock channel ...) */
+	const struct kvmbox_stats *stats; /* the VM's exit counters */
+};
+
+/* Number of VMs added. */
+unsigned kvmbox_sched_count(const struct kvmbox_sched *s);
+
+/* Fill R for the VM of index I (after kvmbox_sched_run; pointers stay valid until the
+ * scheduler and the VM are destroyed). Returns 0 or -EINVAL. */
+int kvmbox_sched_report(const struct kvmbox_sched *s, unsigned i, struct kvmbox_sched_vm_report *r);
+
+/* Record the index of the VM picked for each quantum, up to MAX_ENTRIES picks (call before
+ * kvmbox_sched_run; tests use it). Returns 0 or -ENOMEM. kvmbox_sched_picks returns the
+ * number recorded and points *PICKS at them. */
+int kvmbox_sched_record(struct kvmbox_sched *s, size_t max_entries);
+size_t kvmbox_sched_picks(const struct kvmbox_sched *s, const uint16_t **picks);
+
+/* Did the run end in a deadlock (every remaining VM waiting on a channel)? */
+bool kvmbox_sched_deadlocked(const struct kvmbox_sched *s);
+
+/* Per-VM report as lines of text (for stderr). */
+void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f);
+
+/* {"policy":..,"quantum_ns":..,"wall_ns":..,"deadlock":bool,"vms":[{"name":..,"cpu_ns":..,
+ * "share_asked":..,"share_achieved":..,"quanta":..,"preemptions":..,
+ * "exits":{"total":..,"io":..,"hlt":..,...,"io_in":..,"io_out":..,"hypercalls":..},
+ * "preempt_latency_ns":{"p50":..,"p99":..,"max":..},"status":..,"exit_status":..,
+ * "message":..}],"channels":[{"chan":..,"sent":..,...}]}. Returns 0 or -EIO. */
+int kvmbox_sched_write_json(const struct kvmbox_sched *s, FILE *f);
+
+#endif
