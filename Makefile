@@ -46,6 +46,7 @@ LIB_SRCS := \
 
 CLI_SRCS := \
 	cli/main.c \
+	cli/multi.c \
 	cli/opts.c
 
 LIB := $(BUILD)/libkvmbox.a

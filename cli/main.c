@@ -8,6 +8,7 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
 #include "image_file.h"
+#include "multi.h"
 #include "opts.h"
 
 enum exit_status {
@@ -222,6 +223,8 @@ int main(int argc, char **argv)
 	struct cli_opts o;
 	char err[512];
 
+	if (cli_is_multi(argc, argv))
+		return cli_multi_main(argc, argv);
 	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox --help'.\n", err);
 		return EXIT_USAGE;

@@ -1,0 +1,14 @@
+/* Neo without the out: `xor ax, ax; 1: inc ax; jmp 1b`, pure compute that never
+ * exits, so only timer preemption takes the CPU back from it. */
+#include "kvmbox/guest.h"
+
+int main(void)
+{
+	__asm__ volatile("xor %%ax, %%ax\n"
+			 "1: inc %%ax\n"
+			 "jmp 1b"
+			 :
+			 :
+			 : "ax");
+	return 0; /* not reached */
+}
