@@ -88,7 +88,8 @@ TESTS := \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_guests \
-	host/test_lifecycle
+	host/test_lifecycle \
+	host/test_sched
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o
