@@ -61,8 +61,26 @@ int guest_read(const struct kvmbox_vm *vm, gva_t gva, void *buf, uint64_t len)
 	return for_each_page(vm, gva, len, 0, copy_out, buf);
 }
 
+static int check_only(void *hva, uint64_t off, uint64_t n, void *ctx)
+{
+	(void)hva;
+	(void)off;
+	(void)n;
+	(void)ctx;
+	return 0;
+}
+
+int guest_check(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, bool write)
+{
+	return for_each_page(vm, gva, len, write ? X86_WALK_WRITE : 0, check_only, NULL);
+}
+
 int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len)
 {
+	/* All or nothing: a range whose last page is bad must not leave its first pages
+	 * half-written (they may be the guest's page tables or stack). */
+	if (guest_check(vm, gva, len, true) < 0)
+		return -KVMBOX_EFAULT;
 	return for_each_page(vm, gva, len, X86_WALK_WRITE, copy_in, (void *)buf);
 }
 

@@ -3,6 +3,7 @@
 #ifndef KVMBOX_GACCESS_H
 #define KVMBOX_GACCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
@@ -13,7 +14,12 @@ struct kvmbox_vm;
  * of the range is unmapped, outside guest memory, or the range wraps. */
 int guest_read(const struct kvmbox_vm *vm, gva_t gva, void *buf, uint64_t len);
 
-/* Copy LEN bytes from BUF to guest-virtual GVA; the pages must be writable. 0 or -KVMBOX_EFAULT. */
+/* Check that every page of [GVA, GVA+LEN) is mapped, inside guest memory and (WRITE) writable,
+ * without touching it. 0 or -KVMBOX_EFAULT. */
+int guest_check(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, bool write);
+
+/* Copy LEN bytes from BUF to guest-virtual GVA; the pages must be writable. All or nothing:
+ * when any page is bad nothing is written. 0 or -KVMBOX_EFAULT. */
 int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len);
 
 /* Copy the NUL-terminated string at GVA into BUF (at most MAX bytes, NUL included), reading

@@ -66,10 +66,14 @@ void hc_dispatch(struct kvmbox_vm *vm, struct kvm_run *run)
 		ret = vm_bad_call(vm, KVMBOX_ENOSYS, "hypercall %u: no such call", nr);
 	} else {
 		const struct kvm_regs *regs = &run->s.regs.regs;
+		uint64_t bad = vm->stats.bad_calls;
 
 		call.arg = x86_in_64bit_code(&run->s.regs.sregs) ? regs->rbx : (uint32_t)regs->rbx;
-		vm->stats.hypercalls++;
 		ret = def->fn(vm, &call);
+		/* Each hypercall-port exit counts once: as served, or (when the handler refused
+		 * it with vm_bad_call) as a bad call, so hypercalls + bad_calls == port exits. */
+		if (vm->stats.bad_calls == bad)
+			vm->stats.hypercalls++;
 	}
 	memcpy(data, &ret, sizeof(ret));
 }
