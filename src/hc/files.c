@@ -1,14 +1,373 @@
-/* Sandboxed host files for guests (--share DIR). */
+/* Sandboxed host files for guests (--share DIR): open/read/write/lseek/close/fstat with Linux
+ * semantics on regular files beneath one host directory, through a per-VM descriptor table.
+ * docs/abi.md ("Files") is the contract; this comment says how it is kept. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include "../gaccess.h"
+#include "../log.h"
 #include "../vm.h"
 #include "hc.h"
 
-int hc_files_register(struct hc_table *t)
+#define FILES_DEFAULT 16   /* kvmbox_vm_config.max_open_files == 0 */
+#define FILES_LIMIT 4096   /* the most a config may ask for */
+#define CHUNK (64u << 10)  /* bytes moved per read(2)/write(2) between host and guest */
+
+/* The open-flag bits a guest may pass (Linux x86 values, include/kvmbox/abi.h). */
+#define O_ALLOWED (KVMBOX_O_WRONLY | KVMBOX_O_RDWR | KVMBOX_O_CREAT | KVMBOX_O_EXCL | \
+		   KVMBOX_O_TRUNC | KVMBOX_O_APPEND)
+/* The ones that could change something in the share. */
+#define O_MODIFY (KVMBOX_O_WRONLY | KVMBOX_O_RDWR | KVMBOX_O_CREAT | KVMBOX_O_TRUNC | KVMBOX_O_APPEND)
+#define O_ACCMODE_MASK 03
+
+_Static_assert(KVMBOX_O_WRONLY == O_WRONLY && KVMBOX_O_RDWR == O_RDWR && KVMBOX_O_CREAT == O_CREAT &&
+		       KVMBOX_O_EXCL == O_EXCL && KVMBOX_O_TRUNC == O_TRUNC &&
+		       KVMBOX_O_APPEND == O_APPEND,
+	       "the ABI's open flags are the host's");
+_Static_assert(KVMBOX_SEEK_SET == SEEK_SET && KVMBOX_SEEK_CUR == SEEK_CUR && KVMBOX_SEEK_END == SEEK_END,
+	       "the ABI's whence values are the host's");
+_Static_assert(KVMBOX_EXDEV == EXDEV && KVMBOX_ELOOP == ELOOP && KVMBOX_EMFILE == EMFILE &&
+		       KVMBOX_EROFS == EROFS && KVMBOX_EBADF == EBADF && KVMBOX_ENOENT == ENOENT,
+	       "host errno values pass through to the guest unchanged");
+
+/* A VM's open guest files. Guest descriptor N is fds[N]; -1 marks a free slot. */
+struct hc_files {
+	int dir_fd;     /* the share, O_PATH: only a base for openat2 */
+	bool readonly;
+	unsigned max;   /* slots in fds[] */
+	uint8_t *chunk; /* CHUNK bytes of bounce buffer between guest memory and read/write */
+	int fds[];
+};
+
+int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err)
 {
-	(void)t;
+	unsigned max = cfg->max_open_files ? cfg->max_open_files : FILES_DEFAULT;
+	struct hc_files *f;
+
+	if (!cfg->share_dir)
+		return 0;
+	if (max > FILES_LIMIT)
+		return set_error(err, EINVAL, "max_open_files %u: at most %u", max, FILES_LIMIT);
+	f = calloc(1, sizeof(*f) + max * sizeof(f->fds[0]));
+	if (!f)
+		return set_error(err, ENOMEM, "out of memory");
+	f->chunk = malloc(CHUNK);
+	if (!f->chunk) {
+		free(f);
+		return set_error(err, ENOMEM, "out of memory");
+	}
+	f->dir_fd = open(cfg->share_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (f->dir_fd < 0) {
+		int e = errno;
+
+		free(f->chunk);
+		free(f);
+		return set_error(err, e, "share directory %s: %s", cfg->share_dir, strerror(e));
+	}
+	for (unsigned i = 0; i < max; i++)
+		f->fds[i] = -1;
+	f->readonly = cfg->share_readonly;
+	f->max = max;
+	vm->files = f;
 	return 0;
 }
 
 void hc_files_release(struct kvmbox_vm *vm)
 {
-	(void)vm;
+	struct hc_files *f = vm->files;
+
+	if (!f)
+		return;
+	for (unsigned i = 0; i < f->max; i++)
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+	close(f->dir_fd);
+	free(f->chunk);
+	free(f);
+	vm->files = NULL;
+}
+
+/* Without a share every file call fails alike, before reading any argument. Not a bad call:
+ * the guest asked for a service this VM was not given, it did not break the ABI. */
+#define NO_SHARE (-KVMBOX_EPERM)
+
+/* The host fd behind guest descriptor GFD, or -1 (a bad call for the caller to report). */
+static int host_fd(const struct hc_files *f, uint32_t gfd)
+{
+	return gfd < f->max ? f->fds[gfd] : -1;
+}
+
+/* PATH with bytes that are not printable ASCII shown as '?', for log lines. */
+static const char *printable(const char *path, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; path[i] && i + 1 < size; i++)
+		buf[i] = path[i] >= 0x20 && path[i] < 0x7f ? path[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
+/* openat2 beneath the share. RESOLVE_BENEATH refuses absolute paths, ".." above the share
+ * and symlinks leading out (-EXDEV); RESOLVE_NO_MAGICLINKS refuses /proc-style links
+ * (-ELOOP) (openat2(2)). Without openat2 (Linux < 5.6) nothing is opened: a weaker
+ * fallback (openat + checks) is exactly the check-then-use race this avoids. */
+static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint32_t flags,
+			uint32_t mode)
+{
+	struct open_how how = {
+		/* O_NONBLOCK: opening a FIFO must not block the vCPU thread; it is harmless on
+		 * the regular files that are all a guest may keep (checked after the open). */
+		.flags = flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.mode = (flags & O_CREAT) ? (mode & 0777) : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+
+	if (fd >= 0)
+		return (int)fd;
+	if (errno == ENOSYS) {
+		log_msg(vm->log, KVMBOX_LOG_WARN, vm->name,
+			"file hypercalls: this kernel has no openat2; every open is refused");
+		return -EPERM;
+	}
+	return -errno;
+}
+
+static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct hc_files *f = vm->files;
+	char path[KVMBOX_PATH_MAX], shown[64];
+	struct kvmbox_hc_open a;
+	struct stat st;
+	unsigned slot;
+	int fd, n;
+
+	if (!f)
+		return NO_SHARE;
+	if (guest_read(vm, c->arg, &a, sizeof(a)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "open: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	if ((a.flags & ~(uint32_t)O_ALLOWED) || (a.flags & O_ACCMODE_MASK) == O_ACCMODE_MASK)
+		return vm_bad_call(vm, KVMBOX_EINVAL, "open: flags 0%o outside the allowed set 0%o",
+				   a.flags, O_ALLOWED);
+	n = guest_read_str(vm, a.path, path, sizeof(path));
+	if (n < 0)
+		return vm_bad_call(vm, -n, "open(0x%llx): %s", (unsigned long long)a.path,
+				   n == -KVMBOX_EFAULT ? "bad path address"
+						       : "no NUL within KVMBOX_PATH_MAX bytes");
+	if (n == 0)
+		return -KVMBOX_ENOENT; /* as open("") */
+	if (f->readonly && (a.flags & O_MODIFY))
+		return -KVMBOX_EROFS;
+	/* Like Linux, take the descriptor first: at the limit nothing is opened or created. */
+	for (slot = 0; slot < f->max && f->fds[slot] >= 0; slot++)
+		;
+	if (slot == f->max)
+		return -KVMBOX_EMFILE;
+	fd = open_beneath(vm, f->dir_fd, path, a.flags, a.mode);
+	if (fd < 0) {
+		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "open(\"%s\", 0%o): refused: %s",
+			printable(path, shown, sizeof(shown)), a.flags, strerror(-fd));
+		return fd;
+	}
+	/* Only regular files: a directory descriptor is of no use through this ABI, and devices,
+	 * FIFOs and sockets would hand the guest host objects rather than file data. */
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -KVMBOX_EISDIR : -KVMBOX_EACCES;
+	}
+	f->fds[slot] = fd;
+	return (int32_t)slot;
+}
+
+/* The fd and buffer of a read/write, or a bad call (returned in *RET). */
+static int rw_args(struct kvmbox_vm *vm, const struct hc_call *c, const char *what, bool to_guest,
+		   struct kvmbox_hc_rw *a, int *fd, int32_t *ret)
+{
+	if (guest_read(vm, c->arg, a, sizeof(*a)) < 0) {
+		*ret = vm_bad_call(vm, KVMBOX_EFAULT, "%s: bad struct address 0x%llx", what,
+				   (unsigned long long)c->arg);
+		return -1;
+	}
+	*fd = host_fd(vm->files, a->fd);
+	if (*fd < 0) {
+		*ret = vm_bad_call(vm, KVMBOX_EBADF, "%s: fd %u is not open", what, a->fd);
+		return -1;
+	}
+	/* Linux moves at most a bounded count per call too (MAX_RW_COUNT); the rest is a short
+	 * count the guest loops on. */
+	if (a->len > KVMBOX_IO_MAX)
+		a->len = KVMBOX_IO_MAX;
+	/* The whole buffer is checked before any byte moves, so a bad one neither consumes file
+	 * data nor writes part of it. */
+	if (guest_check(vm, a->buf, a->len, to_guest) < 0) {
+		*ret = vm_bad_call(vm, KVMBOX_EFAULT, "%s: buffer [0x%llx, +%llu) is not guest memory%s",
+				   what, (unsigned long long)a->buf, (unsigned long long)a->len,
+				   to_guest ? " the guest may write" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct hc_files *f = vm->files;
+	struct kvmbox_hc_rw a;
+	uint64_t total = 0;
+	int32_t ret;
+	int fd;
+
+	if (!f)
+		return NO_SHARE;
+	if (rw_args(vm, c, "read", true, &a, &fd, &ret) < 0)
+		return ret;
+	while (total < a.len) {
+		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;
+		ssize_t n = read(fd, f->chunk, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (total)
+				break; /* report what arrived; the error comes again next call */
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		if (guest_write(vm, a.buf + total, f->chunk, (uint64_t)n) < 0)
+			return vm_bad_call(vm, KVMBOX_EFAULT, "read: buffer became unwritable");
+		total += (uint64_t)n;
+		if ((size_t)n < want)
+			break; /* end of file (regular files only come short there) */
+	}
+	return (int32_t)total;
+}
+
+static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct hc_files *f = vm->files;
+	struct kvmbox_hc_rw a;
+	uint64_t total = 0;
+	int32_t ret;
+	int fd;
+
+	if (!f)
+		return NO_SHARE;
+	if (rw_args(vm, c, "write", false, &a, &fd, &ret) < 0)
+		return ret;
+	while (total < a.len) {
+		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;
+		ssize_t n;
+
+		if (guest_read(vm, a.buf + total, f->chunk, want) < 0)
+			return vm_bad_call(vm, KVMBOX_EFAULT, "write: buffer became unreadable");
+		n = write(fd, f->chunk, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (total)
+				break;
+			return -errno;
+		}
+		total += (uint64_t)n;
+		if ((size_t)n < want)
+			break; /* disk full or a file size limit: a short count, as write(2) */
+	}
+	return (int32_t)total;
+}
+
+static int32_t hc_lseek(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct kvmbox_hc_lseek a;
+	off_t off;
+	int fd;
+
+	if (!vm->files)
+		return NO_SHARE;
+	/* Writable as well as readable: the result goes back into the struct, and the offset
+	 * must not move when it cannot. */
+	if (guest_check(vm, c->arg, sizeof(a), true) < 0 || guest_read(vm, c->arg, &a, sizeof(a)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "lseek: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	fd = host_fd(vm->files, a.fd);
+	if (fd < 0)
+		return vm_bad_call(vm, KVMBOX_EBADF, "lseek: fd %u is not open", a.fd);
+	if (a.whence > KVMBOX_SEEK_END)
+		return vm_bad_call(vm, KVMBOX_EINVAL, "lseek: whence %u", a.whence);
+	off = lseek(fd, (off_t)a.offset, (int)a.whence);
+	if (off < 0)
+		return -errno;
+	a.result = (int64_t)off;
+	if (guest_write(vm, c->arg, &a, sizeof(a)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "lseek: struct became unwritable");
+	return 0;
+}
+
+static int32_t hc_close(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct hc_files *f = vm->files;
+	uint32_t gfd = (uint32_t)c->arg;
+	int fd;
+
+	if (!f)
+		return NO_SHARE;
+	fd = host_fd(f, gfd);
+	if (fd < 0)
+		return vm_bad_call(vm, KVMBOX_EBADF, "close: fd %u is not open", gfd);
+	f->fds[gfd] = -1;
+	/* The slot is free whatever close says (close(2): never retry). */
+	return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}
+
+static int32_t hc_fstat(struct kvmbox_vm *vm, const struct hc_call *c)
+{
+	struct kvmbox_hc_fstat a;
+	struct kvmbox_stat ks;
+	struct stat st;
+	int fd;
+
+	if (!vm->files)
+		return NO_SHARE;
+	if (guest_read(vm, c->arg, &a, sizeof(a)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "fstat: bad struct address 0x%llx",
+				   (unsigned long long)c->arg);
+	fd = host_fd(vm->files, a.fd);
+	if (fd < 0)
+		return vm_bad_call(vm, KVMBOX_EBADF, "fstat: fd %u is not open", a.fd);
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	memset(&ks, 0, sizeof(ks));
+	ks.size = (uint64_t)st.st_size;
+	ks.mode = (uint32_t)st.st_mode;
+	ks.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	if (guest_write(vm, a.stat, &ks, sizeof(ks)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "fstat: bad stat address 0x%llx",
+				   (unsigned long long)a.stat);
+	return 0;
+}
+
+static const struct hc_def files_calls[] = {
+	{ KVMBOX_HC_FILE_OPEN, "file_open", hc_open },
+	{ KVMBOX_HC_FILE_READ, "file_read", hc_read },
+	{ KVMBOX_HC_FILE_WRITE, "file_write", hc_write },
+	{ KVMBOX_HC_FILE_LSEEK, "file_lseek", hc_lseek },
+	{ KVMBOX_HC_FILE_CLOSE, "file_close", hc_close },
+	{ KVMBOX_HC_FILE_FSTAT, "file_fstat", hc_fstat },
+};
+
+int hc_files_register(struct hc_table *t)
+{
+	return hc_register(t, files_calls, sizeof(files_calls) / sizeof(files_calls[0]));
 }

@@ -9,6 +9,8 @@
 #include "kvmbox/abi.h"
 
 struct kvmbox_vm;
+struct kvmbox_vm_config;
+struct kvmbox_error;
 
 struct hc_call {
 	uint32_t nr;
@@ -39,6 +41,12 @@ int hc_console_register(struct hc_table *t);
 int hc_stats_register(struct hc_table *t);
 int hc_files_register(struct hc_table *t);
 int hc_chan_register(struct hc_table *t);
+
+/* Give a VM created with CFG->share_dir its file table: opens the share once (O_PATH |
+ * O_DIRECTORY) and sets the open-file limit (CFG->max_open_files, 0: 16, at most 4096).
+ * Does nothing without a share. Call once from kvmbox_vm_create, before the first run;
+ * hc_files_release undoes it. Returns 0, or -errno with ERR naming the directory. */
+int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err);
 
 /* Release a VM's feature state (open guest files, channel attachments). Safe on a VM that
  * has none. Called by kvmbox_vm_destroy. */
