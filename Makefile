@@ -30,6 +30,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/run.c \
+	src/snapshot.c \
 	src/sched/report.c \
 	src/sched/sched.c \
 	src/vm.c \
@@ -89,6 +90,7 @@ TESTS := \
 	host/test_cli \
 	host/test_guests \
 	host/test_lifecycle \
+	host/test_reset \
 	host/test_sched
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)

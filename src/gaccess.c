@@ -50,9 +50,18 @@ static int copy_out(void *hva, uint64_t off, uint64_t n, void *ctx)
 	return 0;
 }
 
+struct copy_in_ctx {
+	struct kvmbox_vm *vm;
+	const uint8_t *buf;
+};
+
 static int copy_in(void *hva, uint64_t off, uint64_t n, void *ctx)
 {
-	memcpy(hva, (const uint8_t *)ctx + off, n);
+	struct copy_in_ctx *c = ctx;
+
+	memcpy(hva, c->buf + off, n);
+	/* Host writes are not in KVM's dirty log: kvmbox_vm_reset must hear of them. */
+	vm_mark_dirty(c->vm, (gpa_t)((uint8_t *)hva - c->vm->mem.host), n);
 	return 0;
 }
 
@@ -77,11 +86,13 @@ int guest_check(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, bool write)
 
 int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len)
 {
+	struct copy_in_ctx c = { vm, buf };
+
 	/* All or nothing: a range whose last page is bad must not leave its first pages
 	 * half-written (they may be the guest's page tables or stack). */
 	if (guest_check(vm, gva, len, true) < 0)
 		return -KVMBOX_EFAULT;
-	return for_each_page(vm, gva, len, X86_WALK_WRITE, copy_in, (void *)buf);
+	return for_each_page(vm, gva, len, X86_WALK_WRITE, copy_in, &c);
 }
 
 int guest_read_str(const struct kvmbox_vm *vm, gva_t gva, char *buf, size_t max)

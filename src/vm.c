@@ -197,6 +197,7 @@ void kvmbox_vm_destroy(struct kvmbox_vm *vm)
 	}
 	hc_files_release(vm);
 	hc_chan_release(vm);
+	vm_snapshot_release(vm);
 	if (vm->timer_ready)
 		timer_delete(vm->timer);
 	if (vm->vcpu_fd >= 0)
@@ -298,6 +299,7 @@ int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, buf, len);
+	vm_mark_dirty(vm, gpa, len);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "hc/hc.h"
 
 struct hc_files;
+struct vm_snapshot;
 struct kvmbox_chan_hub;
 
 #define VM_CONSOLE_BUF 4096
@@ -50,10 +51,29 @@ struct kvmbox_vm {
 	struct hc_files *files; /* open guest files, NULL without a share */
 	struct kvmbox_chan_hub *chans; /* channels, NULL unless attached (several-VM runs) */
 
+	struct vm_snapshot *snap; /* kvmbox_vm_snapshot's copy (src/snapshot.c); NULL without one */
+	uint64_t *host_dirty;     /* with a snapshot: a bit per 4 KiB page the host wrote since */
+
 	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
 	kvmbox_port_fn user_port;
 	void *user_port_ctx;
 };
+
+/* Record that the host wrote guest-physical [gpa, gpa+len). KVM's dirty log sees only the
+ * guest's own writes, so every host write to guest memory after a snapshot must pass here
+ * (guest_write and kvmbox_vm_write do) for kvmbox_vm_reset to restore it. */
+static inline void vm_mark_dirty(struct kvmbox_vm *vm, gpa_t gpa, uint64_t len)
+{
+	uint64_t p;
+
+	if (!vm->host_dirty || !len)
+		return;
+	for (p = gpa >> 12; p <= (gpa + len - 1) >> 12; p++)
+		vm->host_dirty[p / 64] |= 1ull << (p % 64);
+}
+
+/* Free the snapshot state (kvmbox_vm_destroy calls it). */
+void vm_snapshot_release(struct kvmbox_vm *vm);
 
 /* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
  * fills, and at the end of every run). */

@@ -233,6 +233,27 @@ enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm);
 const char *kvmbox_vm_name(const struct kvmbox_vm *vm);
 uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
+/* ---- Fast reset ---------------------------------------------------------------------- */
+
+/* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
+ * general and special registers. Call once, after kvmbox_vm_load and before the first
+ * kvmbox_vm_run. Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
+ * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
+ * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
+int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
+
+/* Put the VM back in its snapshot state, whatever its runs did, so the next kvmbox_vm_run
+ * starts as the first one did: restores the pages written since the snapshot or the last
+ * reset (those in KVM's dirty log and those the host wrote through hypercalls or
+ * kvmbox_vm_write), the general and special registers and the vCPU events (through
+ * kvm_run sync_regs, no ioctl), zeroes the statistics and clears the stopped state. The
+ * FPU/SSE registers, MSRs other than EFER, the TSC and debug registers are not restored
+ * (kvmbox's own guests do not change them). Open guest files stay open. Costs one
+ * KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the last run ended
+ * inside an I/O exit. Returns 0, -ENOENT (no snapshot) or the errno of a failing KVM call
+ * (the VM is then stopped). */
+int kvmbox_vm_reset(struct kvmbox_vm *vm);
+
 /* ---- Host ---------------------------------------------------------------------------- */
 
 /* Probe whether this host's KVM can run MODE: builds a one-page guest in that mode and

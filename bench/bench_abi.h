@@ -1,0 +1,31 @@
+/* What the benchmark host programs tell tests/guests/bench_hc.c: which operation to repeat and
+ * how often, in a small struct the host writes at BENCH_PARAMS_GPA before the run. Shared by
+ * the host (bench/, tests/host/) and the guest; freestanding C. */
+#ifndef KVMBOX_BENCH_ABI_H
+#define KVMBOX_BENCH_ABI_H
+
+#include <stdint.h>
+
+#define BENCH_PARAMS_GPA 0x500 /* below the image (0x1000), clear of the hello word at 0x400 */
+
+enum bench_op {
+	BENCH_OP_PUTC = 0,       /* console_putc: one outb on port 0xE9 per byte */
+	BENCH_OP_ABI_VERSION,    /* the hypercalls, one exit each */
+	BENCH_OP_PRINT32,
+	BENCH_OP_PRINTSTR,       /* a 16-byte string */
+	BENCH_OP_NUM_EXITS,
+	BENCH_OP_EXITS_BY_TYPE,
+	BENCH_OP_GVA_TO_HVA,
+	BENCH_OP_GVA_TO_HVA64,
+	BENCH_OP_TIMESTAMP,
+	BENCH_OP_PRINTSTR_4K,    /* a 4095-byte string (console throughput) */
+	BENCH_OP_DIRTY,          /* for reset tests: writes memory, calls that write guest memory */
+	BENCH_OP_COUNT
+};
+
+struct bench_params {
+	uint32_t op;    /* enum bench_op */
+	uint32_t count; /* repetitions */
+};
+
+#endif

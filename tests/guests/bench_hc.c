@@ -1,0 +1,111 @@
+/* Benchmark and reset-test guest: repeats the operation the host put in struct bench_params
+ * at BENCH_PARAMS_GPA (bench/bench_abi.h) COUNT times and halts with eax = a checksum of what
+ * the calls returned. BENCH_OP_DIRTY writes a large buffer and uses hypercalls that write
+ * guest memory, so a reset has much to restore. */
+#include "kvmbox/guest.h"
+#include "../../bench/bench_abi.h"
+
+#if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
+#define DIRTY_SIZE (256u << 10)
+#else
+#define DIRTY_SIZE (16u << 10)
+#endif
+
+static char big[4096];
+static uint8_t dirty[DIRTY_SIZE];
+static char by_type[8][64];
+
+static uint32_t dirty_run(uint32_t count)
+{
+	uint32_t sum = 0;
+
+	for (uint32_t i = 0; i < count; i++) {
+		struct kvmbox_hc_buf b = { .addr = kvmbox_gva(by_type[i % 8]), .len = sizeof(by_type[0]) };
+
+		for (uint32_t k = 0; k < DIRTY_SIZE; k += 64)
+			dirty[k] = (uint8_t)(dirty[k] + i + k / 64);
+		sum += (uint32_t)kvmbox_hypercall(KVMBOX_HC_EXITS_BY_TYPE, (uintptr_t)&b);
+		sum += HC_numExits();
+		HC_print32bit(sum);
+		HC_printStr(by_type[i % 8]);
+		console_putc('.');
+	}
+	console_putc('\n');
+	for (uint32_t k = 0; k < DIRTY_SIZE; k += 4096)
+		sum += dirty[k];
+	return sum;
+}
+
+/* N hypercalls NR with ARG in a loop as tight as the floor's (bench/floor.c): the figures
+ * then differ only by what the host does per exit, not by the guest code around the exit. */
+static void hc_loop(uint32_t nr, uintptr_t arg, uint32_t n)
+{
+	__asm__ volatile("1: inl %%dx, %%eax\n\tdec %%ecx\n\tjnz 1b"
+			 : "+c"(n)
+			 : "d"((uint16_t)(KVMBOX_PORT_HC_BASE + nr)), "b"(arg)
+			 : "eax", "memory", "cc");
+}
+
+/* N bytes on the console port, one outb each. */
+static void putc_loop(uint32_t n)
+{
+	__asm__ volatile("1: outb %%al, %%dx\n\tdec %%ecx\n\tjnz 1b"
+			 : "+c"(n)
+			 : "d"((uint16_t)KVMBOX_PORT_CONSOLE), "a"('x')
+			 : "memory", "cc");
+}
+
+int main(void)
+{
+	const volatile struct bench_params *p = kvmbox_ptr(BENCH_PARAMS_GPA);
+	uint32_t op = p->op, n = p->count;
+	static struct kvmbox_hc_buf b;
+	static struct kvmbox_hc_xlate x = { .gva = 0x400 };
+	static struct kvmbox_hc_time t;
+	static const char str16[] = "kvmbox bench 15\n";
+
+	if (!n)
+		return 0;
+	b.addr = kvmbox_gva(by_type[0]);
+	b.len = sizeof(by_type[0]);
+	switch (op) {
+	case BENCH_OP_PUTC:
+		putc_loop(n);
+		break;
+	case BENCH_OP_ABI_VERSION:
+		hc_loop(KVMBOX_HC_ABI_VERSION, 0, n);
+		break;
+	case BENCH_OP_PRINT32:
+		hc_loop(KVMBOX_HC_PRINT32, 4096, n);
+		break;
+	case BENCH_OP_PRINTSTR:
+		hc_loop(KVMBOX_HC_PRINTSTR, (uintptr_t)str16, n);
+		break;
+	case BENCH_OP_NUM_EXITS:
+		hc_loop(KVMBOX_HC_NUM_EXITS, 0, n);
+		break;
+	case BENCH_OP_EXITS_BY_TYPE:
+		hc_loop(KVMBOX_HC_EXITS_BY_TYPE, (uintptr_t)&b, n);
+		break;
+	case BENCH_OP_GVA_TO_HVA:
+		hc_loop(KVMBOX_HC_GVA_TO_HVA, 0x400, n);
+		break;
+	case BENCH_OP_GVA_TO_HVA64:
+		hc_loop(KVMBOX_HC_GVA_TO_HVA64, (uintptr_t)&x, n);
+		break;
+	case BENCH_OP_TIMESTAMP:
+		hc_loop(KVMBOX_HC_TIMESTAMP, (uintptr_t)&t, n);
+		break;
+	case BENCH_OP_PRINTSTR_4K:
+		for (uint32_t i = 0; i < sizeof(big) - 1; i++)
+			big[i] = (char)('a' + i % 26);
+		big[sizeof(big) - 1] = 0;
+		hc_loop(KVMBOX_HC_PRINTSTR, (uintptr_t)big, n);
+		break;
+	case BENCH_OP_DIRTY:
+		return (int)dirty_run(n);
+	default:
+		return -1;
+	}
+	return (int)n;
+}
