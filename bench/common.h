@@ -1,0 +1,119 @@
+/* Shared by the benchmark programs: a monotonic clock, sample statistics, and the one output
+ * format bench/run.sh reads: one JSON object per line on stdout, a figure each. */
+#ifndef KVMBOX_BENCH_COMMON_H
+#define KVMBOX_BENCH_COMMON_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the calling thread: what a figure costs when other processes compete for the
+ * host's cores (wall time then also counts the time the thread waited to run). A syscall. */
+static inline uint64_t bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts V in place. Nearest-rank percentile P (0..100) of N samples. */
+static inline double bench_pct(double *v, size_t n, double p)
+{
+	size_t k;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	k = (size_t)(p / 100.0 * (double)n + 0.999999);
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+/* One figure: NAME, UNIT, the median and p99 of N samples (samples are per-repetition values,
+ * e.g. the mean time of one exit over a batch) and EXTRA, a JSON fragment or "". */
+static inline void bench_emit(const char *name, const char *unit, double *v, size_t n,
+			      const char *extra)
+{
+	double med = bench_pct(v, n, 50), p99 = bench_pct(v, n, 99);
+
+	printf("{\"name\":\"%s\",\"unit\":\"%s\",\"median\":%.6g,\"p99\":%.6g,\"n\":%zu%s%s}\n", name,
+	       unit, med, p99, n, extra && *extra ? "," : "", extra ? extra : "");
+	fflush(stdout);
+}
+
+/* A figure with wall-time samples W and CPU-time samples C (same unit, N each). */
+static inline void bench_emit2(const char *name, const char *unit, double *w, double *c, size_t n,
+			       const char *extra)
+{
+	double med = bench_pct(w, n, 50), p99 = bench_pct(w, n, 99);
+	double cmed = bench_pct(c, n, 50), cp99 = bench_pct(c, n, 99);
+
+	printf("{\"name\":\"%s\",\"unit\":\"%s\",\"median\":%.6g,\"p99\":%.6g,"
+	       "\"cpu_median\":%.6g,\"cpu_p99\":%.6g,\"n\":%zu%s%s}\n",
+	       name, unit, med, p99, cmed, cp99, n, extra && *extra ? "," : "", extra ? extra : "");
+	fflush(stdout);
+}
+
+/* A single value (no repetitions), e.g. an RSS difference. */
+static inline void bench_emit1(const char *name, const char *unit, double value, const char *extra)
+{
+	bench_emit(name, unit, &value, 1, extra);
+}
+
+static inline void *bench_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		fprintf(stderr, "bench: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* VmRSS of this process in KiB. */
+static inline long bench_rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+#define BENCH_DIE(...)                                 \
+	do {                                           \
+		fprintf(stderr, "bench: " __VA_ARGS__); \
+		fputc('\n', stderr);                   \
+		exit(1);                               \
+	} while (0)
+
+#endif

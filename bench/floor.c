@@ -1,0 +1,562 @@
+/* The raw-KVM floor: the least a KVM program must do for each figure kvmbox is measured on,
+ * with the fewest syscalls (no GET_SREGS: the initial special registers are built here and
+ * handed over through kvm_run sync_regs; no GET_SUPPORTED_CPUID: a four-leaf CPUID with PAE
+ * and LM; no teardown at exit). Hand-written guests, no library. bench/run.sh runs it.
+ *
+ *   floor hello-long | hello-real   whole-process cold start: print "Hello, world!", check, exit
+ *   floor hold SECONDS              keep one VM open (a host that already runs a VM)
+ *   floor spawn R NAME CMD...       time R whole-process runs of CMD (output to /dev/null)
+ *   floor phases R                  bring-up phases of a hello VM (long mode)
+ *   floor exits R N                 bare OUT and hypercall-like IN exit round trips
+ *   floor coalesced R N             one byte on a coalesced-PIO port
+ *   floor crd R                     create-run-destroy of a hello VM
+ *   floor rerun R                   rerun the hello guest with only its registers put back
+ *   floor rss                       RSS per VM with 1, 100 and 1000 idle VMs */
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include "common.h"
+
+#define MEM_SIZE (2u << 20)
+#define CODE_GPA 0x1000u
+#define PML4_GPA 0x10000u
+#define PDPT_GPA 0x11000u
+#define PD_GPA 0x12000u
+#define RESULT_GPA 0x400u
+#define TSS_ADDR 0xfffbd000u
+#define PORT_OUT 0x10u
+#define PORT_IN 0x600u
+#define PORT_CONSOLE 0xe9u
+
+/* Guests, assembled into this program's rodata and copied to CODE_GPA. */
+__asm__(".pushsection .rodata\n"
+	/* 64-bit hello: the bytes on port 0xE9, 42 at 0x400, hlt with eax = 42. */
+	".code64\n"
+	"g64_hello: lea 9f(%rip), %rsi\n"
+	"1: lodsb\n test %al, %al\n jz 2f\n out %al, $0xe9\n jmp 1b\n"
+	"2: movl $42, 0x400\n mov $42, %eax\n hlt\n"
+	"9: .asciz \"Hello, world!\\n\"\n"
+	"g64_hello_end:\n"
+	/* Endless bare OUT to port 0x10. */
+	"g64_out: 1: out %al, $0x10\n jmp 1b\n g64_out_end:\n"
+	/* Endless hypercall-like 32-bit IN from port 0x600. */
+	"g64_in: mov $0x600, %dx\n 1: in %dx, %eax\n jmp 1b\n g64_in_end:\n"
+	/* rbx bytes on port 0xE9, then hlt. */
+	"g64_e9: 1: out %al, $0xe9\n dec %rbx\n jnz 1b\n hlt\n g64_e9_end:\n"
+	/* 16-bit hello, loaded at 0x1000 with CS base 0. */
+	".code16\n"
+	"g16_hello: mov $(9f - g16_hello + 0x1000), %si\n"
+	"1: lodsb\n test %al, %al\n jz 2f\n out %al, $0xe9\n jmp 1b\n"
+	"2: movl $42, (0x400)\n mov $42, %eax\n hlt\n"
+	"9: .asciz \"Hello, world!\\n\"\n"
+	"g16_hello_end:\n"
+	".code64\n"
+	".popsection\n");
+extern const uint8_t g64_hello[], g64_hello_end[], g64_out[], g64_out_end[], g64_in[],
+	g64_in_end[], g64_e9[], g64_e9_end[], g16_hello[], g16_hello_end[];
+
+struct guest {
+	const uint8_t *start, *end;
+	bool long_mode;
+};
+static const struct guest hello_long = { g64_hello, g64_hello_end, true };
+static const struct guest hello_real = { g16_hello, g16_hello_end, false };
+static const struct guest loop_out = { g64_out, g64_out_end, true };
+static const struct guest loop_in = { g64_in, g64_in_end, true };
+static const struct guest loop_e9 = { g64_e9, g64_e9_end, true };
+
+struct fvm {
+	int vm, vcpu;
+	uint8_t *mem;
+	struct kvm_run *run;
+	size_t run_size;
+	struct kvm_coalesced_mmio_ring *ring;
+};
+
+/* Phases recorded by fvm_create when asked. */
+enum { PH_CREATE_VM, PH_MEMORY, PH_VCPU, PH_CPUID, PH_REGS, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = { "create_vm", "memory", "vcpu", "cpuid",
+						   "regs_and_load" };
+
+static void xioctl_fail(const char *what)
+{
+	BENCH_DIE("%s: %s", what, strerror(errno));
+}
+#define XIOCTL(fd, req, arg)                                         \
+	({                                                           \
+		int r_ = ioctl((fd), (req), (arg));                  \
+		if (r_ < 0)                                          \
+			xioctl_fail(#req);                           \
+		r_;                                                  \
+	})
+
+static struct kvm_segment seg(uint16_t sel, uint8_t type, bool long_mode)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = long_mode ? 0xffffffffu : 0xffffu, .selector = sel,
+		.type = type, .present = 1, .s = 1,
+		.l = long_mode && (type & 8), .db = long_mode && !(type & 8), .g = long_mode,
+	};
+}
+
+/* Initial special registers built from nothing (no KVM_GET_SREGS). */
+static void make_sregs(struct kvm_sregs *s, bool long_mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->cs = seg(long_mode ? 8 : 0, 11, long_mode);
+	s->ds = s->es = s->fs = s->gs = s->ss = seg(long_mode ? 16 : 0, 3, long_mode);
+	s->tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
+	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
+	s->gdt.limit = s->idt.limit = 0xffff;
+	s->apic_base = 0xfee00900u;
+	if (long_mode) {
+		s->cr0 = 0x80050033u; /* PG AM WP NE ET MP PE */
+		s->cr3 = PML4_GPA;
+		s->cr4 = 0x20;        /* PAE */
+		s->efer = 0x500;      /* LMA LME */
+	} else {
+		s->cr0 = 0x60000010u; /* the reset value */
+	}
+}
+
+static void set_min_cpuid(int vcpu)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[4];
+	} cpuid = {
+		.c.nent = 4,
+		.e = {
+			{ .function = 0, .eax = 1 },
+			{ .function = 1, .edx = 1u << 6 | 1u << 5 | 1u << 3 }, /* PAE MSR PSE */
+			{ .function = 0x80000000u, .eax = 0x80000001u },
+			{ .function = 0x80000001u, .edx = 1u << 29 },          /* LM */
+		},
+	};
+
+	XIOCTL(vcpu, KVM_SET_CPUID2, &cpuid);
+}
+
+/* Create a VM running G from CODE_GPA. PH (may be NULL) gets a timestamp after each phase. */
+static void fvm_create(struct fvm *v, int kvm, size_t run_size, const struct guest *g,
+		       bool coalesce, uint64_t *ph)
+{
+	struct kvm_userspace_memory_region region = { .memory_size = MEM_SIZE };
+
+	v->vm = XIOCTL(kvm, KVM_CREATE_VM, 0);
+	XIOCTL(v->vm, KVM_SET_TSS_ADDR, TSS_ADDR);
+	if (ph)
+		ph[PH_CREATE_VM] = bench_now_ns();
+	v->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->mem == MAP_FAILED)
+		BENCH_DIE("mmap: %s", strerror(errno));
+	region.userspace_addr = (uintptr_t)v->mem;
+	XIOCTL(v->vm, KVM_SET_USER_MEMORY_REGION, &region);
+	if (ph)
+		ph[PH_MEMORY] = bench_now_ns();
+	v->vcpu = XIOCTL(v->vm, KVM_CREATE_VCPU, 0);
+	v->run_size = run_size;
+	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
+	if (v->run == MAP_FAILED)
+		BENCH_DIE("mmap kvm_run: %s", strerror(errno));
+	v->ring = NULL;
+	if (coalesce) {
+		struct kvm_coalesced_mmio_zone z = { .addr = PORT_CONSOLE, .size = 1, .pio = 1 };
+
+		XIOCTL(v->vm, KVM_REGISTER_COALESCED_MMIO, &z);
+		v->ring = (void *)((char *)v->run + KVM_COALESCED_MMIO_PAGE_OFFSET * 4096);
+	}
+	if (ph)
+		ph[PH_VCPU] = bench_now_ns();
+	if (g->long_mode)
+		set_min_cpuid(v->vcpu);
+	if (ph)
+		ph[PH_CPUID] = bench_now_ns();
+	memcpy(v->mem + CODE_GPA, g->start, (size_t)(g->end - g->start));
+	if (g->long_mode) {
+		uint64_t *pml4 = (uint64_t *)(v->mem + PML4_GPA);
+		uint64_t *pdpt = (uint64_t *)(v->mem + PDPT_GPA);
+		uint64_t *pd = (uint64_t *)(v->mem + PD_GPA);
+
+		pml4[0] = PDPT_GPA | 3;
+		pdpt[0] = PD_GPA | 3;
+		pd[0] = 0x83; /* 2 MiB page at 0: P RW PS */
+	}
+	make_sregs(&v->run->s.regs.sregs, g->long_mode);
+	memset(&v->run->s.regs.regs, 0, sizeof(v->run->s.regs.regs));
+	v->run->s.regs.regs.rip = CODE_GPA;
+	v->run->s.regs.regs.rflags = 2;
+	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	v->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	if (ph)
+		ph[PH_REGS] = bench_now_ns();
+}
+
+static void fvm_destroy(struct fvm *v)
+{
+	munmap(v->run, v->run_size);
+	close(v->vcpu);
+	munmap(v->mem, MEM_SIZE);
+	close(v->vm);
+}
+
+static void drain(struct fvm *v, char *buf, size_t *len, size_t cap)
+{
+	struct kvm_coalesced_mmio_ring *r = v->ring;
+	const uint32_t max = (4096 - sizeof(*r)) / sizeof(struct kvm_coalesced_mmio);
+
+	while (r->first != r->last) {
+		if (*len < cap)
+			buf[(*len)++] = (char)r->coalesced_mmio[r->first].data[0];
+		__atomic_store_n(&r->first, (r->first + 1) % max, __ATOMIC_RELEASE);
+	}
+}
+
+/* Run the hello guest to its halt, collecting the console bytes. Returns 0 when it passed. */
+static int run_hello(struct fvm *v, char *out, size_t *len, size_t cap)
+{
+	for (;;) {
+		XIOCTL(v->vcpu, KVM_RUN, 0);
+		if (v->ring)
+			drain(v, out, len, cap);
+		if (v->run->exit_reason == KVM_EXIT_HLT)
+			break;
+		if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != PORT_CONSOLE)
+			return -1;
+		if (*len < cap)
+			out[(*len)++] = *((char *)v->run + v->run->io.data_offset);
+	}
+	return v->run->s.regs.regs.rax == 42 && *(uint32_t *)(v->mem + RESULT_GPA) == 42 ? 0 : -1;
+}
+
+static int open_kvm(size_t *run_size)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm < 0)
+		BENCH_DIE("/dev/kvm: %s", strerror(errno));
+	if (run_size)
+		*run_size = (size_t)XIOCTL(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	return kvm;
+}
+
+/* Whole process: the fewest syscalls that run the hello guest, print its output and check it. */
+static int cmd_hello(const struct guest *g)
+{
+	char out[64];
+	size_t len = 0, run_size;
+	struct fvm v;
+	int kvm = open_kvm(&run_size);
+
+	fvm_create(&v, kvm, run_size, g, true, NULL);
+	if (run_hello(&v, out, &len, sizeof(out)) < 0)
+		return 1;
+	if (write(1, out, len) != (ssize_t)len)
+		return 1;
+	return 0; /* the kernel releases the VM at exit, as it would after close() */
+}
+
+static int cmd_hold(double seconds)
+{
+	size_t run_size;
+	struct fvm v;
+	int kvm = open_kvm(&run_size);
+
+	fvm_create(&v, kvm, run_size, &hello_long, false, NULL);
+	usleep((useconds_t)(seconds * 1e6));
+	return 0;
+}
+
+/* Whole-process runs of CMD with stdout and stderr on /dev/null. */
+static int cmd_spawn(int reps, const char *name, char **argv)
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	int i, failures = 0;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	for (i = 0; i < reps; i++) {
+		uint64_t t0 = bench_now_ns();
+		struct rusage ru;
+		pid_t pid;
+		int st;
+
+		if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+			BENCH_DIE("spawn %s: %s", argv[0], strerror(errno));
+		if (wait4(pid, &st, 0, &ru) < 0)
+			BENCH_DIE("wait4: %s", strerror(errno));
+		t[i] = (double)(bench_now_ns() - t0) / 1e3;
+		/* The child's own CPU time (user + system), precise in total (getrusage(2)). */
+		c[i] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failures++;
+	}
+	if (failures)
+		BENCH_DIE("%s: %d of %d runs failed", name, failures, reps);
+	bench_emit2(name, "us", t, c, (size_t)reps, "");
+	return 0;
+}
+
+static int cmd_phases(int reps)
+{
+	double *t[PH_COUNT + 2];
+	char name[64], out[64];
+	size_t run_size;
+	int kvm = open_kvm(&run_size), i, p;
+
+	for (p = 0; p < PH_COUNT + 2; p++)
+		t[p] = bench_xcalloc((size_t)reps, sizeof(double));
+	for (i = 0; i < reps; i++) {
+		uint64_t ph[PH_COUNT], t0 = bench_now_ns(), t1, t2;
+		size_t len = 0;
+		struct fvm v;
+
+		fvm_create(&v, kvm, run_size, &hello_long, true, ph);
+		if (run_hello(&v, out, &len, sizeof(out)) < 0)
+			BENCH_DIE("hello failed");
+		t1 = bench_now_ns();
+		fvm_destroy(&v);
+		t2 = bench_now_ns();
+		for (p = 0; p < PH_COUNT; p++)
+			t[p][i] = (double)(ph[p] - (p ? ph[p - 1] : t0)) / 1e3;
+		t[PH_COUNT][i] = (double)(t1 - ph[PH_COUNT - 1]) / 1e3;
+		t[PH_COUNT + 1][i] = (double)(t2 - t1) / 1e3;
+	}
+	for (p = 0; p < PH_COUNT + 2; p++) {
+		snprintf(name, sizeof(name), "floor.phase.%s",
+			 p < PH_COUNT ? phase_names[p] : p == PH_COUNT ? "first_run" : "destroy");
+		bench_emit(name, "us", t[p], (size_t)reps, "");
+	}
+	return 0;
+}
+
+/* R batches of N exits of an endless OUT or IN loop; a sample is one batch's mean. */
+static int cmd_exits(int reps, int n)
+{
+	const struct guest *g[3] = { &loop_out, &loop_in, &loop_in };
+	const char *names[3] = { "floor.exit_out", "floor.exit_in", "floor.exit_in_sync" };
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+
+	for (int k = 0; k < 3; k++) {
+		struct fvm v;
+
+		fvm_create(&v, kvm, run_size, g[k], false, NULL);
+		/* The last variant also has KVM copy the registers out at every exit (sync_regs). */
+		v.run->kvm_valid_regs = k == 2 ? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS : 0;
+		for (int i = -reps / 10; i < reps; i++) { /* the first tenth warms up */
+			uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+
+			for (int j = 0; j < n; j++) {
+				XIOCTL(v.vcpu, KVM_RUN, 0);
+				if (v.run->exit_reason != KVM_EXIT_IO)
+					BENCH_DIE("unexpected exit %u", v.run->exit_reason);
+				if (k >= 1) /* answer the IN as a hypercall would */
+					memcpy((char *)v.run + v.run->io.data_offset, &j, 4);
+			}
+			if (i >= 0) {
+				t[i] = (double)(bench_now_ns() - t0) / n;
+				c[i] = (double)(bench_cpu_ns() - c0) / n;
+			}
+		}
+		bench_emit2(names[k], "ns", t, c, (size_t)reps, "");
+		fvm_destroy(&v);
+	}
+	return 0;
+}
+
+/* R runs of N bytes on coalesced port 0xE9; a sample is one run's time per byte. */
+static int cmd_coalesced(int reps, int n)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	char *out = bench_xcalloc((size_t)n, 1), extra[64];
+	uint64_t exits = 0, bytes = 0;
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+	struct fvm v;
+
+	fvm_create(&v, kvm, run_size, &loop_e9, true, NULL);
+	for (int i = -reps / 10; i < reps; i++) {
+		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+		size_t len = 0;
+
+		v.run->s.regs.regs.rip = CODE_GPA;
+		v.run->s.regs.regs.rbx = (uint64_t)n;
+		v.run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		for (;;) {
+			XIOCTL(v.vcpu, KVM_RUN, 0);
+			drain(&v, out, &len, (size_t)n);
+			if (i >= 0)
+				exits++;
+			if (v.run->exit_reason == KVM_EXIT_HLT)
+				break;
+			if (v.run->exit_reason != KVM_EXIT_IO)
+				BENCH_DIE("unexpected exit %u (suberror %u) after %zu bytes, rbx %llu", v.run->exit_reason, v.run->internal.suberror, len, (unsigned long long)v.run->s.regs.regs.rbx);
+			if ((size_t)len < (size_t)n)
+				out[len++] = *((char *)v.run + v.run->io.data_offset);
+		}
+		if (len != (size_t)n)
+			BENCH_DIE("coalesced: %zu of %d bytes", len, n);
+		if (i >= 0) {
+			t[i] = (double)(bench_now_ns() - t0) / n;
+			c[i] = (double)(bench_cpu_ns() - c0) / n;
+			bytes += (uint64_t)n;
+		}
+	}
+	snprintf(extra, sizeof(extra), "\"exits_per_byte\":%.6g", (double)exits / (double)bytes);
+	bench_emit2("floor.coalesced_byte", "ns", t, c, (size_t)reps, extra);
+	fvm_destroy(&v);
+	return 0;
+}
+
+/* Create, run the hello guest and destroy, R times; a sample is one cycle. */
+static void crd_loop(int kvm, size_t run_size, int reps, const char *name)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	char out[64];
+
+	for (int i = 0; i < reps; i++) {
+		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+		size_t len = 0;
+		struct fvm v;
+
+		fvm_create(&v, kvm, run_size, &hello_long, true, NULL);
+		if (run_hello(&v, out, &len, sizeof(out)) < 0)
+			BENCH_DIE("hello failed");
+		fvm_destroy(&v);
+		t[i] = (double)(bench_now_ns() - t0) / 1e3;
+		c[i] = (double)(bench_cpu_ns() - c0) / 1e3;
+	}
+	bench_emit2(name, "us", t, c, (size_t)reps, "");
+	free(t);
+	free(c);
+}
+
+static int cmd_crd(int reps)
+{
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+	struct fvm hold;
+
+	crd_loop(kvm, run_size, reps, "floor.crd_alone");
+	fvm_create(&hold, kvm, run_size, &hello_long, false, NULL);
+	crd_loop(kvm, run_size, reps, "floor.crd");
+	fvm_destroy(&hold);
+	return 0;
+}
+
+/* The least a reset can cost: run the hello guest again with only its registers put back
+ * (memory is not restored; the hello guest does not depend on it). A sample is one rerun. */
+static int cmd_rerun(int reps)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	uint64_t t0, c0;
+	char out[64], extra[96];
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+	struct kvm_regs regs0;
+	struct fvm v;
+
+	fvm_create(&v, kvm, run_size, &hello_long, true, NULL);
+	regs0 = v.run->s.regs.regs;
+	t0 = bench_now_ns();
+	c0 = bench_cpu_ns();
+	for (int i = 0; i < reps; i++) {
+		uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
+		size_t len = 0;
+
+		v.run->s.regs.regs = regs0;
+		v.run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		if (run_hello(&v, out, &len, sizeof(out)) < 0)
+			BENCH_DIE("hello failed");
+		t[i] = (double)(bench_now_ns() - t1) / 1e3;
+		c[i] = (double)(bench_cpu_ns() - c1) / 1e3;
+	}
+	snprintf(extra, sizeof(extra), "\"cycles_per_s\":%.6g,\"cpu_cycles_per_s\":%.6g",
+		 (double)reps * 1e9 / (double)(bench_now_ns() - t0),
+		 (double)reps * 1e9 / (double)(bench_cpu_ns() - c0));
+	bench_emit2("floor.rerun", "us", t, c, (size_t)reps, extra);
+	fvm_destroy(&v);
+	return 0;
+}
+
+/* Idle VMs: created, guest loaded, not run. RSS growth per VM. */
+static int cmd_rss(void)
+{
+	static const int counts[] = { 1, 100, 1000 };
+	struct rlimit rl;
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		struct fvm *v = bench_xcalloc((size_t)counts[c], sizeof(*v));
+		long before = bench_rss_kib(), after;
+		char name[64];
+
+		for (int i = 0; i < counts[c]; i++)
+			fvm_create(&v[i], kvm, run_size, &hello_long, true, NULL);
+		after = bench_rss_kib();
+		snprintf(name, sizeof(name), "floor.rss_per_vm_%d", counts[c]);
+		bench_emit1(name, "KiB", (double)(after - before) / counts[c], "");
+		for (int i = 0; i < counts[c]; i++)
+			fvm_destroy(&v[i]);
+		free(v);
+	}
+	return 0;
+}
+
+static int arg_int(int argc, char **argv, int i, int def)
+{
+	return i < argc ? atoi(argv[i]) : def;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "hello-long"))
+		return cmd_hello(&hello_long);
+	if (!strcmp(cmd, "hello-real"))
+		return cmd_hello(&hello_real);
+	if (!strcmp(cmd, "hold"))
+		return cmd_hold(argc > 2 ? atof(argv[2]) : 3600);
+	if (!strcmp(cmd, "spawn") && argc > 4)
+		return cmd_spawn(atoi(argv[2]), argv[3], argv + 4);
+	if (!strcmp(cmd, "phases"))
+		return cmd_phases(arg_int(argc, argv, 2, 200));
+	if (!strcmp(cmd, "exits"))
+		return cmd_exits(arg_int(argc, argv, 2, 200), arg_int(argc, argv, 3, 200));
+	if (!strcmp(cmd, "coalesced"))
+		return cmd_coalesced(arg_int(argc, argv, 2, 100), arg_int(argc, argv, 3, 100000));
+	if (!strcmp(cmd, "crd"))
+		return cmd_crd(arg_int(argc, argv, 2, 200));
+	if (!strcmp(cmd, "rerun"))
+		return cmd_rerun(arg_int(argc, argv, 2, 20000));
+	if (!strcmp(cmd, "rss"))
+		return cmd_rss();
+	fprintf(stderr, "usage: floor hello-long|hello-real|hold S|spawn R NAME CMD...|phases R|"
+			"exits R N|coalesced R N|crd R|rerun R|rss\n");
+	return 2;
+}

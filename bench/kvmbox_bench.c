@@ -1,0 +1,346 @@
+/* kvmbox's side of the benchmark suite: the same figures as bench/floor.c, measured through the
+ * library as an embedder uses it. bench/run.sh runs it and sets each figure next to its floor.
+ *
+ *   kvmbox_bench hc R N        round trip of each one-exit hypercall, and of a bare console
+ *                              OUT without coalescing (N calls per run, R runs)
+ *   kvmbox_bench console R N   console throughput: outb per byte with and without coalesced
+ *                              PIO, HC_printStr of 16 and 4095 bytes
+ *   kvmbox_bench phases R      create / load / first run / destroy of the hello guest
+ *   kvmbox_bench crd R         create-load-run-destroy of the hello guest
+ *   kvmbox_bench reset R       snapshot once, then reset-and-run the hello guest R times
+ *   kvmbox_bench rss           RSS per idle VM (created, hello loaded) with 1, 100, 1000 VMs
+ *
+ * Guests: build/guests/hello-long.elf and build/guests/test-bench_hc-long.elf ($BUILD). */
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "kvmbox/kvmbox.h"
+#include "bench_abi.h"
+#include "common.h"
+
+struct image_buf {
+	uint8_t *data;
+	size_t size;
+	struct kvmbox_image img;
+};
+
+static int devnull = -1;
+
+static void load_image(struct image_buf *b, const char *name)
+{
+	const char *dir = getenv("BUILD") ? getenv("BUILD") : "build";
+	struct kvmbox_error err;
+	char path[512];
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/guests/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) <= 0)
+		BENCH_DIE("%s: cannot read (run make first)", path);
+	rewind(f);
+	b->data = bench_xcalloc((size_t)n, 1);
+	b->size = (size_t)n;
+	if (fread(b->data, 1, b->size, f) != b->size)
+		BENCH_DIE("%s: short read", path);
+	fclose(f);
+	if (kvmbox_image_parse(&b->img, b->data, b->size, false, 0, 0, &err) < 0)
+		BENCH_DIE("%s: %s", path, err.msg);
+}
+
+static struct kvmbox_vm *vm_new(const struct image_buf *b, unsigned flags)
+{
+	struct kvmbox_vm_config cfg = {
+		.name = "bench", .mode = KVMBOX_MODE_LONG, .flags = flags, .console_fd = devnull,
+	};
+	struct kvmbox_error err;
+	struct kvmbox_vm *vm;
+
+	if (kvmbox_vm_create(&vm, &cfg, &err) < 0)
+		BENCH_DIE("create: %s", err.msg);
+	if (kvmbox_vm_load(vm, &b->img, &err) < 0)
+		BENCH_DIE("load: %s", err.msg);
+	return vm;
+}
+
+static void run_halt(struct kvmbox_vm *vm)
+{
+	struct kvmbox_result res;
+
+	if (kvmbox_vm_run(vm, NULL, &res) < 0 || res.stop != KVMBOX_STOP_HALT)
+		BENCH_DIE("run did not halt: %s", res.msg);
+}
+
+static void set_params(struct kvmbox_vm *vm, enum bench_op op, uint32_t count)
+{
+	struct bench_params p = { .op = op, .count = count };
+
+	if (kvmbox_vm_write(vm, BENCH_PARAMS_GPA, &p, sizeof(p)) < 0)
+		BENCH_DIE("params: cannot write");
+}
+
+/* R runs of N repetitions of OP on one VM, reset between runs (outside the timing). Fills
+ * T with ns per operation and returns exits and console bytes over the timed runs. */
+static void op_runs(const struct image_buf *b, unsigned flags, enum bench_op op, int reps, int n,
+		    double *t, double *c, uint64_t *exits, uint64_t *bytes)
+{
+	struct kvmbox_vm *vm = vm_new(b, flags);
+	struct kvmbox_error err;
+
+	*exits = *bytes = 0;
+	set_params(vm, op, (uint32_t)n);
+	if (kvmbox_vm_snapshot(vm, &err) < 0)
+		BENCH_DIE("snapshot: %s", err.msg);
+	for (int i = -reps / 10; i < reps; i++) { /* the first tenth warms up */
+		uint64_t t0, c0;
+
+		if (kvmbox_vm_reset(vm) < 0)
+			BENCH_DIE("reset failed");
+		t0 = bench_now_ns();
+		c0 = bench_cpu_ns();
+		run_halt(vm);
+		if (i >= 0) {
+			const struct kvmbox_stats *s = kvmbox_vm_stats(vm);
+
+			t[i] = (double)(bench_now_ns() - t0) / n;
+			c[i] = (double)(bench_cpu_ns() - c0) / n;
+			*exits += s->exits;
+			*bytes += s->console_bytes;
+		}
+	}
+	kvmbox_vm_destroy(vm);
+}
+
+static int cmd_hc(int reps, int n)
+{
+	static const struct {
+		enum bench_op op;
+		const char *name;
+		unsigned flags;
+	} ops[] = {
+		{ BENCH_OP_PUTC, "kvmbox.exit_out", KVMBOX_VM_NO_COALESCE },
+		{ BENCH_OP_ABI_VERSION, "kvmbox.hc.abi_version", 0 },
+		{ BENCH_OP_PRINT32, "kvmbox.hc.print32", 0 },
+		{ BENCH_OP_PRINTSTR, "kvmbox.hc.printstr", 0 },
+		{ BENCH_OP_NUM_EXITS, "kvmbox.hc.num_exits", 0 },
+		{ BENCH_OP_EXITS_BY_TYPE, "kvmbox.hc.exits_by_type", 0 },
+		{ BENCH_OP_GVA_TO_HVA, "kvmbox.hc.gva_to_hva", 0 },
+		{ BENCH_OP_GVA_TO_HVA64, "kvmbox.hc.gva_to_hva64", 0 },
+		{ BENCH_OP_TIMESTAMP, "kvmbox.hc.timestamp", 0 },
+	};
+	struct image_buf b;
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+
+	load_image(&b, "test-bench_hc-long.elf");
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		uint64_t exits, bytes;
+		char extra[64];
+
+		op_runs(&b, ops[k].flags, ops[k].op, reps, n, t, c, &exits, &bytes);
+		snprintf(extra, sizeof(extra), "\"exits_per_call\":%.4f",
+			 (double)exits / ((double)reps * n));
+		bench_emit2(ops[k].name, "ns", t, c, (size_t)reps, extra);
+	}
+	return 0;
+}
+
+static int cmd_console(int reps, int n)
+{
+	static const struct {
+		enum bench_op op;
+		const char *name;
+		unsigned flags;
+		int per_call; /* bytes per operation */
+	} ops[] = {
+		{ BENCH_OP_PUTC, "kvmbox.console.putc_exit", KVMBOX_VM_NO_COALESCE, 1 },
+		{ BENCH_OP_PUTC, "kvmbox.console.putc_coalesced", 0, 1 },
+		{ BENCH_OP_PRINTSTR, "kvmbox.console.printstr16", 0, 16 },
+		{ BENCH_OP_PRINTSTR_4K, "kvmbox.console.printstr4095", 0, 4095 },
+	};
+	struct image_buf b;
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+
+	load_image(&b, "test-bench_hc-long.elf");
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		/* About the same number of bytes for each, at most N exits' worth of calls. */
+		int calls = ops[k].per_call == 1 ? n : n / 10;
+		uint64_t exits, bytes;
+		char extra[128];
+
+		op_runs(&b, ops[k].flags, ops[k].op, reps, calls, t, c, &exits, &bytes);
+		for (int i = 0; i < reps; i++) {
+			t[i] /= ops[k].per_call; /* ns per byte */
+			c[i] /= ops[k].per_call;
+		}
+		snprintf(extra, sizeof(extra), "\"exits_per_byte\":%.6g,\"bytes\":%llu",
+			 (double)exits / (double)bytes, (unsigned long long)bytes);
+		bench_emit2(ops[k].name, "ns", t, c, (size_t)reps, extra);
+	}
+	return 0;
+}
+
+static int cmd_phases(int reps)
+{
+	const char *names[4] = { "kvmbox.phase.create", "kvmbox.phase.load", "kvmbox.phase.first_run",
+				 "kvmbox.phase.destroy" };
+	double *t[4];
+	struct image_buf b;
+
+	load_image(&b, "hello-long.elf");
+	for (int p = 0; p < 4; p++)
+		t[p] = bench_xcalloc((size_t)reps, sizeof(double));
+	for (int i = 0; i < reps; i++) {
+		struct kvmbox_vm_config cfg = { .name = "bench", .mode = KVMBOX_MODE_LONG,
+						.console_fd = devnull };
+		struct kvmbox_error err;
+		struct kvmbox_vm *vm;
+		uint64_t ts[5];
+
+		ts[0] = bench_now_ns();
+		if (kvmbox_vm_create(&vm, &cfg, &err) < 0)
+			BENCH_DIE("create: %s", err.msg);
+		ts[1] = bench_now_ns();
+		if (kvmbox_vm_load(vm, &b.img, &err) < 0)
+			BENCH_DIE("load: %s", err.msg);
+		ts[2] = bench_now_ns();
+		run_halt(vm);
+		ts[3] = bench_now_ns();
+		kvmbox_vm_destroy(vm);
+		ts[4] = bench_now_ns();
+		for (int p = 0; p < 4; p++)
+			t[p][i] = (double)(ts[p + 1] - ts[p]) / 1e3;
+	}
+	for (int p = 0; p < 4; p++)
+		bench_emit(names[p], "us", t[p], (size_t)reps, "");
+	return 0;
+}
+
+static void crd_loop(const struct image_buf *b, int reps, const char *name)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+
+	for (int i = 0; i < reps; i++) {
+		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+		struct kvmbox_vm *vm = vm_new(b, 0);
+
+		run_halt(vm);
+		kvmbox_vm_destroy(vm);
+		t[i] = (double)(bench_now_ns() - t0) / 1e3;
+		c[i] = (double)(bench_cpu_ns() - c0) / 1e3;
+	}
+	bench_emit2(name, "us", t, c, (size_t)reps, "");
+	free(t);
+	free(c);
+}
+
+static int cmd_crd(int reps)
+{
+	struct image_buf b;
+	struct kvmbox_vm *hold;
+
+	load_image(&b, "hello-long.elf");
+	crd_loop(&b, reps, "kvmbox.crd_alone");
+	hold = vm_new(&b, 0); /* another VM open: the kernel's static keys stay patched */
+	crd_loop(&b, reps, "kvmbox.crd");
+	kvmbox_vm_destroy(hold);
+	return 0;
+}
+
+static int cmd_reset(int reps)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	struct kvmbox_error err;
+	struct image_buf b;
+	struct kvmbox_vm *vm;
+	uint64_t t0, c0, total, ctotal;
+	char extra[64];
+
+	load_image(&b, "hello-long.elf");
+	vm = vm_new(&b, 0);
+	if (kvmbox_vm_snapshot(vm, &err) < 0)
+		BENCH_DIE("snapshot: %s", err.msg);
+	run_halt(vm);
+	t0 = bench_now_ns();
+	c0 = bench_cpu_ns();
+	for (int i = 0; i < reps; i++) {
+		uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
+		uint32_t word = 0;
+
+		if (kvmbox_vm_reset(vm) < 0)
+			BENCH_DIE("reset failed");
+		run_halt(vm);
+		t[i] = (double)(bench_now_ns() - t1) / 1e3;
+		c[i] = (double)(bench_cpu_ns() - c1) / 1e3;
+		/* The hello contract, as `kvmbox run` checks it. */
+		kvmbox_vm_read(vm, 0x400, &word, sizeof(word));
+		if (kvmbox_vm_regs(vm)->rax != 42 || word != 42)
+			BENCH_DIE("reset run %d: wrong result", i);
+	}
+	total = bench_now_ns() - t0;
+	ctotal = bench_cpu_ns() - c0;
+	snprintf(extra, sizeof(extra), "\"cycles_per_s\":%.6g,\"cpu_cycles_per_s\":%.6g",
+		 (double)reps * 1e9 / (double)total, (double)reps * 1e9 / (double)ctotal);
+	bench_emit2("kvmbox.reset_cycle", "us", t, c, (size_t)reps, extra);
+	kvmbox_vm_destroy(vm);
+	return 0;
+}
+
+static int cmd_rss(void)
+{
+	static const int counts[] = { 1, 100, 1000 };
+	struct image_buf b;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	load_image(&b, "hello-long.elf");
+	/* One VM first, so that libc's and the library's one-time allocations are not counted. */
+	kvmbox_vm_destroy(vm_new(&b, 0));
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		struct kvmbox_vm **v = bench_xcalloc((size_t)counts[c], sizeof(*v));
+		long before = bench_rss_kib(), after;
+		char name[64];
+
+		for (int i = 0; i < counts[c]; i++)
+			v[i] = vm_new(&b, 0);
+		after = bench_rss_kib();
+		snprintf(name, sizeof(name), "kvmbox.rss_per_vm_%d", counts[c]);
+		bench_emit1(name, "KiB", (double)(after - before) / counts[c], "");
+		for (int i = 0; i < counts[c]; i++)
+			kvmbox_vm_destroy(v[i]);
+		free(v);
+	}
+	return 0;
+}
+
+static int arg_int(int argc, char **argv, int i, int def)
+{
+	return i < argc ? atoi(argv[i]) : def;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (!strcmp(cmd, "hc"))
+		return cmd_hc(arg_int(argc, argv, 2, 200), arg_int(argc, argv, 3, 500));
+	if (!strcmp(cmd, "console"))
+		return cmd_console(arg_int(argc, argv, 2, 50), arg_int(argc, argv, 3, 20000));
+	if (!strcmp(cmd, "phases"))
+		return cmd_phases(arg_int(argc, argv, 2, 50));
+	if (!strcmp(cmd, "crd"))
+		return cmd_crd(arg_int(argc, argv, 2, 50));
+	if (!strcmp(cmd, "reset"))
+		return cmd_reset(arg_int(argc, argv, 2, 20000));
+	if (!strcmp(cmd, "rss"))
+		return cmd_rss();
+	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss\n");
+	return 2;
+}

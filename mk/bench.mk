@@ -1,0 +1,27 @@
+# Benchmarks (docs/performance.md): included by the Makefile, which provides $(BUILD), $(CC),
+# $(CFLAGS), $(LIB), $(LDFLAGS), $(LDLIBS) and $(Q).
+#
+#   $(BUILD)/bench/floor         the raw-KVM floor (bench/floor.c), linked statically
+#   $(BUILD)/bench/kvmbox_bench  kvmbox's figures through the library (bench/kvmbox_bench.c)
+# Targets: bench-build (both programs and the guests), bench (build, run bench/run.sh, write
+# $(BUILD)/bench/results.json). BENCH_QUICK=1 runs fewer repetitions.
+
+BENCH_FLOOR := $(BUILD)/bench/floor
+BENCH_KVMBOX := $(BUILD)/bench/kvmbox_bench
+
+# The floor is static: the fewest syscalls at process start (no dynamic loader).
+$(BENCH_FLOOR): bench/floor.c bench/common.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -static $< -o $@
+
+$(BENCH_KVMBOX): bench/kvmbox_bench.c bench/common.h bench/bench_abi.h $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+
+.PHONY: bench bench-build
+bench-build: $(BENCH_FLOOR) $(BENCH_KVMBOX) $(BUILD)/kvmbox guests
+
+bench: bench-build
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) bench/run.sh
