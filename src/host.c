@@ -1,4 +1,6 @@
-/* What this host's KVM can do, found by running a guest, never by the module's name. */
+/* What this host's KVM can do, found by running a guest, never by the module's name. A mode
+ * is "not supported" only when its one-instruction guest faults (e.g. KVM_EXIT_SHUTDOWN); a
+ * failing KVM call or a hang is an error, not an answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -35,6 +37,9 @@ int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err)
 		goto out;
 	if (res.stop == KVMBOX_STOP_HALT) {
 		ret = 1;
+	} else if (res.stop != KVMBOX_STOP_FAULT) {
+		/* Not an answer about the mode: KVM itself failed, or the probe hung. */
+		ret = set_error(err, EIO, "probing %s mode: %s", kvmbox_mode_name(mode), res.msg);
 	} else {
 		set_error(err, ENOTSUP,
 			  "this host's KVM cannot run %s mode: a one-instruction %s-mode guest ended in %s instead of halting%s",

@@ -1,6 +1,7 @@
 /* The vCPU loop: run, retry on signals, hand each exit to its handler, report the exits
  * that end a run with the exit's name, RIP and registers. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,15 +33,59 @@ static const char *const exit_names[] = {
 	X(IRQ_WINDOW_OPEN), X(SHUTDOWN), X(FAIL_ENTRY), X(INTR), X(SET_TPR), X(TPR_ACCESS),
 	X(S390_SIEIC), X(S390_RESET), X(DCR), X(NMI), X(INTERNAL_ERROR), X(OSI), X(PAPR_HCALL),
 	X(S390_UCONTROL), X(WATCHDOG), X(S390_TSCH), X(EPR), X(SYSTEM_EVENT), X(S390_STSI),
-	X(IOAPIC_EOI), X(HYPERV),
+	X(IOAPIC_EOI), X(HYPERV), X(ARM_NISV), X(X86_RDMSR), X(X86_WRMSR), X(DIRTY_RING_FULL),
+	X(AP_RESET_HOLD), X(X86_BUS_LOCK), X(XEN), X(RISCV_SBI), X(RISCV_CSR), X(NOTIFY),
 #undef X
 };
 
+static const char *known_exit(uint32_t reason)
+{
+	return reason < sizeof(exit_names) / sizeof(exit_names[0]) ? exit_names[reason] : NULL;
+}
+
 const char *kvmbox_exit_name(uint32_t reason)
 {
-	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
-		return exit_names[reason];
-	return "KVM_EXIT_(unknown)";
+	const char *name = known_exit(reason);
+
+	return name ? name : "KVM_EXIT_UNKNOWN_REASON";
+}
+
+/* "KVM_EXIT_HLT", or "KVM exit 77" for a reason this build does not know. */
+static const char *exit_label(uint32_t reason, char *buf, size_t len)
+{
+	const char *name = known_exit(reason);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "KVM exit %u", reason);
+	return buf;
+}
+
+/* Can the console fd take output before the run's deadline? Without a deadline a slow
+ * reader may slow the guest down (it is the user's pipe); with one, a reader that stalls must
+ * not keep kvmbox past it (a guest could otherwise outlive --timeout by printing). */
+static bool console_ready(struct kvmbox_vm *vm)
+{
+	struct pollfd pfd = { .fd = vm->console_fd, .events = POLLOUT };
+	uint64_t now;
+	int ms;
+
+	if (!vm->deadline_ns)
+		return true;
+	for (;;) {
+		int n;
+
+		/* Past the deadline a reader that is ready still gets the output (poll, 0 ms). */
+		now = now_ns();
+		ms = now >= vm->deadline_ns ? 0 : (int)((vm->deadline_ns - now) / 1000000u) + 1;
+		n = poll(&pfd, 1, ms);
+		if (n > 0)
+			return !(pfd.revents & POLLNVAL);
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			return n < 0; /* a poll error: let write() report it */
+		if (now_ns() >= vm->deadline_ns)
+			return false;
+	}
 }
 
 void vm_console_flush(struct kvmbox_vm *vm)
@@ -53,11 +98,25 @@ void vm_console_flush(struct kvmbox_vm *vm)
 		vm->console(vm->console_ctx, vm->con_buf, vm->con_len);
 	} else if (vm->console_fd >= 0) {
 		while (off < vm->con_len) {
-			ssize_t n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
+			ssize_t n;
+
+			if (!console_ready(vm)) {
+				vm->stats.console_dropped += vm->con_len - off;
+				vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0,
+						"deadline passed while the console was not taking output");
+				break;
+			}
+			n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
-				break; /* a closed console must not stop the guest */
+			if (n <= 0) {
+				/* Nobody will ever read the rest (EPIPE: `kvmbox run | head`): stop
+				 * rather than run a guest whose output goes nowhere. */
+				vm->stats.console_dropped += vm->con_len - off;
+				vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "console: %s",
+						n < 0 ? strerror(errno) : "write returned 0");
+				break;
+			}
 			off += (size_t)n;
 		}
 	}
@@ -76,7 +135,7 @@ void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len)
 		vm->con_len += n;
 		buf += n;
 		len -= n;
-		if (vm->con_len == VM_CONSOLE_BUF)
+		if (vm->con_len == VM_CONSOLE_BUF || (vm->con_lines && memchr(buf - n, '\n', n)))
 			vm_console_flush(vm);
 	}
 }
@@ -180,8 +239,10 @@ static void fault(struct kvmbox_vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	char label[32];
+
 	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0, "%s: %s at rip=0x%llx",
-			kvmbox_exit_name(vm->run->exit_reason), what,
+			exit_label(vm->run->exit_reason, label, sizeof(label)), what,
 			(unsigned long long)vm->run->s.regs.regs.rip);
 }
 
@@ -270,22 +331,34 @@ static void handle_exit(struct kvmbox_vm *vm)
 static void trace_exit(struct kvmbox_vm *vm)
 {
 	struct kvm_run *run = vm->run;
+	char label[32];
 
 	if (run->exit_reason == KVM_EXIT_IO)
 		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name,
 			"exit %s: %s port 0x%x size %u count %u at rip=0x%llx",
-			kvmbox_exit_name(run->exit_reason),
+			exit_label(run->exit_reason, label, sizeof(label)),
 			run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
 			run->io.size, run->io.count, (unsigned long long)run->s.regs.regs.rip);
 	else
 		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name, "exit %s at rip=0x%llx",
-			kvmbox_exit_name(run->exit_reason),
+			exit_label(run->exit_reason, label, sizeof(label)),
 			(unsigned long long)run->s.regs.regs.rip);
 }
 
 static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_stop stop,
 		   int status, const char *msg)
 {
+	/* A console that blocks until the deadline (a timeout) or is gone (a host error)
+	 * changes the outcome, unless the guest had already stopped for its own reasons. */
+	vm->pending = KVMBOX_STOP_NONE;
+	vm_console_flush(vm);
+	if (vm->pending != KVMBOX_STOP_NONE && vm->pending != stop &&
+	    (stop == KVMBOX_STOP_PREEMPTED || stop == KVMBOX_STOP_YIELD || stop == KVMBOX_STOP_BLOCKED ||
+	     stop == KVMBOX_STOP_HALT || stop == KVMBOX_STOP_CANCELLED)) {
+		stop = vm->pending;
+		msg = vm->pending_msg;
+	}
+	vm->deadline_ns = 0;
 	res->stop = stop;
 	res->status = status;
 	res->exit_reason = vm->run->exit_reason;
@@ -298,7 +371,6 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	default:
 		vm->stopped = true;
 	}
-	vm_console_flush(vm);
 }
 
 int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, struct kvmbox_result *res)
@@ -321,9 +393,18 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		return 0;
 	}
 	vm->pending = KVMBOX_STOP_NONE;
+	/* Only a hard deadline bounds console waits; a scheduler's quantum must not drop output. */
+	vm->deadline_ns = opts->flags & KVMBOX_RUN_STOP_AT_DEADLINE ? opts->deadline_ns : 0;
 	for (;;) {
-		uint64_t t0 = now_ns(), t1;
-		int ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, &err);
+		uint64_t t0, t1;
+		int ret;
+
+		if (opts->cancel && *opts->cancel) {
+			finish(vm, res, KVMBOX_STOP_CANCELLED, 0, "cancelled");
+			return 0;
+		}
+		t0 = now_ns();
+		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, &err);
 
 		t1 = now_ns();
 		vm->stats.runs++;
@@ -345,11 +426,19 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 						finish(vm, res, KVMBOX_STOP_PREEMPTED, 0, "preempted");
 					return 0;
 				}
-				continue; /* a tick meant for an earlier deadline */
+				continue; /* a tick meant for an earlier deadline, or a signal of
+					     the caller's: the cancel flag is checked above */
 			}
+			/* The initial registers reach KVM with the first KVM_RUN (sync_regs), so
+			 * that is where KVM refuses a CPU state it cannot enter. */
+			if (!vm->ran && ret == -EINVAL)
+				snprintf(err.msg + strlen(err.msg), sizeof(err.msg) - strlen(err.msg),
+					 " (KVM refused the initial %s-mode registers)",
+					 kvmbox_mode_name(vm->mode));
 			finish(vm, res, KVMBOX_STOP_HOST_ERROR, 0, err.msg);
 			return 0;
 		}
+		vm->ran = true;
 		vm->stats.exits++;
 		if (vm->run->exit_reason < KVMBOX_EXIT_REASONS)
 			vm->stats.by_reason[vm->run->exit_reason]++;

@@ -17,21 +17,28 @@
 #define TSS_ADDR 0xfffbd000ull
 _Static_assert(KVMBOX_MEM_MAX <= TSS_ADDR, "guest memory must end below the TSS pages");
 
-#define MAX_CPUID_ENTRIES 128
+#define CPUID_ENTRIES_FIRST 128
+#define CPUID_ENTRIES_MAX 1024
 
+/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. KVM answers
+ * E2BIG when the buffer is too small: grow it (KVM API doc, KVM_GET_SUPPORTED_CPUID). */
 static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	union {
-		struct kvm_cpuid2 c;
-		uint8_t bytes[sizeof(struct kvm_cpuid2) + MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
-	} cpuid = { .c.nent = MAX_CPUID_ENTRIES };
-	int ret;
+	uint32_t nent;
+	int ret = -E2BIG;
 
-	/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. */
-	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid.c, err);
-	if (ret < 0)
-		return ret;
-	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &cpuid.c, err);
+	for (nent = CPUID_ENTRIES_FIRST; ret == -E2BIG && nent <= CPUID_ENTRIES_MAX; nent *= 2) {
+		struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+
+		if (!cpuid)
+			return set_error(err, ENOMEM, "out of memory");
+		cpuid->nent = nent;
+		ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid, err);
+		if (ret >= 0)
+			ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, cpuid, err);
+		free(cpuid);
+	}
+	return ret;
 }
 
 /* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
@@ -103,6 +110,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;
 	vm->console_fd = cfg->console ? -1 : cfg->console_fd;
+	vm->con_lines = vm->console_fd >= 0 && isatty(vm->console_fd);
 	vm->user_port_first = cfg->user_port_first;
 	vm->user_port_count = cfg->user_port_count;
 	vm->user_port = cfg->user_port;
@@ -120,6 +128,9 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		set_error(err, -ret, "hypercall table: registration failed");
 		goto destroy;
 	}
+	ret = hc_files_init(vm, cfg, err); /* opens the share once; nothing without one */
+	if (ret < 0)
+		goto destroy;
 
 	ret = vm->kvm_fd = kvm_open_checked(vm->log, err);
 	if (ret < 0)

@@ -36,10 +36,13 @@ struct kvmbox_vm {
 	void *console_ctx;
 	int console_fd;
 	size_t con_len;
+	bool con_lines;      /* console_fd is a terminal: flush at every newline */
+	uint64_t deadline_ns; /* of the run in progress, 0 without one: bounds console waits */
 	char con_buf[VM_CONSOLE_BUF];
 
 	bool loaded;
 	bool stopped;        /* a finished run: running again is refused */
+	bool ran;            /* KVM_RUN has applied the initial registers at least once */
 	enum kvmbox_stop pending; /* set by a handler; the run loop ends the run with it */
 	int pending_status;
 	char pending_msg[512];

@@ -168,6 +168,7 @@ enum kvmbox_stop {
 	KVMBOX_STOP_YIELD,     /* an I/O exit with KVMBOX_RUN_YIELD_ON_IO; can be run again */
 	KVMBOX_STOP_BLOCKED,   /* waits on a channel; can be run again when it is ready */
 	KVMBOX_STOP_HOST_ERROR, /* a KVM call failed */
+	KVMBOX_STOP_CANCELLED, /* the caller's cancel flag was set (e.g. by a SIGINT handler) */
 };
 
 struct kvmbox_result {
@@ -185,10 +186,19 @@ enum {
 struct kvmbox_run_opts {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
 	unsigned flags;       /* KVMBOX_RUN_* */
+	/* When non-NULL and set (typically by the caller's signal handler), the run ends with
+	 * KVMBOX_STOP_CANCELLED. Checked before every KVM_RUN and whenever a signal interrupts
+	 * it, so a handler for a signal that is not blocked in the thread ends the run at once. */
+	const volatile int *cancel;
 };
 
 /* Run the vCPU until it stops (halt, exit, fault ...), the deadline passes, or (with
- * YIELD_ON_IO) an I/O exit is handled. OPTS may be NULL. Returns 0 with RES filled for
+ * YIELD_ON_IO) an I/O exit is handled. Deadlines use a per-thread POSIX timer and the
+ * real-time signal SIGRTMIN+4: the first deadline run installs an empty handler for it
+ * (process-wide) and leaves it blocked in the calling thread; KVM unblocks it only inside
+ * KVM_RUN. Console output is flushed at the end of every run (and at newlines when the
+ * console is a terminal); a console that cannot take output before the deadline ends the
+ * run as the deadline would, dropping what it could not take. OPTS may be NULL. Returns 0 with RES filled for
  * every guest outcome (a guest fault is not a host error) and a negative errno only when
  * the arguments are bad. A VM whose run ended in HALT, EXIT, FAULT, ASSERT, BAD_CALL,
  * TIMEOUT or HOST_ERROR is stopped: running it again returns -ESRCH. */
@@ -197,12 +207,13 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 /* Exit statistics of a VM. */
 #define KVMBOX_EXIT_REASONS 64
 struct kvmbox_stats {
-	uint64_t exits;                        /* every return from KVM_RUN with an exit reason */
+	uint64_t exits;                        /* every exit KVM_RUN returned with (not EINTR) */
 	uint64_t by_reason[KVMBOX_EXIT_REASONS]; /* by KVM_EXIT_* */
 	uint64_t io_in, io_out;                /* KVM_EXIT_IO by direction */
 	uint64_t hypercalls;                   /* well-formed hypercalls served */
 	uint64_t bad_calls;                    /* malformed hypercalls (refused) */
 	uint64_t console_bytes;                /* bytes written to the console */
+	uint64_t console_dropped;              /* bytes a blocked console never took (deadline) */
 	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
 	uint64_t runs;                         /* KVM_RUN calls */
 	uint64_t guest_ns;                     /* wall time spent inside KVM_RUN */
@@ -210,7 +221,8 @@ struct kvmbox_stats {
 };
 const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
 
-/* Name of a KVM exit reason ("KVM_EXIT_HLT", ...), "KVM_EXIT_<n>" for unknown ones. */
+/* Name of a KVM exit reason ("KVM_EXIT_HLT", ...); "KVM_EXIT_UNKNOWN_REASON" for one this
+ * build does not know (fault messages then give the number). Never NULL. */
 const char *kvmbox_exit_name(uint32_t reason);
 
 /* General registers as of the last exit (kvm_run sync_regs; no ioctl). */
