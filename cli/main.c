@@ -1,6 +1,7 @@
 /* kvmbox: the command. Parses options, loads the image (or the built-in hello guest), runs
  * it and turns the outcome into a message and a documented exit status. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,28 @@ enum exit_status {
 	EXIT_TIMEOUT = 4,
 	EXIT_UNSUPPORTED = 5, /* this host's KVM cannot run the mode */
 	EXIT_HOST = 6,        /* KVM or the host failed */
+	EXIT_SIGNAL = 128,    /* + the signal that interrupted the run (SIGINT: 130) */
 };
+
+/* Set by the SIGINT/SIGTERM handler; the library checks it whenever KVM_RUN is interrupted.
+ * The one piece of mutable global state in kvmbox, as signal handlers require. */
+static volatile int interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* Ctrl-C and SIGTERM end the run cleanly (console flushed, report printed); SIGPIPE is
+ * ignored so a closed stdout is an EPIPE the console can ignore, not a silent death. */
+static void setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 /* The classic hello guest's contract, checked after it halts. */
 #define HELLO_RESULT 42
@@ -107,7 +129,13 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 	case KVMBOX_STOP_HALT:
 		return builtin ? check_hello(vm, kvmbox_vm_mode(vm)) : EXIT_OK;
 	case KVMBOX_STOP_EXIT:
+		/* Like exit(3): the low 8 bits. Say so when it is not 0, since 1..6 look like ours. */
+		if (res->status)
+			fprintf(stderr, "kvmbox: the guest exited with status %d\n", res->status);
 		return res->status & 0xff;
+	case KVMBOX_STOP_CANCELLED:
+		fprintf(stderr, "kvmbox: interrupted by signal %d: the guest was stopped\n", interrupted);
+		return EXIT_SIGNAL + interrupted;
 	case KVMBOX_STOP_ASSERT:
 		fprintf(stderr, "kvmbox: %s\n", res->msg);
 		return EXIT_CHECK;
@@ -131,7 +159,7 @@ static int run(const struct cli_opts *o)
 {
 	struct kvmbox_log log = { .level = KVMBOX_LOG_WARN, .sink = stderr };
 	struct kvmbox_vm_config cfg = { .console_fd = 1, .mem_size = o->mem };
-	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE, .cancel = &interrupted };
 	struct kvmbox_error err = { "" };
 	struct kvmbox_result res;
 	struct kvmbox_image img;
@@ -181,7 +209,7 @@ static int run(const struct cli_opts *o)
 	if (ret < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		free(file);
-		return ret == -EINVAL ? EXIT_USAGE : EXIT_HOST;
+		return EXIT_HOST; /* options were validated already: this is KVM or the host */
 	}
 	/* Probed with the VM already open: creating a second VM is much cheaper than the first. */
 	if (cfg.mode == KVMBOX_MODE_PAGED32) {
@@ -202,6 +230,7 @@ static int run(const struct cli_opts *o)
 	free(file);
 	if (o->timeout > 0)
 		ropts.deadline_ns = deadline_after(o->timeout);
+	setup_signals();
 	ret = kvmbox_vm_run(vm, &ropts, &res);
 	if (ret < 0) {
 		fprintf(stderr, "kvmbox: run: %s\n", strerror(-ret));

@@ -19,6 +19,7 @@ const char cli_usage[] =
 	"      --load ADDR     IMAGE is a flat binary loaded at guest address ADDR\n"
 	"      --entry ADDR    entry point of a flat binary (default: the load address)\n"
 	"      --timeout SEC   stop a guest still running after SEC seconds\n"
+	"                      (Ctrl-C also stops it cleanly: status 130)\n"
 	"      --regs          print the general registers when the guest stops\n"
 	"      --stats         print exit counts when the guest stops\n"
 	"      --strict        a malformed hypercall stops the VM\n"
@@ -35,7 +36,8 @@ const char cli_usage[] =
 	"Exit status: 0 the guest halted (built-in hello: and its checks passed), or the\n"
 	"guest's HC_exit status; 1 a guest check or assertion failed; 2 bad input (options,\n"
 	"image); 3 guest fault (triple fault, bad MMIO or port, failed entry, --strict bad\n"
-	"hypercall); 4 timeout; 5 this host cannot run the mode; 6 host error.\n";
+	"hypercall); 4 timeout; 5 this host cannot run the mode; 6 host error;\n"
+	"128+N interrupted by signal N.\n";
 
 enum {
 	OPT_MEM = 256,
@@ -74,10 +76,12 @@ int cli_parse_u64(const char *s, uint64_t *out)
 	unsigned shift = 0;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* Digits first: strtoull would accept leading blanks and signs ("-1" wraps). Decimal
+	 * unless 0x: "010M" is ten megabytes, not octal eight. */
+	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
@@ -124,7 +128,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	}
 	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+m:rsplvhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:rsplvhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (kvmbox_mode_parse(optarg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)

@@ -35,6 +35,7 @@ check-realkvm: realkvm-payload realkvm-setup
 		$(patsubst build/%,$(BUILD)/%,$(REALKVM_TESTS)); do \
 		[ -e "$$f" ] && files="$$files --file $$f=build/$${f#$(BUILD)/}"; \
 	done; \
+	for f in tests/guests/*.c; do files="$$files --file $$f=$$f"; done; \
 	scripts/realkvm/run.sh --dir $(REALKVM_DIR) --timeout $(REALKVM_TIMEOUT) --log $(REALKVM_LOG) $$files \
 		$(foreach t,$(REALKVM_TESTS),--test $(t)) --test-expect 'Hello, world!' '$(REALKVM_PAGED32)'
 

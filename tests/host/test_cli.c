@@ -1,7 +1,9 @@
 /* The command as a user runs it: messages, output and exit statuses, including every
  * refusal of bad input (one clear line, status 2, nothing run). */
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +153,122 @@ static void test_guest_exit_status(void **state)
 	(void)state;
 	RUN(&c, "run", "--stats", build_path("guests/test-hc_basic-long.elf"));
 	assert_int_equal(c.status, 7);
+	assert_non_null(strstr(c.err, "the guest exited with status 7"));
 	assert_non_null(strstr(c.out, "2048\n"));
 	assert_non_null(strstr(c.err, "KVM_EXIT_IO"));
+}
+
+/* Start build/kvmbox with stdout on a pipe whose read end the caller controls; stderr to a
+ * file. Returns the pid; *STDOUT_R is the read end. */
+static pid_t spawn_cli(const char *const *args, int *stdout_r, FILE **err)
+{
+	const char *argv[32] = { build_path("kvmbox") };
+	posix_spawn_file_actions_t fa;
+	int out[2], i;
+	pid_t pid;
+
+	for (i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	*err = tmpfile();
+	assert_non_null(*err);
+	assert_int_equal(pipe(out), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fileno(*err), 2);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	*stdout_r = out[0];
+	return pid;
+}
+
+/* Wait up to SECONDS for PID; a child still running then is killed and the test fails. */
+static int wait_status(pid_t pid, double seconds)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int st, waited;
+
+	for (waited = 0; waited < seconds * 100; waited++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			assert_true(WIFEXITED(st));
+			return WEXITSTATUS(st);
+		}
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	fail_msg("kvmbox still running after %.1f s", seconds);
+	return -1;
+}
+
+static void read_all(FILE *f, char *buf, size_t max)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, max - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+/* A guest flooding a console nobody reads still stops at --timeout (the host never blocks
+ * past its deadline on the console). */
+static void test_timeout_with_stalled_console(void **state)
+{
+	char err[OUT_MAX];
+	FILE *ef;
+	int rd;
+	pid_t pid;
+
+	(void)state;
+	pid = spawn_cli((const char *const[]){ "run", "--timeout", "0.5",
+					       build_path("guests/test-chatter-long.elf"), NULL }, &rd, &ef);
+	assert_int_equal(wait_status(pid, 10), 4);
+	close(rd);
+	read_all(ef, err, sizeof(err));
+	assert_non_null(strstr(err, "timeout"));
+}
+
+/* Ctrl-C stops the guest cleanly: its output so far is flushed, status 128+SIGINT. */
+static void test_sigint_stops_cleanly(void **state)
+{
+	struct timespec settle = { 0, 300 * 1000 * 1000 };
+	char out[64] = "", err[OUT_MAX];
+	FILE *ef;
+	ssize_t n;
+	int rd;
+	pid_t pid;
+
+	(void)state;
+	pid = spawn_cli((const char *const[]){ "run", build_path("guests/test-spin_after_print-long.elf"),
+					       NULL }, &rd, &ef);
+	nanosleep(&settle, NULL);
+	kill(pid, SIGINT);
+	assert_int_equal(wait_status(pid, 10), 128 + SIGINT);
+	n = read(rd, out, sizeof(out) - 1);
+	out[n > 0 ? n : 0] = 0;
+	close(rd);
+	assert_string_equal(out, "started\n");
+	read_all(ef, err, sizeof(err));
+	assert_non_null(strstr(err, "interrupted by signal 2"));
+}
+
+/* A console nobody will ever read (`kvmbox run | head`) ends the run: status 6, not a hang. */
+static void test_closed_console_stops(void **state)
+{
+	char err[OUT_MAX];
+	FILE *ef;
+	int rd;
+	pid_t pid;
+
+	(void)state;
+	pid = spawn_cli((const char *const[]){ "run", build_path("guests/test-chatter-long.elf"), NULL },
+			&rd, &ef);
+	close(rd);
+	assert_int_equal(wait_status(pid, 10), 6);
+	read_all(ef, err, sizeof(err));
+	assert_non_null(strstr(err, "console: Broken pipe"));
 }
 
 static void test_help_and_version(void **state)
@@ -248,6 +364,9 @@ int main(void)
 		cmocka_unit_test(test_timeout_status),
 		cmocka_unit_test(test_fault_status_and_dump),
 		cmocka_unit_test(test_guest_exit_status),
+		cmocka_unit_test(test_timeout_with_stalled_console),
+		cmocka_unit_test(test_sigint_stops_cleanly),
+		cmocka_unit_test(test_closed_console_stops),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_bad_images_refused),
 		cmocka_unit_test(test_bad_options_refused),

@@ -75,6 +75,12 @@ static void test_sizes(void **state)
 	assert_int_equal(cli_parse_u64("12Q", &v), -1);
 	assert_int_equal(cli_parse_u64("99999999999999999999", &v), -1);
 	assert_int_equal(cli_parse_u64("17179869184G", &v), -1); /* overflows when shifted */
+	assert_int_equal(cli_parse_u64("\t-1", &v), -1);            /* no blanks or signs */
+	assert_int_equal(cli_parse_u64(" 5", &v), -1);
+	assert_int_equal(cli_parse_u64("010M", &v), 0);             /* decimal, not octal */
+	assert_int_equal(v, 10 << 20);
+	assert_int_equal(cli_parse_u64("0X10", &v), 0);
+	assert_int_equal(v, 16);
 	assert_int_equal(PARSE(&o, err, "--mem", "1G"), 0);
 	assert_int_equal(o.mem, 1 << 30);
 	assert_int_equal(PARSE(&o, err, "--mem", "4G"), -1);
@@ -140,6 +146,10 @@ static void test_junk_refused(void **state)
 	assert_int_equal(PARSE(&o, err, "-m"), -1);
 	assert_int_equal(PARSE(&o, err, "a.elf", "b.elf"), -1);
 	assert_non_null(strstr(err, "unexpected argument"));
+	/* Options may follow the image. */
+	assert_int_equal(PARSE(&o, err, "run", "a.elf", "--timeout", "2"), 0);
+	assert_string_equal(o.image, "a.elf");
+	assert_true(o.timeout > 1.9);
 	/* The parser can be called again after an error. */
 	assert_int_equal(PARSE(&o, err, "-l", "a.elf"), 0);
 	assert_string_equal(o.image, "a.elf");
