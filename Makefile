@@ -89,6 +89,7 @@ TESTS := \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_guests \
+	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_sched
@@ -121,7 +122,7 @@ check-unit: $(UNIT_BINS)
 
 # The payload the real-KVM lane (mk/realkvm.mk) copies into its QEMU guest.
 .PHONY: realkvm-payload
-realkvm-payload: $(BUILD)/kvmbox guests $(BUILD)/tests/host/test_guests $(BUILD)/tests/host/test_cli
+realkvm-payload: $(BUILD)/kvmbox guests $(patsubst build/%,$(BUILD)/%,$(REALKVM_TESTS))
 
 # Sanitizer and second-compiler builds, each in its own build directory.
 .PHONY: check-asan check-clang

@@ -15,7 +15,7 @@
 #   REALKVM_LOG           where the serial log is kept
 #   REALKVM_BROKEN_BUILD  build directory of the broken variant
 
-REALKVM_TESTS ?= build/tests/host/test_guests build/tests/host/test_cli build/tests/host/test_hypercalls
+REALKVM_TESTS ?= build/tests/host/test_guests build/tests/host/test_cli build/tests/host/test_hypercalls build/tests/host/test_reset
 REALKVM_TIMEOUT ?= 300
 REALKVM_DIR ?= build/realkvm
 REALKVM_LOG ?= $(BUILD)/realkvm.log
