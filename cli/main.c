@@ -99,8 +99,9 @@ static uint64_t deadline_after(double seconds)
 	       (uint64_t)(seconds * 1e9);
 }
 
-/* The built-in hello guest passes when rax and memory[0x400] both hold 42. */
-static int check_hello(const struct kvmbox_vm *vm, enum kvmbox_mode mode)
+/* The built-in hello guest passes when rax and memory[0x400] both hold 42. QUIET: say only
+ * what is wrong (--repeat). */
+static int check_hello(const struct kvmbox_vm *vm, enum kvmbox_mode mode, bool quiet)
 {
 	uint64_t rax = kvmbox_vm_regs(vm)->rax;
 	uint32_t mem = 0;
@@ -116,18 +117,19 @@ static int check_hello(const struct kvmbox_vm *vm, enum kvmbox_mode mode)
 			HELLO_RESULT_ADDR, mem, HELLO_RESULT);
 		return EXIT_CHECK;
 	}
-	fprintf(stderr, "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
-		kvmbox_mode_name(mode), (unsigned long long)rax, HELLO_RESULT_ADDR, mem);
+	if (!quiet)
+		fprintf(stderr, "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
+			kvmbox_mode_name(mode), (unsigned long long)rax, HELLO_RESULT_ADDR, mem);
 	return EXIT_OK;
 }
 
 /* Map how the run ended to a message and an exit status. */
 static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
-		  const struct cli_opts *o, bool builtin)
+		  const struct cli_opts *o, bool builtin, bool quiet)
 {
 	switch (res->stop) {
 	case KVMBOX_STOP_HALT:
-		return builtin ? check_hello(vm, kvmbox_vm_mode(vm)) : EXIT_OK;
+		return builtin ? check_hello(vm, kvmbox_vm_mode(vm), quiet) : EXIT_OK;
 	case KVMBOX_STOP_EXIT:
 		/* Like exit(3): the low 8 bits. Say so when it is not 0, since 1..6 look like ours. */
 		if (res->status)
@@ -155,11 +157,58 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	return deadline_after(0);
+}
+
+/* Run the loaded VM o->repeat times; from the second run on, kvmbox_vm_reset first puts it
+ * back in its loaded state (snapshot taken once, before the first run). Stops at the first run
+ * that does not end well and returns its status. */
+static int run_repeated(struct kvmbox_vm *vm, const struct cli_opts *o, struct kvmbox_result *res)
+{
+	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE, .cancel = &interrupted };
+	struct kvmbox_error err = { "" };
+	uint64_t i, start = now_ns();
+	int ret, status = EXIT_OK;
+
+	if (o->repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
+		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
+		return EXIT_HOST;
+	}
+	setup_signals();
+	for (i = 0; i < o->repeat; i++) {
+		if (i > 0 && (ret = kvmbox_vm_reset(vm)) < 0) {
+			fprintf(stderr, "kvmbox: reset before run %llu: %s\n", (unsigned long long)i + 1,
+				strerror(-ret));
+			return EXIT_HOST;
+		}
+		if (o->timeout > 0)
+			ropts.deadline_ns = deadline_after(o->timeout);
+		ret = kvmbox_vm_run(vm, &ropts, res);
+		if (ret < 0) {
+			fprintf(stderr, "kvmbox: run: %s\n", strerror(-ret));
+			return EXIT_HOST;
+		}
+		fflush(stdout);
+		status = report(vm, res, o, o->image == NULL, o->repeat > 1);
+		if (status != EXIT_OK) {
+			if (o->repeat > 1)
+				fprintf(stderr, "kvmbox: run %llu of %llu did not end well\n",
+					(unsigned long long)i + 1, (unsigned long long)o->repeat);
+			return status;
+		}
+	}
+	if (o->repeat > 1)
+		fprintf(stderr, "kvmbox: %llu runs, all Ok, %.0f reset+run cycles/s\n",
+			(unsigned long long)o->repeat, (double)o->repeat * 1e9 / (double)(now_ns() - start));
+	return status;
+}
+
 static int run(const struct cli_opts *o)
 {
 	struct kvmbox_log log = { .level = KVMBOX_LOG_WARN, .sink = stderr };
 	struct kvmbox_vm_config cfg = { .console_fd = 1, .mem_size = o->mem };
-	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE, .cancel = &interrupted };
 	struct kvmbox_error err = { "" };
 	struct kvmbox_result res;
 	struct kvmbox_image img;
@@ -228,17 +277,7 @@ static int run(const struct cli_opts *o)
 		return EXIT_USAGE;
 	}
 	free(file);
-	if (o->timeout > 0)
-		ropts.deadline_ns = deadline_after(o->timeout);
-	setup_signals();
-	ret = kvmbox_vm_run(vm, &ropts, &res);
-	if (ret < 0) {
-		fprintf(stderr, "kvmbox: run: %s\n", strerror(-ret));
-		kvmbox_vm_destroy(vm);
-		return EXIT_HOST;
-	}
-	fflush(stdout);
-	status = report(vm, &res, o, o->image == NULL);
+	status = run_repeated(vm, o, &res);
 	if (o->regs)
 		print_regs(vm);
 	if (o->stats)

@@ -18,6 +18,8 @@ const char cli_usage[] =
 	"      --mem SIZE      guest memory, e.g. 2M, 64M, 1G (default 2M, 256K..3G)\n"
 	"      --load ADDR     IMAGE is a flat binary loaded at guest address ADDR\n"
 	"      --entry ADDR    entry point of a flat binary (default: the load address)\n"
+	"      --repeat N      run the guest N times, each from its freshly loaded state\n"
+	"                      (fast reset: only what a run changed is restored)\n"
 	"      --timeout SEC   stop a guest still running after SEC seconds\n"
 	"                      (Ctrl-C also stops it cleanly: status 130)\n"
 	"      --regs          print the general registers when the guest stops\n"
@@ -50,6 +52,7 @@ enum {
 	OPT_SHARE,
 	OPT_NO_COALESCE,
 	OPT_TRACE,
+	OPT_REPEAT,
 };
 
 static const struct option long_options[] = {
@@ -65,6 +68,7 @@ static const struct option long_options[] = {
 	{ "no-coalesce", no_argument, NULL, OPT_NO_COALESCE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -171,6 +175,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 					    optarg);
 			break;
 		}
+		case OPT_REPEAT:
+			if (cli_parse_u64(optarg, &o->repeat) < 0 || o->repeat < 1 || o->repeat > 1000000000)
+				return fail(err, errlen, "--repeat: '%s' is not a count in 1..1000000000", optarg);
+			break;
 		case OPT_REGS: o->regs = true; break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_STRICT: o->strict = true; break;
@@ -208,5 +216,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		return fail(err, errlen, "--load needs an IMAGE");
 	if (!o->entry_set)
 		o->entry = o->load;
+	if (!o->repeat)
+		o->repeat = 1;
 	return 0;
 }

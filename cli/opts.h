@@ -15,6 +15,7 @@ struct cli_opts {
 	bool entry_set;
 	uint64_t entry;
 	double timeout;        /* seconds; 0: none */
+	uint64_t repeat;       /* runs of the same guest, each from the loaded state (>= 1) */
 	bool regs, stats, strict, no_coalesce;
 	const char *share;     /* --share DIR (":ro" stripped into share_ro) */
 	bool share_ro;

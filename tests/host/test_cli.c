@@ -271,6 +271,26 @@ static void test_closed_console_stops(void **state)
 	assert_non_null(strstr(err, "console: Broken pipe"));
 }
 
+/* --repeat: every run from the loaded state gives the same output and passes its checks. */
+static void test_repeat_runs_from_loaded_state(void **state)
+{
+	char want[64 * 14 + 1] = "";
+	struct cli c;
+	int i;
+
+	(void)state;
+	RUN(&c, "run", "--repeat", "64", "-m", "protected");
+	assert_int_equal(c.status, 0);
+	for (i = 0; i < 64; i++)
+		strcat(want, "Hello, world!\n");
+	assert_string_equal(c.out, want);
+	assert_non_null(strstr(c.err, "64 runs, all Ok"));
+	/* A guest that does not end well stops the repetition with its own status. */
+	RUN(&c, "run", "--repeat", "5", build_path("guests/test-hc_basic-long.elf"));
+	assert_int_equal(c.status, 7);
+	assert_non_null(strstr(c.err, "run 1 of 5 did not end well"));
+}
+
 static void test_help_and_version(void **state)
 {
 	struct cli c;
@@ -351,6 +371,7 @@ static void test_bad_options_refused(void **state)
 	expect_refusal((const char *const[]){ "run", "--timeout", "-1", NULL }, "--timeout");
 	expect_refusal((const char *const[]){ "run", "--bogus", NULL }, "unknown option");
 	expect_refusal((const char *const[]){ "run", "a", "b", NULL }, "unexpected argument");
+	expect_refusal((const char *const[]){ "run", "--repeat", "0", NULL }, "--repeat");
 }
 
 int main(void)
@@ -367,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_with_stalled_console),
 		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_closed_console_stops),
+		cmocka_unit_test(test_repeat_runs_from_loaded_state),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_bad_images_refused),
 		cmocka_unit_test(test_bad_options_refused),
