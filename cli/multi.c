@@ -76,26 +76,6 @@ bool cli_is_multi(int argc, char **argv)
 	return false;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end || !(*out > 0) || *out > 1e7 ? -1 : 0;
-}
-
 /* NAME=IMAGE[,key=value|strict ...] */
 static int parse_vm(struct multi_opts *o, const char *arg, char *err, size_t errlen)
 {
@@ -104,23 +84,23 @@ static int parse_vm(struct multi_opts *o, const char *arg, char *err, size_t err
 	unsigned i;
 
 	if (o->nvms == MULTI_MAX_VMS)
-		return fail(err, errlen, "--vm: at most %d VMs", MULTI_MAX_VMS);
+		return cli_fail(err, errlen, "--vm: at most %d VMs", MULTI_MAX_VMS);
 	spec = o->spec[o->nvms] = strdup(arg);
 	if (!spec)
-		return fail(err, errlen, "out of memory");
+		return cli_fail(err, errlen, "out of memory");
 	v = &o->vms[o->nvms++];
 	*v = (struct multi_vm_opts){ .share = 1 };
 	eq = strchr(spec, '=');
 	if (!eq || eq == spec || !eq[1] || eq[1] == ',')
-		return fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,option...]", arg);
+		return cli_fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,option...]", arg);
 	*eq = '\0';
 	if (strlen(spec) >= sizeof(v->name) || strpbrk(spec, " \t\"\\"))
-		return fail(err, errlen, "--vm '%s': a name is at most %zu characters, without spaces or quotes",
+		return cli_fail(err, errlen, "--vm '%s': a name is at most %zu characters, without spaces or quotes",
 			    arg, sizeof(v->name) - 1);
 	snprintf(v->name, sizeof(v->name), "%s", spec);
 	for (i = 0; i + 1 < o->nvms; i++)
 		if (!strcmp(o->vms[i].name, v->name))
-			return fail(err, errlen, "--vm: the name '%s' is used twice", v->name);
+			return cli_fail(err, errlen, "--vm: the name '%s' is used twice", v->name);
 	v->image = strtok_r(eq + 1, ",", &save);
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		char *val = strchr(tok, '=');
@@ -131,30 +111,30 @@ static int parse_vm(struct multi_opts *o, const char *arg, char *err, size_t err
 			continue;
 		}
 		if (!val)
-			return fail(err, errlen, "--vm %s: '%s' is not KEY=VALUE", v->name, tok);
+			return cli_fail(err, errlen, "--vm %s: '%s' is not KEY=VALUE", v->name, tok);
 		*val++ = '\0';
 		if (!strcmp(tok, "mode")) {
 			if (kvmbox_mode_parse(val, &v->mode) < 0 || v->mode == KVMBOX_MODE_AUTO)
-				return fail(err, errlen, "--vm %s: mode '%s' (real, protected, paged32, long)",
+				return cli_fail(err, errlen, "--vm %s: mode '%s' (real, protected, paged32, long)",
 					    v->name, val);
 		} else if (!strcmp(tok, "mem")) {
 			if (cli_parse_u64(val, &v->mem) < 0 || v->mem < KVMBOX_MEM_MIN ||
 			    v->mem > KVMBOX_MEM_MAX || v->mem % 4096)
-				return fail(err, errlen, "--vm %s: mem '%s' (256K..3G, a multiple of 4K)",
+				return cli_fail(err, errlen, "--vm %s: mem '%s' (256K..3G, a multiple of 4K)",
 					    v->name, val);
 		} else if (!strcmp(tok, "share")) {
 			if (cli_parse_u64(val, &n) < 0 || n < 1 || n > 1000000)
-				return fail(err, errlen, "--vm %s: share '%s' (1..1000000)", v->name, val);
+				return cli_fail(err, errlen, "--vm %s: share '%s' (1..1000000)", v->name, val);
 			v->share = (unsigned)n;
 		} else if (!strcmp(tok, "out")) {
 			if (!*val)
-				return fail(err, errlen, "--vm %s: out= needs a file", v->name);
+				return cli_fail(err, errlen, "--vm %s: out= needs a file", v->name);
 			v->out = val;
 		} else if (!strcmp(tok, "timeout")) {
-			if (parse_seconds(val, &v->timeout) < 0)
-				return fail(err, errlen, "--vm %s: timeout '%s' (seconds > 0)", v->name, val);
+			if (cli_parse_seconds(val, &v->timeout) < 0)
+				return cli_fail(err, errlen, "--vm %s: timeout '%s' (seconds > 0)", v->name, val);
 		} else {
-			return fail(err, errlen, "--vm %s: unknown option '%s' (mode, mem, share, out, timeout, strict)",
+			return cli_fail(err, errlen, "--vm %s: unknown option '%s' (mode, mem, share, out, timeout, strict)",
 				    v->name, tok);
 		}
 	}
@@ -221,25 +201,25 @@ int multi_parse(int argc, char **argv, struct multi_opts *o, char *err, size_t e
 				o->policy = KVMBOX_SCHED_SCRIPT;
 				o->script_file = optarg + 7;
 			} else
-				return fail(err, errlen, "--sched: '%s' (io, rr, share, script:FILE)", optarg);
+				return cli_fail(err, errlen, "--sched: '%s' (io, rr, share, script:FILE)", optarg);
 			break;
 		case OPT_QUANTUM:
 			errno = 0;
 			o->quantum_ms = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(o->quantum_ms >= 0.01) ||
 			    o->quantum_ms > 1e6)
-				return fail(err, errlen, "--quantum: '%s' (milliseconds, 0.01 or more)", optarg);
+				return cli_fail(err, errlen, "--quantum: '%s' (milliseconds, 0.01 or more)", optarg);
 			break;
 		case OPT_YIELD:
 			o->yield_on_io = true;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds(optarg, &o->duration) < 0)
-				return fail(err, errlen, "--duration: '%s' (seconds > 0)", optarg);
+			if (cli_parse_seconds(optarg, &o->duration) < 0)
+				return cli_fail(err, errlen, "--duration: '%s' (seconds > 0)", optarg);
 			break;
 		case OPT_TIMEOUT:
-			if (parse_seconds(optarg, &o->timeout) < 0)
-				return fail(err, errlen, "--timeout: '%s' (seconds > 0)", optarg);
+			if (cli_parse_seconds(optarg, &o->timeout) < 0)
+				return cli_fail(err, errlen, "--timeout: '%s' (seconds > 0)", optarg);
 			break;
 		case OPT_CHAN: {
 			char buf[64], *eq;
@@ -247,11 +227,11 @@ int multi_parse(int argc, char **argv, struct multi_opts *o, char *err, size_t e
 			snprintf(buf, sizeof(buf), "%s", optarg);
 			eq = strchr(buf, '=');
 			if (!eq)
-				return fail(err, errlen, "--chan: '%s' (ID=CAPACITY)", optarg);
+				return cli_fail(err, errlen, "--chan: '%s' (ID=CAPACITY)", optarg);
 			*eq = '\0';
 			if (cli_parse_u64(buf, &id) < 0 || id >= KVMBOX_CHAN_MAX ||
 			    cli_parse_u64(eq + 1, &cap) < 0 || cap < 1 || cap > KVMBOX_CHAN_CAPACITY_MAX)
-				return fail(err, errlen, "--chan: '%s' (ID 0..%d = CAPACITY 1..%d)", optarg,
+				return cli_fail(err, errlen, "--chan: '%s' (ID 0..%d = CAPACITY 1..%d)", optarg,
 					    KVMBOX_CHAN_MAX - 1, KVMBOX_CHAN_CAPACITY_MAX);
 			o->chan_cap[id] = (uint32_t)cap;
 			break;
@@ -275,17 +255,17 @@ int multi_parse(int argc, char **argv, struct multi_opts *o, char *err, size_t e
 			o->help = true;
 			return 0;
 		case ':':
-			return fail(err, errlen, "%s needs an argument", argv[optind - 1]);
+			return cli_fail(err, errlen, "%s needs an argument", argv[optind - 1]);
 		default:
-			return fail(err, errlen, "unknown option '%s' in a several-VM run (see --help)",
+			return cli_fail(err, errlen, "unknown option '%s' in a several-VM run (see --help)",
 				    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s': images go in --vm NAME=IMAGE",
+		return cli_fail(err, errlen, "unexpected argument '%s': images go in --vm NAME=IMAGE",
 			    argv[optind]);
 	if (!o->nvms)
-		return fail(err, errlen, "no --vm given");
+		return cli_fail(err, errlen, "no --vm given");
 	return 0;
 }
 
@@ -350,13 +330,13 @@ static char *read_text(const char *path, char *err, size_t errlen)
 	char *text;
 
 	if (image_file_read(path, &data, &size, &e) < 0) {
-		fail(err, errlen, "%s", e.msg);
+		cli_fail(err, errlen, "%s", e.msg);
 		return NULL;
 	}
 	text = realloc(data, size + 1);
 	if (!text) {
 		free(data);
-		fail(err, errlen, "out of memory");
+		cli_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	text[size] = '\0';

@@ -99,8 +99,16 @@ int cli_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int cli_parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || !isfinite(*out) || !(*out > 0) || *out > 1e6 ? -1 : 0;
+}
+
+int cli_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -113,7 +121,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int set_mode(struct cli_opts *o, enum kvmbox_mode mode, char *err, size_t errlen)
 {
 	if (o->mode != KVMBOX_MODE_AUTO && o->mode != mode)
-		return fail(err, errlen, "conflicting modes: %s and %s", kvmbox_mode_name(o->mode),
+		return cli_fail(err, errlen, "conflicting modes: %s and %s", kvmbox_mode_name(o->mode),
 			    kvmbox_mode_name(mode));
 	o->mode = mode;
 	return 0;
@@ -136,7 +144,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		switch (c) {
 		case 'm':
 			if (kvmbox_mode_parse(optarg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)
-				return fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
+				return cli_fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
 					    optarg);
 			if (set_mode(o, mode, err, errlen) < 0)
 				return -1;
@@ -149,35 +157,29 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			break;
 		case OPT_MEM:
 			if (cli_parse_u64(optarg, &o->mem) < 0)
-				return fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", optarg);
+				return cli_fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", optarg);
 			if (o->mem < KVMBOX_MEM_MIN || o->mem > KVMBOX_MEM_MAX || o->mem % 4096)
-				return fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
+				return cli_fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
 					    optarg);
 			break;
 		case OPT_LOAD:
 			if (cli_parse_u64(optarg, &o->load) < 0)
-				return fail(err, errlen, "--load: '%s' is not an address", optarg);
+				return cli_fail(err, errlen, "--load: '%s' is not an address", optarg);
 			o->flat = true;
 			break;
 		case OPT_ENTRY:
 			if (cli_parse_u64(optarg, &o->entry) < 0)
-				return fail(err, errlen, "--entry: '%s' is not an address", optarg);
+				return cli_fail(err, errlen, "--entry: '%s' is not an address", optarg);
 			o->entry_set = true;
 			break;
-		case OPT_TIMEOUT: {
-			char *end;
-
-			errno = 0;
-			o->timeout = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(o->timeout) || o->timeout <= 0 ||
-			    o->timeout > 1e6)
-				return fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
-					    optarg);
+		case OPT_TIMEOUT:
+			if (cli_parse_seconds(optarg, &o->timeout) < 0)
+				return cli_fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
+						optarg);
 			break;
-		}
 		case OPT_REPEAT:
 			if (cli_parse_u64(optarg, &o->repeat) < 0 || o->repeat < 1 || o->repeat > 1000000000)
-				return fail(err, errlen, "--repeat: '%s' is not a count in 1..1000000000", optarg);
+				return cli_fail(err, errlen, "--repeat: '%s' is not a count in 1..1000000000", optarg);
 			break;
 		case OPT_REGS: o->regs = true; break;
 		case OPT_STATS: o->stats = true; break;
@@ -190,7 +192,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		case OPT_SHARE:
 			n = strlen(optarg);
 			if (n == 0 || n >= sizeof(o->share_buf))
-				return fail(err, errlen, "--share: a directory is needed");
+				return cli_fail(err, errlen, "--share: a directory is needed");
 			memcpy(o->share_buf, optarg, n + 1);
 			if (n > 3 && strcmp(o->share_buf + n - 3, ":ro") == 0) {
 				o->share_buf[n - 3] = 0;
@@ -201,19 +203,19 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		case '?':
 		default:
 			if (optopt && optopt < 256)
-				return fail(err, errlen, "option -%c: %s", optopt,
+				return cli_fail(err, errlen, "option -%c: %s", optopt,
 					    strchr("m", optopt) ? "needs a value" : "unknown option");
-			return fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
+			return cli_fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
 		}
 	}
 	if (o->entry_set && !o->flat)
-		return fail(err, errlen, "--entry applies to flat binaries: give --load ADDR too");
+		return cli_fail(err, errlen, "--entry applies to flat binaries: give --load ADDR too");
 	if (optind < argc)
 		o->image = argv[optind++];
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (one IMAGE per run)", argv[optind]);
+		return cli_fail(err, errlen, "unexpected argument '%s' (one IMAGE per run)", argv[optind]);
 	if (o->flat && !o->image)
-		return fail(err, errlen, "--load needs an IMAGE");
+		return cli_fail(err, errlen, "--load needs an IMAGE");
 	if (!o->entry_set)
 		o->entry = o->load;
 	if (!o->repeat)

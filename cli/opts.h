@@ -34,6 +34,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
  * Returns 0 or -1 (junk, overflow). */
 int cli_parse_u64(const char *s, uint64_t *out);
 
+/* Parse a positive number of seconds (decimal, fractions allowed) up to one million.
+ * Returns 0 or -1 (junk, zero, negative, NaN, infinite, too large). */
+int cli_parse_seconds(const char *s, double *out);
+
+/* Format one error line into ERR and return -1: `return cli_fail(err, len, "bad %s", x);` */
+int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 extern const char cli_usage[];
 
 #endif
