@@ -39,41 +39,43 @@ static void capture(void *ctx, const char *buf, size_t len)
 	r->out[r->out_len] = 0;
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *size)
+uint8_t *read_whole_file(const char *path, size_t *size)
 {
 	FILE *f = fopen(path, "rb");
+	uint8_t *data;
 	long n;
 
 	if (!f)
-		return -1;
+		return NULL;
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);
-	*data = malloc(n > 0 ? (size_t)n : 1);
-	*size = fread(*data, 1, (size_t)n, f);
+	data = malloc(n > 0 ? (size_t)n : 1);
+	*size = data ? fread(data, 1, (size_t)n, f) : 0;
 	fclose(f);
-	return *size == (size_t)n ? 0 : -1;
+	if (data && *size != (size_t)n) {
+		free(data);
+		data = NULL;
+	}
+	return data;
 }
 
-void guest_run(struct guest_run *r, const struct guest_spec *spec)
+void guest_prepare(struct guest_run *r, const struct guest_spec *spec)
 {
 	struct kvmbox_vm_config cfg = {
 		.name = spec->path, .mem_size = spec->mem, .flags = spec->flags,
 		.console = capture, .console_ctx = r, .share_dir = spec->share,
-		.share_readonly = spec->share_ro,
+		.share_readonly = spec->share_ro, .max_open_files = spec->max_open_files,
 	};
-	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
 	struct kvmbox_image img;
-	struct timespec ts;
 	uint8_t *data = NULL;
 	size_t size = 0;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (read_file(spec->path, &data, &size) < 0) {
-		free(data);
+	data = read_whole_file(spec->path, &size);
+	if (!data)
 		fail_msg("cannot read guest image %s (did `make guests` run?)", spec->path);
-	}
 	ret = kvmbox_image_parse(&img, data, size, spec->flat, spec->load_addr, spec->load_addr, &r->err);
 	if (ret < 0) {
 		free(data);
@@ -89,10 +91,24 @@ void guest_run(struct guest_run *r, const struct guest_spec *spec)
 	free(data);
 	if (ret < 0)
 		fail_msg("kvmbox_vm_load: %s", r->err.msg);
+	r->st = kvmbox_vm_stats(r->vm);
+}
+
+void guest_start(struct guest_run *r, const struct guest_spec *spec)
+{
+	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct timespec ts;
+
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
 			   (uint64_t)((spec->timeout > 0 ? spec->timeout : 10.0) * 1e9);
 	assert_int_equal(kvmbox_vm_run(r->vm, &opts, &r->res), 0);
+}
+
+void guest_run(struct guest_run *r, const struct guest_spec *spec)
+{
+	guest_prepare(r, spec);
+	guest_start(r, spec);
 }
 
 void guest_run_free(struct guest_run *r)

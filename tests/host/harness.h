@@ -10,12 +10,13 @@
 #include <cmocka.h>
 #include "kvmbox/kvmbox.h"
 
-#define OUT_MAX 16384
+#define OUT_MAX (1 << 16)
 
 struct guest_run {
 	struct kvmbox_vm *vm;       /* kept for inspection; guest_run_free releases it */
 	struct kvmbox_result res;
-	char out[OUT_MAX];          /* console output, NUL-terminated */
+	const struct kvmbox_stats *st; /* the VM's counters (valid once the VM exists) */
+	char out[OUT_MAX];          /* console output, NUL-terminated (truncated beyond) */
 	size_t out_len;
 	struct kvmbox_error err;
 };
@@ -30,7 +31,11 @@ struct guest_spec {
 	gpa_t load_addr;
 	const char *share;
 	int share_ro;
+	unsigned max_open_files;    /* 0: the library's default */
 };
+
+/* The whole of PATH in a malloc'ed buffer (size in *SIZE), or NULL when it cannot be read. */
+uint8_t *read_whole_file(const char *path, size_t *size);
 
 /* The build directory ($BUILD, default "build") joined with REL into a static buffer. */
 const char *build_path(const char *rel);
@@ -41,6 +46,11 @@ const char *guest_image(const char *prefix, enum kvmbox_mode mode);
 /* Create, load and run SPEC. Fails the calling test (cmocka assertion) when the VM cannot be
  * created or loaded; every guest outcome is left in R for the test to check. */
 void guest_run(struct guest_run *r, const struct guest_spec *spec);
+
+/* guest_run in two steps, for tests that prepare guest memory between load and run:
+ * guest_prepare creates and loads (R->vm ready); guest_start runs it with SPEC's timeout. */
+void guest_prepare(struct guest_run *r, const struct guest_spec *spec);
+void guest_start(struct guest_run *r, const struct guest_spec *spec);
 void guest_run_free(struct guest_run *r);
 
 /* Skip the current test, printing "SKIP: NAME: REASON" (tests/run.sh lists these), when this

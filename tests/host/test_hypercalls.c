@@ -33,88 +33,24 @@ struct hrun_spec {
 	uint32_t case_nr;         /* written at HCT_CASE_ADDR before the run */
 };
 
-struct hrun {
-	struct kvmbox_vm *vm;
-	struct kvmbox_result res;
-	const struct kvmbox_stats *st;
-	char out[1 << 16];        /* console, NUL-terminated (truncated beyond) */
-	size_t out_len;
-};
-
-static void capture(void *ctx, const char *buf, size_t len)
-{
-	struct hrun *r = ctx;
-	size_t room = sizeof(r->out) - 1 - r->out_len;
-
-	if (len > room)
-		len = room;
-	memcpy(r->out + r->out_len, buf, len);
-	r->out_len += len;
-	r->out[r->out_len] = 0;
-}
-
-static uint8_t *slurp(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *data;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = malloc(n > 0 ? (size_t)n : 1);
-	*size = fread(data, 1, (size_t)n, f);
-	fclose(f);
-	return data;
-}
-
 /* Create a VM for SPEC, load its image, fill the tail of guest memory with HCT_TAIL_BYTE and
  * HCT_CASE_ADDR with the case, run it (10 s safety deadline), and check the invariants every
  * run must keep: the counters add up and no refused call wrote into the tail. */
-static void hrun(struct hrun *r, const struct hrun_spec *s)
+static void hrun(struct guest_run *r, const struct hrun_spec *s)
 {
-	struct kvmbox_vm_config cfg = {
-		.name = s->image, .mode = s->mode, .flags = s->flags, .console = capture,
-		.console_ctx = r, .share_dir = s->share, .share_readonly = s->share_ro,
-		.max_open_files = s->max_open_files,
+	struct guest_spec g = {
+		.path = guest_image(s->image, s->mode), .mode = s->mode, .flags = s->flags,
+		.share = s->share, .share_ro = s->share_ro, .max_open_files = s->max_open_files,
 	};
-	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
-	struct kvmbox_error err = { "" };
-	struct kvmbox_image img;
 	uint8_t tail[HCT_TAIL_LEN], back[HCT_TAIL_LEN];
-	const char *path = guest_image(s->image, s->mode);
-	struct timespec ts;
 	uint64_t sum = 0;
-	uint8_t *data;
-	size_t size = 0;
 
-	memset(r, 0, sizeof(*r));
-	data = slurp(path, &size);
-	if (!data)
-		fail_msg("cannot read guest image %s (did `make guests` run?)", path);
-	if (kvmbox_image_parse(&img, data, size, false, 0, 0, &err) < 0) {
-		free(data);
-		fail_msg("%s: %s", path, err.msg);
-	}
-	if (kvmbox_vm_create(&r->vm, &cfg, &err) < 0) {
-		free(data);
-		fail_msg("kvmbox_vm_create: %s", err.msg);
-	}
-	if (kvmbox_vm_load(r->vm, &img, &err) < 0) {
-		free(data);
-		fail_msg("kvmbox_vm_load: %s", err.msg);
-	}
-	free(data);
+	guest_prepare(r, &g);
 	assert_int_equal(kvmbox_vm_mem_size(r->vm), HCT_MEM_END);
 	memset(tail, HCT_TAIL_BYTE, sizeof(tail));
 	assert_int_equal(kvmbox_vm_write(r->vm, HCT_TAIL, tail, sizeof(tail)), 0);
 	assert_int_equal(kvmbox_vm_write(r->vm, HCT_CASE_ADDR, &s->case_nr, sizeof(s->case_nr)), 0);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 10000000000ull;
-	assert_int_equal(kvmbox_vm_run(r->vm, &opts, &r->res), 0);
-	r->st = kvmbox_vm_stats(r->vm);
+	guest_start(r, &g);
 
 	/* Invariants of every run. */
 	for (unsigned i = 0; i < KVMBOX_EXIT_REASONS; i++)
@@ -125,14 +61,8 @@ static void hrun(struct hrun *r, const struct hrun_spec *s)
 	assert_memory_equal(back, tail, sizeof(tail));
 }
 
-static void hrun_free(struct hrun *r)
-{
-	kvmbox_vm_destroy(r->vm);
-	r->vm = NULL;
-}
-
 /* The run ended with HC_exit(STATUS). */
-static void assert_exit(const struct hrun *r, int status)
+static void assert_exit(const struct guest_run *r, int status)
 {
 	if (r->res.stop != KVMBOX_STOP_EXIT)
 		fail_msg("expected HC_exit(%d), got stop %d: %s", status, r->res.stop, r->res.msg);
@@ -141,7 +71,7 @@ static void assert_exit(const struct hrun *r, int status)
 
 /* Every I/O exit of the run was a hypercall-port access (the guest printed nothing through
  * port 0xE9 exits), and each counts exactly once: served or bad. */
-static void assert_all_io_was_hypercalls(const struct hrun *r)
+static void assert_all_io_was_hypercalls(const struct guest_run *r)
 {
 	assert_int_equal(r->st->hypercalls + r->st->bad_calls, r->st->by_reason[KVM_EXIT_IO]);
 }
@@ -197,7 +127,7 @@ static uint8_t *get_file(const char *dir, const char *name, size_t *len)
 	char p[256];
 
 	path_in(p, sizeof(p), dir, name);
-	return slurp(p, len);
+	return read_whole_file(p, len);
 }
 
 #define SRC_SIZE 100003u
@@ -288,7 +218,7 @@ static int open_fd_count(void)
  * numExitsByType sees 8 and then 13 IN exits, and the run ends after O+16 exits. */
 static void cs695_checks(enum kvmbox_mode mode, unsigned flags)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "cs695", .mode = mode, .flags = flags };
 	char want[512];
 	unsigned long long o, a, b;
@@ -326,7 +256,7 @@ static void cs695_checks(enum kvmbox_mode mode, unsigned flags)
 		 "IO in: 13\nIO out: %llu\n",
 		 a, b, hva, o, o);
 	assert_string_equal(r.out, want);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 static void test_cs695(void **state)
@@ -345,7 +275,7 @@ static void test_cs695_every_byte_an_exit(void **state)
 /* tests/guests/hc_basic.c: every console/statistics call succeeds, each in one exit. */
 static void test_basic_calls(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_basic", .mode = MODE(state) };
 
 	skip_unless_host_runs(MODE(state));
@@ -357,7 +287,7 @@ static void test_basic_calls(void **state)
 	/* One exit per call: 12 calls, the last one HC_exit. */
 	assert_int_equal(r.st->hypercalls, 12);
 	assert_int_equal(r.st->exits, 12);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* tests/guests/hc_bad.c: bad pointers, lengths, unterminated strings, unknown numbers and
@@ -365,7 +295,7 @@ static void test_basic_calls(void **state)
  * a refused call reaches the console or guest memory (the tail check in hrun). */
 static void test_bad_calls(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_bad", .mode = MODE(state) };
 	char xs[KVMBOX_STR_MAX];
 
@@ -383,7 +313,7 @@ static void test_bad_calls(void **state)
 	assert_int_equal(count_str(r.out, xs), 1);
 	assert_null(strstr(r.out, "AAAA"));
 	assert_int_equal(count_str(r.out, "Invalid GVA\n"), 3);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* ---- --strict ------------------------------------------------------------------------------ */
@@ -408,7 +338,7 @@ static const struct strict_case strict_cases[] = {
 static void test_bad_call_returns(void **state)
 {
 	const struct strict_case *c = *state;
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_strict", .mode = c->mode, .case_nr = c->which };
 
 	skip_unless_host_runs(c->mode);
@@ -418,14 +348,14 @@ static void test_bad_call_returns(void **state)
 	assert_string_equal(r.out, "before\nafter\n");
 	assert_int_equal(r.st->bad_calls, 1);
 	assert_all_io_was_hypercalls(&r);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* The same with --strict: the VM stops at the bad call, saying which and why. */
 static void test_strict_stops(void **state)
 {
 	const struct strict_case *c = *state;
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_strict", .mode = c->mode, .case_nr = c->which,
 			       .flags = KVMBOX_VM_STRICT };
 
@@ -440,7 +370,7 @@ static void test_strict_stops(void **state)
 	assert_int_equal(r.st->bad_calls, 1);
 	/* A stopped VM stays stopped. */
 	assert_int_equal(kvmbox_vm_run(r.vm, NULL, &r.res), -ESRCH);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* ---- Fuzzing -------------------------------------------------------------------------------- */
@@ -450,7 +380,7 @@ static void test_strict_stops(void **state)
  * and nothing outside the share changed. */
 static void test_fuzz(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_fuzz", .mode = MODE(state) };
 	char before[4096], after[4096];
@@ -481,7 +411,7 @@ static void test_fuzz(void **state)
 	/* Both kinds in bulk (OUTs and wrong widths alone are 3 in 8). */
 	assert_true(r.st->bad_calls > 2000);
 	assert_true(r.st->hypercalls > 500);
-	hrun_free(&r);
+	guest_run_free(&r);
 	listing(sh.parent, after, sizeof(after));
 	/* The share's own entry may change (the fuzzer may create fuzz.txt); nothing else. */
 	*strstr(before, "share ") = 0;
@@ -499,7 +429,7 @@ static void test_fuzz(void **state)
 /* tests/guests/hc_files.c copies src.bin twice, appends to log.txt, uses in-share links. */
 static void test_files_copy(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_files", .mode = MODE(state) };
 	size_t len = 0;
@@ -513,7 +443,7 @@ static void test_files_copy(void **state)
 	assert_exit(&r, 1);
 	assert_int_equal(r.st->bad_calls, 1);
 	assert_all_io_was_hypercalls(&r);
-	hrun_free(&r);
+	guest_run_free(&r);
 
 	data = get_file(sh.dir, "copy.bin", &len);
 	assert_non_null(data);
@@ -541,7 +471,7 @@ static void test_files_copy(void **state)
  * -EMFILE, and destroying the VM closes every host fd its guest opened. */
 static void files_limit(enum kvmbox_mode mode, unsigned max, int expect)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_files_limit", .mode = mode, .max_open_files = max };
 	char p[256];
@@ -555,7 +485,7 @@ static void files_limit(enum kvmbox_mode mode, unsigned max, int expect)
 	hrun(&r, &s);
 	assert_exit(&r, expect);
 	assert_int_equal(r.st->bad_calls, 0);
-	hrun_free(&r);
+	guest_run_free(&r);
 	assert_int_equal(open_fd_count(), fds);
 	path_in(p, sizeof(p), sh.dir, "new.txt");
 	assert_int_equal(stat(p, &st), -1);
@@ -575,7 +505,7 @@ static void test_files_limit_configured(void **state)
 /* Guest files still open at the end are closed by kvmbox_vm_destroy. */
 static void test_files_closed_at_destroy(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_files_limit", .mode = MODE(state) };
 	int fds;
@@ -590,7 +520,7 @@ static void test_files_closed_at_destroy(void **state)
 	hrun(&r, &s);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_ASSERT);
 	assert_true(open_fd_count() >= fds + 64);
-	hrun_free(&r);
+	guest_run_free(&r);
 	assert_int_equal(open_fd_count(), fds);
 	share_remove(&sh);
 }
@@ -598,7 +528,7 @@ static void test_files_closed_at_destroy(void **state)
 /* tests/guests/hc_files_ro.c: a read-only share reads, and refuses every modifying flag. */
 static void test_files_readonly(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_files_ro", .mode = MODE(state), .share_ro = true };
 	char before[4096], after[4096];
@@ -612,7 +542,7 @@ static void test_files_readonly(void **state)
 	hrun(&r, &s);
 	assert_exit(&r, 0);
 	assert_int_equal(r.st->bad_calls, 0);
-	hrun_free(&r);
+	guest_run_free(&r);
 	listing(sh.dir, after, sizeof(after));
 	assert_string_equal(before, after);
 	data = get_file(sh.dir, "src.bin", &len);
@@ -625,20 +555,20 @@ static void test_files_readonly(void **state)
 /* tests/guests/hc_files_none.c: without a share every file call fails with -EPERM. */
 static void test_files_without_share(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_files_none", .mode = MODE(state) };
 
 	skip_unless_host_runs(MODE(state));
 	hrun(&r, &s);
 	assert_exit(&r, 0);
 	assert_int_equal(r.st->bad_calls, 0);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* tests/guests/hc_files_bad.c: malformed file calls are refused, counted, and change nothing. */
 static void test_files_bad_calls(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_files_bad", .mode = MODE(state) };
 	char before[4096], after[4096];
@@ -654,7 +584,7 @@ static void test_files_bad_calls(void **state)
 	/* open 4 + 8 flags, read 6, write 4, lseek 4, fstat 4, close 2 */
 	assert_int_equal(r.st->bad_calls, 4 + 8 + 6 + 4 + 4 + 4 + 2);
 	assert_all_io_was_hypercalls(&r);
-	hrun_free(&r);
+	guest_run_free(&r);
 	listing(sh.dir, after, sizeof(after));
 	assert_string_equal(before, after);
 	share_remove(&sh);
@@ -665,7 +595,7 @@ static void test_files_bad_calls(void **state)
  * guest's console. */
 static void test_escape_attempts(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct share sh;
 	struct hrun_spec s = { .image = "test-hc_escape", .mode = MODE(state) };
 	char before[4096], after[4096], in_before[4096], in_after[4096], p[256];
@@ -694,7 +624,7 @@ static void test_escape_attempts(void **state)
 	/* Over-long and unterminated paths are the only bad calls. */
 	assert_int_equal(r.st->bad_calls, 2);
 	assert_null(strstr(r.out, "SECRET"));
-	hrun_free(&r);
+	guest_run_free(&r);
 	listing(sh.parent, after, sizeof(after));
 	listing(sh.dir, in_after, sizeof(in_after));
 	assert_string_equal(before, after);
@@ -713,7 +643,7 @@ static void test_escape_attempts(void **state)
  * refused (-ELOOP), which RESOLVE_BENEATH alone would not do. */
 static void test_magic_links(void **state)
 {
-	struct hrun r;
+	struct guest_run r;
 	struct hrun_spec s = { .image = "test-hc_magic", .mode = MODE(state), .share = "/proc/self",
 			       .share_ro = true };
 
@@ -723,7 +653,7 @@ static void test_magic_links(void **state)
 		fail_msg("%s", r.res.msg);
 	assert_int_equal(r.res.status, 6);
 	assert_int_equal(r.st->bad_calls, 0);
-	hrun_free(&r);
+	guest_run_free(&r);
 }
 
 /* A share that is not a directory is refused when the VM is created, naming it. */
