@@ -94,6 +94,12 @@ static inline void *bench_xcalloc(size_t n, size_t size)
 }
 
 /* VmRSS of this process in KiB. */
+/* argv[I] as an int, or DEF when the command line is shorter. */
+static inline int bench_arg_int(int argc, char **argv, int i, int def)
+{
+	return i < argc ? atoi(argv[i]) : def;
+}
+
 static inline long bench_rss_kib(void)
 {
 	char line[256];

@@ -128,20 +128,20 @@ static void make_sregs(struct kvm_sregs *s, bool long_mode)
 
 static void set_min_cpuid(int vcpu)
 {
-	struct {
-		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[4];
-	} cpuid = {
-		.c.nent = 4,
-		.e = {
-			{ .function = 0, .eax = 1 },
-			{ .function = 1, .edx = 1u << 6 | 1u << 5 | 1u << 3 }, /* PAE MSR PSE */
-			{ .function = 0x80000000u, .eax = 0x80000001u },
-			{ .function = 0x80000001u, .edx = 1u << 29 },          /* LM */
-		},
+	static const struct kvm_cpuid_entry2 entries[] = {
+		{ .function = 0, .eax = 1 },
+		{ .function = 1, .edx = 1u << 6 | 1u << 5 | 1u << 3 }, /* PAE MSR PSE */
+		{ .function = 0x80000000u, .eax = 0x80000001u },
+		{ .function = 0x80000001u, .edx = 1u << 29 },          /* LM */
 	};
+	/* kvm_cpuid2 ends in a flexible array: a byte buffer holds it and its entries. */
+	union {
+		struct kvm_cpuid2 c;
+		uint8_t bytes[sizeof(struct kvm_cpuid2) + sizeof(entries)];
+	} cpuid = { .c.nent = sizeof(entries) / sizeof(entries[0]) };
 
-	XIOCTL(vcpu, KVM_SET_CPUID2, &cpuid);
+	memcpy(cpuid.c.entries, entries, sizeof(entries));
+	XIOCTL(vcpu, KVM_SET_CPUID2, &cpuid.c);
 }
 
 /* Create a VM running G from CODE_GPA. PH (may be NULL) gets a timestamp after each phase. */
@@ -527,11 +527,6 @@ static int cmd_rss(void)
 	return 0;
 }
 
-static int arg_int(int argc, char **argv, int i, int def)
-{
-	return i < argc ? atoi(argv[i]) : def;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -545,15 +540,15 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "spawn") && argc > 4)
 		return cmd_spawn(atoi(argv[2]), argv[3], argv + 4);
 	if (!strcmp(cmd, "phases"))
-		return cmd_phases(arg_int(argc, argv, 2, 200));
+		return cmd_phases(bench_arg_int(argc, argv, 2, 200));
 	if (!strcmp(cmd, "exits"))
-		return cmd_exits(arg_int(argc, argv, 2, 200), arg_int(argc, argv, 3, 200));
+		return cmd_exits(bench_arg_int(argc, argv, 2, 200), bench_arg_int(argc, argv, 3, 200));
 	if (!strcmp(cmd, "coalesced"))
-		return cmd_coalesced(arg_int(argc, argv, 2, 100), arg_int(argc, argv, 3, 100000));
+		return cmd_coalesced(bench_arg_int(argc, argv, 2, 100), bench_arg_int(argc, argv, 3, 100000));
 	if (!strcmp(cmd, "crd"))
-		return cmd_crd(arg_int(argc, argv, 2, 200));
+		return cmd_crd(bench_arg_int(argc, argv, 2, 200));
 	if (!strcmp(cmd, "rerun"))
-		return cmd_rerun(arg_int(argc, argv, 2, 20000));
+		return cmd_rerun(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
 	fprintf(stderr, "usage: floor hello-long|hello-real|hold S|spawn R NAME CMD...|phases R|"

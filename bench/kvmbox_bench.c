@@ -319,26 +319,21 @@ static int cmd_rss(void)
 	return 0;
 }
 
-static int arg_int(int argc, char **argv, int i, int def)
-{
-	return i < argc ? atoi(argv[i]) : def;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (!strcmp(cmd, "hc"))
-		return cmd_hc(arg_int(argc, argv, 2, 200), arg_int(argc, argv, 3, 500));
+		return cmd_hc(bench_arg_int(argc, argv, 2, 200), bench_arg_int(argc, argv, 3, 500));
 	if (!strcmp(cmd, "console"))
-		return cmd_console(arg_int(argc, argv, 2, 50), arg_int(argc, argv, 3, 20000));
+		return cmd_console(bench_arg_int(argc, argv, 2, 50), bench_arg_int(argc, argv, 3, 20000));
 	if (!strcmp(cmd, "phases"))
-		return cmd_phases(arg_int(argc, argv, 2, 50));
+		return cmd_phases(bench_arg_int(argc, argv, 2, 50));
 	if (!strcmp(cmd, "crd"))
-		return cmd_crd(arg_int(argc, argv, 2, 50));
+		return cmd_crd(bench_arg_int(argc, argv, 2, 50));
 	if (!strcmp(cmd, "reset"))
-		return cmd_reset(arg_int(argc, argv, 2, 20000));
+		return cmd_reset(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
 	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss\n");
