@@ -1,6 +1,7 @@
 /* The classic kvm-hello-world guest, one source for all four CPU modes: "Hello, world!\n"
- * one byte per outb on port 0xE9, 42 stored as a 32-bit value at guest address 0x400, and a
- * halt with eax = 42 (main's return value; guest/start/ halts with it). */
+ * on port 0xE9 (one rep outsb: a byte-sized port write per byte, in one instruction), 42
+ * stored as a 32-bit value at guest address 0x400, and a halt with eax = 42 (main's return
+ * value; guest/start/ halts with it). */
 #include "kvmbox/guest.h"
 
 #define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */

@@ -1,5 +1,6 @@
 /* Console output and number formatting for guests: everything is formatted in the guest and
- * written one byte per outb on port 0xE9. Only 32-bit division is used, because -m16/-m32
+ * written to port 0xE9, one outb per byte (console_write in kvmbox/guest.h sends a whole
+ * buffer with one rep outsb). Only 32-bit division is used, because -m16/-m32
  * guests link no libgcc (which is where __udivdi3/__umoddi3 would come from). */
 #include "kvmbox/guest.h"
 
@@ -178,12 +179,6 @@ int console_printf(const char *fmt, ...)
 void console_putc(char c)
 {
 	outb(KVMBOX_PORT_CONSOLE, (uint8_t)c);
-}
-
-void console_puts(const char *str)
-{
-	while (*str)
-		console_putc(*str++);
 }
 
 void console_put_u32(uint32_t v)

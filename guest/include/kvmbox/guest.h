@@ -117,10 +117,29 @@ long HC_chanRecv(uint32_t chan, void *buf, size_t len);
 long kvmbox_chan_send(uint32_t chan, const void *buf, size_t len, uint32_t flags);
 long kvmbox_chan_recv(uint32_t chan, void *buf, size_t len, uint32_t flags);
 
-/* ---- Console helpers: formatting in the guest, one outb per byte on port 0xE9 ------------ */
+/* ---- Console helpers: formatting in the guest, bytes on port 0xE9 ------------------------ */
 
+/* One byte: one outb on port 0xE9. */
 void console_putc(char c);
-void console_puts(const char *s);
+
+/* LEN bytes from BUF with one `rep outsb` on port 0xE9: still one byte-sized port write per
+ * byte (the host's coalesced-PIO ring takes each), but one instruction for the guest to run
+ * instead of a loop of several per byte. Where KVM emulates the guest's instructions (the
+ * kvm_pvm host, docs/performance.md), every instruction saved is about 0.75 us. */
+static inline void console_write(const char *buf, size_t len)
+{
+	__asm__ volatile("rep outsb"
+			 : "+S"(buf), "+c"(len)
+			 : "d"((uint16_t)KVMBOX_PORT_CONSOLE)
+			 : "memory");
+}
+
+/* The NUL-terminated string S. For a string literal the compiler folds the length, so the
+ * whole string is a single `rep outsb`. */
+static inline void console_puts(const char *s)
+{
+	console_write(s, __builtin_strlen(s));
+}
 /* Decimal. */
 void console_put_u32(uint32_t v);
 void console_put_u64(uint64_t v);
