@@ -8,8 +8,14 @@
 
 #define BENCH_PARAMS_GPA 0x500 /* below the image (0x1000), clear of the hello word at 0x400 */
 
+/* The loops that measure one exit repeat their I/O instruction this many times per turn, in
+ * the floor's guests and in tests/guests/bench_hc.c alike; their counts are multiples of it. */
+#define BENCH_UNROLL 16
+#define BENCH_STR_(x) #x
+#define BENCH_STR(x) BENCH_STR_(x)
+
 enum bench_op {
-	BENCH_OP_PUTC = 0,       /* console_putc: one outb on port 0xE9 per byte */
+	BENCH_OP_PUTC = 0,       /* one outb on port 0xE9 per byte */
 	BENCH_OP_ABI_VERSION,    /* the hypercalls, one exit each */
 	BENCH_OP_PRINT32,
 	BENCH_OP_PRINTSTR,       /* a 16-byte string */
@@ -20,12 +26,13 @@ enum bench_op {
 	BENCH_OP_TIMESTAMP,
 	BENCH_OP_PRINTSTR_4K,    /* a 4095-byte string (console throughput) */
 	BENCH_OP_DIRTY,          /* for reset tests: writes memory, calls that write guest memory */
+	BENCH_OP_WRITE_4K,       /* console_write of 4095 bytes: one rep outsb on port 0xE9 */
 	BENCH_OP_COUNT
 };
 
 struct bench_params {
 	uint32_t op;    /* enum bench_op */
-	uint32_t count; /* repetitions */
+	uint32_t count; /* repetitions; a multiple of BENCH_UNROLL for the one-exit loops */
 };
 
 #endif

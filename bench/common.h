@@ -28,6 +28,12 @@ static inline uint64_t bench_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* N rounded up to a multiple of M. */
+static inline int bench_round_up(int n, int m)
+{
+	return (n + m - 1) / m * m;
+}
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

@@ -2,9 +2,11 @@
  * library as an embedder uses it. bench/run.sh runs it and sets each figure next to its floor.
  *
  *   kvmbox_bench hc R N        round trip of each one-exit hypercall, and of a bare console
- *                              OUT without coalescing (N calls per run, R runs)
+ *                              OUT without coalescing (N calls per run, rounded up to a
+ *                              multiple of BENCH_UNROLL; R runs)
  *   kvmbox_bench console R N   console throughput: outb per byte with and without coalesced
- *                              PIO, HC_printStr of 16 and 4095 bytes
+ *                              PIO, HC_printStr of 16 and 4095 bytes, console_write (one
+ *                              rep outsb) of 4095 bytes
  *   kvmbox_bench phases R      create / load / first run / destroy of the hello guest
  *   kvmbox_bench crd R         create-load-run-destroy of the hello guest
  *   kvmbox_bench reset R       snapshot once, then reset-and-run the hello guest R times
@@ -79,105 +81,114 @@ static void set_params(struct kvmbox_vm *vm, enum bench_op op, uint32_t count)
 		BENCH_DIE("params: cannot write");
 }
 
-/* R runs of N repetitions of OP on one VM, reset between runs (outside the timing). Fills
- * T with ns per operation and returns exits and console bytes over the timed runs. */
-static void op_runs(const struct image_buf *b, unsigned flags, enum bench_op op, int reps, int n,
-		    double *t, double *c, uint64_t *exits, uint64_t *bytes)
+/* One measured operation: OP repeated COUNT times per run, on its own VM. */
+struct op {
+	enum bench_op op;
+	const char *name;
+	unsigned flags;
+	int bytes_per_call; /* console figures: ns per byte instead of per call; else 0 */
+	int count;
+	struct kvmbox_vm *vm;
+	double *t, *c;      /* ns per call (or byte), wall and CPU, one sample per run */
+	uint64_t exits, bytes;
+};
+
+/* R runs of every op, interleaved (run i of each op, then run i + 1 of each): a burst of
+ * noise from this shared host then spreads over all the figures instead of spoiling one.
+ * Each run starts from the op's snapshot (the reset is not timed). */
+static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int reps)
 {
-	struct kvmbox_vm *vm = vm_new(b, flags);
 	struct kvmbox_error err;
 
-	*exits = *bytes = 0;
-	set_params(vm, op, (uint32_t)n);
-	if (kvmbox_vm_snapshot(vm, &err) < 0)
-		BENCH_DIE("snapshot: %s", err.msg);
+	for (size_t k = 0; k < nops; k++) {
+		struct op *o = &ops[k];
+
+		if (o->count % BENCH_UNROLL)
+			BENCH_DIE("%d repetitions: not a multiple of %d", o->count, BENCH_UNROLL);
+		o->vm = vm_new(b, o->flags);
+		o->t = bench_xcalloc((size_t)reps, sizeof(double));
+		o->c = bench_xcalloc((size_t)reps, sizeof(double));
+		o->exits = o->bytes = 0;
+		set_params(o->vm, o->op, (uint32_t)o->count);
+		if (kvmbox_vm_snapshot(o->vm, &err) < 0)
+			BENCH_DIE("snapshot: %s", err.msg);
+	}
 	for (int i = -reps / 10; i < reps; i++) { /* the first tenth warms up */
-		uint64_t t0, c0;
+		for (size_t k = 0; k < nops; k++) {
+			struct op *o = &ops[k];
+			double per = (double)o->count * (o->bytes_per_call ? o->bytes_per_call : 1);
+			uint64_t t0, c0;
 
-		if (kvmbox_vm_reset(vm) < 0)
-			BENCH_DIE("reset failed");
-		t0 = bench_now_ns();
-		c0 = bench_cpu_ns();
-		run_halt(vm);
-		if (i >= 0) {
-			const struct kvmbox_stats *s = kvmbox_vm_stats(vm);
+			if (kvmbox_vm_reset(o->vm) < 0)
+				BENCH_DIE("reset failed");
+			t0 = bench_now_ns();
+			c0 = bench_cpu_ns();
+			run_halt(o->vm);
+			if (i >= 0) {
+				const struct kvmbox_stats *s = kvmbox_vm_stats(o->vm);
 
-			t[i] = (double)(bench_now_ns() - t0) / n;
-			c[i] = (double)(bench_cpu_ns() - c0) / n;
-			*exits += s->exits;
-			*bytes += s->console_bytes;
+				o->t[i] = (double)(bench_now_ns() - t0) / per;
+				o->c[i] = (double)(bench_cpu_ns() - c0) / per;
+				o->exits += s->exits;
+				o->bytes += s->console_bytes;
+			}
 		}
 	}
-	kvmbox_vm_destroy(vm);
+	for (size_t k = 0; k < nops; k++) {
+		struct op *o = &ops[k];
+		char extra[128];
+
+		if (o->bytes_per_call)
+			snprintf(extra, sizeof(extra), "\"exits_per_byte\":%.6g,\"bytes\":%llu",
+				 (double)o->exits / (double)o->bytes, (unsigned long long)o->bytes);
+		else
+			snprintf(extra, sizeof(extra), "\"exits_per_call\":%.4f",
+				 (double)o->exits / ((double)reps * o->count));
+		bench_emit2(o->name, "ns", o->t, o->c, (size_t)reps, extra);
+		kvmbox_vm_destroy(o->vm);
+		free(o->t);
+		free(o->c);
+	}
 }
 
 static int cmd_hc(int reps, int n)
 {
-	static const struct {
-		enum bench_op op;
-		const char *name;
-		unsigned flags;
-	} ops[] = {
-		{ BENCH_OP_PUTC, "kvmbox.exit_out", KVMBOX_VM_NO_COALESCE },
-		{ BENCH_OP_ABI_VERSION, "kvmbox.hc.abi_version", 0 },
-		{ BENCH_OP_PRINT32, "kvmbox.hc.print32", 0 },
-		{ BENCH_OP_PRINTSTR, "kvmbox.hc.printstr", 0 },
-		{ BENCH_OP_NUM_EXITS, "kvmbox.hc.num_exits", 0 },
-		{ BENCH_OP_EXITS_BY_TYPE, "kvmbox.hc.exits_by_type", 0 },
-		{ BENCH_OP_GVA_TO_HVA, "kvmbox.hc.gva_to_hva", 0 },
-		{ BENCH_OP_GVA_TO_HVA64, "kvmbox.hc.gva_to_hva64", 0 },
-		{ BENCH_OP_TIMESTAMP, "kvmbox.hc.timestamp", 0 },
+	struct op ops[] = {
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.exit_out", .flags = KVMBOX_VM_NO_COALESCE, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_ABI_VERSION, .name = "kvmbox.hc.abi_version", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_PRINT32, .name = "kvmbox.hc.print32", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.hc.printstr", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_NUM_EXITS, .name = "kvmbox.hc.num_exits", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_EXITS_BY_TYPE, .name = "kvmbox.hc.exits_by_type", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_GVA_TO_HVA, .name = "kvmbox.hc.gva_to_hva", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_GVA_TO_HVA64, .name = "kvmbox.hc.gva_to_hva64", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_TIMESTAMP, .name = "kvmbox.hc.timestamp", .flags = 0, .bytes_per_call = 0 },
 	};
 	struct image_buf b;
-	double *t = bench_xcalloc((size_t)reps, sizeof(double));
-	double *c = bench_xcalloc((size_t)reps, sizeof(double));
 
 	load_image(&b, "test-bench_hc-long.elf");
-	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-		uint64_t exits, bytes;
-		char extra[64];
-
-		op_runs(&b, ops[k].flags, ops[k].op, reps, n, t, c, &exits, &bytes);
-		snprintf(extra, sizeof(extra), "\"exits_per_call\":%.4f",
-			 (double)exits / ((double)reps * n));
-		bench_emit2(ops[k].name, "ns", t, c, (size_t)reps, extra);
-	}
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		ops[k].count = bench_round_up(n, BENCH_UNROLL);
+	ops_run(&b, ops, sizeof(ops) / sizeof(ops[0]), reps);
 	return 0;
 }
 
 static int cmd_console(int reps, int n)
 {
-	static const struct {
-		enum bench_op op;
-		const char *name;
-		unsigned flags;
-		int per_call; /* bytes per operation */
-	} ops[] = {
-		{ BENCH_OP_PUTC, "kvmbox.console.putc_exit", KVMBOX_VM_NO_COALESCE, 1 },
-		{ BENCH_OP_PUTC, "kvmbox.console.putc_coalesced", 0, 1 },
-		{ BENCH_OP_PRINTSTR, "kvmbox.console.printstr16", 0, 16 },
-		{ BENCH_OP_PRINTSTR_4K, "kvmbox.console.printstr4095", 0, 4095 },
+	struct op ops[] = {
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_exit", .flags = KVMBOX_VM_NO_COALESCE, .bytes_per_call = 1 },
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_coalesced", .flags = 0, .bytes_per_call = 1 },
+		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.console.printstr16", .flags = 0, .bytes_per_call = 16 },
+		{ .op = BENCH_OP_PRINTSTR_4K, .name = "kvmbox.console.printstr4095", .flags = 0, .bytes_per_call = 4095 },
+		{ .op = BENCH_OP_WRITE_4K, .name = "kvmbox.console.write4095", .flags = 0, .bytes_per_call = 4095 },
 	};
 	struct image_buf b;
-	double *t = bench_xcalloc((size_t)reps, sizeof(double));
-	double *c = bench_xcalloc((size_t)reps, sizeof(double));
 
 	load_image(&b, "test-bench_hc-long.elf");
-	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-		/* About the same number of bytes for each, at most N exits' worth of calls. */
-		int calls = ops[k].per_call == 1 ? n : n / 10;
-		uint64_t exits, bytes;
-		char extra[128];
-
-		op_runs(&b, ops[k].flags, ops[k].op, reps, calls, t, c, &exits, &bytes);
-		for (int i = 0; i < reps; i++) {
-			t[i] /= ops[k].per_call; /* ns per byte */
-			c[i] /= ops[k].per_call;
-		}
-		snprintf(extra, sizeof(extra), "\"exits_per_byte\":%.6g,\"bytes\":%llu",
-			 (double)exits / (double)bytes, (unsigned long long)bytes);
-		bench_emit2(ops[k].name, "ns", t, c, (size_t)reps, extra);
-	}
+	/* About the same number of bytes for each, at most N exits' worth of calls. */
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		ops[k].count = bench_round_up(ops[k].bytes_per_call == 1 ? n : n / 10, BENCH_UNROLL);
+	ops_run(&b, ops, sizeof(ops) / sizeof(ops[0]), reps);
 	return 0;
 }
 

@@ -36,22 +36,26 @@ static uint32_t dirty_run(uint32_t count)
 	return sum;
 }
 
-/* N hypercalls NR with ARG in a loop as tight as the floor's (bench/floor.c): the figures
- * then differ only by what the host does per exit, not by the guest code around the exit. */
+/* N (a multiple of BENCH_UNROLL) hypercalls NR with ARG, in the loop of the floor's
+ * (bench/floor.c): the figures then differ only by what the host does per exit. */
 static void hc_loop(uint32_t nr, uintptr_t arg, uint32_t n)
 {
-	__asm__ volatile("1: inl %%dx, %%eax\n\tdec %%ecx\n\tjnz 1b"
+	n /= BENCH_UNROLL;
+	__asm__ volatile("1: .rept " BENCH_STR(BENCH_UNROLL) "\n\tinl %%dx, %%eax\n\t.endr\n\t"
+			 "dec %%ecx\n\tjnz 1b"
 			 : "+c"(n)
 			 : "d"((uint16_t)(KVMBOX_PORT_HC_BASE + nr)), "b"(arg)
 			 : "eax", "memory", "cc");
 }
 
-/* N bytes on the console port, one outb each. */
+/* N (a multiple of BENCH_UNROLL) bytes on the console port, one outb each. */
 static void putc_loop(uint32_t n)
 {
-	__asm__ volatile("1: outb %%al, %%dx\n\tdec %%ecx\n\tjnz 1b"
+	n /= BENCH_UNROLL;
+	__asm__ volatile("1: .rept " BENCH_STR(BENCH_UNROLL) "\n\toutb %%al, %1\n\t.endr\n\t"
+			 "dec %%ecx\n\tjnz 1b"
 			 : "+c"(n)
-			 : "d"((uint16_t)KVMBOX_PORT_CONSOLE), "a"('x')
+			 : "N"((uint16_t)KVMBOX_PORT_CONSOLE), "a"('x')
 			 : "memory", "cc");
 }
 
@@ -97,10 +101,15 @@ int main(void)
 		hc_loop(KVMBOX_HC_TIMESTAMP, (uintptr_t)&t, n);
 		break;
 	case BENCH_OP_PRINTSTR_4K:
+	case BENCH_OP_WRITE_4K:
 		for (uint32_t i = 0; i < sizeof(big) - 1; i++)
 			big[i] = (char)('a' + i % 26);
 		big[sizeof(big) - 1] = 0;
-		hc_loop(KVMBOX_HC_PRINTSTR, (uintptr_t)big, n);
+		if (op == BENCH_OP_PRINTSTR_4K)
+			hc_loop(KVMBOX_HC_PRINTSTR, (uintptr_t)big, n);
+		else
+			for (uint32_t i = 0; i < n; i++)
+				console_write(big, sizeof(big) - 1);
 		break;
 	case BENCH_OP_DIRTY:
 		return (int)dirty_run(n);
