@@ -8,6 +8,7 @@
  *   floor spawn R NAME CMD...       time R whole-process runs of CMD (output to /dev/null)
  *   floor phases R                  bring-up phases of a hello VM (long mode)
  *   floor exits R N                 bare OUT and hypercall-like IN exit round trips
+ *   floor insn R N                  one guest instruction at CPL 0 and at CPL 3
  *   floor coalesced R N             one byte on a coalesced-PIO port (N rounded up to 16s)
  *   floor crd R                     create-run-destroy of a hello VM
  *   floor rerun R                   rerun the hello guest with only its registers put back
@@ -58,6 +59,8 @@ __asm__(".pushsection .rodata\n"
 	"g64_in_end:\n"
 	/* rbx (a multiple of 16) bytes on port 0xE9, one out each, then hlt. */
 	"g64_e9: 1: .rept 16\n out %al, $0xe9\n .endr\n sub $16, %rbx\n jnz 1b\n hlt\n g64_e9_end:\n"
+	/* rbx turns of 8 nops, dec and jnz (10 instructions), then hlt. */
+	"g64_nops: 1: .rept 8\n nop\n .endr\n dec %rbx\n jnz 1b\n hlt\n g64_nops_end:\n"
 	/* 16-bit hello, loaded at 0x1000 with CS base 0. */
 	".code16\n"
 	"g16_hello: mov $(9f - g16_hello + 0x1000), %si\n mov $(8f - 9f), %cx\n"
@@ -68,7 +71,8 @@ __asm__(".pushsection .rodata\n"
 	".code64\n"
 	".popsection\n");
 extern const uint8_t g64_hello[], g64_hello_end[], g64_out[], g64_out_end[], g64_in[],
-	g64_in_end[], g64_e9[], g64_e9_end[], g16_hello[], g16_hello_end[];
+	g64_in_end[], g64_e9[], g64_e9_end[], g64_nops[], g64_nops_end[], g16_hello[],
+	g16_hello_end[];
 
 struct guest {
 	const uint8_t *start, *end;
@@ -79,6 +83,7 @@ static const struct guest hello_real = { g16_hello, g16_hello_end, false };
 static const struct guest loop_out = { g64_out, g64_out_end, true };
 static const struct guest loop_in = { g64_in, g64_in_end, true };
 static const struct guest loop_e9 = { g64_e9, g64_e9_end, true };
+static const struct guest loop_nops = { g64_nops, g64_nops_end, true };
 
 struct fvm {
 	int vm, vcpu;
@@ -194,9 +199,9 @@ static void fvm_create(struct fvm *v, int kvm, size_t run_size, const struct gue
 		uint64_t *pdpt = (uint64_t *)(v->mem + PDPT_GPA);
 		uint64_t *pd = (uint64_t *)(v->mem + PD_GPA);
 
-		pml4[0] = PDPT_GPA | 3;
-		pdpt[0] = PD_GPA | 3;
-		pd[0] = 0x83; /* 2 MiB page at 0: P RW PS */
+		pml4[0] = PDPT_GPA | 7;
+		pdpt[0] = PD_GPA | 7;
+		pd[0] = 0x87; /* 2 MiB page at 0: P RW US PS (US: cmd_insn runs it at CPL 3) */
 	}
 	make_sregs(&v->run->s.regs.sregs, g->long_mode);
 	memset(&v->run->s.regs.regs, 0, sizeof(v->run->s.regs.regs));
@@ -395,6 +400,53 @@ static int cmd_exits(int reps, int n)
 	return 0;
 }
 
+/* What one guest instruction costs: R runs of N turns of the 10-instruction nop loop, at
+ * CPL 0 (where every kvmbox guest runs) and at CPL 3 (N * 1000 turns). kvm_pvm runs guest user
+ * mode natively but emulates the guest kernel's instructions; on VMX/SVM both are native. At
+ * CPL 3 the final hlt raises #GP, which with no IDT ends in KVM_EXIT_SHUTDOWN. */
+static int cmd_insn(int reps, int n)
+{
+	static const int cpl[2] = { 0, 3 };
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+
+	for (int k = 0; k < 2; k++) {
+		uint64_t turns = (uint64_t)n * (cpl[k] ? 1000 : 1);
+		char name[64], extra[64];
+
+		for (int i = 0; i < reps; i++) {
+			struct fvm v;
+			struct kvm_sregs *s;
+			uint64_t t0, c0;
+
+			fvm_create(&v, kvm, run_size, &loop_nops, false, NULL);
+			s = &v.run->s.regs.sregs;
+			if (cpl[k]) {
+				s->cs.selector = 0x1b;
+				s->ss.selector = s->ds.selector = s->es.selector = 0x23;
+				s->cs.dpl = s->ss.dpl = s->ds.dpl = s->es.dpl = 3;
+			}
+			v.run->s.regs.regs.rbx = turns;
+			t0 = bench_now_ns();
+			c0 = bench_cpu_ns();
+			XIOCTL(v.vcpu, KVM_RUN, 0);
+			t[i] = (double)(bench_now_ns() - t0) / ((double)turns * 10);
+			c[i] = (double)(bench_cpu_ns() - c0) / ((double)turns * 10);
+			if (v.run->exit_reason != (cpl[k] ? KVM_EXIT_SHUTDOWN : KVM_EXIT_HLT) ||
+			    v.run->s.regs.regs.rbx != 0)
+				BENCH_DIE("nop loop at CPL %d: exit %u, rbx %llu", cpl[k],
+					  v.run->exit_reason, (unsigned long long)v.run->s.regs.regs.rbx);
+			fvm_destroy(&v);
+		}
+		snprintf(name, sizeof(name), "floor.guest_insn_cpl%d", cpl[k]);
+		snprintf(extra, sizeof(extra), "\"instructions\":%llu", (unsigned long long)turns * 10);
+		bench_emit2(name, "ns", t, c, (size_t)reps, extra);
+	}
+	return 0;
+}
+
 /* R runs of N bytes on coalesced port 0xE9; a sample is one run's time per byte. */
 static int cmd_coalesced(int reps, int n)
 {
@@ -561,6 +613,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "coalesced"))
 		return cmd_coalesced(bench_arg_int(argc, argv, 2, 100),
 				     bench_round_up(bench_arg_int(argc, argv, 3, 100000), BENCH_UNROLL));
+	if (!strcmp(cmd, "insn"))
+		return cmd_insn(bench_arg_int(argc, argv, 2, 5), bench_arg_int(argc, argv, 3, 2000));
 	if (!strcmp(cmd, "crd"))
 		return cmd_crd(bench_arg_int(argc, argv, 2, 200));
 	if (!strcmp(cmd, "rerun"))
@@ -568,6 +622,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
 	fprintf(stderr, "usage: floor hello-long|hello-real|hold S|spawn R NAME CMD...|phases R|"
-			"exits R N|coalesced R N|crd R|rerun R|rss\n");
+			"exits R N|insn R N|coalesced R N|crd R|rerun R|rss\n");
 	return 2;
 }

@@ -45,6 +45,7 @@ for host in alone busy; do
 	if [ -n "$holder" ]; then kill "$holder"; wait "$holder" 2>/dev/null || true; fi
 done
 
+step "guest instruction";         run "$FLOOR" insn 5 2000
 step "bring-up phases";           run "$FLOOR" phases "$PH"
                                   run "$KB" phases "$PH"
 for round in $(seq "$ROUNDS"); do
@@ -163,6 +164,8 @@ print("console throughput (bytes/s from the median ns/byte; exits per byte):")
 for n in ("kvmbox.console.putc_exit", "kvmbox.console.putc_coalesced", "kvmbox.console.printstr16", "kvmbox.console.printstr4095", "kvmbox.console.write4095", "floor.coalesced_byte"):
     if n in fig:
         print(f"  {n:<36} {1e9 / fig[n]['median']:>12.4g} B/s (cpu {1e9 / cpu(n):.4g})  exits/byte {fig[n].get('exits_per_byte', '-')}")
+print(f"one guest instruction (floor nop loop): {fmt(get('floor.guest_insn_cpl0'))} ns at CPL 0, "
+      f"{fmt(get('floor.guest_insn_cpl3'))} ns at CPL 3 (kvm_pvm emulates CPL 0; VMX/SVM run both natively)")
 print(f"reset+run: {fmt(reset_rate)} cycles/s wall ({fmt(reset_rate_cpu)} on CPU time); floor rerun: "
       f"{fmt(rate('floor.rerun', 'cycles_per_s'))}/s; create-run-destroy: {fmt(1e6 / crd_us if crd_us else None)}/s "
       f"(alone {fmt(1e6 / crd_alone_us if crd_alone_us else None)}/s)")
