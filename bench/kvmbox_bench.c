@@ -87,6 +87,7 @@ struct op {
 	const char *name;
 	unsigned flags;
 	int bytes_per_call; /* console figures: ns per byte instead of per call; else 0 */
+	int count_div;      /* console figures: COUNT is N / count_div, N the bytes asked for */
 	int count;
 	struct kvmbox_vm *vm;
 	double *t, *c;      /* ns per call (or byte), wall and CPU, one sample per run */
@@ -176,18 +177,24 @@ static int cmd_hc(int reps, int n)
 static int cmd_console(int reps, int n)
 {
 	struct op ops[] = {
-		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_exit", .flags = KVMBOX_VM_NO_COALESCE, .bytes_per_call = 1 },
-		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_coalesced", .flags = 0, .bytes_per_call = 1 },
-		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.console.printstr16", .flags = 0, .bytes_per_call = 16 },
-		{ .op = BENCH_OP_PRINTSTR_4K, .name = "kvmbox.console.printstr4095", .flags = 0, .bytes_per_call = 4095 },
-		{ .op = BENCH_OP_WRITE_4K, .name = "kvmbox.console.write4095", .flags = 0, .bytes_per_call = 4095 },
+		/* Each byte costs an exit or a guest instruction: N bytes per run. */
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_exit", .flags = KVMBOX_VM_NO_COALESCE,
+		  .bytes_per_call = 1, .count_div = 1 },
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_coalesced", .flags = 0,
+		  .bytes_per_call = 1, .count_div = 1 },
+		{ .op = BENCH_OP_WRITE_4K, .name = "kvmbox.console.write4095", .flags = 0,
+		  .bytes_per_call = 4095, .count_div = 4095 },
+		/* One exit per call: N / 10 calls per run. */
+		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.console.printstr16", .flags = 0,
+		  .bytes_per_call = 16, .count_div = 10 },
+		{ .op = BENCH_OP_PRINTSTR_4K, .name = "kvmbox.console.printstr4095", .flags = 0,
+		  .bytes_per_call = 4095, .count_div = 10 },
 	};
 	struct image_buf b;
 
 	load_image(&b, "test-bench_hc-long.elf");
-	/* About the same number of bytes for each, at most N exits' worth of calls. */
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
-		ops[k].count = bench_round_up(ops[k].bytes_per_call == 1 ? n : n / 10, BENCH_UNROLL);
+		ops[k].count = bench_round_up(n / ops[k].count_div, BENCH_UNROLL);
 	ops_run(&b, ops, sizeof(ops) / sizeof(ops[0]), reps);
 	return 0;
 }
