@@ -155,15 +155,15 @@ static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int 
 static int cmd_hc(int reps, int n)
 {
 	struct op ops[] = {
-		{ .op = BENCH_OP_PUTC, .name = "kvmbox.exit_out", .flags = KVMBOX_VM_NO_COALESCE, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_ABI_VERSION, .name = "kvmbox.hc.abi_version", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_PRINT32, .name = "kvmbox.hc.print32", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.hc.printstr", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_NUM_EXITS, .name = "kvmbox.hc.num_exits", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_EXITS_BY_TYPE, .name = "kvmbox.hc.exits_by_type", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_GVA_TO_HVA, .name = "kvmbox.hc.gva_to_hva", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_GVA_TO_HVA64, .name = "kvmbox.hc.gva_to_hva64", .flags = 0, .bytes_per_call = 0 },
-		{ .op = BENCH_OP_TIMESTAMP, .name = "kvmbox.hc.timestamp", .flags = 0, .bytes_per_call = 0 },
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.exit_out", .flags = KVMBOX_VM_NO_COALESCE },
+		{ .op = BENCH_OP_ABI_VERSION, .name = "kvmbox.hc.abi_version" },
+		{ .op = BENCH_OP_PRINT32, .name = "kvmbox.hc.print32" },
+		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.hc.printstr" },
+		{ .op = BENCH_OP_NUM_EXITS, .name = "kvmbox.hc.num_exits" },
+		{ .op = BENCH_OP_EXITS_BY_TYPE, .name = "kvmbox.hc.exits_by_type" },
+		{ .op = BENCH_OP_GVA_TO_HVA, .name = "kvmbox.hc.gva_to_hva" },
+		{ .op = BENCH_OP_GVA_TO_HVA64, .name = "kvmbox.hc.gva_to_hva64" },
+		{ .op = BENCH_OP_TIMESTAMP, .name = "kvmbox.hc.timestamp" },
 	};
 	struct image_buf b;
 
@@ -180,14 +180,14 @@ static int cmd_console(int reps, int n)
 		/* Each byte costs an exit or a guest instruction: N bytes per run. */
 		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_exit", .flags = KVMBOX_VM_NO_COALESCE,
 		  .bytes_per_call = 1, .count_div = 1 },
-		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_coalesced", .flags = 0,
+		{ .op = BENCH_OP_PUTC, .name = "kvmbox.console.putc_coalesced",
 		  .bytes_per_call = 1, .count_div = 1 },
-		{ .op = BENCH_OP_WRITE_4K, .name = "kvmbox.console.write4095", .flags = 0,
+		{ .op = BENCH_OP_WRITE_4K, .name = "kvmbox.console.write4095",
 		  .bytes_per_call = 4095, .count_div = 4095 },
 		/* One exit per call: N / 10 calls per run. */
-		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.console.printstr16", .flags = 0,
+		{ .op = BENCH_OP_PRINTSTR, .name = "kvmbox.console.printstr16",
 		  .bytes_per_call = 16, .count_div = 10 },
-		{ .op = BENCH_OP_PRINTSTR_4K, .name = "kvmbox.console.printstr4095", .flags = 0,
+		{ .op = BENCH_OP_PRINTSTR_4K, .name = "kvmbox.console.printstr4095",
 		  .bytes_per_call = 4095, .count_div = 10 },
 	};
 	struct image_buf b;
