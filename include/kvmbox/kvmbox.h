@@ -216,8 +216,10 @@ struct kvmbox_stats {
 	uint64_t console_dropped;              /* bytes a blocked console never took (deadline) */
 	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
 	uint64_t runs;                         /* KVM_RUN calls */
-	uint64_t guest_ns;                     /* wall time spent inside KVM_RUN */
-	uint64_t last_run_end_ns;              /* CLOCK_MONOTONIC when KVM_RUN last returned */
+	uint64_t guest_ns;                     /* wall time of this VM's runs (kvmbox_vm_run):
+						  KVM_RUN and serving the exits */
+	uint64_t last_run_end_ns;              /* CLOCK_MONOTONIC when the last run ended; for a
+						  run its deadline ended, when KVM_RUN returned */
 };
 const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
 
