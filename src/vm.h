@@ -38,7 +38,7 @@ struct kvmbox_vm {
 	size_t con_len;
 	bool con_lines;      /* console_fd is a terminal: flush at every newline */
 	uint64_t deadline_ns; /* of the run in progress, 0 without one: bounds console waits */
-	char con_buf[VM_CONSOLE_BUF];
+	uint64_t run_start_ns; /* when the run in progress started (charged to stats.guest_ns) */
 
 	bool loaded;
 	bool stopped;        /* a finished run: running again is refused */
@@ -60,6 +60,9 @@ struct kvmbox_vm {
 	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
 	kvmbox_port_fn user_port;
 	void *user_port_ctx;
+
+	/* Last: the fields every exit reads stay together, ahead of this 4 KiB. */
+	char con_buf[VM_CONSOLE_BUF];
 };
 
 /* Record that the host wrote guest-physical [gpa, gpa+len). KVM's dirty log sees only the
