@@ -87,7 +87,16 @@ int guest_check(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, bool write)
 int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len)
 {
 	struct copy_in_ctx c = { vm, buf };
+	uint64_t end;
 
+	/* A range inside one page (the common case) takes one walk: it is checked and written
+	 * at once. */
+	if (len && !__builtin_add_overflow(gva, len, &end) &&
+	    (gva & ~(PAGE_SIZE - 1)) == ((end - 1) & ~(PAGE_SIZE - 1))) {
+		void *hva = page_ptr(vm, gva, len, X86_WALK_WRITE);
+
+		return hva ? copy_in(hva, 0, len, &c) : -KVMBOX_EFAULT;
+	}
 	/* All or nothing: a range whose last page is bad must not leave its first pages
 	 * half-written (they may be the guest's page tables or stack). */
 	if (guest_check(vm, gva, len, true) < 0)

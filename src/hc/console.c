@@ -1,5 +1,4 @@
 /* Console and control hypercalls: ABI version, print32, printStr, exit, guest assertions. */
-#include <inttypes.h>
 #include <stdio.h>
 #include "../gaccess.h"
 #include "../vm.h"
@@ -15,10 +14,11 @@ static int32_t hc_abi_version(struct kvmbox_vm *vm, const struct hc_call *c)
 /* The classic HC_print32bit: the value in decimal and exactly one newline. */
 static int32_t hc_print32(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu32 "\n", (uint32_t)c->arg);
+	char buf[24];
+	size_t n = hc_fmt_u64(buf, (uint32_t)c->arg);
 
-	vm_console_write(vm, buf, (size_t)n);
+	buf[n++] = '\n';
+	vm_console_write(vm, buf, n);
 	return 0;
 }
 

@@ -1,6 +1,5 @@
 /* Exit statistics, address translation and time hypercalls. */
-#include <inttypes.h>
-#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "../gaccess.h"
 #include "../vm.h"
@@ -17,22 +16,29 @@ static int32_t hc_num_exits(struct kvmbox_vm *vm, const struct hc_call *c)
  * buffer, so two results never alias. */
 static int32_t hc_exits_by_type(struct kvmbox_vm *vm, const struct hc_call *c)
 {
+	static const char in[] = "IO in: ", out[] = "\nIO out: ";
 	struct kvmbox_hc_buf b;
 	char text[64];
-	int n;
+	size_t n;
 
 	if (guest_read(vm, c->arg, &b, sizeof(b)) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "numExitsByType: bad struct address 0x%llx",
 				   (unsigned long long)c->arg);
-	n = snprintf(text, sizeof(text), "IO in: %" PRIu64 "\nIO out: %" PRIu64 "\n",
-		     vm->stats.io_in, vm->stats.io_out);
-	if ((uint32_t)n + 1 > b.len)
-		return vm_bad_call(vm, KVMBOX_ERANGE, "numExitsByType: buffer of %u bytes, need %d",
+	memcpy(text, in, sizeof(in) - 1);
+	n = sizeof(in) - 1;
+	n += hc_fmt_u64(text + n, vm->stats.io_in);
+	memcpy(text + n, out, sizeof(out) - 1);
+	n += sizeof(out) - 1;
+	n += hc_fmt_u64(text + n, vm->stats.io_out);
+	text[n++] = '\n';
+	text[n] = '\0';
+	if (n + 1 > b.len)
+		return vm_bad_call(vm, KVMBOX_ERANGE, "numExitsByType: buffer of %u bytes, need %zu",
 				   b.len, n + 1);
-	if (guest_write(vm, b.addr, text, (uint64_t)n + 1) < 0)
+	if (guest_write(vm, b.addr, text, n + 1) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "numExitsByType: bad buffer 0x%llx",
 				   (unsigned long long)b.addr);
-	return n;
+	return (int32_t)n;
 }
 
 /* Host address of GVA, or NULL (with "Invalid GVA" on the console, as the classic
