@@ -3,7 +3,7 @@
  *
  *   kvmbox_bench hc R N        round trip of each one-exit hypercall, and of a bare console
  *                              OUT without coalescing (N calls per run, rounded up to a
- *                              multiple of BENCH_UNROLL; R runs)
+ *                              multiple of BENCH_UNROLL, less a run of none; R runs)
  *   kvmbox_bench console R N   console throughput: outb per byte with and without coalesced
  *                              PIO, HC_printStr of 16 and 4095 bytes, console_write (one
  *                              rep outsb) of 4095 bytes
@@ -81,7 +81,9 @@ static void set_params(struct kvmbox_vm *vm, enum bench_op op, uint32_t count)
 		BENCH_DIE("params: cannot write");
 }
 
-/* One measured operation: OP repeated COUNT times per run, on its own VM. */
+/* One measured operation: OP repeated COUNT times per run, on its own VM, and the same op
+ * repeated 0 times on a second VM: that run costs what every run costs besides the calls
+ * (the first entry after the reset, the guest's start, the halt exit), and is subtracted. */
 struct op {
 	enum bench_op op;
 	const char *name;
@@ -89,47 +91,69 @@ struct op {
 	int bytes_per_call; /* console figures: ns per byte instead of per call; else 0 */
 	int count_div;      /* console figures: COUNT is N / count_div, N the bytes asked for */
 	int count;
-	struct kvmbox_vm *vm;
+	struct kvmbox_vm *vm, *vm0;
 	double *t, *c;      /* ns per call (or byte), wall and CPU, one sample per run */
+	double *fixed;      /* ns of the run with no calls, one sample per run */
 	uint64_t exits, bytes;
 };
 
-/* R runs of every op, interleaved (run i of each op, then run i + 1 of each): a burst of
- * noise from this shared host then spreads over all the figures instead of spoiling one.
- * Each run starts from the op's snapshot (the reset is not timed). */
-static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int reps)
+static struct kvmbox_vm *op_vm(const struct image_buf *b, const struct op *o, uint32_t count)
 {
+	struct kvmbox_vm *vm = vm_new(b, o->flags);
 	struct kvmbox_error err;
 
+	set_params(vm, o->op, count);
+	if (kvmbox_vm_snapshot(vm, &err) < 0)
+		BENCH_DIE("snapshot: %s", err.msg);
+	return vm;
+}
+
+/* Reset VM (not timed), run it to its halt, and return the wall and CPU ns of the run. */
+static void timed_run(struct kvmbox_vm *vm, double *wall, double *cpu)
+{
+	uint64_t t0, c0;
+
+	if (kvmbox_vm_reset(vm) < 0)
+		BENCH_DIE("reset failed");
+	t0 = bench_now_ns();
+	c0 = bench_cpu_ns();
+	run_halt(vm);
+	*wall = (double)(bench_now_ns() - t0);
+	*cpu = (double)(bench_cpu_ns() - c0);
+}
+
+/* R runs of every op, interleaved (run i of each op, then run i + 1 of each): a burst of
+ * noise from this shared host then spreads over all the figures instead of spoiling one.
+ * A sample is (run with COUNT calls - run with none, in the same round) / COUNT, so the
+ * figure is the round trip alone, like the floor's loop, which has no start or halt. */
+static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int reps)
+{
 	for (size_t k = 0; k < nops; k++) {
 		struct op *o = &ops[k];
 
-		if (o->count % BENCH_UNROLL)
-			BENCH_DIE("%d repetitions: not a multiple of %d", o->count, BENCH_UNROLL);
-		o->vm = vm_new(b, o->flags);
+		if (o->count <= 0 || o->count % BENCH_UNROLL)
+			BENCH_DIE("%d repetitions: not a positive multiple of %d", o->count, BENCH_UNROLL);
+		o->vm = op_vm(b, o, (uint32_t)o->count);
+		o->vm0 = op_vm(b, o, 0);
 		o->t = bench_xcalloc((size_t)reps, sizeof(double));
 		o->c = bench_xcalloc((size_t)reps, sizeof(double));
+		o->fixed = bench_xcalloc((size_t)reps, sizeof(double));
 		o->exits = o->bytes = 0;
-		set_params(o->vm, o->op, (uint32_t)o->count);
-		if (kvmbox_vm_snapshot(o->vm, &err) < 0)
-			BENCH_DIE("snapshot: %s", err.msg);
 	}
 	for (int i = -reps / 10; i < reps; i++) { /* the first tenth warms up */
 		for (size_t k = 0; k < nops; k++) {
 			struct op *o = &ops[k];
 			double per = (double)o->count * (o->bytes_per_call ? o->bytes_per_call : 1);
-			uint64_t t0, c0;
+			double w0, c0, w, c;
 
-			if (kvmbox_vm_reset(o->vm) < 0)
-				BENCH_DIE("reset failed");
-			t0 = bench_now_ns();
-			c0 = bench_cpu_ns();
-			run_halt(o->vm);
+			timed_run(o->vm0, &w0, &c0);
+			timed_run(o->vm, &w, &c);
 			if (i >= 0) {
 				const struct kvmbox_stats *s = kvmbox_vm_stats(o->vm);
 
-				o->t[i] = (double)(bench_now_ns() - t0) / per;
-				o->c[i] = (double)(bench_cpu_ns() - c0) / per;
+				o->t[i] = (w - w0) / per;
+				o->c[i] = (c - c0) / per;
+				o->fixed[i] = w0;
 				o->exits += s->exits;
 				o->bytes += s->console_bytes;
 			}
@@ -137,18 +161,22 @@ static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int 
 	}
 	for (size_t k = 0; k < nops; k++) {
 		struct op *o = &ops[k];
-		char extra[128];
+		double fixed = bench_pct(o->fixed, (size_t)reps, 50);
+		char extra[160];
 
 		if (o->bytes_per_call)
-			snprintf(extra, sizeof(extra), "\"exits_per_byte\":%.6g,\"bytes\":%llu",
-				 (double)o->exits / (double)o->bytes, (unsigned long long)o->bytes);
+			snprintf(extra, sizeof(extra),
+				 "\"exits_per_byte\":%.6g,\"bytes\":%llu,\"run_fixed_ns\":%.0f",
+				 (double)o->exits / (double)o->bytes, (unsigned long long)o->bytes, fixed);
 		else
-			snprintf(extra, sizeof(extra), "\"exits_per_call\":%.4f",
-				 (double)o->exits / ((double)reps * o->count));
+			snprintf(extra, sizeof(extra), "\"exits_per_call\":%.4f,\"run_fixed_ns\":%.0f",
+				 (double)o->exits / ((double)reps * o->count), fixed);
 		bench_emit2(o->name, "ns", o->t, o->c, (size_t)reps, extra);
 		kvmbox_vm_destroy(o->vm);
+		kvmbox_vm_destroy(o->vm0);
 		free(o->t);
 		free(o->c);
+		free(o->fixed);
 	}
 }
 

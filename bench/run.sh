@@ -12,12 +12,13 @@ KB=$OUT/kvmbox_bench
 RAW=$OUT/results.jsonl
 export BUILD
 
-# EX_R runs of EX_N exits make one round of the exit and hypercall figures; ROUNDS rounds
-# alternate the floor and kvmbox, so that drift in this shared host's speed hits both alike.
+# EX_R runs of EX_N exits make one round of the exit and hypercall figures; ROUNDS short
+# rounds (about a second each) alternate the floor and kvmbox, so that drift in this shared
+# host's speed hits both alike, and each ratio is the median of the rounds' ratios.
 if [ "${BENCH_QUICK:-}" = 1 ]; then
-	COLD=40 PH=20 ROUNDS=2 EX_R=15 EX_N=256 CO_R=10 CO_N=20000 CRD=10 RESET=2000
+	COLD=40 PH=20 ROUNDS=4 EX_R=10 EX_N=256 CO_R=10 CO_N=20000 CRD=10 RESET=2000
 else
-	COLD=300 PH=100 ROUNDS=5 EX_R=40 EX_N=512 CO_R=50 CO_N=50000 CRD=60 RESET=30000
+	COLD=300 PH=100 ROUNDS=20 EX_R=10 EX_N=512 CO_R=50 CO_N=50000 CRD=60 RESET=30000
 fi
 
 mkdir -p "$OUT"
@@ -92,6 +93,15 @@ def get(name, key="median"):
 def cpu(name):
     return get(name, "cpu_median")
 
+def round_ratio(k, f):
+    """Median over rounds of kvmbox / floor, each round's pair measured a second apart; None
+    unless both figures were measured in the same number of rounds."""
+    a, b = rounds.get(k, []), rounds.get(f, [])
+    if len(a) < 2 or len(a) != len(b):
+        return None
+    rs = sorted(x.get("cpu_median", x["median"]) / y.get("cpu_median", y["median"]) for x, y in zip(a, b))
+    return rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+
 rows, targets = [], []
 def pair(label, k, f, unit=None, key=cpu):
     kv, fv = key(k), key(f)
@@ -101,7 +111,7 @@ def pair(label, k, f, unit=None, key=cpu):
                  "floor_median": get(f), "floor_p99": get(f, "p99"),
                  "kvmbox_cpu_median": cpu(k), "floor_cpu_median": cpu(f),
                  "unit": unit or d.get("unit", ""),
-                 "ratio": (kv / fv) if kv and fv else None,
+                 "ratio": round_ratio(k, f) or ((kv / fv) if kv and fv else None),
                  "ratio_wall": (get(k) / get(f)) if get(k) and get(f) else None})
     return rows[-1]
 
@@ -169,6 +179,9 @@ print("console throughput (bytes/s from the median ns/byte; exits per byte):")
 for n in ("kvmbox.console.putc_exit", "kvmbox.console.putc_coalesced", "kvmbox.console.printstr16", "kvmbox.console.printstr4095", "kvmbox.console.write4095", "floor.coalesced_byte"):
     if n in fig:
         print(f"  {n:<36} {1e9 / fig[n]['median']:>12.4g} B/s (cpu {1e9 / cpu(n):.4g})  exits/byte {fig[n].get('exits_per_byte', '-')}")
+fx = get("kvmbox.hc.abi_version", "run_fixed_ns")
+print(f"per-call figures exclude a run's fixed cost (reset's first entry, guest start, halt), measured "
+      f"by a run with no calls and subtracted: {fmt(fx / 1e3 if fx else None)} us (abi_version's VM)")
 print(f"one guest instruction (floor nop loop): {fmt(get('floor.guest_insn_cpl0'))} ns at CPL 0, "
       f"{fmt(get('floor.guest_insn_cpl3'))} ns at CPL 3 (kvm_pvm emulates CPL 0; VMX/SVM run both natively)")
 print(f"reset+run: {fmt(reset_rate)} cycles/s wall ({fmt(reset_rate_cpu)} on CPU time); floor rerun: "
@@ -179,7 +192,8 @@ print("targets:")
 for name, v, ok in targets:
     print(f"  {'MET    ' if ok else 'NOT MET'} {name}: {fmt(v)}")
 print("\nratio: kvmbox / floor on CPU-time medians (thread or child CPU time; wall medians where a figure has no"
-      "\nCPU time: cold start, phases, RSS). wall: the same on wall-time medians.")
+      "\nCPU time: cold start, phases, RSS); for figures measured in rounds, the median of the rounds' ratios."
+      "\nwall: the ratio of the wall-time medians.")
 
 json.dump({"host": {"kernel": platform.release(), "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                     "loadavg": open("/proc/loadavg").read().split()[:3]},
