@@ -8,6 +8,7 @@
 #include "kvm.h"
 #include "log.h"
 #include "vm.h"
+#include "hc/hc.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
@@ -172,6 +173,9 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm)
 		run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	}
 
+	/* A fresh VM has no open guest files: without this, every run of `--repeat` would
+	 * inherit the last one's and soon meet the open-file limit. */
+	hc_files_close_all(vm);
 	memset(&vm->stats, 0, sizeof(vm->stats));
 	vm->pending = KVMBOX_STOP_NONE;
 	vm->stopped = false;

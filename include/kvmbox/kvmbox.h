@@ -262,7 +262,8 @@ int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
  * kvmbox_vm_write), the general and special registers and the vCPU events (through
  * kvm_run sync_regs, no ioctl), zeroes the statistics and clears the stopped state. The
  * FPU/SSE registers, MSRs other than EFER, the TSC and debug registers are not restored
- * (kvmbox's own guests do not change them). Open guest files stay open. Costs one
+ * (kvmbox's own guests do not change them). Guest files left open are closed, as a fresh VM
+ * has none; what runs wrote into the share stays (it is host state). Costs one
  * KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the last run ended
  * inside an I/O exit. Returns 0, -ENOENT (no snapshot) or the errno of a failing KVM call
  * (the VM is then stopped). */

@@ -77,15 +77,26 @@ int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, stru
 	return 0;
 }
 
+void hc_files_close_all(struct kvmbox_vm *vm)
+{
+	struct hc_files *f = vm->files;
+
+	if (!f)
+		return;
+	for (unsigned i = 0; i < f->max; i++) {
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+		f->fds[i] = -1;
+	}
+}
+
 void hc_files_release(struct kvmbox_vm *vm)
 {
 	struct hc_files *f = vm->files;
 
 	if (!f)
 		return;
-	for (unsigned i = 0; i < f->max; i++)
-		if (f->fds[i] >= 0)
-			close(f->fds[i]);
+	hc_files_close_all(vm);
 	close(f->dir_fd);
 	free(f->chunk);
 	free(f);

@@ -54,6 +54,10 @@ int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, stru
 void hc_files_release(struct kvmbox_vm *vm);
 void hc_chan_release(struct kvmbox_vm *vm);
 
+/* Close every guest file of the VM, keeping the share: the table is as a new VM's
+ * (kvmbox_vm_reset). */
+void hc_files_close_all(struct kvmbox_vm *vm);
+
 /* Fill T with every built-in hypercall. Returns 0 or the first registration error. */
 int hc_table_init(struct hc_table *t);
 

@@ -525,6 +525,45 @@ static void test_files_closed_at_destroy(void **state)
 	share_remove(&sh);
 }
 
+/* A reset closes the guest files the last run left open, as a fresh VM has none: every run
+ * of `kvmbox run --repeat --share` starts with the whole table. Left open, the second run
+ * would meet the limit after 36 files and end with HC_exit(36) instead of the assertion. */
+static void test_files_closed_at_reset(void **state)
+{
+	struct guest_spec g = {
+		.path = guest_image("test-hc_files_limit", MODE(state)), .mode = MODE(state),
+		.max_open_files = 100,
+	};
+	struct kvmbox_error err;
+	struct guest_run r;
+	struct share sh;
+	char first[sizeof(r.res.msg)];
+	int fds, loaded;
+
+	skip_unless_host_runs(MODE(state));
+	share_make(&sh);
+	g.share = sh.dir;
+	fds = open_fd_count();
+	guest_prepare(&r, &g);
+	loaded = open_fd_count();
+	assert_int_equal(kvmbox_vm_snapshot(r.vm, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		if (i) {
+			assert_int_equal(kvmbox_vm_reset(r.vm), 0);
+			assert_int_equal(open_fd_count(), loaded);
+		}
+		guest_start(&r, &g);
+		assert_int_equal(r.res.stop, KVMBOX_STOP_ASSERT);
+		assert_int_equal(open_fd_count(), loaded + 64);
+		if (!i)
+			snprintf(first, sizeof(first), "%s", r.res.msg);
+		assert_string_equal(r.res.msg, first);
+	}
+	guest_run_free(&r);
+	assert_int_equal(open_fd_count(), fds);
+	share_remove(&sh);
+}
+
 /* tests/guests/hc_files_ro.c: a read-only share reads, and refuses every modifying flag. */
 static void test_files_readonly(void **state)
 {
@@ -775,6 +814,7 @@ int main(void)
 		PER_MODE(test_files_limit_default),
 		PER_MODE(test_files_limit_configured),
 		PER_MODE(test_files_closed_at_destroy),
+		PER_MODE(test_files_closed_at_reset),
 		PER_MODE(test_files_readonly),
 		PER_MODE(test_files_without_share),
 		PER_MODE(test_files_bad_calls),
