@@ -350,6 +350,8 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 {
 	uint64_t now;
 
+	/* Copied first: MSG may be vm->pending_msg, which a failing flush below rewrites. */
+	snprintf(res->msg, sizeof(res->msg), "%s", msg);
 	/* A console that blocks until the deadline (a timeout) or is gone (a host error)
 	 * changes the outcome, unless the guest had already stopped for its own reasons. */
 	vm->pending = KVMBOX_STOP_NONE;
@@ -358,7 +360,7 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	    (stop == KVMBOX_STOP_PREEMPTED || stop == KVMBOX_STOP_YIELD || stop == KVMBOX_STOP_BLOCKED ||
 	     stop == KVMBOX_STOP_HALT || stop == KVMBOX_STOP_CANCELLED)) {
 		stop = vm->pending;
-		msg = vm->pending_msg;
+		snprintf(res->msg, sizeof(res->msg), "%s", vm->pending_msg);
 	}
 	vm->deadline_ns = 0;
 	/* The run is charged whole, from kvmbox_vm_run's start to here: KVM_RUN and serving the
@@ -369,7 +371,6 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	res->stop = stop;
 	res->status = status;
 	res->exit_reason = vm->run->exit_reason;
-	snprintf(res->msg, sizeof(res->msg), "%s", msg);
 	switch (stop) {
 	case KVMBOX_STOP_PREEMPTED:
 	case KVMBOX_STOP_YIELD:

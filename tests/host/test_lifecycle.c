@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include "harness.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -193,6 +195,34 @@ static void test_checked_access(void **state)
 	kvmbox_vm_destroy(vm);
 }
 
+/* A fault whose console output nobody can take (a pipe whose reader is gone): the run stops
+ * with the fault's own message; the console's failure must not replace it. */
+static void test_fault_message_survives_console_error(void **state)
+{
+	/* Real mode: mov al, 'x'; out 0xE9, al; out 0x80, al (a port nobody serves). */
+	static const uint8_t code[] = { 0xb0, 'x', 0xe6, 0xe9, 0xe6, 0x80 };
+	struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_REAL, .flags = KVMBOX_VM_NO_COALESCE };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_image img;
+	struct kvmbox_vm *vm;
+	int p[2];
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	cfg.console_fd = p[1];
+	assert_int_equal(kvmbox_image_parse(&img, code, sizeof(code), true, 0x1000, 0x1000, &err), 0);
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), 0);
+	assert_int_equal(kvmbox_vm_load(vm, &img, &err), 0);
+	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
+	assert_int_equal(res.stop, KVMBOX_STOP_FAULT);
+	assert_non_null(strstr(res.msg, "unknown port 0x80"));
+	kvmbox_vm_destroy(vm);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_load_refuses_overlap),
 		cmocka_unit_test(test_checked_access),
 		cmocka_unit_test(test_thousand_vms_release_everything),
+		cmocka_unit_test(test_fault_message_survives_console_error),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
