@@ -48,7 +48,6 @@ void vm_snapshot_release(struct kvmbox_vm *vm)
 
 int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	struct kvm_userspace_memory_region region;
 	struct vm_snapshot *s;
 	uint64_t pages, p;
 	int ret;
@@ -90,14 +89,7 @@ int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 
 	/* From here on KVM records every page the guest writes (KVM API doc, 4.35
 	 * KVM_SET_USER_MEMORY_REGION: changing only the flags of a slot is allowed). */
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.flags = KVM_MEM_LOG_DIRTY_PAGES,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uintptr_t)vm->mem.host,
-	};
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+	ret = vm_set_mem_slot(vm, KVM_MEM_LOG_DIRTY_PAGES, err);
 	if (ret < 0)
 		goto release;
 	return 0;

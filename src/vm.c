@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "gaccess.h"
 #include "kvm.h"
 #include "log.h"
 #include "vm.h"
@@ -89,10 +90,22 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return 0;
 }
 
+int vm_set_mem_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.flags = flags,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uintptr_t)vm->mem.host,
+	};
+
+	return kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+}
+
 int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		     struct kvmbox_error *err)
 {
-	struct kvm_userspace_memory_region region;
 	struct kvmbox_vm *vm;
 	int ret;
 
@@ -155,13 +168,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	if (madvise(vm->mem.host, vm->mem.size, MADV_MERGEABLE) < 0)
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
 			strerror(errno));
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uintptr_t)vm->mem.host,
-	};
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+	ret = vm_set_mem_slot(vm, 0, err);
 	if (ret < 0)
 		goto destroy;
 
@@ -316,13 +323,11 @@ int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len
 
 int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa)
 {
-	struct x86_paging p;
-	struct x86_walk w;
+	const uint8_t *hva = guest_hva(vm, gva);
 
-	x86_paging_from_sregs(&vm->run->s.regs.sregs, &p);
-	if (x86_walk(&vm->mem, &p, gva, 0, &w) < 0 || !gmem_ptr(&vm->mem, w.gpa, 1))
+	if (!hva)
 		return -EFAULT;
-	*gpa = w.gpa;
+	*gpa = (gpa_t)(hva - vm->mem.host);
 	return 0;
 }
 

@@ -81,6 +81,10 @@ static inline void vm_mark_dirty(struct kvmbox_vm *vm, gpa_t gpa, uint64_t len)
 /* Free the snapshot state (kvmbox_vm_destroy calls it). */
 void vm_snapshot_release(struct kvmbox_vm *vm);
 
+/* (Re)declare guest memory as KVM memory slot 0 with FLAGS (0, or KVM_MEM_LOG_DIRTY_PAGES
+ * for a snapshot). Returns 0 or -errno with ERR set. */
+int vm_set_mem_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err);
+
 /* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
  * fills, and at the end of every run). */
 void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
