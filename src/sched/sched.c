@@ -398,7 +398,7 @@ static void run_one(struct kvmbox_sched *s, unsigned i, uint64_t now)
 		why = "stopped";
 		break;
 	}
-	sched_trace_slice(s, i, now, st->last_run_end_ns ? st->last_run_end_ns : sched_now_ns(), why);
+	sched_trace_slice(s, i, now, st->last_run_end_ns, why); /* set by every run that returns 0 */
 	if (res.stop != KVMBOX_STOP_PREEMPTED && res.stop != KVMBOX_STOP_YIELD &&
 	    res.stop != KVMBOX_STOP_BLOCKED)
 		end_from_result(s, i, &res);
@@ -419,7 +419,6 @@ int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 	if (s->cfg.duration_ns)
 		s->stop_at_ns = s->start_ns + s->cfg.duration_ns;
 	for (i = 0; i < s->nvms; i++) {
-		s->vms[i].guest_ns0 = kvmbox_vm_stats(s->vms[i].vm)->guest_ns;
 		if (s->vms[i].timeout_ns)
 			s->vms[i].deadline = s->start_ns + s->vms[i].timeout_ns;
 	}

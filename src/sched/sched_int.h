@@ -19,7 +19,6 @@ struct sched_vm {
 	int exit_status;
 	char message[512];
 
-	uint64_t guest_ns0;   /* stats.guest_ns when the run started */
 	uint64_t cpu_ns;
 	uint64_t vruntime;    /* share policy: guest ns scaled by SHARE_SCALE / share */
 	uint64_t quanta, preemptions;
