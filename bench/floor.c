@@ -53,12 +53,15 @@ __asm__(".pushsection .rodata\n"
 	"9: .ascii \"Hello, world!\\n\"\n 8:\n"
 	"g64_hello_end:\n"
 	/* Bare OUTs to port 0x10 (ecx starts at 0: 2^32 turns, endless for a benchmark). */
-	"g64_out: 1: .rept 16\n out %al, $0x10\n .endr\n dec %ecx\n jnz 1b\n hlt\n g64_out_end:\n"
+	"g64_out: 1: .rept " BENCH_STR(BENCH_UNROLL) "\n out %al, $0x10\n .endr\n dec %ecx\n jnz 1b\n hlt\n"
+	"g64_out_end:\n"
 	/* Hypercall-like 32-bit INs from port 0x600. */
-	"g64_in: mov $0x600, %dx\n 1: .rept 16\n in %dx, %eax\n .endr\n dec %ecx\n jnz 1b\n hlt\n"
+	"g64_in: mov $0x600, %dx\n 1: .rept " BENCH_STR(BENCH_UNROLL) "\n in %dx, %eax\n .endr\n"
+	" dec %ecx\n jnz 1b\n hlt\n"
 	"g64_in_end:\n"
-	/* rbx (a multiple of 16) bytes on port 0xE9, one out each, then hlt. */
-	"g64_e9: 1: .rept 16\n out %al, $0xe9\n .endr\n sub $16, %rbx\n jnz 1b\n hlt\n g64_e9_end:\n"
+	/* rbx (a multiple of BENCH_UNROLL) bytes on port 0xE9, one out each, then hlt. */
+	"g64_e9: 1: .rept " BENCH_STR(BENCH_UNROLL) "\n out %al, $0xe9\n .endr\n"
+	" sub $" BENCH_STR(BENCH_UNROLL) ", %rbx\n jnz 1b\n hlt\n g64_e9_end:\n"
 	/* rbx turns of 8 nops, dec and jnz (10 instructions), then hlt. */
 	"g64_nops: 1: .rept 8\n nop\n .endr\n dec %rbx\n jnz 1b\n hlt\n g64_nops_end:\n"
 	/* 16-bit hello, loaded at 0x1000 with CS base 0. */

@@ -94,7 +94,7 @@ struct op {
 	struct kvmbox_vm *vm, *vm0;
 	double *t, *c;      /* ns per call (or byte), wall and CPU, one sample per run */
 	double *fixed;      /* ns of the run with no calls, one sample per run */
-	uint64_t exits, bytes;
+	uint64_t exits, bytes; /* of the runs with calls, less those of the runs without */
 };
 
 static struct kvmbox_vm *op_vm(const struct image_buf *b, const struct op *o, uint32_t count)
@@ -108,8 +108,9 @@ static struct kvmbox_vm *op_vm(const struct image_buf *b, const struct op *o, ui
 	return vm;
 }
 
-/* Reset VM (not timed), run it to its halt, and return the wall and CPU ns of the run. */
-static void timed_run(struct kvmbox_vm *vm, double *wall, double *cpu)
+/* Reset VM (not timed), run it to its halt, and return the wall and CPU ns of the run. The
+ * guest halts with eax = the calls it made: anything else means it did not do the op. */
+static void timed_run(struct kvmbox_vm *vm, uint32_t calls, double *wall, double *cpu)
 {
 	uint64_t t0, c0;
 
@@ -120,6 +121,9 @@ static void timed_run(struct kvmbox_vm *vm, double *wall, double *cpu)
 	run_halt(vm);
 	*wall = (double)(bench_now_ns() - t0);
 	*cpu = (double)(bench_cpu_ns() - c0);
+	if ((uint32_t)kvmbox_vm_regs(vm)->rax != calls)
+		BENCH_DIE("the guest made %u calls, not %u",
+			  (unsigned)(uint32_t)kvmbox_vm_regs(vm)->rax, calls);
 }
 
 /* R runs of every op, interleaved (run i of each op, then run i + 1 of each): a burst of
@@ -146,16 +150,17 @@ static void ops_run(const struct image_buf *b, struct op *ops, size_t nops, int 
 			double per = (double)o->count * (o->bytes_per_call ? o->bytes_per_call : 1);
 			double w0, c0, w, c;
 
-			timed_run(o->vm0, &w0, &c0);
-			timed_run(o->vm, &w, &c);
+			timed_run(o->vm0, 0, &w0, &c0);
+			timed_run(o->vm, (uint32_t)o->count, &w, &c);
 			if (i >= 0) {
 				const struct kvmbox_stats *s = kvmbox_vm_stats(o->vm);
+				const struct kvmbox_stats *s0 = kvmbox_vm_stats(o->vm0);
 
 				o->t[i] = (w - w0) / per;
 				o->c[i] = (c - c0) / per;
 				o->fixed[i] = w0;
-				o->exits += s->exits;
-				o->bytes += s->console_bytes;
+				o->exits += s->exits - s0->exits;
+				o->bytes += s->console_bytes - s0->console_bytes;
 			}
 		}
 	}

@@ -1,6 +1,6 @@
 /* Benchmark and reset-test guest: repeats the operation the host put in struct bench_params
- * at BENCH_PARAMS_GPA (bench/bench_abi.h) COUNT times and halts with eax = a checksum of what
- * the calls returned. BENCH_OP_DIRTY writes a large buffer and uses hypercalls that write
+ * at BENCH_PARAMS_GPA (bench/bench_abi.h) COUNT times and halts with eax = COUNT (-1 for an
+ * unknown op; BENCH_OP_DIRTY: a checksum of what the calls returned). BENCH_OP_DIRTY writes a large buffer and uses hypercalls that write
  * guest memory, so a reset has much to restore. */
 #include "kvmbox/guest.h"
 #include "../../bench/bench_abi.h"
@@ -76,8 +76,6 @@ int main(void)
 
 	if (!n)
 		return 0;
-	b.addr = kvmbox_gva(by_type[0]);
-	b.len = sizeof(by_type[0]);
 	switch (op) {
 	case BENCH_OP_PUTC:
 		putc_loop(n);
@@ -95,6 +93,10 @@ int main(void)
 		hc_loop(KVMBOX_HC_NUM_EXITS, 0, n);
 		break;
 	case BENCH_OP_EXITS_BY_TYPE:
+		/* Set here only: a store in every op's run would dirty a page the run without
+		 * calls never touches, and its fault would be charged to the calls. */
+		b.addr = kvmbox_gva(by_type[0]);
+		b.len = sizeof(by_type[0]);
 		hc_loop(KVMBOX_HC_EXITS_BY_TYPE, (uintptr_t)&b, n);
 		break;
 	case BENCH_OP_GVA_TO_HVA:
