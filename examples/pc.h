@@ -12,7 +12,7 @@
 #define ARR_LEN 256u
 #define ARR_VALUE(k, j) ((k) * 100000u + (j))
 
-/* The bounded buffer: BB_ITEMS items through channel BB_CHAN (capacity 20: --chan 1=20). */
+/* The bounded buffer: BB_ITEMS items through channel BB_CHAN (capacity 20: --chan 2=20). */
 #define BB_CHAN 2
 #define BB_ITEMS 100u
 
