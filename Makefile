@@ -6,6 +6,7 @@ CC ?= cc
 V ?= 0
 SAN ?= 0
 EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
 
 ifeq ($(V),1)
 Q :=
@@ -15,7 +16,7 @@ endif
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
-LDFLAGS :=
+LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS := -lrt
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -113,16 +114,14 @@ $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS)
 .PHONY: tests check check-unit
 tests: $(TEST_BINS) $(BUILD)/kvmbox guests
 
-# Every test program runs even when one fails; the summary line counts them all.
+# Every test program runs even when one fails; the summary line counts every test. Where this host has
+# no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
+# The unit tests need no KVM: they always run on this host.
 check-unit: $(UNIT_BINS)
-	$(Q)BUILD=$(BUILD) tests/run.sh $^
-
-# The payload the real-KVM lane (mk/realkvm.mk) copies into its QEMU guest.
-.PHONY: realkvm-payload
-realkvm-payload: $(BUILD)/kvmbox guests $(patsubst build/%,$(BUILD)/%,$(REALKVM_TESTS))
+	$(Q)BUILD=$(BUILD) TESTS_IN=host tests/run.sh $^
 
 # Sanitizer and second-compiler builds, each in its own build directory.
 .PHONY: check-asan check-clang
@@ -141,15 +140,26 @@ clean:
 help:
 	@echo "make                 build kvmbox and the example guests into $(BUILD)/"
 	@echo "make run             run the built-in hello guest (long mode)"
-	@echo "make check           build and run every test (this host's KVM)"
-	@echo "make check-realkvm   run the guest tests under real KVM (kvm_amd in QEMU)"
+	@echo "make check           build and run every test (this host's KVM, or the QEMU lane without one)"
+	@echo "make check-unit      only the unit tests (no KVM needed)"
+	@echo "make check-realkvm   every test inside the QEMU lane (kvm_amd under QEMU/TCG), whatever the host"
+	@echo "make check-realkvm-broken  proof that the lane reports failing guest tests (broken paged32)"
 	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"
 	@echo "make check-clang     the tests built with clang (build/clang)"
-	@echo "make bench           benchmarks against the raw-KVM floor (bench/)"
+	@echo "make bench           benchmarks against the raw-KVM floor (bench/; hardware KVM only)"
+	@echo "build/kvmbox doctor  what this host's KVM can do, and what to do without one"
+	@echo "scripts/kvm-in-qemu CMD...  run any kvmbox command line inside the QEMU lane"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
+# Without a usable KVM (kvmbox doctor --brief: status 6) the hello guest runs inside the QEMU lane.
 .PHONY: run
 run: $(BUILD)/kvmbox
-	$(Q)$(BUILD)/kvmbox run
+	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); \
+	if [ $$? -eq 6 ]; then \
+		echo "make run: no usable KVM on this host ($$cause): running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \
+		BUILD=$(BUILD) scripts/kvm-in-qemu $(BUILD)/kvmbox run; \
+	else \
+		$(BUILD)/kvmbox run; \
+	fi
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,60 +1,56 @@
-# Real-KVM lane (docs/realkvm.md): the guest tests under kvm_amd in a QEMU/TCG guest, where 32-bit paging
-# works (this host's kvm_pvm cannot run it). Included by the Makefile, which provides $(BUILD), $(Q) and the
-# target realkvm-payload (kvmbox, the test programs and the guest images).
+# The QEMU lane (docs/realkvm.md): a real KVM (kvm_amd in a Debian kernel under QEMU/TCG) for hosts without
+# a usable /dev/kvm, and for 32-bit paging where this host's KVM (kvm_pvm) cannot run it. `make check` and
+# `make run` use it by themselves where /dev/kvm is missing; scripts/kvm-in-qemu runs any command there.
+# Included by the Makefile, which provides $(BUILD), $(Q) and the target `tests`.
 #
 # Targets:
 #   realkvm-setup         install QEMU etc. and cache a Debian kernel + base initramfs in $(REALKVM_DIR)
-#   check-realkvm         run $(REALKVM_TESTS) and `build/kvmbox run -m paged32` in the QEMU guest
-#   check-realkvm-broken  build $(REALKVM_BROKEN_BUILD) with a deliberately broken paged32 page table;
-#                         succeeds only if the lane then fails that paged32 run
+#   check-realkvm         every test program inside the lane, whatever this host has (TESTS_IN=qemu)
+#   check-realkvm-broken  build $(REALKVM_BROKEN_BUILD) with a deliberately broken paged32 page table
+#                         (tests/lane/break_paged32.c); succeeds only if the lane path of tests/run.sh
+#                         then reports the paged32 tests, and only those, as failures
 # Variables:
-#   REALKVM_TESTS         test programs, as repo paths with build/ standing for $(BUILD) (as the guest sees
-#                         them under /kvmbox)
 #   REALKVM_TIMEOUT       seconds of wall time before QEMU is killed and the lane fails
 #   REALKVM_DIR           the setup cache, shared by every BUILD
 #   REALKVM_LOG           where the serial log is kept
 #   REALKVM_BROKEN_BUILD  build directory of the broken variant
 
-REALKVM_TESTS ?= build/tests/host/test_guests build/tests/host/test_cli build/tests/host/test_hypercalls build/tests/host/test_reset
-REALKVM_TIMEOUT ?= 300
+REALKVM_TIMEOUT ?= 1200
 REALKVM_DIR ?= build/realkvm
 REALKVM_LOG ?= $(BUILD)/realkvm.log
 REALKVM_BROKEN_BUILD ?= build/broken
-
-REALKVM_PAGED32 := build/kvmbox run -m paged32
+export REALKVM_TIMEOUT REALKVM_DIR REALKVM_LOG
 
 .PHONY: realkvm-setup check-realkvm check-realkvm-broken
 realkvm-setup:
 	$(Q)scripts/realkvm/setup.sh $(REALKVM_DIR)
 
-# The guest sees $(BUILD) as /kvmbox/build. The guest images are globbed by the shell, once
-# realkvm-payload has built them.
-check-realkvm: realkvm-payload realkvm-setup
-	$(Q)files=; \
-	for f in $(BUILD)/kvmbox $(BUILD)/guests/*.elf $(BUILD)/guests/*.bin \
-		$(patsubst build/%,$(BUILD)/%,$(REALKVM_TESTS)); do \
-		[ -e "$$f" ] && files="$$files --file $$f=build/$${f#$(BUILD)/}"; \
-	done; \
-	for f in tests/guests/*.c; do files="$$files --file $$f=$$f"; done; \
-	scripts/realkvm/run.sh --dir $(REALKVM_DIR) --timeout $(REALKVM_TIMEOUT) --log $(REALKVM_LOG) $$files \
-		$(foreach t,$(REALKVM_TESTS),--test $(t)) --test-expect 'Hello, world!' '$(REALKVM_PAGED32)'
+check-realkvm: tests realkvm-setup
+	$(Q)BUILD=$(BUILD) TESTS_IN=qemu tests/run.sh $(TEST_BINS)
 
-# Proof that the lane runs guests in 32-bit paging: with the page table broken it must fail, and fail in
-# the paged32 run itself (not in the build or the boot, which would leave no result line).
+# The sabotage wraps kvmbox_vm_load at link time in its own build directory; a normal build never has it.
+REALKVM_BROKEN_OBJ := $(REALKVM_BROKEN_BUILD)/obj/tests/lane/break_paged32.o
+REALKVM_BROKEN_OUT := $(REALKVM_BROKEN_BUILD)/check.out
 check-realkvm-broken: realkvm-setup
-	$(Q)rm -f $(REALKVM_BROKEN_BUILD)/realkvm.log
-	$(Q)if $(MAKE) --no-print-directory BUILD=$(REALKVM_BROKEN_BUILD) \
-		EXTRA_CFLAGS=-DKVMBOX_TEST_BREAK_PAGED32 REALKVM_DIR=$(REALKVM_DIR) \
-		REALKVM_LOG=$(REALKVM_BROKEN_BUILD)/realkvm.log check-realkvm; then \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(REALKVM_BROKEN_BUILD) $(REALKVM_BROKEN_OBJ)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(REALKVM_BROKEN_BUILD) \
+		EXTRA_LDFLAGS="-Wl,--wrap=kvmbox_vm_load $(REALKVM_BROKEN_OBJ)" \
+		$(REALKVM_BROKEN_BUILD)/tests/host/test_guests $(REALKVM_BROKEN_BUILD)/kvmbox guests
+	$(Q)if BUILD=$(REALKVM_BROKEN_BUILD) REALKVM_LOG=$(REALKVM_BROKEN_BUILD)/realkvm.log TESTS_IN=qemu \
+		tests/run.sh $(REALKVM_BROKEN_BUILD)/tests/host/test_guests >$(REALKVM_BROKEN_OUT) 2>&1; then \
 		echo "check-realkvm-broken: FAIL: the lane passed a kvmbox with a broken paged32 page table" >&2; \
 		exit 1; \
 	fi
-	$(Q)log=$(REALKVM_BROKEN_BUILD)/realkvm.log; \
-	if ! grep -qs '^REALKVM-RESULT: ' $$log; then \
-		echo "check-realkvm-broken: FAIL: the lane did not complete (build, boot or payload error above)" >&2; \
+	$(Q)out=$(REALKVM_BROKEN_OUT); \
+	summary=$$(tail -n 1 $$out); \
+	bad=$$(grep '^\[  FAILED  \] test_' $$out | grep -v 'paged32' | head -n 3); \
+	good=$$(grep -c '^\[       OK \] test_.*/long$$' $$out); \
+	if ! echo "$$summary" | grep -Eq '^[0-9]+ passed, [1-9][0-9]* failed, 0 skipped$$'; then \
+		echo "check-realkvm-broken: FAIL: no per-test summary with failures ($$summary; see $$out)" >&2; exit 1; \
+	elif ! grep -q '^\[  FAILED  \] test_hello/paged32$$' $$out; then \
+		echo "check-realkvm-broken: FAIL: test_hello/paged32 was not reported as failed (see $$out)" >&2; exit 1; \
+	elif [ -n "$$bad" ] || [ "$$good" -eq 0 ]; then \
+		echo "check-realkvm-broken: FAIL: tests other than paged32 failed or none passed: $$bad (see $$out)" >&2; \
 		exit 1; \
-	elif ! grep -qF 'REALKVM-FAIL: $(REALKVM_PAGED32) ' $$log; then \
-		echo "check-realkvm-broken: FAIL: other tests failed, but '$(REALKVM_PAGED32)' passed ($$log)" >&2; \
-		exit 1; \
-	fi
-	@echo "check-realkvm-broken: OK: the lane caught the broken paged32 page table"
+	fi; \
+	echo "check-realkvm-broken: OK: the lane reported the broken paged32 guests as failures ($$summary)"

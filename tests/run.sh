@@ -1,32 +1,101 @@
 #!/usr/bin/env bash
 # Run cmocka test programs, show their output, and end with one summary line
-# "N passed, N failed, N skipped". A program that crashes or fails without a cmocka verdict
-# counts as one failure. Exit status 1 when anything failed.
+# "N passed, N failed, N skipped", counted per test. A program that crashes or fails without a cmocka
+# verdict counts as one failure. Exit status 1 when anything failed.
+#
+# Where: on this host when its KVM is usable; otherwise every program runs inside the QEMU lane (kvm_amd
+# under QEMU/TCG, docs/realkvm.md), with the same counting. TESTS_IN=host or TESTS_IN=qemu forces one.
+# Environment: BUILD (the build directory, default build), REALKVM_DIR (the lane's cache),
+# REALKVM_TIMEOUT (seconds for the whole lane run), REALKVM_LOG (its serial log).
 set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+build=${BUILD:-build}
 passed=0 failed=0 skipped=0
 skips=()
-for prog in "$@"; do
-	echo "=== $prog"
-	out=$("$prog" 2>&1)
-	status=$?
-	printf '%s\n' "$out"
-	# Count each test once: its verdict line follows its RUN line.
+
+# count PROG STATUS: add up the cmocka verdicts in the output on stdin (each test once: its verdict line
+# follows its RUN line) and collect the skip reasons ("SKIP: reason" between RUN and SKIPPED).
+count() {
+	local prog=$1 status=$2 out p f s line
+	out=$(cat)
 	read -r p f s < <(printf '%s\n' "$out" | awk '
 		/^\[ RUN      \] / { cur = substr($0, 14); next }
 		cur != "" && /^\[       OK \] / && substr($0, 14) == cur { p++; cur = ""; next }
 		cur != "" && /^\[  FAILED  \] / && substr($0, 14) == cur { f++; cur = ""; next }
 		cur != "" && /^\[  SKIPPED \] / && substr($0, 14) == cur { s++; cur = ""; next }
 		END { print p + 0, f + 0, s + 0 }')
-	# A skipped test prints "SKIP: reason" between its RUN and SKIPPED lines.
 	while IFS= read -r line; do skips+=("$line"); done < <(printf '%s\n' "$out" | awk '
 		/^\[ RUN      \] / { cur = substr($0, 14); next }
 		/^SKIP: / { print cur ": " substr($0, 7) }')
-	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "!!! $prog exited with status $status without a failed test: counted as a failure"
+	if [ "$status" != 0 ] && [ "$f" -eq 0 ]; then
+		echo "!!! $prog ended with status $status without a failed test: counted as a failure"
 		f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-done
+}
+
+run_here() {
+	local prog out status
+	for prog in "$@"; do
+		echo "=== $prog"
+		out=$("$prog" 2>&1)
+		status=$?
+		printf '%s\n' "$out"
+		count "$prog" "$status" <<<"$out"
+	done
+}
+
+# Every program in one boot of the lane. The serial log has, for each program, "REALKVM-RUN: PROG", its
+# output and "REALKVM-STATUS: N"; a program without its status line (the lane died or timed out during
+# it, or never reached it) is a failure.
+run_in_lane() {
+	local dir=${REALKVM_DIR:-build/realkvm} log=${REALKVM_LOG:-$build/realkvm.log} args=() prog f
+	"$repo/scripts/realkvm/setup.sh" "$dir" || { echo "!!! the QEMU lane's setup failed"; failed=$((failed + $#)); return; }
+	for f in "$build/kvmbox" "$build"/guests/*.elf "$build"/guests/*.bin "$@"; do
+		[ -e "$f" ] && args+=(--file "$f=build/${f#"$build"/}")
+	done
+	for f in "$repo"/tests/guests/*.c "$repo"/examples/*; do
+		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
+	done
+	for prog in "$@"; do
+		args+=(--test "build/${prog#"$build"/}")
+	done
+	# The console streams as the tests run; the counting below reads the log.
+	"$repo/scripts/realkvm/run.sh" --dir "$dir" --timeout "${REALKVM_TIMEOUT:-1200}" --log "$log" \
+		"${args[@]}" | sed -n '/^REALKVM-RESULT/q; /^REALKVM-STATUS: /d; s/^REALKVM-RUN: build\//=== /; /^REALKVM-PASS: /d; /^REALKVM-FAIL: /d; p'
+	for prog in "$@"; do
+		awk -v run="REALKVM-RUN: build/${prog#"$build"/}" '
+			$0 == run { on = 1; next }
+			on && /^REALKVM-STATUS: / { print; exit }
+			on && /^REALKVM-(RUN|RESULT|ERROR)/ { exit }
+			on { print }' "$log" >"$log.prog"
+		status=$(sed -n 's/^REALKVM-STATUS: //p' "$log.prog")
+		count "$prog" "${status:-"none (it did not finish in the lane: see $log)"}" <"$log.prog"
+	done
+	rm -f "$log.prog"
+	grep -h '^REALKVM-ERROR' "$log" || true
+}
+
+where=${TESTS_IN:-auto}
+case $where in
+auto)
+	# kvmbox doctor --brief: one line, status 6 when this host has no usable KVM.
+	cause=$("$build/kvmbox" doctor --brief 2>&1)
+	if [ $? -eq 6 ]; then
+		echo "tests/run.sh: no usable KVM on this host ($cause): running every test inside the QEMU lane (kvm_amd under QEMU/TCG, slower)"
+		where=qemu
+	else
+		where=host
+	fi ;;
+host | qemu) ;;
+*) echo "tests/run.sh: TESTS_IN=$where: expected auto, host or qemu" >&2; exit 2 ;;
+esac
+if [ "$where" = qemu ]; then
+	run_in_lane "$@"
+else
+	run_here "$@"
+fi
 if [ "${#skips[@]}" -gt 0 ]; then
 	echo "Skipped, with reasons:"
 	printf '  %s\n' "${skips[@]}"

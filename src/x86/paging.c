@@ -50,13 +50,6 @@ int x86_build_pd32(const struct gmem *mem, const struct kvmbox_layout *layout)
 	npages = round_up(layout->mem_size, PAGE_SIZE_4M) / PAGE_SIZE_4M;
 	for (i = 0; i < npages; i++)
 		pd[i] = (uint32_t)((i * PAGE_SIZE_4M) | IDMAP_PAGE_FLAGS);
-
-#ifdef KVMBOX_TEST_BREAK_PAGED32
-	/* TEST-ONLY SABOTAGE. Built only with -DKVMBOX_TEST_BREAK_PAGED32: the first 4 MiB are
-	 * left unmapped so that any lane claiming to run 32-bit paging must fail. Never define
-	 * this in a normal build. */
-	pd[0] &= ~(uint32_t)PTE_P;
-#endif
 	return 0;
 }
 
