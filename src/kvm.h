@@ -1,5 +1,6 @@
 /* The one door to KVM: every ioctl goes through kvm_ioctl(), which knows the ioctl's name
- * (errors read "KVM_SET_SREGS: Invalid argument") and traces each call with --trace. */
+ * (errors read "KVM_SET_SREGS: Invalid argument") and traces each call with --trace. Opening
+ * the device checks it once against the one table of capabilities kvmbox uses. */
 #ifndef KVMBOX_KVM_H
 #define KVMBOX_KVM_H
 
@@ -14,13 +15,38 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 #define kvm_ioctl(log, who, fd, req, arg, err) \
 	kvm_ioctl_named((log), (who), (fd), (req), #req, (unsigned long)(arg), (err))
 
-/* Open /dev/kvm (O_CLOEXEC), check KVM_GET_API_VERSION == 12 and the capabilities kvmbox
- * needs. Returns the fd or -errno with ERR naming what is missing. */
+/* Open PATH (O_RDWR | O_CLOEXEC) and check it: KVM_GET_API_VERSION == 12 and every
+ * capability in kvm.c's table (INFO->caps gets each value, required or optional). Returns
+ * the fd with INFO->state OK; otherwise closes what it opened, explains the failure with
+ * host_explain (INFO->state and ->cause) and returns its -errno. Host facts (module, CPU)
+ * are read only on failure: the success path costs one open and the ioctls. */
+int kvm_open_device(const char *path, const struct kvmbox_log *log, struct kvmbox_host_info *info);
+
+/* kvm_open_device on KVMBOX_DEVICE_DEFAULT with ERR set to INFO's cause on failure (the
+ * sentence `kvmbox doctor` prints). Returns the fd or -errno. */
 int kvm_open_checked(const struct kvmbox_log *log, struct kvmbox_error *err);
 
 /* KVM_CHECK_EXTENSION on FD; returns the capability's value (0 = absent). The trace names
  * the capability: "KVM_CHECK_EXTENSION(KVM_CAP_SYNC_REGS) = 7". */
 int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name);
 #define kvm_cap(log, fd, cap) kvm_cap_named((log), (fd), (cap), #cap)
+
+/* ---- host.c: the facts around the device and the one place the causes are worded ---- */
+
+/* Fill INFO's stat fields (exists, mode, owner, group), modules, CPU flags and hypervisor
+ * from INFO->device, /sys/module, /proc/cpuinfo and CPUID. Never fails: unknown stays 0/"". */
+void host_read_facts(struct kvmbox_host_info *info);
+
+/* Read the facts (host_read_facts), then host_word_cause. Returns the -errno the failure
+ * maps to: -ENODEV (no device or driver), -EACCES/-EPERM, -ENOTTY (not KVM), -ENOTSUP (API
+ * or capability), or -ERRNUM. */
+int host_explain(struct kvmbox_host_info *info, int errnum);
+
+/* From INFO's facts alone (no system access: tests call it with made-up facts), ERRNUM (the
+ * failing step's errno) and INFO->state, set the final state and the one-line INFO->cause.
+ * OPEN_FAILED (open failed) is refined here: ENOENT into NO_MODULE, NO_VIRT or NO_DEVICE,
+ * ENODEV/ENXIO (a node without a driver) into NO_MODULE or NO_VIRT, EACCES/EPERM into
+ * NO_PERMISSION. NO_CAP names the first required capability INFO->caps lacks. */
+void host_word_cause(struct kvmbox_host_info *info, int errnum);
 
 #endif

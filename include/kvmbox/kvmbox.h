@@ -271,6 +271,68 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm);
 
 /* ---- Host ---------------------------------------------------------------------------- */
 
+/* Why this host's KVM device is usable or not (kvmbox_host_probe). Names for scripts:
+ * kvmbox_host_state_name. */
+enum kvmbox_host_state {
+	KVMBOX_HOST_OK = 0,        /* opened, API 12, every required capability */
+	KVMBOX_HOST_NO_MODULE,     /* no usable device and no kvm module loaded */
+	KVMBOX_HOST_NO_VIRT,       /* as NO_MODULE, and the CPU shows no VMX/SVM */
+	KVMBOX_HOST_NO_DEVICE,     /* the kvm module is loaded but the device node is missing */
+	KVMBOX_HOST_NO_PERMISSION, /* the device exists; this user may not open it */
+	KVMBOX_HOST_NOT_KVM,       /* the path is not a KVM device (KVM_GET_API_VERSION fails) */
+	KVMBOX_HOST_BAD_API,       /* KVM_GET_API_VERSION is not 12 */
+	KVMBOX_HOST_NO_CAP,        /* a capability kvmbox requires is missing or incomplete */
+	KVMBOX_HOST_OPEN_FAILED,   /* open failed for another reason (the cause names errno) */
+};
+#define KVMBOX_HOST_STATE_COUNT 9
+
+/* "ok", "no-module", "no-virt", "no-device", "no-permission", "not-kvm", "bad-api",
+ * "no-cap", "open-failed" (stable: `kvmbox doctor --json` prints them); "?" out of range. */
+const char *kvmbox_host_state_name(enum kvmbox_host_state state);
+
+/* One KVM capability kvmbox uses, as this host answers KVM_CHECK_EXTENSION. */
+struct kvmbox_host_cap {
+	const char *name; /* "KVM_CAP_SYNC_REGS" (static string) */
+	const char *use;  /* what kvmbox uses it for (static string) */
+	int need;         /* bits the value must have; 0: optional (kvmbox works without it) */
+	int value;        /* the answer; 0: absent; -1: not asked (the device did not open) */
+};
+
+#define KVMBOX_HOST_CAPS_MAX 12
+#define KVMBOX_DEVICE_DEFAULT "/dev/kvm"
+
+/* What kvmbox_host_probe found. Plain data: copy it, keep it, no release needed. */
+struct kvmbox_host_info {
+	enum kvmbox_host_state state;
+	char cause[256];      /* one line saying why KVM is not usable; "" when state is OK */
+	const char *device;   /* the path probed (the caller's string, or KVMBOX_DEVICE_DEFAULT) */
+	bool exists;          /* stat(device) succeeded */
+	bool is_chardev;
+	uint32_t st_mode;     /* file type and permission bits (stat's st_mode) */
+	uint32_t uid, gid;
+	char owner[32], group[32]; /* names of uid and gid (the number when it has no name) */
+	int open_errno;       /* 0: opened read-write; else open's errno; -1: not tried */
+	int api_version;      /* KVM_GET_API_VERSION; -1: not read */
+	unsigned ncaps;
+	struct kvmbox_host_cap caps[KVMBOX_HOST_CAPS_MAX];
+	bool kvm_module;      /* /sys/module/kvm exists */
+	char module[16];      /* vendor module: "kvm_intel", "kvm_amd", "kvm_pvm", "other", "" (none) */
+	bool paravirtual;     /* the vendor module is kvm_pvm (PVM: KVM without VMX/SVM) */
+	bool cpu_virt;        /* /proc/cpuinfo flags has vmx or svm */
+	bool nested;          /* this kernel runs under a hypervisor (cpuinfo flag "hypervisor") */
+	char hypervisor[16];  /* its CPUID 0x40000000 vendor ("KVMKVMKVM", "Microsoft Hv"); "" */
+	char user[32];        /* the user this process runs as (effective uid) */
+};
+
+/* Find out whether DEVICE (NULL: KVMBOX_DEVICE_DEFAULT) is a usable KVM device and describe
+ * the host around it: opens the device, checks the API version and every capability kvmbox
+ * uses (the table VM creation checks), reads /sys/module, /proc/cpuinfo and CPUID. Runs no
+ * guest: kvmbox_host_supports_mode probes modes. DEVICE must outlive INFO. Returns 0 when
+ * KVM is usable; otherwise a negative errno (-ENODEV no device or driver, -EACCES, -ENOTTY
+ * not KVM, -ENOTSUP API or capability, or open's errno) with INFO->cause set, the same
+ * sentence kvmbox_vm_create's error gives for that state. INFO is always filled. */
+int kvmbox_host_probe(const char *device, struct kvmbox_host_info *info);
+
 /* Probe whether this host's KVM can run MODE: builds a one-page guest in that mode and
  * runs it. Returns 1 (yes), 0 (no; ERR says why) or a negative errno (KVM unusable). */
 int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err);
