@@ -47,6 +47,7 @@ LIB_SRCS := \
 	src/x86/walk.c
 
 CLI_SRCS := \
+	cli/doctor.c \
 	cli/main.c \
 	cli/multi.c \
 	cli/opts.c

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
+#include "doctor.h"
 #include "image_file.h"
 #include "multi.h"
 #include "opts.h"
@@ -256,7 +257,8 @@ static int run(const struct cli_opts *o)
 
 	ret = kvmbox_vm_create(&vm, &cfg, &err);
 	if (ret < 0) {
-		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		if (!doctor_say_no_kvm())
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
 		free(file);
 		return EXIT_HOST; /* options were validated already: this is KVM or the host */
 	}
@@ -291,6 +293,8 @@ int main(int argc, char **argv)
 	struct cli_opts o;
 	char err[512];
 
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return cli_doctor_main(argc, argv);
 	if (cli_is_multi(argc, argv))
 		return cli_multi_main(argc, argv);
 	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {

@@ -10,6 +10,7 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
+#include "doctor.h"
 #include "image_file.h"
 #include "multi.h"
 #include "opts.h"
@@ -376,7 +377,8 @@ static int create_vm(const struct multi_vm_opts *v, struct vm_ctx *ctx, struct k
 	cfg.mode = v->mode ? v->mode : img.mode;
 	ret = kvmbox_vm_create(vmp, &cfg, &err);
 	if (ret < 0) {
-		fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
+		if (ret == -EINVAL || !doctor_say_no_kvm())
+			fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
 		free(data);
 		return ret == -EINVAL ? MULTI_USAGE : MULTI_HOST;
 	}
