@@ -121,6 +121,28 @@ static inline long bench_rss_kib(void)
 	return kib;
 }
 
+/* Exit status of bench/run.sh and every benchmark program on a host without usable KVM
+ * (automake's "skipped"; docs/performance.md): one line names the cause, nothing is measured. */
+#define BENCH_NO_KVM 77
+
+#define BENCH_SKIP_NO_KVM(...)                                                      \
+	do {                                                                        \
+		fprintf(stderr, "bench: no usable KVM: " __VA_ARGS__);              \
+		fputs("; the benchmarks need KVM (docs/performance.md)\n", stderr); \
+		exit(BENCH_NO_KVM);                                                 \
+	} while (0)
+
+#ifdef KVMBOX_KVMBOX_H
+/* For the programs that link the library: stop with BENCH_NO_KVM unless KVM is usable. */
+static inline void bench_require_kvm(void)
+{
+	struct kvmbox_host_info info;
+
+	if (kvmbox_host_probe(NULL, &info) < 0)
+		BENCH_SKIP_NO_KVM("%s", info.cause);
+}
+#endif
+
 #define BENCH_DIE(...)                                 \
 	do {                                           \
 		fprintf(stderr, "bench: " __VA_ARGS__); \

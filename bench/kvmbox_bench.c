@@ -374,6 +374,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
+	bench_require_kvm();
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (!strcmp(cmd, "hc"))
 		return cmd_hc(bench_arg_int(argc, argv, 2, 200), bench_arg_int(argc, argv, 3, 500));

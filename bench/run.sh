@@ -3,9 +3,21 @@
 # the same run, median and p99 over many repetitions, each kvmbox figure printed next to its
 # floor as a ratio. Writes $BUILD/bench/results.json (and the raw lines in results.jsonl).
 # Needs the programs `make bench-build` makes; `make bench` runs this. BENCH_QUICK=1: fewer
-# repetitions (a smoke run, not figures to quote).
+# repetitions (a smoke run, not figures to quote). `run.sh --host-check` only checks the host
+# (make bench does that before building anything).
 set -euo pipefail
 BUILD=${BUILD:-build}
+
+# Figures are measured only where KVM is usable. Elsewhere stop at once, before anything is
+# measured, with one line naming the cause (kvmbox doctor's) and status 77 (docs/performance.md).
+host_status=0
+host_line=$("$BUILD/kvmbox" doctor --brief 2>&1) || host_status=$?
+case $host_status in
+0 | 1) ;; # 1: a mode the benchmarks do not use (paged32) cannot run here
+6) echo "bench: $host_line; the benchmarks need KVM (docs/performance.md)" >&2; exit 77 ;;
+*) echo "bench: $BUILD/kvmbox doctor --brief: status $host_status: $host_line" >&2; exit 2 ;;
+esac
+[ "${1:-}" != --host-check ] || exit 0
 OUT=$BUILD/bench
 FLOOR=$OUT/floor
 KB=$OUT/kvmbox_bench

@@ -12,6 +12,7 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sched.h"
 #include "image_file.h"
+#include "common.h"
 
 struct result {
 	double quantum_ms, asked, achieved, err_pp;
@@ -128,6 +129,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sched_bench [-d SECONDS] [-n VMS] [-j FILE]\n");
 		return 2;
 	}
+	bench_require_kvm();
 	/* One VM kept open for the whole benchmark: creating a VM while another exists is cheaper
 	 * (SPEC-NOTES), and the 100-VM figure should not include the first VM's kernel setup. */
 	anchor = make_vm("anchor", "hello");

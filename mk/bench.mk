@@ -3,8 +3,8 @@
 #
 #   $(BUILD)/bench/floor         the raw-KVM floor (bench/floor.c), linked statically
 #   $(BUILD)/bench/kvmbox_bench  kvmbox's figures through the library (bench/kvmbox_bench.c)
-# Targets: bench-build (both programs and the guests), bench (build, run bench/run.sh, write
-# $(BUILD)/bench/results.json). BENCH_QUICK=1 runs fewer repetitions.
+# Targets: bench-build (the programs and the guests), bench (check the host, build, run
+# bench/run.sh, write $(BUILD)/bench/results.json). BENCH_QUICK=1 runs fewer repetitions.
 
 BENCH_FLOOR := $(BUILD)/bench/floor
 BENCH_KVMBOX := $(BUILD)/bench/kvmbox_bench
@@ -32,9 +32,17 @@ $(BENCH_SCHED): bench/sched_bench.c $(LIB)
 .PHONY: bench bench-build bench-sched
 bench-build: $(BENCH_FLOOR) $(BENCH_KVMBOX) $(BENCH_SCHED) $(BUILD)/kvmbox guests
 
-bench-sched: $(BENCH_SCHED) guests
+# Without usable KVM, stop before building the benchmarks: one line naming the cause, and
+# bench/run.sh's status 77 (make itself then says "Error 77").
+BENCH_HOST_CHECK = $(Q)BUILD=$(BUILD) bench/run.sh --host-check
+
+bench-sched: $(BUILD)/kvmbox
+	$(BENCH_HOST_CHECK)
+	$(Q)$(MAKE) --no-print-directory $(BENCH_SCHED) guests
 	$(Q)$(BENCH_SCHED) -j $(BUILD)/bench/sched.json
 
-bench: bench-build
+bench: $(BUILD)/kvmbox
+	$(BENCH_HOST_CHECK)
+	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) bench/run.sh
 	$(Q)$(BENCH_SCHED) $(if $(BENCH_QUICK),-d 1) -j $(BUILD)/bench/sched.json
