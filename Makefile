@@ -90,6 +90,7 @@ TESTS := \
 	unit/test_opts \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_doctor \
 	host/test_guests \
 	host/test_hypercalls \
 	host/test_lifecycle \
