@@ -15,11 +15,14 @@
 #include "kvm.h"
 
 /* Statuses a child uses to say the test could not be set up (the test then skips). */
-#define CHILD_NO_HIDE 125
+#define CHILD_NO_SETUP 125
 #define CHILD_NO_EXEC 127
 
-/* How to hide /dev/kvm from the command, in its own mount namespace (root only). */
-enum hide { HIDE_NONE, HIDE_NOT_KVM, HIDE_MISSING };
+/* How the child is set up before it runs the command: as is, with /dev/kvm hidden in its own
+ * mount namespace (root only), or as user and group nobody without supplementary groups (as
+ * `setpriv --reuid=65534 --regid=65534 --clear-groups` would; root only). */
+enum setup { PLAIN, HIDE_NOT_KVM, HIDE_MISSING, AS_NOBODY };
+#define NOBODY 65534
 
 struct cmd {
 	int status;
@@ -39,18 +42,22 @@ static void drain(int fd, char *buf, size_t max)
 
 /* /dev/null bound over /dev/kvm (a character device that is not KVM), or an empty tmpfs over
  * /dev (no device at all), seen by this process only. */
-static int hide_device(enum hide hide)
+static int set_up_child(enum setup setup)
 {
+	if (setup == PLAIN)
+		return 0;
+	if (setup == AS_NOBODY)
+		return setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0 ? -1 : 0;
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -1;
-	if (hide == HIDE_NOT_KVM)
+	if (setup == HIDE_NOT_KVM)
 		return mount("/dev/null", KVMBOX_DEVICE_DEFAULT, NULL, MS_BIND, NULL);
 	return mount("none", "/dev", "tmpfs", 0, NULL);
 }
 
 /* Run ARGV (NULL-terminated; a path or a name found in $PATH) with stdout and stderr
- * captured apart, $KVMBOX_DEVICE set to DEVICE when not NULL, and /dev/kvm hidden as HIDE. */
-static void run_cmd(struct cmd *c, enum hide hide, const char *device, const char *const *argv)
+ * captured apart, $KVMBOX_DEVICE set to DEVICE when not NULL, the child set up as SETUP. */
+static void run_cmd(struct cmd *c, enum setup setup, const char *device, const char *const *argv)
 {
 	int out[2], err[2], st;
 	pid_t pid;
@@ -66,8 +73,8 @@ static void run_cmd(struct cmd *c, enum hide hide, const char *device, const cha
 		close(err[0]);
 		if (device)
 			setenv("KVMBOX_DEVICE", device, 1);
-		if (hide != HIDE_NONE && hide_device(hide) < 0)
-			_exit(CHILD_NO_HIDE);
+		if (set_up_child(setup) < 0)
+			_exit(CHILD_NO_SETUP);
 		execvp(argv[0], (char **)argv);
 		_exit(CHILD_NO_EXEC);
 	}
@@ -80,7 +87,8 @@ static void run_cmd(struct cmd *c, enum hide hide, const char *device, const cha
 	c->status = WEXITSTATUS(st);
 }
 
-#define CMD(c, hide, device, ...) run_cmd((c), (hide), (device), (const char *const[]){ __VA_ARGS__, NULL })
+#define CMD(c, setup, device, ...) \
+	run_cmd((c), (setup), (device), (const char *const[]){ __VA_ARGS__, NULL })
 
 static void skip_because(const char *reason)
 {
@@ -287,6 +295,16 @@ static void test_state_names(void **state)
 
 /* ---- the command -------------------------------------------------------------------- */
 
+/* Fail unless S holds every one of the NULL-terminated NEEDLES; the message names the first
+ * one missing. */
+static void expect_in(const char *s, const char *const *needles)
+{
+	for (; *needles; needles++)
+		if (!strstr(s, *needles))
+			fail_msg("missing \"%s\" in:\n%s", *needles, s);
+}
+#define EXPECT_IN(s, ...) expect_in((s), (const char *const[]){ __VA_ARGS__, NULL })
+
 /* Does the JSON say MODE runs ("runs": true)? */
 static bool json_mode_runs(const char *json, enum kvmbox_mode mode)
 {
@@ -306,17 +324,13 @@ static void test_doctor_json_this_host(void **state)
 
 	(void)state;
 	skip_unless_kvm(&info);
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "--json");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--json");
 	assert_true(c.status == 0 || c.status == 1);
 	assert_int_equal(c.out[0], '{');
 	assert_string_equal(c.out + strlen(c.out) - 2, "}\n");
-	assert_non_null(strstr(c.out, "\"kvm_usable\": true,"));
-	assert_non_null(strstr(c.out, "\"state\": \"ok\","));
-	assert_non_null(strstr(c.out, "\"cause\": null,"));
-	assert_non_null(strstr(c.out, "\"path\": \"/dev/kvm\", \"exists\": true, \"chardev\": true"));
-	assert_non_null(strstr(c.out, "\"api_version\": 12,"));
-	assert_non_null(strstr(c.out, "{\"name\": \"KVM_CAP_SYNC_REGS\", \"value\": "));
-	assert_non_null(strstr(c.out, "\"lane\": null,"));
+	EXPECT_IN(c.out, "\"kvm_usable\": true,", "\"state\": \"ok\",", "\"cause\": null,",
+		  "\"path\": \"/dev/kvm\", \"exists\": true, \"chardev\": true", "\"api_version\": 12,",
+		  "{\"name\": \"KVM_CAP_SYNC_REGS\", \"value\": ", "\"lane\": null,");
 	snprintf(want, sizeof(want), "\"module\": \"%s\",", loaded_vendor_module());
 	assert_non_null(strstr(c.out, want));
 	/* Each mode as the library's own probe answers it; status 0 only when all four run. */
@@ -342,14 +356,14 @@ static void test_doctor_table_and_brief(void **state)
 
 	(void)state;
 	skip_unless_kvm(&info);
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor");
 	status = c.status;
 	assert_true(status == 0 || status == 1);
 	assert_non_null(strstr(c.out, "  mode long                ok    runs"));
 	assert_non_null(strstr(c.out, "  SYNC_REGS                ok    "));
 	assert_non_null(strstr(c.out, "\nKVM usable: "));
 	assert_string_equal(c.err, "");
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "--brief");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--brief");
 	assert_int_equal(c.status, status);
 	snprintf(want, sizeof(want), "KVM usable: %s, modes ", loaded_vendor_module());
 	assert_memory_equal(c.out, want, strlen(want));
@@ -362,25 +376,23 @@ static void test_doctor_no_device(void **state)
 	struct cmd c;
 
 	(void)state;
-	CMD(&c, HIDE_NONE, "/nonexistent/kvm", build_path("kvmbox"), "doctor", "--brief");
+	CMD(&c, PLAIN, "/nonexistent/kvm", build_path("kvmbox"), "doctor", "--brief");
 	assert_int_equal(c.status, 6);
 	assert_memory_equal(c.out, "no usable KVM: /nonexistent/kvm does not exist", 46);
 	assert_int_equal(count_lines(c.out), 1);
-	CMD(&c, HIDE_NONE, "/nonexistent/kvm", build_path("kvmbox"), "doctor");
+	CMD(&c, PLAIN, "/nonexistent/kvm", build_path("kvmbox"), "doctor");
 	assert_int_equal(c.status, 6);
-	assert_non_null(strstr(c.out, "  device                   FAIL  /nonexistent/kvm does not exist\n"));
-	assert_non_null(strstr(c.out, "  mode real                -     not probed: no usable KVM\n"));
-	assert_non_null(strstr(c.out, "QEMU/TCG with nested kvm_amd:\n  scripts/kvm-in-qemu build/kvmbox run ...\n"));
-	assert_non_null(strstr(c.out, "`make check` runs the tests there by itself"));
-	CMD(&c, HIDE_NONE, "/dev/null", build_path("kvmbox"), "doctor", "--json");
+	EXPECT_IN(c.out, "  device                   FAIL  /nonexistent/kvm does not exist\n",
+		  "  mode real                -     not probed: no usable KVM\n",
+		  "QEMU/TCG with nested kvm_amd:\n  scripts/kvm-in-qemu build/kvmbox run ...\n",
+		  "`make check` runs the tests there by itself");
+	CMD(&c, PLAIN, "/dev/null", build_path("kvmbox"), "doctor", "--json");
 	assert_int_equal(c.status, 6);
-	assert_non_null(strstr(c.out, "\"kvm_usable\": false,"));
-	assert_non_null(strstr(c.out, "\"state\": \"not-kvm\","));
-	assert_non_null(strstr(c.out, "\"cause\": \"/dev/null is not a KVM device (KVM_GET_API_VERSION: "));
-	assert_non_null(strstr(c.out, "\"api_version\": null,"));
-	assert_non_null(strstr(c.out, "\"long\": {\"runs\": null, \"reason\": \"not probed: no usable KVM\"}"));
-	assert_non_null(strstr(c.out, "\"lane\": \"scripts/kvm-in-qemu build/kvmbox run ...\","));
-	assert_non_null(strstr(c.out, "\"status\": 6\n}\n"));
+	EXPECT_IN(c.out, "\"kvm_usable\": false,", "\"state\": \"not-kvm\",",
+		  "\"cause\": \"/dev/null is not a KVM device (KVM_GET_API_VERSION: ",
+		  "\"api_version\": null,",
+		  "\"long\": {\"runs\": null, \"reason\": \"not probed: no usable KVM\"}",
+		  "\"lane\": \"scripts/kvm-in-qemu build/kvmbox run ...\",", "\"status\": 6\n}\n");
 }
 
 static void test_doctor_usage(void **state)
@@ -388,23 +400,24 @@ static void test_doctor_usage(void **state)
 	struct cmd c;
 
 	(void)state;
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "--help");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--help");
 	assert_int_equal(c.status, 0);
 	assert_non_null(strstr(c.out, "usage: kvmbox doctor"));
 	assert_non_null(strstr(c.out, "Exit status: 0 KVM usable and all four modes run; 1"));
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "--bogus");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--bogus");
 	assert_int_equal(c.status, 2);
 	assert_non_null(strstr(c.err, "unknown option"));
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "--json", "--brief");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--json", "--brief");
 	assert_int_equal(c.status, 2);
 	assert_non_null(strstr(c.err, "exclude each other"));
-	CMD(&c, HIDE_NONE, NULL, build_path("kvmbox"), "doctor", "extra");
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "extra");
 	assert_int_equal(c.status, 2);
 	assert_non_null(strstr(c.err, "unexpected argument 'extra'"));
 	assert_string_equal(c.out, "");
 }
 
-/* As user nobody (no supplementary groups) against this host's /dev/kvm. */
+/* As user nobody (no supplementary groups) against this host's /dev/kvm (0600 root:root on
+ * kvm_pvm hosts and in the QEMU lane). */
 static void test_doctor_permission_denied(void **state)
 {
 	char group[64], want[128];
@@ -418,10 +431,9 @@ static void test_doctor_permission_denied(void **state)
 		skip_because("/dev/kvm is missing or open to every user: nothing to deny");
 	gr = getgrgid(st.st_gid);
 	snprintf(group, sizeof(group), "%s", gr ? gr->gr_name : "?");
-	CMD(&c, HIDE_NONE, NULL, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-	    build_path("kvmbox"), "doctor", "--brief");
-	if (c.status == CHILD_NO_EXEC || (c.status != 6 && strstr(c.err, "setpriv")))
-		skip_because("setpriv cannot run build/kvmbox as nobody here");
+	CMD(&c, AS_NOBODY, NULL, build_path("kvmbox"), "doctor", "--brief");
+	if (c.status == CHILD_NO_SETUP || c.status == CHILD_NO_EXEC)
+		skip_because("cannot run build/kvmbox as user nobody here");
 	assert_int_equal(c.status, 6);
 	assert_memory_equal(c.out, "no usable KVM: permission denied: /dev/kvm is mode ", 51);
 	snprintf(want, sizeof(want), " group %s", group);
@@ -440,7 +452,7 @@ static void test_run_without_kvm(void **state)
 	(void)state;
 	skip_unless_root();
 	CMD(&c, HIDE_NOT_KVM, NULL, build_path("kvmbox"), "run");
-	if (c.status == CHILD_NO_HIDE)
+	if (c.status == CHILD_NO_SETUP)
 		skip_because("cannot hide /dev/kvm in a private mount namespace");
 	assert_int_equal(c.status, 6);
 	assert_string_equal(c.err, "kvmbox: no usable KVM: /dev/kvm is not a KVM device "
@@ -470,14 +482,14 @@ static void test_bench_stops_at_once(void **state)
 	(void)state;
 	skip_unless_root();
 	CMD(&c, HIDE_NOT_KVM, NULL, "bench/run.sh", "--host-check");
-	if (c.status == CHILD_NO_HIDE || c.status == CHILD_NO_EXEC)
+	if (c.status == CHILD_NO_SETUP || c.status == CHILD_NO_EXEC)
 		skip_because("needs bench/run.sh (the checkout root) and a private mount namespace");
 	assert_int_equal(c.status, 77);
 	assert_memory_equal(c.err, "bench: no usable KVM: /dev/kvm is not a KVM device", 50);
 	assert_int_equal(count_lines(c.err), 1);
 	assert_string_equal(c.out, "");
 	if (kvmbox_host_probe(NULL, &info) == 0) {
-		CMD(&c, HIDE_NONE, NULL, "bench/run.sh", "--host-check");
+		CMD(&c, PLAIN, NULL, "bench/run.sh", "--host-check");
 		assert_int_equal(c.status, 0);
 		assert_string_equal(c.err, "");
 	}
