@@ -56,8 +56,9 @@ static void probe_modes(struct doctor *d)
 	struct kvmbox_error err;
 	int i;
 
-	if (d->info.state == KVMBOX_HOST_OK && own_device)
-		kvmbox_vm_create(&hold, &cfg, &err);
+	/* *VMP is set only on success; a VM that cannot be held only makes the probes slower. */
+	if (d->info.state == KVMBOX_HOST_OK && own_device && kvmbox_vm_create(&hold, &cfg, &err) < 0)
+		hold = NULL;
 	for (i = 0; i < 4; i++) {
 		struct mode_result *m = &d->modes[i];
 

@@ -159,8 +159,8 @@ static void read_modules(struct kvmbox_host_info *info)
 			break;
 		}
 	}
-	/* A KVM device that works without a vendor module we know: some other one drives it. */
-	if (!info->module[0] && info->kvm_module && info->open_errno == 0)
+	/* A device that answers as KVM without a vendor module we know: another one drives it. */
+	if (!info->module[0] && info->kvm_module && info->api_version == KVM_API_VERSION)
 		snprintf(info->module, sizeof(info->module), "other");
 	info->paravirtual = !strcmp(info->module, "kvm_pvm");
 }
