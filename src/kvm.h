@@ -17,9 +17,10 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 
 /* Open PATH (O_RDWR | O_CLOEXEC) and check it: KVM_GET_API_VERSION == 12 and every
  * capability in kvm.c's table (INFO->caps gets each value, required or optional). Returns
- * the fd with INFO->state OK; otherwise closes what it opened, explains the failure with
- * host_explain (INFO->state and ->cause) and returns its -errno. Host facts (module, CPU)
- * are read only on failure: the success path costs one open and the ioctls. */
+ * the fd with INFO->state OK; otherwise closes what it opened, reads the facts and words the
+ * cause (kvm_read_facts, kvm_word_cause: INFO->state and ->cause) and returns -ENODEV (no
+ * device or driver), -EACCES/-EPERM, -ENOTTY (not KVM), -ENOTSUP (API or capability) or
+ * open's -errno. Facts are read only on failure: success costs one open and the ioctls. */
 int kvm_open_device(const char *path, const struct kvmbox_log *log, struct kvmbox_host_info *info);
 
 /* kvm_open_device on KVMBOX_DEVICE_DEFAULT with ERR set to INFO's cause on failure (the
@@ -31,22 +32,16 @@ int kvm_open_checked(const struct kvmbox_log *log, struct kvmbox_error *err);
 int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name);
 #define kvm_cap(log, fd, cap) kvm_cap_named((log), (fd), (cap), #cap)
 
-/* ---- host.c: the facts around the device and the one place the causes are worded ---- */
-
-/* Fill INFO's stat fields (exists, mode, owner, group), modules, CPU flags and hypervisor
- * from INFO->device, /sys/module, /proc/cpuinfo and CPUID. Never fails: unknown stays 0/"". */
-void host_read_facts(struct kvmbox_host_info *info);
-
-/* Read the facts (host_read_facts), then host_word_cause. Returns the -errno the failure
- * maps to: -ENODEV (no device or driver), -EACCES/-EPERM, -ENOTTY (not KVM), -ENOTSUP (API
- * or capability), or -ERRNUM. */
-int host_explain(struct kvmbox_host_info *info, int errnum);
+/* Fill INFO's stat fields (exists, mode, owner, group), user, modules, CPU flags and
+ * hypervisor from INFO->device, /sys/module, /proc/cpuinfo and CPUID. Never fails: what
+ * cannot be read stays 0/"". */
+void kvm_read_facts(struct kvmbox_host_info *info);
 
 /* From INFO's facts alone (no system access: tests call it with made-up facts), ERRNUM (the
  * failing step's errno) and INFO->state, set the final state and the one-line INFO->cause.
  * OPEN_FAILED (open failed) is refined here: ENOENT into NO_MODULE, NO_VIRT or NO_DEVICE,
  * ENODEV/ENXIO (a node without a driver) into NO_MODULE or NO_VIRT, EACCES/EPERM into
  * NO_PERMISSION. NO_CAP names the first required capability INFO->caps lacks. */
-void host_word_cause(struct kvmbox_host_info *info, int errnum);
+void kvm_word_cause(struct kvmbox_host_info *info, int errnum);
 
 #endif

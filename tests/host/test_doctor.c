@@ -218,27 +218,27 @@ static void test_cause_no_device(void **state)
 
 	(void)state;
 	i = made_up("", false, true, false);
-	host_word_cause(&i, ENOENT);
+	kvm_word_cause(&i, ENOENT);
 	assert_int_equal(i.state, KVMBOX_HOST_NO_MODULE);
 	assert_string_equal(i.cause, "/dev/kvm does not exist and the kvm module is not loaded "
 				     "(modprobe kvm_intel or kvm_amd)");
 	i = made_up("", false, false, true);
-	host_word_cause(&i, ENOENT);
+	kvm_word_cause(&i, ENOENT);
 	assert_int_equal(i.state, KVMBOX_HOST_NO_VIRT);
 	assert_string_equal(i.cause, "/dev/kvm does not exist and the kvm module is not loaded: the "
 				     "CPU shows no VMX/SVM: this kernel runs under a hypervisor "
 				     "(KVMKVMKVM) without nested virtualization");
 	i = made_up("", false, false, false);
-	host_word_cause(&i, ENODEV); /* a node with no driver behind it */
+	kvm_word_cause(&i, ENODEV); /* a node with no driver behind it */
 	assert_int_equal(i.state, KVMBOX_HOST_NO_VIRT);
 	assert_non_null(strstr(i.cause, "exists but no KVM driver answers it"));
 	assert_non_null(strstr(i.cause, "disabled in the firmware"));
 	i = made_up("kvm_intel", true, true, false);
-	host_word_cause(&i, ENOENT);
+	kvm_word_cause(&i, ENOENT);
 	assert_int_equal(i.state, KVMBOX_HOST_NO_DEVICE);
 	assert_non_null(strstr(i.cause, "although the kvm module is loaded (kvm_intel)"));
 	i = made_up("", true, true, false);
-	host_word_cause(&i, ENOENT);
+	kvm_word_cause(&i, ENOENT);
 	assert_int_equal(i.state, KVMBOX_HOST_NO_DEVICE);
 	assert_non_null(strstr(i.cause, "no vendor module"));
 }
@@ -251,14 +251,14 @@ static void test_cause_permission(void **state)
 	i.st_mode = S_IFCHR | 0660;
 	snprintf(i.owner, sizeof(i.owner), "root");
 	snprintf(i.group, sizeof(i.group), "kvm");
-	host_word_cause(&i, EACCES);
+	kvm_word_cause(&i, EACCES);
 	assert_int_equal(i.state, KVMBOX_HOST_NO_PERMISSION);
 	assert_string_equal(i.cause, "permission denied: /dev/kvm is mode 0660 owner root group kvm and "
 				     "user alice is not in group kvm; joining it suffices: usermod -aG "
 				     "kvm alice (then log in again)");
 	i.st_mode = S_IFCHR | 0600;
 	snprintf(i.group, sizeof(i.group), "root");
-	host_word_cause(&i, EACCES);
+	kvm_word_cause(&i, EACCES);
 	assert_non_null(strstr(i.cause, "group root cannot open it"));
 	assert_non_null(strstr(i.cause, "usermod -aG kvm alice"));
 }
@@ -270,17 +270,17 @@ static void test_cause_api_and_caps(void **state)
 	(void)state;
 	i.state = KVMBOX_HOST_BAD_API;
 	i.api_version = 11;
-	host_word_cause(&i, 0);
+	kvm_word_cause(&i, 0);
 	assert_string_equal(i.cause, "/dev/kvm answers KVM_GET_API_VERSION with 11; kvmbox needs 12");
 	i.state = KVMBOX_HOST_NO_CAP;
 	i.ncaps = 2;
 	i.caps[0] = (struct kvmbox_host_cap){ .name = "KVM_CAP_A", .use = "a", .need = 0, .value = 0 };
 	i.caps[1] = (struct kvmbox_host_cap){ .name = "KVM_CAP_B", .use = "b", .need = 3, .value = 1 };
-	host_word_cause(&i, 0);
+	kvm_word_cause(&i, 0);
 	assert_string_equal(i.cause, "this host's KVM lacks KVM_CAP_B (KVM_CHECK_EXTENSION: 1, kvmbox "
 				     "needs 3), used for b");
 	i.state = KVMBOX_HOST_OK;
-	host_word_cause(&i, 0);
+	kvm_word_cause(&i, 0);
 	assert_string_equal(i.cause, "");
 }
 
