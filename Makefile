@@ -158,7 +158,7 @@ help:
 run: $(BUILD)/kvmbox
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); \
 	if [ $$? -eq 6 ]; then \
-		echo "make run: no usable KVM on this host ($$cause): running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \
+		echo "make run: $$cause: running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \
 		BUILD=$(BUILD) scripts/kvm-in-qemu $(BUILD)/kvmbox run; \
 	else \
 		$(BUILD)/kvmbox run; \

@@ -55,9 +55,14 @@ run_in_lane() {
 	for f in "$build/kvmbox" "$build"/guests/*.elf "$build"/guests/*.bin "$@"; do
 		[ -e "$f" ] && args+=(--file "$f=build/${f#"$build"/}")
 	done
-	for f in "$repo"/tests/guests/*.c "$repo"/examples/*; do
+	for f in "$repo"/tests/guests/*.c "$repo"/examples/* "$repo"/bench/run.sh; do
 		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
 	done
+	# bench/run.sh (test_doctor runs it) is a bash script: bash and env come along, found on PATH.
+	for f in bash env; do
+		f=$(command -v "$f") && args+=(--mirror "$(realpath "$f")")
+	done
+	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")")")
 	for prog in "$@"; do
 		args+=(--test "build/${prog#"$build"/}")
 	done
@@ -83,7 +88,7 @@ auto)
 	# kvmbox doctor --brief: one line, status 6 when this host has no usable KVM.
 	cause=$("$build/kvmbox" doctor --brief 2>&1)
 	if [ $? -eq 6 ]; then
-		echo "tests/run.sh: no usable KVM on this host ($cause): running every test inside the QEMU lane (kvm_amd under QEMU/TCG, slower)"
+		echo "tests/run.sh: $cause: running every test inside the QEMU lane (kvm_amd under QEMU/TCG, slower)"
 		where=qemu
 	else
 		where=host
