@@ -38,6 +38,7 @@ GUEST_FLAT_LDSCRIPT := tests/guests/flat/flat.ld
 # Compiled into every image (the start code comes first).
 GUEST_LIB_SRCS := \
 	guest/lib/console.c \
+	guest/lib/div64.c \
 	guest/lib/hypercall.c \
 	guest/lib/string.c
 
