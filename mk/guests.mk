@@ -39,6 +39,7 @@ GUEST_FLAT_LDSCRIPT := tests/guests/flat/flat.ld
 GUEST_LIB_SRCS := \
 	guest/lib/console.c \
 	guest/lib/div64.c \
+	guest/lib/errstr.c \
 	guest/lib/hypercall.c \
 	guest/lib/string.c
 

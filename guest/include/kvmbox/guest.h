@@ -95,6 +95,15 @@ static inline void HC_printVal(uint32_t val) { HC_print32bit(val); }
 static inline uint32_t HC_getNumExits(void) { return HC_numExits(); }
 static inline void HC_display(const char *str) { HC_printStr(str); }
 
+/* ---- Errors --------------------------------------------------------------------------- */
+
+/* The text for ERR, a hypercall's result: "no such file or directory" for -KVMBOX_ENOENT,
+ * and so on for every -KVMBOX_E* of include/kvmbox/abi.h (the C library's strerror wording
+ * in lower case; -KVMBOX_EXDEV reads "path leaves the share", its meaning in kvmbox).
+ * "success" for ERR >= 0, "unknown error" for any other negative number. The string is
+ * static and constant; never NULL. */
+const char *errstr(int err);
+
 /* ---- Files in the host's share directory (Linux semantics) ------------------------------ */
 
 /* PATH is relative to the share; FLAGS are KVMBOX_O_*; MODE is used with KVMBOX_O_CREAT.
