@@ -5,7 +5,10 @@
 #   $(BUILD)/guests/NAME-MODE.elf        from examples/NAME.c
 #   $(BUILD)/guests/test-NAME-MODE.elf   from tests/guests/NAME.c
 #   $(BUILD)/guests/flat-hello-MODE.bin  from tests/guests/flat/
-#   MODE is real, protected, paged32 or long.
+#   MODE is real, protected, paged32 or long: each one the source declares with a line
+#   `/* kvmbox-modes: MODE... */`, all four when it has none (docs/sdk.md). A mode left out
+#   is not built (one SKIP line per source when `guests` is made); a declared one that
+#   fails to build fails the build.
 #
 # Variables: GUEST_ELFS, GUEST_FLATS, GUEST_EXAMPLE_ELFS, GUEST_TEST_ELFS, GUEST_MODES.
 # Target: guests (all of them).
@@ -87,17 +90,33 @@ guest_rt = $(call guest_obj,$(1),$(guest_start_$(1))) \
 
 GUEST_EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 GUEST_TEST_SRCS := $(sort $(wildcard tests/guests/*.c))
-GUEST_EXAMPLE_NAMES := $(basename $(notdir $(GUEST_EXAMPLE_SRCS)))
-GUEST_TEST_NAMES := $(basename $(notdir $(GUEST_TEST_SRCS)))
 
-GUEST_EXAMPLE_ELFS := $(foreach n,$(GUEST_EXAMPLE_NAMES),$(foreach m,$(GUEST_MODES),$(GUEST_DIR)/$(n)-$(m).elf))
-GUEST_TEST_ELFS := $(foreach n,$(GUEST_TEST_NAMES),$(foreach m,$(GUEST_MODES),$(GUEST_DIR)/test-$(n)-$(m).elf))
+# The modes SRC declares: the words of its first `/* kvmbox-modes: ... */` line, else all four.
+# Read once per source when the Makefile is parsed; a word that is not a mode stops make.
+guest_declared = $(strip $(shell sed -n 's|^/\* kvmbox-modes:\(.*\)\*/[[:space:]]*$$|\1|p;T;q' $(1)))
+define guest_read_modes
+guest_modes_$(1) := $$(or $$(call guest_declared,$(1)),$$(GUEST_MODES))
+$$(if $$(filter-out $$(GUEST_MODES),$$(guest_modes_$(1))),$$(error $(1): kvmbox-modes: \
+	'$$(filter-out $$(GUEST_MODES),$$(guest_modes_$(1)))' is not a mode ($$(GUEST_MODES))))
+endef
+$(foreach s,$(GUEST_EXAMPLE_SRCS) $(GUEST_TEST_SRCS),$(eval $(call guest_read_modes,$(s))))
+# $(call guest_modes,SRC): the modes SRC is built for; $(call guest_skipped,SRC): the others.
+guest_modes = $(guest_modes_$(1))
+guest_skipped = $(filter-out $(guest_modes_$(1)),$(GUEST_MODES))
+
+GUEST_EXAMPLE_ELFS := $(foreach s,$(GUEST_EXAMPLE_SRCS),\
+	$(foreach m,$(call guest_modes,$(s)),$(GUEST_DIR)/$(basename $(notdir $(s)))-$(m).elf))
+GUEST_TEST_ELFS := $(foreach s,$(GUEST_TEST_SRCS),\
+	$(foreach m,$(call guest_modes,$(s)),$(GUEST_DIR)/test-$(basename $(notdir $(s)))-$(m).elf))
 GUEST_ELFS := $(GUEST_EXAMPLE_ELFS) $(GUEST_TEST_ELFS)
 GUEST_FLATS := $(foreach m,$(GUEST_MODES),$(GUEST_DIR)/flat-hello-$(m).bin)
+# Sources with modes left out, for the one SKIP line each.
+GUEST_PARTIAL_SRCS := $(foreach s,$(GUEST_EXAMPLE_SRCS) $(GUEST_TEST_SRCS),$(if $(call guest_skipped,$(s)),$(s)))
 
 GUEST_OBJS := $(foreach m,$(GUEST_MODES),\
-	$(foreach s,$(GUEST_LIB_SRCS) $(guest_start_$(m)) $(GUEST_EXAMPLE_SRCS) $(GUEST_TEST_SRCS),\
-		$(call guest_obj,$(m),$(s)))) \
+	$(foreach s,$(GUEST_LIB_SRCS) $(guest_start_$(m)),$(call guest_obj,$(m),$(s)))) \
+	$(foreach s,$(GUEST_EXAMPLE_SRCS) $(GUEST_TEST_SRCS),\
+		$(foreach m,$(call guest_modes,$(s)),$(call guest_obj,$(m),$(s)))) \
 	$(call guest_obj,real,tests/guests/flat/hello16.S) \
 	$(call guest_obj,protected,tests/guests/flat/hello.c) \
 	$(call guest_obj,long,tests/guests/flat/hello.c)
@@ -111,6 +130,8 @@ guest_msg = $(if $(Q),@printf '  %-12s %s\n' '$(1)' '$(2)')
 
 .PHONY: guests
 guests: $(GUEST_ELFS) $(GUEST_FLATS)
+	$(if $(GUEST_PARTIAL_SRCS),@printf '  %-12s %s\n' $(foreach s,$(GUEST_PARTIAL_SRCS),SKIP \
+		'$(s): not built for $(call guest_skipped,$(s)) (kvmbox-modes: $(call guest_modes,$(s)))'))
 
 # Rules for one mode (pattern rules whose directories carry the mode name).
 define guest_mode_rules
