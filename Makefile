@@ -95,7 +95,8 @@ TESTS := \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \
-	host/test_sched
+	host/test_sched \
+	host/test_sdk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o
