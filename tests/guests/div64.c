@@ -49,27 +49,24 @@ static const struct scase scases[] = {
 /* V, through memory the optimizer cannot see into: keeps it from folding the divisions. */
 #define OPAQUE(v) ({ __typeof__((v) + 0) v_ = (v); __asm__("" : "+m"(v_)); v_; })
 
+/* Case C (a struct ucase or scase): the quotient alone, the remainder alone, then both from
+ * the same operands. */
+#define CHECK_CASE(c)                                                          \
+	do {                                                                   \
+		__typeof__((c).n + 0) n = OPAQUE((c).n), d = OPAQUE((c).d), q, r; \
+		GUEST_ASSERT_EQ(n / d, (c).q);                                 \
+		GUEST_ASSERT_EQ(OPAQUE(n) % d, (c).r);                         \
+		q = OPAQUE(n) / d;                                             \
+		r = n % d;                                                     \
+		GUEST_ASSERT_EQ(q, (c).q);                                     \
+		GUEST_ASSERT_EQ(r, (c).r);                                     \
+	} while (0)
+
 int main(void)
 {
-	for (size_t i = 0; i < sizeof(ucases) / sizeof(ucases[0]); i++) {
-		uint64_t n = OPAQUE(ucases[i].n), d = OPAQUE(ucases[i].d), q, r;
-
-		GUEST_ASSERT_EQ(n / d, ucases[i].q);
-		GUEST_ASSERT_EQ(OPAQUE(n) % d, ucases[i].r);
-		q = OPAQUE(n) / d;
-		r = n % d;
-		GUEST_ASSERT_EQ(q, ucases[i].q);
-		GUEST_ASSERT_EQ(r, ucases[i].r);
-	}
-	for (size_t i = 0; i < sizeof(scases) / sizeof(scases[0]); i++) {
-		int64_t n = OPAQUE(scases[i].n), d = OPAQUE(scases[i].d), q, r;
-
-		GUEST_ASSERT_EQ(n / d, scases[i].q);
-		GUEST_ASSERT_EQ(OPAQUE(n) % d, scases[i].r);
-		q = OPAQUE(n) / d;
-		r = n % d;
-		GUEST_ASSERT_EQ(q, scases[i].q);
-		GUEST_ASSERT_EQ(r, scases[i].r);
-	}
+	for (size_t i = 0; i < sizeof(ucases) / sizeof(ucases[0]); i++)
+		CHECK_CASE(ucases[i]);
+	for (size_t i = 0; i < sizeof(scases) / sizeof(scases[0]); i++)
+		CHECK_CASE(scases[i]);
 	return 0;
 }
