@@ -12,17 +12,7 @@
 #include "image_file.h"
 #include "multi.h"
 #include "opts.h"
-
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_CHECK = 1,       /* hello check or guest assertion failed */
-	EXIT_USAGE = 2,       /* bad options or image */
-	EXIT_GUEST_FAULT = 3,
-	EXIT_TIMEOUT = 4,
-	EXIT_UNSUPPORTED = 5, /* this host's KVM cannot run the mode */
-	EXIT_HOST = 6,        /* KVM or the host failed */
-	EXIT_SIGNAL = 128,    /* + the signal that interrupted the run (SIGINT: 130) */
-};
+#include "status.h"
 
 /* Set by the SIGINT/SIGTERM handler; the library checks it whenever KVM_RUN is interrupted.
  * The one piece of mutable global state in kvmbox, as signal handlers require. */

@@ -14,17 +14,7 @@
 #include "image_file.h"
 #include "multi.h"
 #include "opts.h"
-
-/* The exit statuses of cli/main.c, plus one for a deadlock. */
-enum {
-	MULTI_OK = 0,
-	MULTI_CHECK = 1,   /* a guest assertion failed or a guest exited with a non-zero status */
-	MULTI_USAGE = 2,
-	MULTI_FAULT = 3,
-	MULTI_TIMEOUT = 4,
-	MULTI_HOST = 6,
-	MULTI_DEADLOCK = 7,
-};
+#include "status.h"
 
 const char cli_multi_usage[] =
 	"Usage: kvmbox run --vm NAME=IMAGE[,OPTION...] --vm ... [OPTIONS]\n"
@@ -367,12 +357,12 @@ static int create_vm(const struct multi_vm_opts *v, struct vm_ctx *ctx, struct k
 
 	if (image_file_read(v->image, &data, &size, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
-		return MULTI_USAGE;
+		return EXIT_USAGE;
 	}
 	if (kvmbox_image_parse(&img, data, size, false, 0, 0, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: %s: %s\n", v->name, v->image, err.msg);
 		free(data);
-		return MULTI_USAGE;
+		return EXIT_USAGE;
 	}
 	cfg.mode = v->mode ? v->mode : img.mode;
 	ret = kvmbox_vm_create(vmp, &cfg, &err);
@@ -380,50 +370,50 @@ static int create_vm(const struct multi_vm_opts *v, struct vm_ctx *ctx, struct k
 		if (ret == -EINVAL || !doctor_say_no_kvm())
 			fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
 		free(data);
-		return ret == -EINVAL ? MULTI_USAGE : MULTI_HOST;
+		return ret == -EINVAL ? EXIT_USAGE : EXIT_HOST;
 	}
 	ret = kvmbox_vm_load(*vmp, &img, &err);
 	free(data);
 	if (ret < 0) {
 		fprintf(stderr, "kvmbox: %s: %s: %s\n", v->name, v->image, err.msg);
-		return MULTI_USAGE;
+		return EXIT_USAGE;
 	}
-	return MULTI_OK;
+	return EXIT_OK;
 }
 
 /* The worst outcome decides the exit status (see the usage text). */
 static int exit_status(const struct kvmbox_sched *s)
 {
-	static const int rank[] = { [MULTI_OK] = 0, [MULTI_CHECK] = 1, [MULTI_TIMEOUT] = 2,
-				    [MULTI_DEADLOCK] = 3, [MULTI_FAULT] = 4, [MULTI_HOST] = 5 };
-	int worst = MULTI_OK;
+	static const int rank[] = { [EXIT_OK] = 0, [EXIT_CHECK] = 1, [EXIT_TIMEOUT] = 2,
+				    [EXIT_DEADLOCK] = 3, [EXIT_GUEST_FAULT] = 4, [EXIT_HOST] = 5 };
+	int worst = EXIT_OK;
 	unsigned i;
 
 	for (i = 0; i < kvmbox_sched_count(s); i++) {
 		struct kvmbox_sched_vm_report r;
-		int st = MULTI_OK;
+		int st = EXIT_OK;
 
 		kvmbox_sched_report(s, i, &r);
 		switch (r.status) {
 		case KVMBOX_SCHED_EXITED:
-			st = r.exit_status ? MULTI_CHECK : MULTI_OK;
+			st = r.exit_status ? EXIT_CHECK : EXIT_OK;
 			break;
 		case KVMBOX_SCHED_ASSERT:
-			st = MULTI_CHECK;
+			st = EXIT_CHECK;
 			break;
 		case KVMBOX_SCHED_TIMEOUT:
-			st = MULTI_TIMEOUT;
+			st = EXIT_TIMEOUT;
 			break;
 		case KVMBOX_SCHED_DEADLOCK:
-			st = MULTI_DEADLOCK;
+			st = EXIT_DEADLOCK;
 			break;
 		case KVMBOX_SCHED_FAULT:
 		case KVMBOX_SCHED_BAD_CALL:
-			st = MULTI_FAULT;
+			st = EXIT_GUEST_FAULT;
 			break;
 		case KVMBOX_SCHED_HOST_ERROR:
 		case KVMBOX_SCHED_RUNNING:
-			st = MULTI_HOST;
+			st = EXIT_HOST;
 			break;
 		default:
 			break;
@@ -450,7 +440,7 @@ static int run(const struct multi_opts *o)
 	struct kvmbox_sched *s = NULL;
 	char *script = NULL, msg[512];
 	FILE *trace = NULL, *json;
-	int status = MULTI_OK;
+	int status = EXIT_OK;
 	unsigned i, k;
 
 	if (o->verbosity)
@@ -459,12 +449,12 @@ static int run(const struct multi_opts *o)
 		log.level = KVMBOX_LOG_TRACE;
 	ctx = calloc(o->nvms, sizeof(*ctx));
 	if (!ctx)
-		return MULTI_HOST;
+		return EXIT_HOST;
 	if (o->script_file) {
 		script = read_text(o->script_file, msg, sizeof(msg));
 		if (!script) {
 			fprintf(stderr, "kvmbox: --sched script: %s\n", msg);
-			status = MULTI_USAGE;
+			status = EXIT_USAGE;
 			goto out;
 		}
 		sc.script = script;
@@ -473,14 +463,14 @@ static int run(const struct multi_opts *o)
 		trace = fopen(o->trace_out, "w");
 		if (!trace) {
 			fprintf(stderr, "kvmbox: --trace-out %s: %s\n", o->trace_out, strerror(errno));
-			status = MULTI_USAGE;
+			status = EXIT_USAGE;
 			goto out;
 		}
 		sc.trace = trace;
 	}
 	if (kvmbox_sched_create(&s, &sc, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
-		status = MULTI_USAGE;
+		status = EXIT_USAGE;
 		goto out;
 	}
 	for (k = 0; k < KVMBOX_CHAN_MAX; k++)
@@ -494,21 +484,21 @@ static int run(const struct multi_opts *o)
 		ctx[i].show_ports = o->show_ports;
 		if (v->out && !(ctx[i].file = fopen(v->out, "w"))) {
 			fprintf(stderr, "kvmbox: %s: out=%s: %s\n", v->name, v->out, strerror(errno));
-			status = MULTI_USAGE;
+			status = EXIT_USAGE;
 			goto out;
 		}
 		status = create_vm(v, &ctx[i], &log, &vms[i]);
-		if (status != MULTI_OK)
+		if (status != EXIT_OK)
 			goto out;
 		if (kvmbox_sched_add(s, vms[i], v->share, (uint64_t)(timeout * 1e9), &err) < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
-			status = MULTI_HOST;
+			status = EXIT_HOST;
 			goto out;
 		}
 	}
 	if (kvmbox_sched_run(s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
-		status = MULTI_HOST;
+		status = EXIT_HOST;
 		goto out;
 	}
 	for (i = 0; i < o->nvms; i++)
@@ -525,7 +515,7 @@ static int run(const struct multi_opts *o)
 		json = fopen(o->stats_json, "w");
 		if (!json || kvmbox_sched_write_json(s, json) < 0) {
 			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
-			status = status ? status : MULTI_HOST;
+			status = status ? status : EXIT_HOST;
 		}
 		if (json)
 			fclose(json);
@@ -552,23 +542,23 @@ int cli_multi_main(int argc, char **argv)
 	int status;
 
 	if (!o)
-		return MULTI_HOST;
+		return EXIT_HOST;
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(cli_multi_usage, stdout);
 			free(o);
-			return MULTI_OK;
+			return EXIT_OK;
 		}
 	}
 	if (multi_parse(argc, argv, o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox run --vm --help'.\n", err);
 		multi_opts_free(o);
 		free(o);
-		return MULTI_USAGE;
+		return EXIT_USAGE;
 	}
 	if (o->help) {
 		fputs(cli_multi_usage, stdout);
-		status = MULTI_OK;
+		status = EXIT_OK;
 	} else {
 		status = run(o);
 	}
