@@ -11,7 +11,6 @@
 #include <string.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sched.h"
-#include "image_file.h"
 #include "common.h"
 
 struct result {
@@ -45,7 +44,7 @@ static struct kvmbox_vm *make_vm(const char *name, const char *guest)
 	size_t size;
 
 	snprintf(path, sizeof(path), "%s/guests/%s-real.elf", dir && *dir ? dir : "build", guest);
-	if (image_file_read(path, &data, &size, &err) < 0 ||
+	if (kvmbox_image_read_file(path, &data, &size, &err) < 0 ||
 	    kvmbox_image_parse(&img, data, size, false, 0, 0, &err) < 0 ||
 	    kvmbox_vm_create(&vm, &cfg, &err) < 0 || kvmbox_vm_load(vm, &img, &err) < 0) {
 		fprintf(stderr, "sched_bench: %s: %s\n", path, err.msg);

@@ -9,7 +9,6 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
 #include "doctor.h"
-#include "image_file.h"
 #include "multi.h"
 #include "opts.h"
 #include "status.h"
@@ -215,7 +214,7 @@ static int run(const struct cli_opts *o)
 		log.level = KVMBOX_LOG_TRACE;
 
 	if (o->image) {
-		if (image_file_read(o->image, &file, &size, &err) < 0) {
+		if (kvmbox_image_read_file(o->image, &file, &size, &err) < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
 			return EXIT_USAGE;
 		}

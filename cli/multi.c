@@ -11,7 +11,6 @@
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
 #include "doctor.h"
-#include "image_file.h"
 #include "multi.h"
 #include "opts.h"
 #include "status.h"
@@ -320,7 +319,7 @@ static char *read_text(const char *path, char *err, size_t errlen)
 	size_t size;
 	char *text;
 
-	if (image_file_read(path, &data, &size, &e) < 0) {
+	if (kvmbox_image_read_file(path, &data, &size, &e) < 0) {
 		cli_fail(err, errlen, "%s", e.msg);
 		return NULL;
 	}
@@ -355,7 +354,7 @@ static int create_vm(const struct multi_vm_opts *v, struct vm_ctx *ctx, struct k
 	size_t size;
 	int ret;
 
-	if (image_file_read(v->image, &data, &size, &err) < 0) {
+	if (kvmbox_image_read_file(v->image, &data, &size, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
 		return EXIT_USAGE;
 	}

@@ -91,6 +91,15 @@ struct kvmbox_image {
 int kvmbox_image_parse(struct kvmbox_image *img, const void *data, size_t size, bool flat,
 		       gpa_t load_addr, gva_t entry, struct kvmbox_error *err);
 
+/* Read the whole regular file PATH into a new malloc'd buffer, for kvmbox_image_parse. On
+ * success returns 0, sets *DATA (never NULL, even for an empty file; the caller frees it with
+ * free()) and *SIZE (may be 0: the parser refuses empty images with a clear message). On
+ * failure returns a negative errno with *DATA = NULL, *SIZE = 0 and ERR naming PATH:
+ * -EISDIR (a directory), -EINVAL (not a regular file: device, FIFO, socket; never blocks),
+ * -EFBIG (larger than KVMBOX_IMAGE_MAX_SIZE), -ENOMEM, or the errno of open/fstat/read. */
+int kvmbox_image_read_file(const char *path, uint8_t **data, size_t *size,
+			   struct kvmbox_error *err);
+
 /* ---- Logging ------------------------------------------------------------------------ */
 
 enum kvmbox_log_level { KVMBOX_LOG_ERROR, KVMBOX_LOG_WARN, KVMBOX_LOG_INFO, KVMBOX_LOG_DEBUG,

@@ -8,7 +8,6 @@
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
 #include "harness.h"
-#include "image_file.h"
 
 #define MS 1000000ull
 #define MAX_VMS 4
@@ -91,7 +90,7 @@ static void world_add(struct world *w, const char *name, const char *prefix, enu
 	skip_unless_host_runs(mode);
 	assert_true(w->n < MAX_VMS);
 	w->ctx[w->n] = (struct console_ctx){ .w = w, .i = w->n };
-	if (image_file_read(path, &data, &size, &err) < 0)
+	if (kvmbox_image_read_file(path, &data, &size, &err) < 0)
 		fail_msg("%s", err.msg);
 	if (kvmbox_image_parse(&img, data, size, false, 0, 0, &err) < 0 ||
 	    kvmbox_vm_create(&w->vm[w->n], &cfg, &err) < 0 ||

@@ -1,5 +1,6 @@
-/* Unit tests for kvmbox_image_parse and image_file_read: valid ELF32/ELF64/flat images built in
- * memory, one test per refusal, every truncation of a valid image, and a seeded mutation fuzz.
+/* Unit tests for kvmbox_image_parse and kvmbox_image_read_file: valid ELF32/ELF64/flat images
+ * built in memory, one test per refusal, every truncation of a valid image, and a seeded
+ * mutation fuzz.
  * Every parse reads from a heap copy of exactly the given size so ASan catches any over-read. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,6 @@
 
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
-#include "image_file.h"
 
 /* ---- A small ELF builder -------------------------------------------------------------- */
 
@@ -1109,7 +1109,7 @@ static void test_flat_bad(void **state)
 	assert_int_equal(img.nsegments, 0);
 }
 
-/* ---- image_file_read ------------------------------------------------------------------ */
+/* ---- kvmbox_image_read_file ----------------------------------------------------------- */
 
 struct tmp {
 	char dir[64];
@@ -1159,7 +1159,7 @@ static void test_file_directory(void **state)
 	size_t size = 1;
 	char want[128];
 
-	assert_int_equal(image_file_read(t->dir, &data, &size, &err), -EISDIR);
+	assert_int_equal(kvmbox_image_read_file(t->dir, &data, &size, &err), -EISDIR);
 	check_msg(&err);
 	snprintf(want, sizeof(want), "%s: is a directory, not an image file", t->dir);
 	assert_string_equal(err.msg, want);
@@ -1176,12 +1176,12 @@ static void test_file_missing(void **state)
 	char want[160];
 
 	snprintf(t->path, sizeof(t->path), "%s/missing.elf", t->dir);
-	assert_int_equal(image_file_read(t->path, &data, &size, &err), -ENOENT);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, &err), -ENOENT);
 	check_msg(&err);
 	snprintf(want, sizeof(want), "%s: No such file or directory", t->path);
 	assert_string_equal(err.msg, want);
 	assert_null(data);
-	assert_int_equal(image_file_read(t->path, &data, &size, NULL), -ENOENT);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, NULL), -ENOENT);
 	t->path[0] = '\0';
 }
 
@@ -1195,7 +1195,7 @@ static void test_file_empty(void **state)
 
 	snprintf(t->path, sizeof(t->path), "%s/empty.elf", t->dir);
 	write_file(t->path, "", 0);
-	assert_int_equal(image_file_read(t->path, &data, &size, &err), 0);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, &err), 0);
 	assert_non_null(data);
 	assert_int_equal(size, 0);
 	/* The parser, not the reader, refuses it. */
@@ -1216,7 +1216,7 @@ static void test_file_roundtrip(void **state)
 	std_image(&b, true, KVMBOX_NOTE_MODE_LONG);
 	snprintf(t->path, sizeof(t->path), "%s/good.elf", t->dir);
 	write_file(t->path, b.buf, b.size);
-	assert_int_equal(image_file_read(t->path, &data, &size, &err), 0);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, &err), 0);
 	assert_int_equal(size, b.size);
 	assert_memory_equal(data, b.buf, b.size);
 	assert_int_equal(kvmbox_image_parse(&img, data, size, false, 0, 0, &err), 0);
@@ -1239,7 +1239,7 @@ static void test_file_too_large(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)KVMBOX_IMAGE_MAX_SIZE + 1), 0); /* sparse */
 	close(fd);
-	assert_int_equal(image_file_read(t->path, &data, &size, &err), -EFBIG);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, &err), -EFBIG);
 	check_msg(&err);
 	snprintf(want, sizeof(want), "%s: file too large (1073741825 bytes, at most 1073741824)", t->path);
 	assert_string_equal(err.msg, want);
@@ -1254,20 +1254,20 @@ static void test_file_not_regular(void **state)
 	size_t size;
 	char want[160];
 
-	assert_int_equal(image_file_read("/dev/null", &data, &size, &err), -EINVAL);
+	assert_int_equal(kvmbox_image_read_file("/dev/null", &data, &size, &err), -EINVAL);
 	check_msg(&err);
 	assert_string_equal(err.msg, "/dev/null: not a regular file");
 	/* A FIFO without a writer: refused, not waited on. */
 	snprintf(t->path, sizeof(t->path), "%s/fifo", t->dir);
 	assert_int_equal(mkfifo(t->path, 0600), 0);
-	assert_int_equal(image_file_read(t->path, &data, &size, &err), -EINVAL);
+	assert_int_equal(kvmbox_image_read_file(t->path, &data, &size, &err), -EINVAL);
 	snprintf(want, sizeof(want), "%s: not a regular file", t->path);
 	assert_string_equal(err.msg, want);
 	assert_null(data);
 }
 
-/* image_file_read as the unprivileged user 65534 in a child (root reads mode-000 files): its return
- * value and message come back through a pipe. */
+/* kvmbox_image_read_file as the unprivileged user 65534 in a child (root reads mode-000
+ * files): its return value and message come back through a pipe. */
 static int read_unprivileged(const char *path, struct kvmbox_error *err)
 {
 	struct { int ret; struct kvmbox_error err; } out = { -EIO, { "" } };
@@ -1285,7 +1285,7 @@ static int read_unprivileged(const char *path, struct kvmbox_error *err)
 		if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
 				       setresuid(65534, 65534, 65534) < 0))
 			_exit(1);
-		out.ret = image_file_read(path, &data, &size, &out.err);
+		out.ret = kvmbox_image_read_file(path, &data, &size, &out.err);
 		free(data);
 		_exit(write(fds[1], &out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 1);
 	}
