@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/kvm.h>
-#include "bench_abi.h"
+#include "../tests/guests/bench_abi.h"
 #include "common.h"
 
 #define MEM_SIZE (2u << 20)

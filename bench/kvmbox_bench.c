@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "kvmbox/kvmbox.h"
-#include "bench_abi.h"
+#include "../tests/guests/bench_abi.h"
 #include "common.h"
 
 struct image_buf {

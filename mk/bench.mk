@@ -10,12 +10,12 @@ BENCH_FLOOR := $(BUILD)/bench/floor
 BENCH_KVMBOX := $(BUILD)/bench/kvmbox_bench
 
 # The floor is static: the fewest syscalls at process start (no dynamic loader).
-$(BENCH_FLOOR): bench/floor.c bench/common.h bench/bench_abi.h
+$(BENCH_FLOOR): bench/floor.c bench/common.h tests/guests/bench_abi.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -static $< -o $@
 
-$(BENCH_KVMBOX): bench/kvmbox_bench.c bench/common.h bench/bench_abi.h $(LIB)
+$(BENCH_KVMBOX): bench/kvmbox_bench.c bench/common.h tests/guests/bench_abi.h $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)

@@ -1,9 +1,9 @@
 /* Benchmark and reset-test guest: repeats the operation the host put in struct bench_params
- * at BENCH_PARAMS_GPA (bench/bench_abi.h) COUNT times and halts with eax = COUNT (-1 for an
+ * at BENCH_PARAMS_GPA (bench_abi.h) COUNT times and halts with eax = COUNT (-1 for an
  * unknown op; BENCH_OP_DIRTY: a checksum of what the calls returned). BENCH_OP_DIRTY writes a large buffer and uses hypercalls that write
  * guest memory, so a reset has much to restore. */
 #include "kvmbox/guest.h"
-#include "../../bench/bench_abi.h"
+#include "bench_abi.h"
 
 #if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
 #define DIRTY_SIZE (256u << 10)

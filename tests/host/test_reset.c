@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
-#include "../../bench/bench_abi.h"
+#include "../guests/bench_abi.h"
 
 #define RESETS 25
 

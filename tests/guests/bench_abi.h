@@ -1,6 +1,7 @@
-/* What the benchmark host programs tell tests/guests/bench_hc.c: which operation to repeat and
- * how often, in a small struct the host writes at BENCH_PARAMS_GPA before the run. Shared by
- * the host (bench/, tests/host/) and the guest; freestanding C. */
+/* The test ABI of the guest tests/guests/bench_hc.c: which operation to repeat and how often,
+ * in a small struct the host writes at BENCH_PARAMS_GPA before the run. It lives with the
+ * guest it describes (like hc_test.h) and is shared by its hosts, the benchmarks (bench/) and
+ * tests/host/test_reset.c. Not public API: the guest is a test program. Freestanding C. */
 #ifndef KVMBOX_BENCH_ABI_H
 #define KVMBOX_BENCH_ABI_H
 
