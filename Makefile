@@ -56,6 +56,13 @@ LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/cli/builtin.o
 
+# The library exports only its API: its objects hide every symbol that no public header
+# marks (include/kvmbox/visibility.h). The command and the host tests see only the public
+# headers (no -Isrc); unit tests may reach inside.
+LIB_CFLAGS := -fvisibility=hidden
+$(LIB_OBJS): CFLAGS += $(LIB_CFLAGS)
+$(BUILD)/obj/cli/%.o $(BUILD)/obj/tests/host/%.o: CFLAGS := $(filter-out -Isrc,$(CFLAGS))
+
 .PHONY: all
 all: $(BUILD)/kvmbox guests
 

@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/kvm.h>
+#include "kvmbox/visibility.h"
+
+KVMBOX_API_BEGIN
 
 #define KVMBOX_VERSION "0.1.0"
 
@@ -345,5 +348,7 @@ int kvmbox_host_probe(const char *device, struct kvmbox_host_info *info);
 /* Probe whether this host's KVM can run MODE: builds a one-page guest in that mode and
  * runs it. Returns 1 (yes), 0 (no; ERR says why) or a negative errno (KVM unusable). */
 int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err);
+
+KVMBOX_API_END
 
 #endif

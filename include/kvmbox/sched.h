@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "kvmbox/kvmbox.h"
+#include "kvmbox/visibility.h"
+
+KVMBOX_API_BEGIN
 
 /* ---- Channels ------------------------------------------------------------------------ */
 
@@ -177,5 +180,7 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f);
  * "preempt_latency_ns":{"p50":..,"p99":..,"max":..},"status":..,"exit_status":..,
  * "message":..}],"channels":[{"chan":..,"sent":..,...}]}. Returns 0 or -EIO. */
 int kvmbox_sched_write_json(const struct kvmbox_sched *s, FILE *f);
+
+KVMBOX_API_END
 
 #endif
