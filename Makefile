@@ -68,6 +68,7 @@ all: $(BUILD)/kvmbox guests
 
 include mk/guests.mk
 -include mk/realkvm.mk
+include mk/install.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -1,0 +1,109 @@
+# The library as a product: the shared library, `make install` / `make uninstall`, and the
+# out-of-tree embedding test. Included by the Makefile, which provides $(BUILD), $(CC),
+# $(CFLAGS), $(LIB_CFLAGS), $(LDFLAGS), $(LDLIBS), $(LIB_SRCS), $(LIB) and $(Q).
+#
+#   $(BUILD)/libkvmbox.so.VERSION   the shared library (soname libkvmbox.so.$(SOVERSION)), built
+#                                   from -fPIC objects in $(BUILD)/pic/, plus its two symlinks
+# Targets: shared, install, uninstall, check-install (tests/install/run.sh).
+# Variables: PREFIX (/usr/local), DESTDIR (staging root), BINDIR, LIBDIR, INCLUDEDIR, DATADIR,
+# MANDIR, PKGCONFIGDIR, GUESTDIR.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+GUESTDIR ?= $(DATADIR)/kvmbox/guest
+INSTALL ?= install
+
+# The version has one home, KVMBOX_VERSION in kvmbox.h. The soname changes with the ABI of
+# the library (not with every release).
+KVMBOX_VERSION := $(shell sed -n 's/^\#define KVMBOX_VERSION "\(.*\)"/\1/p' include/kvmbox/kvmbox.h)
+SOVERSION := 0
+SHLIB_LINK := libkvmbox.so
+SHLIB_SONAME := $(SHLIB_LINK).$(SOVERSION)
+SHLIB_FILE := $(SHLIB_LINK).$(KVMBOX_VERSION)
+SHLIB := $(BUILD)/$(SHLIB_FILE)
+PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+# A sanitizer build leaves the runtime's symbols to the executable that loads the library.
+SHLIB_LDFLAGS := -shared -Wl,-soname,$(SHLIB_SONAME) $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-PIC  $<")
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) -fPIC -c $< -o $@
+
+$(SHLIB): $(PIC_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $(SHLIB_LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)ln -sf $(SHLIB_FILE) $(BUILD)/$(SHLIB_SONAME)
+	$(Q)ln -sf $(SHLIB_SONAME) $(BUILD)/$(SHLIB_LINK)
+
+.PHONY: shared
+shared: $(SHLIB)
+
+-include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
+
+# ---- install / uninstall ----------------------------------------------------------------
+# What gets installed, as (source, installed path) lists; uninstall removes the same list.
+INSTALL_HEADERS := $(wildcard include/kvmbox/*.h)
+# The guest SDK: the tree mk/guests.mk compiles every guest from, laid out as in the source so
+# that -I$(GUESTDIR)/include finds kvmbox/guest.h and the freestanding ABI headers beside it.
+GUEST_SDK_HEADERS := $(wildcard guest/include/kvmbox/*.h) include/kvmbox/abi.h include/kvmbox/matrix.h
+GUEST_SDK_FILES := $(wildcard guest/start/*.S guest/lib/*.c guest/link/*.ld)
+
+D := $(DESTDIR)
+INSTALLED_FILES := \
+	$(D)$(BINDIR)/kvmbox \
+	$(D)$(LIBDIR)/libkvmbox.a \
+	$(D)$(LIBDIR)/$(SHLIB_FILE) \
+	$(D)$(LIBDIR)/$(SHLIB_SONAME) \
+	$(D)$(LIBDIR)/$(SHLIB_LINK) \
+	$(D)$(PKGCONFIGDIR)/kvmbox.pc \
+	$(D)$(MANDIR)/man1/kvmbox.1 \
+	$(INSTALL_HEADERS:include/%=$(D)$(INCLUDEDIR)/%) \
+	$(patsubst %,$(D)$(GUESTDIR)/include/kvmbox/%,$(notdir $(GUEST_SDK_HEADERS))) \
+	$(GUEST_SDK_FILES:guest/%=$(D)$(GUESTDIR)/%)
+# Directories that belong to kvmbox alone, deepest first: uninstall removes them when empty.
+INSTALLED_DIRS := \
+	$(D)$(INCLUDEDIR)/kvmbox \
+	$(D)$(GUESTDIR)/include/kvmbox $(D)$(GUESTDIR)/include \
+	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(D)$(GUESTDIR)/%))) \
+	$(D)$(GUESTDIR) $(D)$(DATADIR)/kvmbox
+
+.PHONY: install uninstall
+# kvmbox.pc is generated at each install: it names the directories of this PREFIX.
+install: $(BUILD)/kvmbox $(LIB) $(SHLIB)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@GUESTDIR@|$(GUESTDIR)|g' \
+		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox.pc.in > $(BUILD)/kvmbox.pc
+	$(Q)$(INSTALL) -d $(D)$(BINDIR) $(D)$(LIBDIR) $(D)$(PKGCONFIGDIR) $(D)$(MANDIR)/man1 \
+		$(D)$(INCLUDEDIR)/kvmbox $(D)$(GUESTDIR)/include/kvmbox \
+		$(addprefix $(D)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%))))
+	$(Q)$(INSTALL) -m 755 $(BUILD)/kvmbox $(D)$(BINDIR)/kvmbox
+	$(Q)$(INSTALL) -m 644 $(LIB) $(D)$(LIBDIR)/libkvmbox.a
+	$(Q)$(INSTALL) -m 755 $(SHLIB) $(D)$(LIBDIR)/$(SHLIB_FILE)
+	$(Q)ln -sf $(SHLIB_FILE) $(D)$(LIBDIR)/$(SHLIB_SONAME)
+	$(Q)ln -sf $(SHLIB_SONAME) $(D)$(LIBDIR)/$(SHLIB_LINK)
+	$(Q)$(INSTALL) -m 644 $(BUILD)/kvmbox.pc $(D)$(PKGCONFIGDIR)/kvmbox.pc
+	$(Q)$(INSTALL) -m 644 docs/kvmbox.1 $(D)$(MANDIR)/man1/kvmbox.1
+	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(D)$(INCLUDEDIR)/kvmbox/
+	$(Q)$(INSTALL) -m 644 $(GUEST_SDK_HEADERS) $(D)$(GUESTDIR)/include/kvmbox/
+	$(Q)$(foreach f,$(GUEST_SDK_FILES),$(INSTALL) -m 644 $(f) $(D)$(GUESTDIR)/$(f:guest/%=%) &&) true
+	@$(if $(Q),echo "  INSTALL $(D)$(PREFIX)")
+
+uninstall:
+	$(Q)rm -f $(sort $(INSTALLED_FILES))
+	$(Q)for d in $(INSTALLED_DIRS); do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
+	@$(if $(Q),echo "  UNINSTALL $(D)$(PREFIX)")
+
+# Installs into a temporary DESTDIR, builds tests/install/embed.c out of tree with pkg-config
+# only, runs it against the installed shared library, then uninstalls and checks nothing is left.
+.PHONY: check-install
+check-install: $(BUILD)/kvmbox $(LIB) $(SHLIB) guests
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" CC="$(CC)" EMBED_FLAGS="$(filter -fsanitize=%,$(LDFLAGS))" \
+		tests/install/run.sh
