@@ -195,60 +195,57 @@ static int run_repeated(struct kvmbox_vm *vm, const struct cli_opts *o, struct k
 	return status;
 }
 
-static int run(const struct cli_opts *o)
+/* Read and parse the image (or take the built-in hello guest); a flat binary needs --mode.
+ * *FILE holds the file's bytes, which IMG borrows; the caller frees it. */
+static int read_image(const struct cli_opts *o, uint8_t **file, struct kvmbox_image *img)
 {
-	struct kvmbox_log log = { .level = KVMBOX_LOG_WARN, .sink = stderr };
-	struct kvmbox_vm_config cfg = { .console_fd = 1, .mem_size = o->mem };
 	struct kvmbox_error err = { "" };
-	struct kvmbox_result res;
-	struct kvmbox_image img;
-	struct kvmbox_vm *vm;
-	uint8_t *file = NULL;
-	const uint8_t *data;
-	size_t size;
-	int ret, status;
+	enum kvmbox_mode m = o->mode ? o->mode : KVMBOX_MODE_LONG;
+	const uint8_t *data = builtin_hello[m].start;
+	size_t size = (size_t)(builtin_hello[m].end - builtin_hello[m].start);
 
-	if (o->verbosity)
-		log.level = o->verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;
-	if (o->trace)
-		log.level = KVMBOX_LOG_TRACE;
-
+	*file = NULL;
 	if (o->image) {
-		if (kvmbox_image_read_file(o->image, &file, &size, &err) < 0) {
+		if (kvmbox_image_read_file(o->image, file, &size, &err) < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
 			return EXIT_USAGE;
 		}
-		data = file;
-		cfg.name = o->image;
-	} else {
-		enum kvmbox_mode m = o->mode ? o->mode : KVMBOX_MODE_LONG;
-
-		data = builtin_hello[m].start;
-		size = (size_t)(builtin_hello[m].end - builtin_hello[m].start);
-		cfg.name = "hello";
+		data = *file;
 	}
-	if (kvmbox_image_parse(&img, data, size, o->flat, o->load, o->entry, &err) < 0) {
+	if (kvmbox_image_parse(img, data, size, o->flat, o->load, o->entry, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: %s\n", o->image ? o->image : "built-in hello", err.msg);
-		free(file);
 		return EXIT_USAGE;
 	}
-	cfg.mode = o->mode ? o->mode : img.mode;
-	if (cfg.mode == KVMBOX_MODE_AUTO) {
+	if (!o->mode && img->mode == KVMBOX_MODE_AUTO) {
 		fprintf(stderr, "kvmbox: %s: a flat binary needs --mode (real, protected, paged32, long)\n",
 			o->image);
-		free(file);
 		return EXIT_USAGE;
 	}
-	cfg.log = &log;
-	cfg.flags = (o->strict ? KVMBOX_VM_STRICT : 0) | (o->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0);
-	cfg.share_dir = o->share;
-	cfg.share_readonly = o->share_ro;
+	return EXIT_OK;
+}
 
-	ret = kvmbox_vm_create(&vm, &cfg, &err);
-	if (ret < 0) {
+/* Create the VM in the mode asked (else IMG's), check this host can run that mode, and load
+ * IMG (which refuses an image of another mode). */
+static int start_vm(const struct cli_opts *o, const struct kvmbox_image *img,
+		    struct kvmbox_log *log, struct kvmbox_vm **vmp)
+{
+	struct kvmbox_vm_config cfg = {
+		.name = o->image ? o->image : "hello",
+		.mode = o->mode ? o->mode : img->mode,
+		.mem_size = o->mem,
+		.flags = (o->strict ? KVMBOX_VM_STRICT : 0) |
+			 (o->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.log = log,
+		.console_fd = 1,
+		.share_dir = o->share,
+		.share_readonly = o->share_ro,
+	};
+	struct kvmbox_error err = { "" };
+	int ret;
+
+	if (kvmbox_vm_create(vmp, &cfg, &err) < 0) {
 		if (!doctor_say_no_kvm())
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
-		free(file);
 		return EXIT_HOST; /* options were validated already: this is KVM or the host */
 	}
 	/* Probed with the VM already open: creating a second VM is much cheaper than the first. */
@@ -256,18 +253,33 @@ static int run(const struct cli_opts *o)
 		ret = kvmbox_host_supports_mode(cfg.mode, &err);
 		if (ret <= 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
-			kvmbox_vm_destroy(vm);
-			free(file);
 			return ret == 0 ? EXIT_UNSUPPORTED : EXIT_HOST;
 		}
 	}
-	if (kvmbox_vm_load(vm, &img, &err) < 0) {
+	if (kvmbox_vm_load(*vmp, img, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: %s\n", o->image ? o->image : "built-in hello", err.msg);
-		kvmbox_vm_destroy(vm);
-		free(file);
 		return EXIT_USAGE;
 	}
+	return EXIT_OK;
+}
+
+static int run(const struct cli_opts *o)
+{
+	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, o->trace), .sink = stderr };
+	struct kvmbox_result res;
+	struct kvmbox_image img;
+	struct kvmbox_vm *vm = NULL;
+	uint8_t *file;
+	int status;
+
+	status = read_image(o, &file, &img);
+	if (status == EXIT_OK)
+		status = start_vm(o, &img, &log, &vm);
 	free(file);
+	if (status != EXIT_OK) {
+		kvmbox_vm_destroy(vm);
+		return status;
+	}
 	status = run_repeated(vm, o, &res);
 	if (o->regs)
 		print_regs(vm);

@@ -127,87 +127,97 @@ static int set_mode(struct cli_opts *o, enum kvmbox_mode mode, char *err, size_t
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+/* -m MODE and its short forms -r, -s, -p, -l. */
+static int parse_mode(struct cli_opts *o, int c, const char *arg, char *err, size_t errlen)
 {
 	enum kvmbox_mode mode;
-	size_t n;
-	int c;
 
-	memset(o, 0, sizeof(*o));
-	if (argc > 1 && strcmp(argv[1], "run") == 0) {
-		argv++;
-		argc--;
+	if (c != 'm')
+		mode = c == 'r' ? KVMBOX_MODE_REAL : c == 's' ? KVMBOX_MODE_PROTECTED :
+		       c == 'p' ? KVMBOX_MODE_PAGED32 : KVMBOX_MODE_LONG;
+	else if (kvmbox_mode_parse(arg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)
+		return cli_fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)", arg);
+	return set_mode(o, mode, err, errlen);
+}
+
+/* --share DIR[:ro] */
+static int parse_share(struct cli_opts *o, const char *arg, char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+
+	if (n == 0 || n >= sizeof(o->share_buf))
+		return cli_fail(err, errlen, "--share: a directory is needed");
+	memcpy(o->share_buf, arg, n + 1);
+	if (n > 3 && strcmp(o->share_buf + n - 3, ":ro") == 0) {
+		o->share_buf[n - 3] = 0;
+		o->share_ro = true;
 	}
-	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "m:rsplvhV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (kvmbox_mode_parse(optarg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)
-				return cli_fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)",
-					    optarg);
-			if (set_mode(o, mode, err, errlen) < 0)
-				return -1;
-			break;
-		case 'r': case 's': case 'p': case 'l':
-			mode = c == 'r' ? KVMBOX_MODE_REAL : c == 's' ? KVMBOX_MODE_PROTECTED :
-			       c == 'p' ? KVMBOX_MODE_PAGED32 : KVMBOX_MODE_LONG;
-			if (set_mode(o, mode, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_MEM:
-			if (cli_parse_u64(optarg, &o->mem) < 0)
-				return cli_fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", optarg);
-			if (o->mem < KVMBOX_MEM_MIN || o->mem > KVMBOX_MEM_MAX || o->mem % 4096)
-				return cli_fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
-					    optarg);
-			break;
-		case OPT_LOAD:
-			if (cli_parse_u64(optarg, &o->load) < 0)
-				return cli_fail(err, errlen, "--load: '%s' is not an address", optarg);
-			o->flat = true;
-			break;
-		case OPT_ENTRY:
-			if (cli_parse_u64(optarg, &o->entry) < 0)
-				return cli_fail(err, errlen, "--entry: '%s' is not an address", optarg);
-			o->entry_set = true;
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_seconds(optarg, &o->timeout) < 0)
-				return cli_fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
-						optarg);
-			break;
-		case OPT_REPEAT:
-			if (cli_parse_u64(optarg, &o->repeat) < 0 || o->repeat < 1 || o->repeat > 1000000000)
-				return cli_fail(err, errlen, "--repeat: '%s' is not a count in 1..1000000000", optarg);
-			break;
-		case OPT_REGS: o->regs = true; break;
-		case OPT_STATS: o->stats = true; break;
-		case OPT_STRICT: o->strict = true; break;
-		case OPT_NO_COALESCE: o->no_coalesce = true; break;
-		case OPT_TRACE: o->trace = true; break;
-		case 'v': o->verbosity++; break;
-		case 'h': o->help = true; break;
-		case 'V': o->version = true; break;
-		case OPT_SHARE:
-			n = strlen(optarg);
-			if (n == 0 || n >= sizeof(o->share_buf))
-				return cli_fail(err, errlen, "--share: a directory is needed");
-			memcpy(o->share_buf, optarg, n + 1);
-			if (n > 3 && strcmp(o->share_buf + n - 3, ":ro") == 0) {
-				o->share_buf[n - 3] = 0;
-				o->share_ro = true;
-			}
-			o->share = o->share_buf;
-			break;
-		case '?':
-		default:
-			if (optopt && optopt < 256)
-				return cli_fail(err, errlen, "option -%c: %s", optopt,
-					    strchr("m", optopt) ? "needs a value" : "unknown option");
-			return cli_fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
-		}
+	o->share = o->share_buf;
+	return 0;
+}
+
+/* The options with a number or address as value. */
+static int parse_number(struct cli_opts *o, int c, const char *arg, char *err, size_t errlen)
+{
+	switch (c) {
+	case OPT_MEM:
+		if (cli_parse_u64(arg, &o->mem) < 0)
+			return cli_fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", arg);
+		if (o->mem < KVMBOX_MEM_MIN || o->mem > KVMBOX_MEM_MAX || o->mem % 4096)
+			return cli_fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
+					arg);
+		return 0;
+	case OPT_LOAD:
+		if (cli_parse_u64(arg, &o->load) < 0)
+			return cli_fail(err, errlen, "--load: '%s' is not an address", arg);
+		o->flat = true;
+		return 0;
+	case OPT_ENTRY:
+		if (cli_parse_u64(arg, &o->entry) < 0)
+			return cli_fail(err, errlen, "--entry: '%s' is not an address", arg);
+		o->entry_set = true;
+		return 0;
+	case OPT_TIMEOUT:
+		if (cli_parse_seconds(arg, &o->timeout) < 0)
+			return cli_fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
+					arg);
+		return 0;
+	default: /* OPT_REPEAT */
+		if (cli_parse_u64(arg, &o->repeat) < 0 || o->repeat < 1 || o->repeat > 1000000000)
+			return cli_fail(err, errlen, "--repeat: '%s' is not a count in 1..1000000000", arg);
+		return 0;
 	}
+}
+
+/* One option getopt_long returned as C (its value, if any, in optarg). */
+static int parse_option(struct cli_opts *o, int c, char **argv, char *err, size_t errlen)
+{
+	switch (c) {
+	case 'm': case 'r': case 's': case 'p': case 'l':
+		return parse_mode(o, c, optarg, err, errlen);
+	case OPT_MEM: case OPT_LOAD: case OPT_ENTRY: case OPT_TIMEOUT: case OPT_REPEAT:
+		return parse_number(o, c, optarg, err, errlen);
+	case OPT_SHARE:
+		return parse_share(o, optarg, err, errlen);
+	case OPT_REGS: o->regs = true; return 0;
+	case OPT_STATS: o->stats = true; return 0;
+	case OPT_STRICT: o->strict = true; return 0;
+	case OPT_NO_COALESCE: o->no_coalesce = true; return 0;
+	case OPT_TRACE: o->trace = true; return 0;
+	case 'v': o->verbosity++; return 0;
+	case 'h': o->help = true; return 0;
+	case 'V': o->version = true; return 0;
+	default: /* '?' */
+		if (optopt && optopt < 256)
+			return cli_fail(err, errlen, "option -%c: %s", optopt,
+					strchr("m", optopt) ? "needs a value" : "unknown option");
+		return cli_fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
+	}
+}
+
+/* What only the whole command line can tell: the image operand and the flat-binary options. */
+static int check_operands(struct cli_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
 	if (o->entry_set && !o->flat)
 		return cli_fail(err, errlen, "--entry applies to flat binaries: give --load ADDR too");
 	if (optind < argc)
@@ -221,4 +231,30 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	if (!o->repeat)
 		o->repeat = 1;
 	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+		argv++;
+		argc--;
+	}
+	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "m:rsplvhV", long_options, NULL)) != -1)
+		if (parse_option(o, c, argv, err, errlen) < 0)
+			return -1;
+	return check_operands(o, argc, argv, err, errlen);
+}
+
+enum kvmbox_log_level cli_log_level(int verbosity, bool trace)
+{
+	if (trace)
+		return KVMBOX_LOG_TRACE;
+	if (verbosity)
+		return verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;
+	return KVMBOX_LOG_WARN;
 }

@@ -41,6 +41,9 @@ int cli_parse_seconds(const char *s, double *out);
 /* Format one error line into ERR and return -1: `return cli_fail(err, len, "bad %s", x);` */
 int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The library's log level for VERBOSITY (-v count) and --trace: WARN, INFO, DEBUG or TRACE. */
+enum kvmbox_log_level cli_log_level(int verbosity, bool trace);
+
 extern const char cli_usage[];
 
 #endif
