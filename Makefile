@@ -50,6 +50,7 @@ CLI_SRCS := \
 	cli/doctor.c \
 	cli/main.c \
 	cli/multi.c \
+	cli/multi_opts.c \
 	cli/opts.c
 
 LIB := $(BUILD)/libkvmbox.a

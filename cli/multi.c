@@ -1,9 +1,8 @@
 /* `kvmbox run --vm NAME=IMAGE ...`: several VMs in one process, scheduled on one thread by
  * the library's scheduler; consoles prefixed with the VM's name (or to a file each), the
- * Matrix ports served and counted, a per-VM report at the end. */
+ * Matrix ports served and counted, a per-VM report at the end. The options are parsed in
+ * cli/multi_opts.c. */
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,250 +13,6 @@
 #include "multi.h"
 #include "opts.h"
 #include "status.h"
-
-const char cli_multi_usage[] =
-	"Usage: kvmbox run --vm NAME=IMAGE[,OPTION...] --vm ... [OPTIONS]\n"
-	"Run several VMs in one process, on one host thread.\n"
-	"\n"
-	"Per VM (--vm, repeat it; options after the image, separated by commas):\n"
-	"  mode=real|protected|paged32|long   CPU mode (default: from the image)\n"
-	"  mem=SIZE                           guest memory (default 2M)\n"
-	"  share=W                            weight for --sched share (default 1)\n"
-	"  out=FILE                           console to FILE (default: stdout, lines\n"
-	"                                     prefixed with [NAME])\n"
-	"  timeout=S                          this VM stops (as a timeout) after S seconds\n"
-	"  strict                             a bad hypercall stops this VM\n"
-	"\n"
-	"Scheduling:\n"
-	"  --sched io|rr|share|script:FILE    policy (default rr):\n"
-	"      io      switch to the next VM after every I/O exit\n"
-	"      rr      round robin, one quantum each, timer preemption\n"
-	"      share   weighted fair share of measured guest CPU time\n"
-	"      script  FILE's digits 1-9 name the VM of each quantum ('#' comments);\n"
-	"              it repeats; entries naming a waiting or stopped VM are skipped\n"
-	"  --quantum MS         quantum in milliseconds (default 10; fractions allowed)\n"
-	"  --yield-on-io        also end a quantum at every I/O exit (any policy)\n"
-	"  --duration S         stop every VM still running after S seconds (not a failure)\n"
-	"  --timeout S          default per-VM timeout (a failure)\n"
-	"  --chan ID=CAPACITY   records channel ID holds (default 16)\n"
-	"\n"
-	"Output:\n"
-	"  --show-ports         print every write to the Matrix ports 0x10/0x11\n"
-	"  --stats-json FILE    per-VM report as JSON\n"
-	"  --trace-out FILE     Chrome/Perfetto trace-event JSON of who ran when\n"
-	"  -v, --verbose        more messages on stderr; --trace: every exit\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"The per-VM report goes to stderr. Exit status: 0 when every VM halted, exited 0 or\n"
-	"ran until --duration; else the first that applies of 6 host error, 3 guest fault\n"
-	"(or bad call under strict), 7 deadlock (every remaining VM waited on a channel),\n"
-	"4 timeout, 1 guest assertion or non-zero exit status; 2 bad usage.\n";
-
-bool cli_is_multi(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--vm") || !strncmp(argv[i], "--vm=", 5))
-			return true;
-	}
-	return false;
-}
-
-/* NAME=IMAGE[,key=value|strict ...] */
-static int parse_vm(struct multi_opts *o, const char *arg, char *err, size_t errlen)
-{
-	struct multi_vm_opts *v;
-	char *spec, *eq, *tok, *save = NULL;
-	unsigned i;
-
-	if (o->nvms == MULTI_MAX_VMS)
-		return cli_fail(err, errlen, "--vm: at most %d VMs", MULTI_MAX_VMS);
-	spec = o->spec[o->nvms] = strdup(arg);
-	if (!spec)
-		return cli_fail(err, errlen, "out of memory");
-	v = &o->vms[o->nvms++];
-	*v = (struct multi_vm_opts){ .share = 1 };
-	eq = strchr(spec, '=');
-	if (!eq || eq == spec || !eq[1] || eq[1] == ',')
-		return cli_fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,option...]", arg);
-	*eq = '\0';
-	if (strlen(spec) >= sizeof(v->name) || strpbrk(spec, " \t\"\\"))
-		return cli_fail(err, errlen, "--vm '%s': a name is at most %zu characters, without spaces or quotes",
-			    arg, sizeof(v->name) - 1);
-	snprintf(v->name, sizeof(v->name), "%s", spec);
-	for (i = 0; i + 1 < o->nvms; i++)
-		if (!strcmp(o->vms[i].name, v->name))
-			return cli_fail(err, errlen, "--vm: the name '%s' is used twice", v->name);
-	v->image = strtok_r(eq + 1, ",", &save);
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		char *val = strchr(tok, '=');
-		uint64_t n;
-
-		if (!strcmp(tok, "strict")) {
-			v->strict = true;
-			continue;
-		}
-		if (!val)
-			return cli_fail(err, errlen, "--vm %s: '%s' is not KEY=VALUE", v->name, tok);
-		*val++ = '\0';
-		if (!strcmp(tok, "mode")) {
-			if (kvmbox_mode_parse(val, &v->mode) < 0 || v->mode == KVMBOX_MODE_AUTO)
-				return cli_fail(err, errlen, "--vm %s: mode '%s' (real, protected, paged32, long)",
-					    v->name, val);
-		} else if (!strcmp(tok, "mem")) {
-			if (cli_parse_u64(val, &v->mem) < 0 || v->mem < KVMBOX_MEM_MIN ||
-			    v->mem > KVMBOX_MEM_MAX || v->mem % 4096)
-				return cli_fail(err, errlen, "--vm %s: mem '%s' (256K..3G, a multiple of 4K)",
-					    v->name, val);
-		} else if (!strcmp(tok, "share")) {
-			if (cli_parse_u64(val, &n) < 0 || n < 1 || n > 1000000)
-				return cli_fail(err, errlen, "--vm %s: share '%s' (1..1000000)", v->name, val);
-			v->share = (unsigned)n;
-		} else if (!strcmp(tok, "out")) {
-			if (!*val)
-				return cli_fail(err, errlen, "--vm %s: out= needs a file", v->name);
-			v->out = val;
-		} else if (!strcmp(tok, "timeout")) {
-			if (cli_parse_seconds(val, &v->timeout) < 0)
-				return cli_fail(err, errlen, "--vm %s: timeout '%s' (seconds > 0)", v->name, val);
-		} else {
-			return cli_fail(err, errlen, "--vm %s: unknown option '%s' (mode, mem, share, out, timeout, strict)",
-				    v->name, tok);
-		}
-	}
-	return 0;
-}
-
-void multi_opts_free(struct multi_opts *o)
-{
-	unsigned i;
-
-	for (i = 0; i < MULTI_MAX_VMS; i++) {
-		free(o->spec[i]);
-		o->spec[i] = NULL;
-	}
-}
-
-int multi_parse(int argc, char **argv, struct multi_opts *o, char *err, size_t errlen)
-{
-	enum { OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_TIMEOUT, OPT_CHAN,
-	       OPT_PORTS, OPT_JSON, OPT_TRACE_OUT, OPT_TRACE };
-	static const struct option longopts[] = {
-		{ "vm", required_argument, NULL, OPT_VM },
-		{ "sched", required_argument, NULL, OPT_SCHED },
-		{ "quantum", required_argument, NULL, OPT_QUANTUM },
-		{ "yield-on-io", no_argument, NULL, OPT_YIELD },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "chan", required_argument, NULL, OPT_CHAN },
-		{ "show-ports", no_argument, NULL, OPT_PORTS },
-		{ "stats-json", required_argument, NULL, OPT_JSON },
-		{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
-		{ "trace", no_argument, NULL, OPT_TRACE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->policy = KVMBOX_SCHED_RR;
-	if (argc > 1 && !strcmp(argv[1], "run")) {
-		argv++;
-		argc--;
-	}
-	optind = 0; /* full reset of getopt's state (glibc) */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-		char *end;
-		uint64_t id, cap;
-
-		switch (c) {
-		case OPT_VM:
-			if (parse_vm(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_SCHED:
-			if (!strcmp(optarg, "io"))
-				o->policy = KVMBOX_SCHED_IO;
-			else if (!strcmp(optarg, "rr"))
-				o->policy = KVMBOX_SCHED_RR;
-			else if (!strcmp(optarg, "share"))
-				o->policy = KVMBOX_SCHED_SHARE;
-			else if (!strncmp(optarg, "script:", 7) && optarg[7]) {
-				o->policy = KVMBOX_SCHED_SCRIPT;
-				o->script_file = optarg + 7;
-			} else
-				return cli_fail(err, errlen, "--sched: '%s' (io, rr, share, script:FILE)", optarg);
-			break;
-		case OPT_QUANTUM:
-			errno = 0;
-			o->quantum_ms = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->quantum_ms >= 0.01) ||
-			    o->quantum_ms > 1e6)
-				return cli_fail(err, errlen, "--quantum: '%s' (milliseconds, 0.01 or more)", optarg);
-			break;
-		case OPT_YIELD:
-			o->yield_on_io = true;
-			break;
-		case OPT_DURATION:
-			if (cli_parse_seconds(optarg, &o->duration) < 0)
-				return cli_fail(err, errlen, "--duration: '%s' (seconds > 0)", optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_seconds(optarg, &o->timeout) < 0)
-				return cli_fail(err, errlen, "--timeout: '%s' (seconds > 0)", optarg);
-			break;
-		case OPT_CHAN: {
-			char buf[64], *eq;
-
-			snprintf(buf, sizeof(buf), "%s", optarg);
-			eq = strchr(buf, '=');
-			if (!eq)
-				return cli_fail(err, errlen, "--chan: '%s' (ID=CAPACITY)", optarg);
-			*eq = '\0';
-			if (cli_parse_u64(buf, &id) < 0 || id >= KVMBOX_CHAN_MAX ||
-			    cli_parse_u64(eq + 1, &cap) < 0 || cap < 1 || cap > KVMBOX_CHAN_CAPACITY_MAX)
-				return cli_fail(err, errlen, "--chan: '%s' (ID 0..%d = CAPACITY 1..%d)", optarg,
-					    KVMBOX_CHAN_MAX - 1, KVMBOX_CHAN_CAPACITY_MAX);
-			o->chan_cap[id] = (uint32_t)cap;
-			break;
-		}
-		case OPT_PORTS:
-			o->show_ports = true;
-			break;
-		case OPT_JSON:
-			o->stats_json = optarg;
-			break;
-		case OPT_TRACE_OUT:
-			o->trace_out = optarg;
-			break;
-		case OPT_TRACE:
-			o->trace = true;
-			break;
-		case 'v':
-			o->verbosity++;
-			break;
-		case 'h':
-			o->help = true;
-			return 0;
-		case ':':
-			return cli_fail(err, errlen, "%s needs an argument", argv[optind - 1]);
-		default:
-			return cli_fail(err, errlen, "unknown option '%s' in a several-VM run (see --help)",
-				    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_fail(err, errlen, "unexpected argument '%s': images go in --vm NAME=IMAGE",
-			    argv[optind]);
-	if (!o->nvms)
-		return cli_fail(err, errlen, "no --vm given");
-	return 0;
-}
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 
@@ -423,114 +178,153 @@ static int exit_status(const struct kvmbox_sched *s)
 	return worst;
 }
 
-static int run(const struct multi_opts *o)
+/* What one several-VM run owns; run() releases it whatever happened. */
+struct multi_run {
+	const struct multi_opts *o;
+	struct kvmbox_log log;
+	struct kvmbox_sched *s;
+	struct kvmbox_vm *vms[MULTI_MAX_VMS];
+	struct vm_ctx *ctx;  /* one per VM */
+	char *script;        /* --sched script:FILE's text */
+	FILE *trace;         /* --trace-out */
+};
+
+/* Read the script and open the trace file the scheduler's config names, then create it. */
+static int create_sched(struct multi_run *r)
 {
-	struct kvmbox_log log = { .level = KVMBOX_LOG_WARN, .sink = stderr };
+	const struct multi_opts *o = r->o;
 	struct kvmbox_sched_config sc = {
 		.policy = o->policy,
 		.quantum_ns = (uint64_t)(o->quantum_ms * 1e6),
 		.yield_on_io = o->yield_on_io,
 		.duration_ns = (uint64_t)(o->duration * 1e9),
-		.log = &log,
+		.log = &r->log,
 	};
-	struct kvmbox_vm *vms[MULTI_MAX_VMS] = { NULL };
-	struct vm_ctx *ctx;
 	struct kvmbox_error err = { "" };
-	struct kvmbox_sched *s = NULL;
-	char *script = NULL, msg[512];
-	FILE *trace = NULL, *json;
-	int status = EXIT_OK;
-	unsigned i, k;
+	char msg[512];
+	unsigned k;
 
-	if (o->verbosity)
-		log.level = o->verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;
-	if (o->trace)
-		log.level = KVMBOX_LOG_TRACE;
-	ctx = calloc(o->nvms, sizeof(*ctx));
-	if (!ctx)
-		return EXIT_HOST;
 	if (o->script_file) {
-		script = read_text(o->script_file, msg, sizeof(msg));
-		if (!script) {
+		r->script = read_text(o->script_file, msg, sizeof(msg));
+		if (!r->script) {
 			fprintf(stderr, "kvmbox: --sched script: %s\n", msg);
-			status = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		sc.script = script;
+		sc.script = r->script;
 	}
 	if (o->trace_out) {
-		trace = fopen(o->trace_out, "w");
-		if (!trace) {
+		r->trace = fopen(o->trace_out, "w");
+		if (!r->trace) {
 			fprintf(stderr, "kvmbox: --trace-out %s: %s\n", o->trace_out, strerror(errno));
-			status = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		sc.trace = trace;
+		sc.trace = r->trace;
 	}
-	if (kvmbox_sched_create(&s, &sc, &err) < 0) {
+	if (kvmbox_sched_create(&r->s, &sc, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
-		status = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
 	for (k = 0; k < KVMBOX_CHAN_MAX; k++)
 		if (o->chan_cap[k])
-			kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(s), k, o->chan_cap[k]);
-	for (i = 0; i < o->nvms; i++) {
-		const struct multi_vm_opts *v = &o->vms[i];
-		double timeout = v->timeout ? v->timeout : o->timeout;
+			kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(r->s), k, o->chan_cap[k]);
+	return EXIT_OK;
+}
 
-		ctx[i].name = v->name;
-		ctx[i].show_ports = o->show_ports;
-		if (v->out && !(ctx[i].file = fopen(v->out, "w"))) {
+/* Create every VM of --vm, with its console, and hand it to the scheduler. */
+static int add_vms(struct multi_run *r)
+{
+	struct kvmbox_error err = { "" };
+	unsigned i;
+	int status;
+
+	for (i = 0; i < r->o->nvms; i++) {
+		const struct multi_vm_opts *v = &r->o->vms[i];
+		double timeout = v->timeout ? v->timeout : r->o->timeout;
+
+		r->ctx[i].name = v->name;
+		r->ctx[i].show_ports = r->o->show_ports;
+		if (v->out && !(r->ctx[i].file = fopen(v->out, "w"))) {
 			fprintf(stderr, "kvmbox: %s: out=%s: %s\n", v->name, v->out, strerror(errno));
-			status = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
-		status = create_vm(v, &ctx[i], &log, &vms[i]);
+		status = create_vm(v, &r->ctx[i], &r->log, &r->vms[i]);
 		if (status != EXIT_OK)
-			goto out;
-		if (kvmbox_sched_add(s, vms[i], v->share, (uint64_t)(timeout * 1e9), &err) < 0) {
+			return status;
+		if (kvmbox_sched_add(r->s, r->vms[i], v->share, (uint64_t)(timeout * 1e9), &err) < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
-			status = EXIT_HOST;
-			goto out;
+			return EXIT_HOST;
 		}
 	}
-	if (kvmbox_sched_run(s, &err) < 0) {
-		fprintf(stderr, "kvmbox: %s\n", err.msg);
-		status = EXIT_HOST;
-		goto out;
-	}
+	return EXIT_OK;
+}
+
+/* After the run: the consoles' last lines, the per-VM report, the Matrix port counts and
+ * the JSON report. Returns the exit status the outcomes decide. */
+static int report(const struct multi_run *r)
+{
+	const struct multi_opts *o = r->o;
+	int status;
+	FILE *json;
+	unsigned i;
+
 	for (i = 0; i < o->nvms; i++)
-		line_flush(&ctx[i]);
+		line_flush(&r->ctx[i]);
 	fflush(stdout);
-	kvmbox_sched_write_report(s, stderr);
-	for (i = 0; i < o->nvms; i++)
-		if (ctx[i].port_writes[0] || ctx[i].port_writes[1])
+	kvmbox_sched_write_report(r->s, stderr);
+	for (i = 0; i < o->nvms; i++) {
+		const struct vm_ctx *c = &r->ctx[i];
+
+		if (c->port_writes[0] || c->port_writes[1])
 			fprintf(stderr, "  %-12s port 0x10: %llu writes (last %u), port 0x11: %llu writes (last %u)\n",
-				ctx[i].name, (unsigned long long)ctx[i].port_writes[0], ctx[i].last_value[0],
-				(unsigned long long)ctx[i].port_writes[1], ctx[i].last_value[1]);
-	status = exit_status(s);
+				c->name, (unsigned long long)c->port_writes[0], c->last_value[0],
+				(unsigned long long)c->port_writes[1], c->last_value[1]);
+	}
+	status = exit_status(r->s);
 	if (o->stats_json) {
 		json = fopen(o->stats_json, "w");
-		if (!json || kvmbox_sched_write_json(s, json) < 0) {
+		if (!json || kvmbox_sched_write_json(r->s, json) < 0) {
 			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
 			status = status ? status : EXIT_HOST;
 		}
 		if (json)
 			fclose(json);
 	}
-out:
-	kvmbox_sched_destroy(s);
-	for (i = 0; i < o->nvms; i++) {
-		kvmbox_vm_destroy(vms[i]);
-		line_flush(&ctx[i]);
-		if (ctx[i].file)
-			fclose(ctx[i].file);
+	return status;
+}
+
+static int run(const struct multi_opts *o)
+{
+	struct multi_run r = { .o = o, .log = { .level = cli_log_level(o->verbosity, o->trace),
+						 .sink = stderr } };
+	struct kvmbox_error err = { "" };
+	int status;
+	unsigned i;
+
+	r.ctx = calloc(o->nvms, sizeof(*r.ctx));
+	if (!r.ctx)
+		return EXIT_HOST;
+	status = create_sched(&r);
+	if (status == EXIT_OK)
+		status = add_vms(&r);
+	if (status == EXIT_OK) {
+		if (kvmbox_sched_run(r.s, &err) < 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			status = EXIT_HOST;
+		} else {
+			status = report(&r);
+		}
 	}
-	if (trace)
-		fclose(trace);
-	free(script);
-	free(ctx);
+	kvmbox_sched_destroy(r.s);
+	for (i = 0; i < o->nvms; i++) {
+		kvmbox_vm_destroy(r.vms[i]);
+		line_flush(&r.ctx[i]);
+		if (r.ctx[i].file)
+			fclose(r.ctx[i].file);
+	}
+	if (r.trace)
+		fclose(r.trace);
+	free(r.script);
+	free(r.ctx);
 	return status;
 }
 
