@@ -1,5 +1,5 @@
 /* The exit statuses of the kvmbox command, one list for every form of `kvmbox run` (one VM,
- * several VMs). cli/opts.c's usage text, the several-VM usage in cli/multi.c and the man page
+ * several VMs). The usage texts in cli/opts.c and cli/multi_opts.c and the man page
  * docs/kvmbox.1 describe them; keep the four in step. */
 #ifndef KVMBOX_CLI_STATUS_H
 #define KVMBOX_CLI_STATUS_H

@@ -48,31 +48,31 @@ shared: $(SHLIB)
 -include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
 
 # ---- install / uninstall ----------------------------------------------------------------
-# What gets installed, as (source, installed path) lists; uninstall removes the same list.
+# What install puts under DESTDIR; uninstall removes the same list.
 INSTALL_HEADERS := $(wildcard include/kvmbox/*.h)
 # The guest SDK: the tree mk/guests.mk compiles every guest from, laid out as in the source so
 # that -I$(GUESTDIR)/include finds kvmbox/guest.h and the freestanding ABI headers beside it.
 GUEST_SDK_HEADERS := $(wildcard guest/include/kvmbox/*.h) include/kvmbox/abi.h include/kvmbox/matrix.h
 GUEST_SDK_FILES := $(wildcard guest/start/*.S guest/lib/*.c guest/link/*.ld)
 
-D := $(DESTDIR)
+DEST := $(DESTDIR)
 INSTALLED_FILES := \
-	$(D)$(BINDIR)/kvmbox \
-	$(D)$(LIBDIR)/libkvmbox.a \
-	$(D)$(LIBDIR)/$(SHLIB_FILE) \
-	$(D)$(LIBDIR)/$(SHLIB_SONAME) \
-	$(D)$(LIBDIR)/$(SHLIB_LINK) \
-	$(D)$(PKGCONFIGDIR)/kvmbox.pc \
-	$(D)$(MANDIR)/man1/kvmbox.1 \
-	$(INSTALL_HEADERS:include/%=$(D)$(INCLUDEDIR)/%) \
-	$(patsubst %,$(D)$(GUESTDIR)/include/kvmbox/%,$(notdir $(GUEST_SDK_HEADERS))) \
-	$(GUEST_SDK_FILES:guest/%=$(D)$(GUESTDIR)/%)
+	$(DEST)$(BINDIR)/kvmbox \
+	$(DEST)$(LIBDIR)/libkvmbox.a \
+	$(DEST)$(LIBDIR)/$(SHLIB_FILE) \
+	$(DEST)$(LIBDIR)/$(SHLIB_SONAME) \
+	$(DEST)$(LIBDIR)/$(SHLIB_LINK) \
+	$(DEST)$(PKGCONFIGDIR)/kvmbox.pc \
+	$(DEST)$(MANDIR)/man1/kvmbox.1 \
+	$(INSTALL_HEADERS:include/%=$(DEST)$(INCLUDEDIR)/%) \
+	$(patsubst %,$(DEST)$(GUESTDIR)/include/kvmbox/%,$(notdir $(GUEST_SDK_HEADERS))) \
+	$(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%)
 # Directories that belong to kvmbox alone, deepest first: uninstall removes them when empty.
 INSTALLED_DIRS := \
-	$(D)$(INCLUDEDIR)/kvmbox \
-	$(D)$(GUESTDIR)/include/kvmbox $(D)$(GUESTDIR)/include \
-	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(D)$(GUESTDIR)/%))) \
-	$(D)$(GUESTDIR) $(D)$(DATADIR)/kvmbox
+	$(DEST)$(INCLUDEDIR)/kvmbox \
+	$(DEST)$(GUESTDIR)/include/kvmbox $(DEST)$(GUESTDIR)/include \
+	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%))) \
+	$(DEST)$(GUESTDIR) $(DEST)$(DATADIR)/kvmbox
 
 .PHONY: install uninstall
 # kvmbox.pc is generated at each install: it names the directories of this PREFIX.
@@ -80,26 +80,26 @@ install: $(BUILD)/kvmbox $(LIB) $(SHLIB)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@GUESTDIR@|$(GUESTDIR)|g' \
 		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox.pc.in > $(BUILD)/kvmbox.pc
-	$(Q)$(INSTALL) -d $(D)$(BINDIR) $(D)$(LIBDIR) $(D)$(PKGCONFIGDIR) $(D)$(MANDIR)/man1 \
-		$(D)$(INCLUDEDIR)/kvmbox $(D)$(GUESTDIR)/include/kvmbox \
-		$(addprefix $(D)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%))))
-	$(Q)$(INSTALL) -m 755 $(BUILD)/kvmbox $(D)$(BINDIR)/kvmbox
-	$(Q)$(INSTALL) -m 644 $(LIB) $(D)$(LIBDIR)/libkvmbox.a
-	$(Q)$(INSTALL) -m 755 $(SHLIB) $(D)$(LIBDIR)/$(SHLIB_FILE)
-	$(Q)ln -sf $(SHLIB_FILE) $(D)$(LIBDIR)/$(SHLIB_SONAME)
-	$(Q)ln -sf $(SHLIB_SONAME) $(D)$(LIBDIR)/$(SHLIB_LINK)
-	$(Q)$(INSTALL) -m 644 $(BUILD)/kvmbox.pc $(D)$(PKGCONFIGDIR)/kvmbox.pc
-	$(Q)$(INSTALL) -m 644 docs/kvmbox.1 $(D)$(MANDIR)/man1/kvmbox.1
-	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(D)$(INCLUDEDIR)/kvmbox/
-	$(Q)$(INSTALL) -m 644 $(GUEST_SDK_HEADERS) $(D)$(GUESTDIR)/include/kvmbox/
-	$(Q)$(foreach f,$(GUEST_SDK_FILES),$(INSTALL) -m 644 $(f) $(D)$(GUESTDIR)/$(f:guest/%=%) &&) true
-	@$(if $(Q),echo "  INSTALL $(D)$(PREFIX)")
+	$(Q)$(INSTALL) -d $(DEST)$(BINDIR) $(DEST)$(LIBDIR) $(DEST)$(PKGCONFIGDIR) $(DEST)$(MANDIR)/man1 \
+		$(DEST)$(INCLUDEDIR)/kvmbox $(DEST)$(GUESTDIR)/include/kvmbox \
+		$(addprefix $(DEST)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%))))
+	$(Q)$(INSTALL) -m 755 $(BUILD)/kvmbox $(DEST)$(BINDIR)/kvmbox
+	$(Q)$(INSTALL) -m 644 $(LIB) $(DEST)$(LIBDIR)/libkvmbox.a
+	$(Q)$(INSTALL) -m 755 $(SHLIB) $(DEST)$(LIBDIR)/$(SHLIB_FILE)
+	$(Q)ln -sf $(SHLIB_FILE) $(DEST)$(LIBDIR)/$(SHLIB_SONAME)
+	$(Q)ln -sf $(SHLIB_SONAME) $(DEST)$(LIBDIR)/$(SHLIB_LINK)
+	$(Q)$(INSTALL) -m 644 $(BUILD)/kvmbox.pc $(DEST)$(PKGCONFIGDIR)/kvmbox.pc
+	$(Q)$(INSTALL) -m 644 docs/kvmbox.1 $(DEST)$(MANDIR)/man1/kvmbox.1
+	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(DEST)$(INCLUDEDIR)/kvmbox/
+	$(Q)$(INSTALL) -m 644 $(GUEST_SDK_HEADERS) $(DEST)$(GUESTDIR)/include/kvmbox/
+	$(Q)$(foreach f,$(GUEST_SDK_FILES),$(INSTALL) -m 644 $(f) $(DEST)$(GUESTDIR)/$(f:guest/%=%) &&) true
+	@$(if $(Q),echo "  INSTALL $(DEST)$(PREFIX)")
 
 uninstall:
 	$(Q)rm -f $(sort $(INSTALLED_FILES))
 	$(Q)for d in $(INSTALLED_DIRS); do \
 		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
-	@$(if $(Q),echo "  UNINSTALL $(D)$(PREFIX)")
+	@$(if $(Q),echo "  UNINSTALL $(DEST)$(PREFIX)")
 
 # Installs into a temporary DESTDIR, builds tests/install/embed.c out of tree with pkg-config
 # only, runs it against the installed shared library, then uninstalls and checks nothing is left.
