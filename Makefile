@@ -161,6 +161,8 @@ help:
 	@echo "make bench           benchmarks against the raw-KVM floor (bench/; hardware KVM only)"
 	@echo "build/kvmbox doctor  what this host's KVM can do, and what to do without one"
 	@echo "scripts/kvm-in-qemu CMD...  run any kvmbox command line inside the QEMU lane"
+	@echo "make install         install under PREFIX=/usr/local (DESTDIR= stages); make uninstall"
+	@echo "make check-install   install into a temporary DESTDIR, build and run an embedder with pkg-config"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
 # Without a usable KVM (kvmbox doctor --brief: status 6) the hello guest runs inside the QEMU lane.
