@@ -104,6 +104,9 @@ uninstall:
 # Installs into a temporary DESTDIR, builds tests/install/embed.c out of tree with pkg-config
 # only, runs it against the installed shared library, then uninstalls and checks nothing is left.
 .PHONY: check-install
+# The compiler and sanitizer flags the script builds embed.c with, exported so that it gets
+# them however it is started (make check-install, or make check through tests/run.sh).
+export EMBED_CC := $(CC)
+export EMBED_FLAGS := $(filter -fsanitize=%,$(LDFLAGS))
 check-install: $(BUILD)/kvmbox $(LIB) $(SHLIB) guests
-	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" CC="$(CC)" EMBED_FLAGS="$(filter -fsanitize=%,$(LDFLAGS))" \
-		tests/install/run.sh
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" tests/install/run.sh

@@ -4,15 +4,15 @@
 # shared library (and once linked statically), check the shared library exports only kvmbox_
 # names, then uninstall and check nothing is left. Prints cmocka-style RUN/OK/FAILED/SKIPPED
 # lines, so tests/run.sh can count it, and exits 1 when a step failed.
-# Environment: BUILD (build dir, default build), MAKE, CC, GUEST_CC, EMBED_FLAGS (extra compile
-# flags for embed.c).
+# Environment: BUILD (build dir, default build), MAKE, EMBED_CC (else CC, else cc) and
+# EMBED_FLAGS (extra flags) for embed.c, GUEST_CC (default gcc) for the SDK guest.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) build=$BUILD ;; *) build=$root/$BUILD ;; esac
 MAKE=${MAKE:-make}
-CC=${CC:-cc}
+CC=${EMBED_CC:-${CC:-cc}}
 GUEST_CC=${GUEST_CC:-gcc}
 EMBED_FLAGS=${EMBED_FLAGS:-}
 prefix=/usr/local
