@@ -95,6 +95,7 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 # ---- tests ----------------------------------------------------------------------------
 # Unit tests link the library; guest tests also need the guests and the command.
 TESTS := \
+	unit/test_cause \
 	unit/test_image \
 	unit/test_opts \
 	unit/test_x86 \
