@@ -34,6 +34,7 @@ const char cli_usage[] =
 	"\n"
 	"Several VMs in one process: kvmbox run --vm NAME=IMAGE[,...] --vm ... (see\n"
 	"'kvmbox run --vm --help').\n"
+	"What this host's KVM can do, and what to do without one: kvmbox doctor (--help).\n"
 	"\n"
 	"Exit status: 0 the guest halted (built-in hello: and its checks passed), or the\n"
 	"guest's HC_exit status; 1 a guest check or assertion failed; 2 bad input (options,\n"
