@@ -40,6 +40,11 @@ LIB_SRCS := \
 	src/hc/files.c \
 	src/hc/stats.c \
 	src/hc/table.c \
+	src/gdb/conn.c \
+	src/gdb/packet.c \
+	src/gdb/stub.c \
+	src/gdb/stub_cmd.c \
+	src/gdb/tdesc.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
 	src/x86/paging.c \
