@@ -101,6 +101,7 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 # Unit tests link the library; guest tests also need the guests and the command.
 TESTS := \
 	unit/test_cause \
+	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
 	unit/test_x86 \
@@ -124,6 +125,11 @@ endef
 UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
 $(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o
+# test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
+$(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
+$(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
+		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
+	$(link_test)
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)

@@ -203,7 +203,8 @@ size_t gdb_tdesc_xml(const struct gdb_tdesc *t, char *buf, size_t len)
 	if (len)
 		buf[0] = 0;
 	xml(&o, "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-		"<target version=\"1.0\"><architecture>%s</architecture>", t->arch);
+		"<target version=\"1.0\"><architecture>%s</architecture>"
+		"<osabi>none</osabi>", t->arch); /* a bare guest: not gdb's default GNU/Linux */
 	for (unsigned i = 0; i < t->nfeatures; i++)
 		xml_feature(&o, t, &t->features[i]);
 	xml(&o, "</target>");
