@@ -283,11 +283,13 @@ int gdb_conn_pump(struct gdb_conn *c, struct gdb_stub *stub)
 	int rc;
 
 	while ((n = gdb_conn_read(c, buf, sizeof(buf))) > 0) {
-		gdb_stub_feed(stub, buf, (size_t)n);
-		/* Send as we go: a burst of packets must not overfill the stub's queue. */
-		rc = gdb_conn_flush(c, stub);
-		if (rc < 0)
-			return rc;
+		/* Send as we go: the stub takes bytes only while its queue has room. */
+		for (size_t off = 0; off < (size_t)n;) {
+			off += gdb_stub_feed(stub, buf + off, (size_t)n - off);
+			rc = gdb_conn_flush(c, stub);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	return n == -EAGAIN ? 0 : (int)n;
 }

@@ -420,18 +420,19 @@ static void on_event(struct gdb_stub *s, enum gdb_pkt_event ev)
 	}
 }
 
-void gdb_stub_feed(struct gdb_stub *s, const void *buf, size_t len)
+size_t gdb_stub_feed(struct gdb_stub *s, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	size_t done = 0;
 
-	while (len) {
+	/* One event queues at most an ack and one frame: keep room for that. */
+	while (done < len && sizeof(s->out) - s->out_len > FRAME_MAX + 1) {
 		enum gdb_pkt_event ev;
-		size_t n = gdb_pkt_feed(&s->parser, p, len, &ev);
 
-		p += n;
-		len -= n;
+		done += gdb_pkt_feed(&s->parser, p + done, len - done, &ev);
 		on_event(s, ev);
 	}
+	return done;
 }
 
 int gdb_stub_create(const struct gdb_target_ops *ops, void *ctx, const struct gdb_tdesc *tdesc,

@@ -94,10 +94,12 @@ int gdb_stub_create(const struct gdb_target_ops *ops, void *ctx, const struct gd
 /* Free the stub (breakpoints still inserted stay with the target). NULL is fine. */
 void gdb_stub_destroy(struct gdb_stub *s);
 
-/* Take LEN bytes from gdb, in any chunking: acknowledges, executes complete packets, queues the
- * replies for gdb_stub_output. Packets that arrive while the target runs are dropped (gdb does
- * not send any in all-stop mode); 0x03 then calls ops->interrupt. Never fails. */
-void gdb_stub_feed(struct gdb_stub *s, const void *buf, size_t len);
+/* Take up to LEN bytes from gdb, in any chunking: acknowledges, executes complete packets,
+ * queues the replies for gdb_stub_output. Stops early when the output queue has no room for
+ * another reply: drain it and feed the rest (the return value says how many bytes were
+ * taken). Packets that arrive while the target runs are dropped (gdb does not send any in
+ * all-stop mode); 0x03 then calls ops->interrupt. Never fails. */
+size_t gdb_stub_feed(struct gdb_stub *s, const void *buf, size_t len);
 
 /* The target stopped: queue the stop reply for STOP (if gdb waits for one) and return to
  * GDB_STUB_STOPPED, or to GDB_STUB_CLOSED for EXITED/KILLED. */
@@ -117,7 +119,7 @@ struct gdb_stub_stats {
 	unsigned long bad;       /* refused packets (nacked) */
 	unsigned long dropped;   /* packets that arrived while the target ran */
 	unsigned long resent;    /* replies sent again after a '-' */
-	unsigned long overflow;  /* replies dropped because the output queue was full */
+	unsigned long overflow;  /* replies that did not fit (a bug if ever non-zero) */
 };
 void gdb_stub_get_stats(const struct gdb_stub *s, struct gdb_stub_stats *st);
 
