@@ -42,6 +42,7 @@ LIB_SRCS := \
 	src/hc/table.c \
 	src/gdb/conn.c \
 	src/gdb/packet.c \
+	src/gdb/reply.c \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \

@@ -27,6 +27,38 @@ int gdb_hex_digit(int c)
 	return -1;
 }
 
+int gdb_parse_hex(const char **p, const char *end, uint64_t *v)
+{
+	const char *q = *p;
+	uint64_t x = 0;
+	int d;
+
+	while (q < end && (d = gdb_hex_digit((unsigned char)*q)) >= 0) {
+		if (q - *p == 16)
+			return -EINVAL;
+		x = x << 4 | (uint64_t)d;
+		q++;
+	}
+	if (q == *p)
+		return -EINVAL;
+	*p = q;
+	*v = x;
+	return 0;
+}
+
+int gdb_decode_hex(const char *p, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = gdb_hex_digit((unsigned char)p[2 * i]);
+		int lo = gdb_hex_digit((unsigned char)p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void gdb_pkt_parser_init(struct gdb_pkt_parser *p)
 {
 	memset(p, 0, sizeof(*p));

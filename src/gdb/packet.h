@@ -64,4 +64,11 @@ int gdb_pkt_encode(const void *payload, size_t len, unsigned flags, uint8_t *out
 /* Value of a hex digit, or -1. */
 int gdb_hex_digit(int c);
 
+/* Parse hex digits at *P (before END), at least one, at most 16; advance *P past them.
+ * 0, or -EINVAL (no digit, or more than 64 bits). */
+int gdb_parse_hex(const char **p, const char *end, uint64_t *v);
+
+/* Decode 2 * N hex digits at P into the N bytes of OUT. 0, or -EINVAL for a non-hex digit. */
+int gdb_decode_hex(const char *p, size_t n, uint8_t *out);
+
 #endif

@@ -1,7 +1,6 @@
 /* The GDB stub's session: acknowledgements, packet dispatch, queries (qSupported, qXfer, threads)
  * and stop replies. The packets that touch the target are in stub_cmd.c. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,144 +32,6 @@ unsigned gdb_signal_for_vector(unsigned vector)
 	default:
 		return SIG_SEGV;
 	}
-}
-
-/* ---- output ------------------------------------------------------------------------- */
-
-static void queue(struct gdb_stub *s, const uint8_t *buf, size_t len)
-{
-	if (len > sizeof(s->out) - s->out_len) {
-		s->stats.overflow++;
-		return;
-	}
-	memcpy(s->out + s->out_len, buf, len);
-	s->out_len += len;
-}
-
-size_t gdb_stub_output(const struct gdb_stub *s, const uint8_t **data)
-{
-	*data = s->out;
-	return s->out_len;
-}
-
-void gdb_stub_consume(struct gdb_stub *s, size_t n)
-{
-	if (n > s->out_len)
-		n = s->out_len;
-	memmove(s->out, s->out + n, s->out_len - n);
-	s->out_len -= n;
-}
-
-void gdb_rp_reset(struct gdb_stub *s)
-{
-	s->reply_len = 0;
-	s->reply_full = false;
-	s->reply[0] = 0;
-}
-
-void gdb_rp_fmt(struct gdb_stub *s, const char *fmt, ...)
-{
-	size_t room = sizeof(s->reply) - s->reply_len;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(s->reply + s->reply_len, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		s->reply_full = true;
-		s->reply[s->reply_len] = 0;
-		return;
-	}
-	s->reply_len += (size_t)n;
-}
-
-void gdb_rp_str(struct gdb_stub *s, const char *str)
-{
-	gdb_rp_fmt(s, "%s", str);
-}
-
-void gdb_rp_hex(struct gdb_stub *s, const uint8_t *buf, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (2 * len > sizeof(s->reply) - 1 - s->reply_len) {
-		s->reply_full = true;
-		return;
-	}
-	for (size_t i = 0; i < len; i++) {
-		s->reply[s->reply_len++] = hex[buf[i] >> 4];
-		s->reply[s->reply_len++] = hex[buf[i] & 0xf];
-	}
-	s->reply[s->reply_len] = 0;
-}
-
-void gdb_rp_send(struct gdb_stub *s, unsigned flags)
-{
-	int n;
-
-	if (s->reply_full) {
-		/* Our own limits are sized so this does not happen; never send half a reply. */
-		gdb_rp_reset(s);
-		gdb_rp_fmt(s, "E%02d", E2BIG);
-	}
-	n = gdb_pkt_encode(s->reply, s->reply_len, flags, s->last, sizeof(s->last));
-	if (n < 0) {
-		s->stats.overflow++;
-		s->last_len = 0;
-		return;
-	}
-	s->last_len = (size_t)n;
-	queue(s, s->last, s->last_len);
-}
-
-void gdb_reply(struct gdb_stub *s, const char *str)
-{
-	gdb_rp_reset(s);
-	gdb_rp_str(s, str);
-	gdb_rp_send(s, 0);
-}
-
-void gdb_reply_error(struct gdb_stub *s, int err)
-{
-	err = abs(err);
-	gdb_rp_reset(s);
-	gdb_rp_fmt(s, "E%02d", err > 99 ? 99 : err);
-	gdb_rp_send(s, 0);
-}
-
-/* ---- parsing ------------------------------------------------------------------------ */
-
-int gdb_parse_hex(const char **p, const char *end, uint64_t *v)
-{
-	const char *q = *p;
-	uint64_t x = 0;
-	int d;
-
-	while (q < end && (d = gdb_hex_digit((unsigned char)*q)) >= 0) {
-		if (q - *p == 16)
-			return -EINVAL;
-		x = x << 4 | (uint64_t)d;
-		q++;
-	}
-	if (q == *p)
-		return -EINVAL;
-	*p = q;
-	*v = x;
-	return 0;
-}
-
-int gdb_decode_hex(const char *p, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = gdb_hex_digit((unsigned char)p[2 * i]);
-		int lo = gdb_hex_digit((unsigned char)p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 static bool starts_with(const char *pkt, size_t len, const char *prefix)
@@ -384,7 +245,7 @@ static void dispatch(struct gdb_stub *s, const char *pkt, size_t len)
 static void on_packet(struct gdb_stub *s)
 {
 	if (!s->no_ack)
-		queue(s, (const uint8_t *)"+", 1);
+		gdb_queue(s, (const uint8_t *)"+", 1);
 	if (s->state != GDB_STUB_STOPPED) {
 		s->stats.dropped++;
 		return;
@@ -402,12 +263,12 @@ static void on_event(struct gdb_stub *s, enum gdb_pkt_event ev)
 	case GDB_PKT_BAD:
 		s->stats.bad++;
 		if (!s->no_ack)
-			queue(s, (const uint8_t *)"-", 1);
+			gdb_queue(s, (const uint8_t *)"-", 1);
 		break;
 	case GDB_PKT_NACK:
 		if (!s->no_ack && s->last_len) {
 			s->stats.resent++;
-			queue(s, s->last, s->last_len);
+			gdb_queue(s, s->last, s->last_len);
 		}
 		break;
 	case GDB_PKT_INTERRUPT:

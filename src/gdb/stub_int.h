@@ -1,5 +1,5 @@
-/* Inside the GDB stub: the per-connection state and the reply helpers shared by stub.c (session,
- * queries, stop replies) and stub_cmd.c (registers, memory, breakpoints, resuming). */
+/* Inside the GDB stub: the per-connection state shared by stub.c (session, queries, stop
+ * replies), stub_cmd.c (registers, memory, breakpoints, resuming) and reply.c (output). */
 #ifndef KVMBOX_GDB_STUB_INT_H
 #define KVMBOX_GDB_STUB_INT_H
 
@@ -47,6 +47,9 @@ struct gdb_stub {
 	size_t out_len;
 };
 
+/* reply.c. Queue LEN raw bytes for gdb (acks, frames); the caller made sure they fit
+ * (gdb_stub_feed keeps room for one event's output). */
+void gdb_queue(struct gdb_stub *s, const uint8_t *buf, size_t len);
 /* Reply building: start empty, append, then send once (or not at all: no reply). */
 void gdb_rp_reset(struct gdb_stub *s);
 void gdb_rp_str(struct gdb_stub *s, const char *str);
@@ -58,10 +61,6 @@ void gdb_rp_send(struct gdb_stub *s, unsigned flags);
 void gdb_reply(struct gdb_stub *s, const char *str);
 void gdb_reply_error(struct gdb_stub *s, int err);
 
-/* Parse hex digits at *P (before END), at least one, at most 16; advance *P. 0 or -EINVAL. */
-int gdb_parse_hex(const char **p, const char *end, uint64_t *v);
-/* Decode 2 * N hex digits at P into OUT. 0 or -EINVAL. */
-int gdb_decode_hex(const char *p, size_t n, uint8_t *out);
 
 /* Packets of stub_cmd.c; PKT is the whole payload (LEN bytes, NUL-terminated). */
 void gdb_cmd_read_regs(struct gdb_stub *s);

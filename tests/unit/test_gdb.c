@@ -247,6 +247,17 @@ static void test_tdesc_tables(void **state)
 	assert_int_equal(gdb_tdesc_reg_size(l, 17), 4);
 	assert_int_equal(gdb_tdesc_reg_size(l, 24), 10);
 	assert_int_equal(gdb_tdesc_reg_size(l, l->nregs), 0);
+	/* Features cover the table in order, each register once. */
+	for (int k = 0; k < 3; k++) {
+		const struct gdb_tdesc *t = k == 0 ? r : k == 1 ? p : l;
+		unsigned next = 0;
+
+		for (unsigned i = 0; i < t->nfeatures; i++) {
+			assert_int_equal(t->features[i].first, next);
+			next += t->features[i].count;
+		}
+		assert_int_equal(next, t->nregs);
+	}
 }
 
 static void test_tdesc_xml(void **state)
