@@ -149,29 +149,51 @@ uint64_t fake_target_pc(const struct fake_target *t)
 	return t->cpu.regs.rip;
 }
 
-void fake_target_run(struct fake_target *t, enum gdb_resume how, struct gdb_stop *stop)
+/* The first write or access watchpoint, as if the guest had just written there. */
+static const struct fake_bp *watch_hit(struct fake_target *t)
+{
+	for (unsigned i = 0; i < t->nbps; i++) {
+		const struct fake_bp *b = &t->bps[i];
+
+		if ((b->type == GDB_BP_WRITE || b->type == GDB_BP_ACCESS) && mapped(b->addr, 1)) {
+			t->mem[b->addr]++;
+			return b;
+		}
+	}
+	return NULL;
+}
+
+/* The lowest execution breakpoint above the pc. */
+static const struct fake_bp *next_break(const struct fake_target *t)
 {
 	const struct fake_bp *next = NULL;
+
+	for (unsigned i = 0; i < t->nbps; i++) {
+		const struct fake_bp *b = &t->bps[i];
+
+		if ((b->type == GDB_BP_SW || b->type == GDB_BP_HW) && b->addr > t->cpu.regs.rip &&
+		    (!next || b->addr < next->addr))
+			next = b;
+	}
+	return next;
+}
+
+void fake_target_run(struct fake_target *t, enum gdb_resume how, struct gdb_stop *stop)
+{
+	const struct fake_bp *b;
 
 	memset(stop, 0, sizeof(*stop));
 	if (how == GDB_RESUME_STEP) {
 		t->cpu.regs.rip++;
 		stop->kind = GDB_STOP_STEP;
+	} else if ((b = watch_hit(t))) {
+		t->cpu.regs.rip++;
+		*stop = (struct gdb_stop){ .kind = GDB_STOP_WATCH, .bp_type = b->type, .addr = b->addr };
+	} else if ((b = next_break(t))) {
+		t->cpu.regs.rip = b->addr;
+		*stop = (struct gdb_stop){ .kind = GDB_STOP_BREAK, .bp_type = b->type, .addr = b->addr };
 	} else {
-		for (unsigned i = 0; i < t->nbps; i++) {
-			const struct fake_bp *b = &t->bps[i];
-
-			if ((b->type == GDB_BP_SW || b->type == GDB_BP_HW) && b->addr > t->cpu.regs.rip &&
-			    (!next || b->addr < next->addr))
-				next = b;
-		}
-		if (next) {
-			t->cpu.regs.rip = next->addr;
-			*stop = (struct gdb_stop){ .kind = GDB_STOP_BREAK, .bp_type = next->type,
-						   .addr = next->addr };
-		} else {
-			stop->kind = GDB_STOP_EXITED;
-		}
+		stop->kind = GDB_STOP_EXITED;
 	}
 	t->stop = *stop;
 }

@@ -40,9 +40,11 @@ void fake_target_init(struct fake_target *t, enum kvmbox_mode mode);
 /* The ops that drive a struct fake_target (the ctx). */
 extern const struct gdb_target_ops fake_target_ops;
 
-/* Toy execution after ops->resume (HOW: usually t->last_how): a step advances the pc by 1 (GDB_STOP_STEP); a continue
- * moves to the lowest execution breakpoint above the pc (GDB_STOP_BREAK) or ends the guest
- * (GDB_STOP_EXITED, status 0). Fills STOP and updates T. */
+/* Toy execution after ops->resume (HOW: usually t->last_how): a step advances the pc by 1
+ * (GDB_STOP_STEP); a continue "writes" (increments) the first byte of the first write/access
+ * watchpoint and stops there (GDB_STOP_WATCH), else moves to the lowest execution breakpoint
+ * above the pc (GDB_STOP_BREAK), else ends the guest (GDB_STOP_EXITED, status 0). Fills STOP
+ * and updates T. */
 void fake_target_run(struct fake_target *t, enum gdb_resume how, struct gdb_stop *stop);
 
 /* The pc as a number. */

@@ -1065,7 +1065,8 @@ static void test_real_gdb_long(void **state)
 	static const char *const cmds[] = {
 		"show architecture", "p $rax", "p/x $rip", "p/x $cr0", "p/x $efer", "x/s 0x2000",
 		"break *0x1010", "continue", "p/x $pc", "stepi", "p/x $pc", "set var $rax = 7",
-		"p $rax", "set {int}0x3000 = 0x12345678", "x/wx 0x3000", "x/x 0x8000", "detach", NULL,
+		"p $rax", "set {int}0x3000 = 0x12345678", "x/wx 0x3000", "watch *(int *)0x3000",
+		"continue", "delete", "x/x 0x8000", "detach", NULL,
 	};
 	char *out;
 
@@ -1083,6 +1084,8 @@ static void test_real_gdb_long(void **state)
 	assert_contains(out, "$6 = 0x1011");
 	assert_contains(out, "$7 = 7");
 	assert_contains(out, "0x3000:\t0x12345678");
+	assert_contains(out, "Hardware watchpoint 2: *(int *)0x3000\n\nOld value = 305419896\n"
+			     "New value = 305419897");
 	assert_contains(out, "Cannot access memory at address 0x8000");
 	assert_contains(out, "[Inferior 1 (Remote target) detached]");
 	free(out);
