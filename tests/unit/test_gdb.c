@@ -346,22 +346,18 @@ static void test_qsupported(void **state)
 
 static void test_queries(void **state)
 {
+	static const struct { const char *pkt, *reply; } cases[] = {
+		{ "qAttached", "1" },   { "qAttached:1", "1" },       { "qC", "QC1" },
+		{ "qfThreadInfo", "m1" }, { "qsThreadInfo", "l" },    { "Hg0", "OK" },
+		{ "Hc-1", "OK" },       { "T1", "OK" },               { "?", "T05thread:1;" },
+		{ "qTStatus", "" },     { "vMustReplyEmpty", "" },    { "!", "" },
+		{ "", "" },
+	};
 	struct fx *f = fx_new(KVMBOX_MODE_PROTECTED, ALL_BPS);
 
 	(void)state;
-	expect_reply(f, "qAttached", "1");
-	expect_reply(f, "qAttached:1", "1");
-	expect_reply(f, "qC", "QC1");
-	expect_reply(f, "qfThreadInfo", "m1");
-	expect_reply(f, "qsThreadInfo", "l");
-	expect_reply(f, "Hg0", "OK");
-	expect_reply(f, "Hc-1", "OK");
-	expect_reply(f, "T1", "OK");
-	expect_reply(f, "?", "T05thread:1;");
-	expect_reply(f, "qTStatus", "");
-	expect_reply(f, "vMustReplyEmpty", "");
-	expect_reply(f, "!", "");
-	expect_reply(f, "", "");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_reply(f, cases[i].pkt, cases[i].reply);
 	fx_free(f);
 }
 
@@ -1054,83 +1050,74 @@ static void skip_without_gdb(void)
 	}
 }
 
-static void assert_contains(const char *out, const char *what)
-{
-	if (!strstr(out, what))
-		fail_msg("gdb output lacks \"%s\":\n%s", what, out);
-}
+/* One gdb session: the commands after `target remote`, and what its output must contain. */
+struct session {
+	const char *mode;
+	const char *const *cmds;  /* NULL-terminated */
+	const char *const *wants; /* NULL-terminated */
+};
 
-static void test_real_gdb_long(void **state)
+static void run_session(const struct session *se)
 {
-	static const char *const cmds[] = {
-		"show architecture", "p $rax", "p/x $rip", "p/x $cr0", "p/x $efer", "x/s 0x2000",
-		"break *0x1010", "continue", "p/x $pc", "stepi", "p/x $pc", "set var $rax = 7",
-		"p $rax", "set {int}0x3000 = 0x12345678", "x/wx 0x3000", "watch *(int *)0x3000",
-		"continue", "delete", "x/x 0x8000", "detach", NULL,
-	};
 	char *out;
 
-	(void)state;
 	skip_without_gdb();
-	out = run_gdb("long", cmds);
-	assert_contains(out, "i386:x86-64");
-	assert_contains(out, "$1 = 42");
-	assert_contains(out, "$2 = 0x1000");
-	assert_contains(out, "$3 = 0x80000001");
-	assert_contains(out, "$4 = 0x500");
-	assert_contains(out, "0x2000:\t\"Hello, gdb!\"");
-	assert_contains(out, "Breakpoint 1, 0x0000000000001010 in ?? ()");
-	assert_contains(out, "$5 = 0x1010");
-	assert_contains(out, "$6 = 0x1011");
-	assert_contains(out, "$7 = 7");
-	assert_contains(out, "0x3000:\t0x12345678");
-	assert_contains(out, "Hardware watchpoint 2: *(int *)0x3000\n\nOld value = 305419896\n"
-			     "New value = 305419897");
-	assert_contains(out, "Cannot access memory at address 0x8000");
-	assert_contains(out, "[Inferior 1 (Remote target) detached]");
+	out = run_gdb(se->mode, se->cmds);
+	for (const char *const *w = se->wants; *w; w++)
+		if (!strstr(out, *w))
+			fail_msg("gdb output lacks \"%s\":\n%s", *w, out);
 	free(out);
 }
+
+#define STRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void test_real_gdb_real_mode(void **state)
 {
-	static const char *const cmds[] = {
-		"show architecture", "p $eax", "p/x $eip", "p/x $cs", "x/s 0x2000", "info registers eflags",
-		"p/x $cr0", "stepi", "p/x $eip", "detach", NULL,
+	const struct session se = {
+		.mode = "real",
+		.cmds = STRS("show architecture", "p $eax", "p/x $eip", "p/x $cs", "x/s 0x2000",
+			     "info registers eflags", "p/x $cr0", "stepi", "p/x $eip", "detach"),
+		.wants = STRS("i8086", "$1 = 42", "$2 = 0x1000", "$3 = 0x0", "0x2000:\t\"Hello, gdb!\"",
+			      "$4 = 0x0", "$5 = 0x1001", "[Inferior 1 (Remote target) detached]"),
 	};
-	char *out;
 
 	(void)state;
-	skip_without_gdb();
-	out = run_gdb("real", cmds);
-	assert_contains(out, "i8086");
-	assert_contains(out, "$1 = 42");
-	assert_contains(out, "$2 = 0x1000");
-	assert_contains(out, "$3 = 0x0");
-	assert_contains(out, "0x2000:\t\"Hello, gdb!\"");
-	assert_contains(out, "$4 = 0x0");
-	assert_contains(out, "$5 = 0x1001");
-	assert_contains(out, "[Inferior 1 (Remote target) detached]");
-	free(out);
+	run_session(&se);
 }
 
 static void test_real_gdb_protected(void **state)
 {
-	static const char *const cmds[] = {
-		"show architecture", "p $eax", "p/x $cs", "p/x $cr0", "info registers eflags",
-		"hbreak *0x1020", "continue", "p/x $eip", "kill", NULL,
+	const struct session se = {
+		.mode = "protected",
+		.cmds = STRS("show architecture", "p $eax", "p/x $cs", "p/x $cr0", "info registers eflags",
+			     "hbreak *0x1020", "continue", "p/x $eip", "kill"),
+		.wants = STRS("i386", "$1 = 42", "$2 = 0x8", "$3 = 0x1", "Hardware assisted breakpoint 1",
+			      "$4 = 0x1020", "[Inferior 1 (Remote target) killed]"),
 	};
-	char *out;
 
 	(void)state;
-	skip_without_gdb();
-	out = run_gdb("protected", cmds);
-	assert_contains(out, "i386");
-	assert_contains(out, "$1 = 42");
-	assert_contains(out, "$2 = 0x8");
-	assert_contains(out, "$3 = 0x1");
-	assert_contains(out, "Hardware assisted breakpoint 1");
-	assert_contains(out, "$4 = 0x1020");
-	free(out);
+	run_session(&se);
+}
+
+static void test_real_gdb_long(void **state)
+{
+	const struct session se = {
+		.mode = "long",
+		.cmds = STRS("show architecture", "p $rax", "p/x $rip", "p/x $cr0", "p/x $efer",
+			     "x/s 0x2000", "break *0x1010", "continue", "p/x $pc", "stepi", "p/x $pc",
+			     "set var $rax = 7", "p $rax", "set {int}0x3000 = 0x12345678", "x/wx 0x3000",
+			     "watch *(int *)0x3000", "continue", "delete", "x/x 0x8000", "detach"),
+		.wants = STRS("i386:x86-64", "$1 = 42", "$2 = 0x1000", "$3 = 0x80000001", "$4 = 0x500",
+			      "0x2000:\t\"Hello, gdb!\"", "Breakpoint 1, 0x0000000000001010 in ?? ()",
+			      "$5 = 0x1010", "$6 = 0x1011", "$7 = 7", "0x3000:\t0x12345678",
+			      "Hardware watchpoint 2: *(int *)0x3000\n\nOld value = 305419896\n"
+			      "New value = 305419897",
+			      "Cannot access memory at address 0x8000",
+			      "[Inferior 1 (Remote target) detached]"),
+	};
+
+	(void)state;
+	run_session(&se);
 }
 
 int main(void)
