@@ -52,17 +52,22 @@ run_here() {
 run_in_lane() {
 	local dir=${REALKVM_DIR:-build/realkvm} log=${REALKVM_LOG:-$build/realkvm.log} args=() prog f
 	"$repo/scripts/realkvm/setup.sh" "$dir" || { echo "!!! the QEMU lane's setup failed"; failed=$((failed + $#)); return; }
-	for f in "$build/kvmbox" "$build"/guests/*.elf "$build"/guests/*.bin "$@"; do
+	# The test programs and what sits next to them (servers and helpers they start).
+	for f in "$build/kvmbox" "$build"/guests/*.elf "$build"/guests/*.bin "$@" \
+		$(find "$build/tests" -maxdepth 2 -type f -perm -u+x); do
 		[ -e "$f" ] && args+=(--file "$f=build/${f#"$build"/}")
 	done
 	for f in "$repo"/tests/guests/*.c "$repo"/examples/* "$repo"/bench/run.sh; do
 		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
 	done
-	# bench/run.sh (test_doctor runs it) is a bash script: bash and env come along, found on PATH.
+	# bench/run.sh (test_doctor runs it) is a bash script: bash and env come along, found on PATH;
+	# so does the setup's gdb-minimal for the tests that drive a real gdb.
 	for f in bash env; do
 		f=$(command -v "$f") && args+=(--mirror "$(realpath "$f")")
 	done
-	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")")")
+	gdb=$(realpath "$dir")/gdb-minimal/usr/bin
+	args+=(--mirror "$gdb/gdb")
+	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")"):$gdb")
 	for prog in "$@"; do
 		args+=(--test "build/${prog#"$build"/}")
 	done

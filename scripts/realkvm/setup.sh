@@ -114,6 +114,20 @@ smoke_boot() {
 	log "smoke boot with the bzImage passed"
 }
 
+# gdb for tests that drive a real gdb in the lane: Debian's gdb-minimal (no Python; the full gdb
+# needs a Python runtime the lane does not have), unpacked into DIR/gdb-minimal, not installed
+# (installing it would replace the host's /usr/bin/gdb).
+unpack_gdb_minimal() {
+	local deb
+	download gdb-minimal || { apt_update && download gdb-minimal; } || die "apt-get download gdb-minimal failed"
+	deb=$(echo "$tmp"/gdb-minimal_*.deb)
+	[[ -f $deb ]] || die "apt-get download produced no gdb-minimal .deb"
+	rm -rf "$dir/gdb-minimal"
+	dpkg -x "$deb" "$dir/gdb-minimal"
+	[[ -x $dir/gdb-minimal/usr/bin/gdb ]] || die "gdb-minimal has no usr/bin/gdb"
+	rm -f "$deb"
+}
+
 # Download package $1 into $tmp. apt drops privileges to _apt unless told root may write there.
 download() {
 	(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$1")
@@ -129,7 +143,7 @@ main() {
 		return
 	fi
 	mkdir -p "$dir"
-	rm -f "$dir/ready" "$dir/vmlinux" "$dir/vmlinuz" "$dir/base.cpio"
+	rm -rf "$dir/ready" "$dir/vmlinux" "$dir/vmlinuz" "$dir/base.cpio" "$dir/gdb-minimal"
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	# Stale package lists can name a kernel the mirror no longer has: update them and resolve again.
@@ -149,6 +163,7 @@ main() {
 	cp "$tmp/root/boot/vmlinuz-$kver" "$dir/vmlinuz" || die "no /boot/vmlinuz-$kver in $pkg"
 	extract_vmlinux "$dir/vmlinuz" "$dir/vmlinux" || log "could not extract vmlinux; will boot the bzImage"
 	build_base_cpio "$tmp/root" "$kver" "$dir/base.cpio"
+	unpack_gdb_minimal
 	smoke_boot
 	echo "$pkg" >"$dir/ready"
 	log "ready in $((SECONDS - start)) s"
