@@ -101,7 +101,8 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 {
 	unsigned i;
 
-	fprintf(f, "kvmbox: %u VMs, policy %s, quantum %.3f ms, %.3f s%s\n", s->nvms,
+	fprintf(f, "kvmbox: %u VM%s, policy %s, quantum %.3f ms, %.3f s%s\n", s->nvms,
+		s->nvms == 1 ? "" : "s",
 		policy_name(s->cfg.policy), (double)s->cfg.quantum_ns / 1e6,
 		(double)(s->end_ns - s->start_ns) / 1e9, s->deadlock ? ", DEADLOCK" : "");
 	fprintf(f, "  %-12s %-10s %10s %7s %8s %9s %9s %9s %11s %11s\n", "vm", "status", "cpu ms",
