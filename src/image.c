@@ -177,6 +177,23 @@ static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr
 	return 0;
 }
 
+/* The architecture an ELF e_machine names, for messages ("AArch64"), or NULL. */
+static const char *machine_name(uint16_t machine)
+{
+	static const struct { uint16_t machine; const char *name; } names[] = {
+		{ EM_SPARC, "SPARC" }, { EM_386, "i386" }, { EM_MIPS, "MIPS" },
+		{ EM_PPC, "PowerPC" }, { EM_PPC64, "PowerPC64" }, { EM_S390, "S/390" },
+		{ EM_ARM, "ARM" }, { EM_SPARCV9, "SPARC V9" }, { EM_IA_64, "IA-64" },
+		{ EM_X86_64, "x86-64" }, { EM_AARCH64, "AArch64" }, { EM_RISCV, "RISC-V" },
+		{ 258 /* EM_LOONGARCH, newer than some elf.h */, "LoongArch" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].machine == machine)
+			return names[i].name;
+	return NULL;
+}
+
 /* Validate the ELF header; on success *PHOFF and *PHNUM describe a program header table that
  * lies inside the file and *ENTRY is e_entry. */
 static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t *entry,
@@ -224,8 +241,9 @@ static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t 
 		return fail(err, -ENOEXEC, "ELF e_version %" PRIu32 " is not EV_CURRENT (1)", version);
 	want_machine = e->is64 ? EM_X86_64 : EM_386;
 	if (machine != want_machine)
-		return fail(err, -ENOEXEC, "ELF%d machine %u is not %s (%u)", e->is64 ? 64 : 32, machine,
-			    e->is64 ? "EM_X86_64" : "EM_386", want_machine);
+		return fail(err, -ENOEXEC, "ELF%d machine %s (%u) is not %s", e->is64 ? 64 : 32,
+			    machine_name(machine) ? machine_name(machine) : "unknown", machine,
+			    machine_name(want_machine));
 	if (type == ET_DYN)
 		return fail(err, -ENOEXEC, "ELF type ET_DYN (position-independent) is not supported: "
 			    "link a fixed-address executable (-static -no-pie)");

@@ -641,12 +641,14 @@ static void test_bad_machine(void **state)
 	(void)state;
 	std_image(&b, true, 0);
 	eh_set(&b, EH_MACHINE, EM_386);
-	expect_fail(&b, "ELF64 machine 3 is not EM_X86_64 (62)");
+	expect_fail(&b, "ELF64 machine i386 (3) is not x86-64");
 	eh_set(&b, EH_MACHINE, EM_AARCH64);
-	expect_fail(&b, "ELF64 machine 183 is not EM_X86_64 (62)");
+	expect_fail(&b, "ELF64 machine AArch64 (183) is not x86-64");
+	eh_set(&b, EH_MACHINE, 4242);
+	expect_fail(&b, "ELF64 machine unknown (4242) is not x86-64");
 	std_image(&b, false, 0);
 	eh_set(&b, EH_MACHINE, EM_X86_64); /* x32 */
-	expect_fail(&b, "ELF32 machine 62 is not EM_386 (3)");
+	expect_fail(&b, "ELF32 machine x86-64 (62) is not i386");
 }
 
 static void test_bad_type(void **state)
