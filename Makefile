@@ -54,10 +54,13 @@ LIB_SRCS := \
 
 CLI_SRCS := \
 	cli/doctor.c \
+	cli/inputs.c \
+	cli/load.c \
 	cli/main.c \
 	cli/multi.c \
-	cli/multi_opts.c \
-	cli/opts.c
+	cli/opts.c \
+	cli/single.c \
+	cli/vm_opts.c
 
 LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -125,7 +128,7 @@ define link_test
 endef
 UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
-$(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o
+$(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o $(BUILD)/obj/cli/vm_opts.o
 # test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
 $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
@@ -178,11 +181,11 @@ help:
 	@echo "make check-install   install into a temporary DESTDIR, build and run an embedder with pkg-config"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
-# Without a usable KVM (kvmbox doctor --brief: status 6) the hello guest runs inside the QEMU lane.
+# Without a usable KVM (kvmbox doctor --brief: status 69) the hello guest runs inside the QEMU lane.
 .PHONY: run
 run: $(BUILD)/kvmbox
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); \
-	if [ $$? -eq 6 ]; then \
+	if [ $$? -eq 69 ]; then \
 		echo "make run: $$cause: running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \
 		BUILD=$(BUILD) scripts/kvm-in-qemu $(BUILD)/kvmbox run; \
 	else \

@@ -14,7 +14,7 @@ host_status=0
 host_line=$("$BUILD/kvmbox" doctor --brief 2>&1) || host_status=$?
 case $host_status in
 0 | 1) ;; # 1: a mode the benchmarks do not use (paged32) cannot run here
-6) echo "bench: $host_line; the benchmarks need KVM (docs/performance.md)" >&2; exit 77 ;;
+69) echo "bench: $host_line; the benchmarks need KVM (docs/performance.md)" >&2; exit 77 ;;
 *) echo "bench: $BUILD/kvmbox doctor --brief: status $host_status: $host_line" >&2; exit 2 ;;
 esac
 [ "${1:-}" != --host-check ] || exit 0

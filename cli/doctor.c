@@ -11,7 +11,7 @@
 
 #define LANE_CMD "scripts/kvm-in-qemu build/kvmbox run ..."
 
-static const char doctor_usage[] =
+const char cli_doctor_usage[] =
 	"usage: kvmbox doctor [--json | --brief]\n"
 	"Check whether this host's KVM can run kvmbox guests, and say why not.\n"
 	"Checks the device (present, permissions, the group to join), KVM_GET_API_VERSION,\n"
@@ -26,7 +26,7 @@ static const char doctor_usage[] =
 	"/dev/kvm, the device kvmbox's VMs open.\n"
 	"\n"
 	"Exit status: 0 KVM usable and all four modes run; 1 KVM usable but some mode\n"
-	"cannot run here; 2 bad usage; 6 no usable KVM (as `kvmbox run`'s host error).\n";
+	"cannot run here; 2 bad usage; 69 no usable KVM (as `kvmbox run` says it).\n";
 
 enum format { FORMAT_TABLE, FORMAT_JSON, FORMAT_BRIEF };
 
@@ -377,7 +377,7 @@ int cli_doctor_main(int argc, char **argv)
 	int ret = parse(argc, argv, &format);
 
 	if (ret)
-		return ret > 0 ? (fputs(doctor_usage, stdout), DOCTOR_OK) : DOCTOR_USAGE;
+		return ret > 0 ? (fputs(cli_doctor_usage, stdout), DOCTOR_OK) : DOCTOR_USAGE;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		fprintf(stderr, "kvmbox doctor: out of memory\n");

@@ -4,14 +4,15 @@
 #define KVMBOX_CLI_DOCTOR_H
 
 #include <stdbool.h>
+#include "status.h"
 
-/* Exit statuses of `kvmbox doctor` (docs/doctor.md). DOCTOR_NO_KVM is `kvmbox run`'s
- * host-error status, so scripts can treat both alike. */
+/* Exit statuses of `kvmbox doctor` (docs/doctor.md). DOCTOR_NO_KVM is the status `kvmbox run`
+ * gives when it finds no usable KVM (cli/status.h), so scripts can treat both alike. */
 enum doctor_status {
 	DOCTOR_OK = 0,        /* KVM usable and all four modes run */
 	DOCTOR_SOME_MODE = 1, /* KVM usable but some mode cannot run (or was not probed) */
 	DOCTOR_USAGE = 2,     /* bad options */
-	DOCTOR_NO_KVM = 6,    /* no usable KVM */
+	DOCTOR_NO_KVM = EXIT_NO_KVM, /* no usable KVM */
 };
 
 /* `kvmbox doctor [--json] [--brief]`: ARGV[1] is "doctor". The device is $KVMBOX_DEVICE when
@@ -22,5 +23,8 @@ int cli_doctor_main(int argc, char **argv);
  * "kvmbox: no usable KVM: CAUSE; run `kvmbox doctor`" and return true; otherwise print
  * nothing and return false (the caller reports its own error). */
 bool doctor_say_no_kvm(void);
+
+/* The help text of `kvmbox doctor`. */
+extern const char cli_doctor_usage[];
 
 #endif

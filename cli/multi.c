@@ -1,7 +1,7 @@
-/* `kvmbox run --vm NAME=IMAGE ...`: several VMs in one process, scheduled on one thread by
- * the library's scheduler; consoles prefixed with the VM's name (or to a file each), the
- * Matrix ports served and counted, a per-VM report at the end. The options are parsed in
- * cli/multi_opts.c. */
+/* A scheduled run: the VMs of `kvmbox run --vm NAME=IMAGE ...` (or one VM with a scheduler
+ * option) in one process on one thread; consoles prefixed with the VM's name when there are
+ * several (or to a file each), the Matrix ports served and counted, a per-VM report and the
+ * JSON statistics at the end. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +9,16 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
-#include "doctor.h"
+#include "load.h"
 #include "multi.h"
-#include "opts.h"
 #include "status.h"
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 
 struct vm_ctx {
 	const char *name;
-	FILE *file;          /* out=FILE, or NULL: stdout with a prefix per line */
+	FILE *file;          /* out=FILE, or NULL: stdout */
+	bool prefix;         /* stdout lines prefixed "[name] " (several VMs) */
 	char line[1024];
 	size_t len;
 	bool show_ports;
@@ -40,8 +40,8 @@ static void console(void *ctx, const char *buf, size_t len)
 {
 	struct vm_ctx *c = ctx;
 
-	if (c->file) {
-		fwrite(buf, 1, len, c->file);
+	if (c->file || !c->prefix) {
+		fwrite(buf, 1, len, c->file ? c->file : stdout);
 		return;
 	}
 	while (len--) {
@@ -65,161 +65,68 @@ static void matrix_port(void *ctx, uint16_t port, bool out, uint32_t *value, uns
 		printf("[%s] out 0x%x: %u\n", c->name, port, *value);
 }
 
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
-static char *read_text(const char *path, char *err, size_t errlen)
-{
-	struct kvmbox_error e = { "" };
-	uint8_t *data;
-	size_t size;
-	char *text;
+/* What one scheduled run owns; cli_multi_run releases it whatever happened. */
+struct multi_run {
+	const struct run_opts *o;
+	const struct run_inputs *in;
+	struct kvmbox_log log;
+	struct kvmbox_sched *s;
+	struct kvmbox_vm *vms[RUN_MAX_VMS];
+	struct vm_ctx *ctx;  /* one per VM */
+};
 
-	if (kvmbox_image_read_file(path, &data, &size, &e) < 0) {
-		cli_fail(err, errlen, "%s", e.msg);
-		return NULL;
-	}
-	text = realloc(data, size + 1);
-	if (!text) {
-		free(data);
-		cli_fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	text[size] = '\0';
-	return text;
-}
-
-static int create_vm(const struct multi_vm_opts *v, struct vm_ctx *ctx, struct kvmbox_log *log,
-		     struct kvmbox_vm **vmp)
+static int create_vm(struct multi_run *r, unsigned i)
 {
+	const struct vm_opts *v = &r->o->vms[i];
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,
-		.flags = v->strict ? KVMBOX_VM_STRICT : 0,
-		.log = log,
+		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.log = &r->log,
 		.console = console,
-		.console_ctx = ctx,
+		.console_ctx = &r->ctx[i],
+		.share_dir = v->share,
+		.share_readonly = v->share_ro,
 		.user_port_first = KVMBOX_PORT_MATRIX_FIRST,
 		.user_port_count = KVMBOX_PORT_MATRIX_COUNT,
 		.user_port = matrix_port,
-		.user_port_ctx = ctx,
+		.user_port_ctx = &r->ctx[i],
 	};
-	struct kvmbox_error err = { "" };
 	struct kvmbox_image img;
-	uint8_t *data;
-	size_t size;
-	int ret;
+	char who[VM_NAME_MAX + 256];
+	uint8_t *file;
+	int status;
 
-	if (kvmbox_image_read_file(v->image, &data, &size, &err) < 0) {
-		fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
-		return EXIT_USAGE;
-	}
-	if (kvmbox_image_parse(&img, data, size, false, 0, 0, &err) < 0) {
-		fprintf(stderr, "kvmbox: %s: %s: %s\n", v->name, v->image, err.msg);
-		free(data);
-		return EXIT_USAGE;
-	}
-	cfg.mode = v->mode ? v->mode : img.mode;
-	ret = kvmbox_vm_create(vmp, &cfg, &err);
-	if (ret < 0) {
-		if (ret == -EINVAL || !doctor_say_no_kvm())
-			fprintf(stderr, "kvmbox: %s: %s\n", v->name, err.msg);
-		free(data);
-		return ret == -EINVAL ? EXIT_USAGE : EXIT_HOST;
-	}
-	ret = kvmbox_vm_load(*vmp, &img, &err);
-	free(data);
-	if (ret < 0) {
-		fprintf(stderr, "kvmbox: %s: %s: %s\n", v->name, v->image, err.msg);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
+	r->ctx[i] = (struct vm_ctx){ .name = v->name, .file = r->in->out[i],
+				     .prefix = r->o->nvms > 1, .show_ports = r->o->show_ports };
+	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
+	status = cli_image_read(v, &file, &img, &cfg.mode);
+	if (status == EXIT_OK)
+		status = cli_vm_start(&cfg, &img, who, &r->vms[i]);
+	free(file);
+	return status;
 }
 
-/* The worst outcome decides the exit status (see the usage text). */
-static int exit_status(const struct kvmbox_sched *s)
-{
-	static const int rank[] = { [EXIT_OK] = 0, [EXIT_CHECK] = 1, [EXIT_TIMEOUT] = 2,
-				    [EXIT_DEADLOCK] = 3, [EXIT_GUEST_FAULT] = 4, [EXIT_HOST] = 5 };
-	int worst = EXIT_OK;
-	unsigned i;
-
-	for (i = 0; i < kvmbox_sched_count(s); i++) {
-		struct kvmbox_sched_vm_report r;
-		int st = EXIT_OK;
-
-		kvmbox_sched_report(s, i, &r);
-		switch (r.status) {
-		case KVMBOX_SCHED_EXITED:
-			st = r.exit_status ? EXIT_CHECK : EXIT_OK;
-			break;
-		case KVMBOX_SCHED_ASSERT:
-			st = EXIT_CHECK;
-			break;
-		case KVMBOX_SCHED_TIMEOUT:
-			st = EXIT_TIMEOUT;
-			break;
-		case KVMBOX_SCHED_DEADLOCK:
-			st = EXIT_DEADLOCK;
-			break;
-		case KVMBOX_SCHED_FAULT:
-		case KVMBOX_SCHED_BAD_CALL:
-			st = EXIT_GUEST_FAULT;
-			break;
-		case KVMBOX_SCHED_HOST_ERROR:
-		case KVMBOX_SCHED_RUNNING:
-			st = EXIT_HOST;
-			break;
-		default:
-			break;
-		}
-		if (rank[st] > rank[worst])
-			worst = st;
-	}
-	return worst;
-}
-
-/* What one several-VM run owns; run() releases it whatever happened. */
-struct multi_run {
-	const struct multi_opts *o;
-	struct kvmbox_log log;
-	struct kvmbox_sched *s;
-	struct kvmbox_vm *vms[MULTI_MAX_VMS];
-	struct vm_ctx *ctx;  /* one per VM */
-	char *script;        /* --sched script:FILE's text */
-	FILE *trace;         /* --trace-out */
-};
-
-/* Read the script and open the trace file the scheduler's config names, then create it. */
+/* The scheduler of the run's options, then every VM added to it. */
 static int create_sched(struct multi_run *r)
 {
-	const struct multi_opts *o = r->o;
+	const struct run_opts *o = r->o;
 	struct kvmbox_sched_config sc = {
 		.policy = o->policy,
 		.quantum_ns = (uint64_t)(o->quantum_ms * 1e6),
 		.yield_on_io = o->yield_on_io,
 		.duration_ns = (uint64_t)(o->duration * 1e9),
+		.script = r->in->script,
+		.trace = r->in->trace,
 		.log = &r->log,
 	};
 	struct kvmbox_error err = { "" };
-	char msg[512];
-	unsigned k;
+	unsigned i, k;
+	int status;
 
-	if (o->script_file) {
-		r->script = read_text(o->script_file, msg, sizeof(msg));
-		if (!r->script) {
-			fprintf(stderr, "kvmbox: --sched script: %s\n", msg);
-			return EXIT_USAGE;
-		}
-		sc.script = r->script;
-	}
-	if (o->trace_out) {
-		r->trace = fopen(o->trace_out, "w");
-		if (!r->trace) {
-			fprintf(stderr, "kvmbox: --trace-out %s: %s\n", o->trace_out, strerror(errno));
-			return EXIT_USAGE;
-		}
-		sc.trace = r->trace;
-	}
 	if (kvmbox_sched_create(&r->s, &sc, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		return EXIT_USAGE;
@@ -227,30 +134,11 @@ static int create_sched(struct multi_run *r)
 	for (k = 0; k < KVMBOX_CHAN_MAX; k++)
 		if (o->chan_cap[k])
 			kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(r->s), k, o->chan_cap[k]);
-	return EXIT_OK;
-}
-
-/* Create every VM of --vm, with its console, and hand it to the scheduler. */
-static int add_vms(struct multi_run *r)
-{
-	struct kvmbox_error err = { "" };
-	unsigned i;
-	int status;
-
-	for (i = 0; i < r->o->nvms; i++) {
-		const struct multi_vm_opts *v = &r->o->vms[i];
-		double timeout = v->timeout ? v->timeout : r->o->timeout;
-
-		r->ctx[i].name = v->name;
-		r->ctx[i].show_ports = r->o->show_ports;
-		if (v->out && !(r->ctx[i].file = fopen(v->out, "w"))) {
-			fprintf(stderr, "kvmbox: %s: out=%s: %s\n", v->name, v->out, strerror(errno));
-			return EXIT_USAGE;
-		}
-		status = create_vm(v, &r->ctx[i], &r->log, &r->vms[i]);
-		if (status != EXIT_OK)
+	for (i = 0; i < o->nvms; i++) {
+		if ((status = create_vm(r, i)) != EXIT_OK)
 			return status;
-		if (kvmbox_sched_add(r->s, r->vms[i], v->share, (uint64_t)(timeout * 1e9), &err) < 0) {
+		if (kvmbox_sched_add(r->s, r->vms[i], o->vms[i].weight,
+				     (uint64_t)(o->vms[i].timeout * 1e9), &err) < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
 			return EXIT_HOST;
 		}
@@ -258,13 +146,60 @@ static int add_vms(struct multi_run *r)
 	return EXIT_OK;
 }
 
-/* After the run: the consoles' last lines, the per-VM report, the Matrix port counts and
- * the JSON report. Returns the exit status the outcomes decide. */
-static int report(const struct multi_run *r)
+/* One VM's outcome as an exit status. */
+static int vm_status(const struct multi_run *r, unsigned i, const struct kvmbox_sched_vm_report *rep)
 {
-	const struct multi_opts *o = r->o;
-	int status;
-	FILE *json;
+	switch (rep->status) {
+	case KVMBOX_SCHED_HALTED:
+		return r->o->vms[i].image ? EXIT_OK : cli_check_hello(r->vms[i], true);
+	case KVMBOX_SCHED_EXITED:
+		return exit_status_of_guest(rep->exit_status);
+	case KVMBOX_SCHED_STOPPED:
+		return EXIT_OK;
+	case KVMBOX_SCHED_ASSERT:
+		return EXIT_CHECK;
+	case KVMBOX_SCHED_TIMEOUT:
+		return EXIT_TIMEOUT;
+	case KVMBOX_SCHED_DEADLOCK:
+		return EXIT_DEADLOCK;
+	case KVMBOX_SCHED_FAULT:
+	case KVMBOX_SCHED_BAD_CALL:
+		return EXIT_GUEST_FAULT;
+	default:
+		return EXIT_HOST;
+	}
+}
+
+/* The run's exit status: the worst of kvmbox's verdicts (this order), else the first VM's
+ * own status that is not 0. */
+static int exit_status(const struct multi_run *r)
+{
+	static const int worst_first[] = { EXIT_HOST, EXIT_GUEST_FAULT, EXIT_DEADLOCK, EXIT_TIMEOUT,
+					   EXIT_CHECK, EXIT_GUEST_RANGE };
+	int st[RUN_MAX_VMS];
+	unsigned i, k;
+
+	for (i = 0; i < r->o->nvms; i++) {
+		struct kvmbox_sched_vm_report rep;
+
+		kvmbox_sched_report(r->s, i, &rep);
+		st[i] = vm_status(r, i, &rep);
+	}
+	for (k = 0; k < sizeof(worst_first) / sizeof(worst_first[0]); k++)
+		for (i = 0; i < r->o->nvms; i++)
+			if (st[i] == worst_first[k])
+				return st[i];
+	for (i = 0; i < r->o->nvms; i++)
+		if (st[i] != EXIT_OK)
+			return st[i];
+	return EXIT_OK;
+}
+
+/* After the run: the consoles' last lines, the per-VM report, registers and counters asked
+ * for, the Matrix port counts and the JSON report. */
+static void report(const struct multi_run *r)
+{
+	const struct run_opts *o = r->o;
 	unsigned i;
 
 	for (i = 0; i < o->nvms; i++)
@@ -278,24 +213,19 @@ static int report(const struct multi_run *r)
 			fprintf(stderr, "  %-12s port 0x10: %llu writes (last %u), port 0x11: %llu writes (last %u)\n",
 				c->name, (unsigned long long)c->port_writes[0], c->last_value[0],
 				(unsigned long long)c->port_writes[1], c->last_value[1]);
+		if (o->vms[i].regs || o->vms[i].stats)
+			fprintf(stderr, "[%s]\n", c->name);
+		if (o->vms[i].regs)
+			cli_print_regs(r->vms[i]);
+		if (o->vms[i].stats)
+			cli_print_stats(r->vms[i]);
 	}
-	status = exit_status(r->s);
-	if (o->stats_json) {
-		json = fopen(o->stats_json, "w");
-		if (!json || kvmbox_sched_write_json(r->s, json) < 0) {
-			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
-			status = status ? status : EXIT_HOST;
-		}
-		if (json)
-			fclose(json);
-	}
-	return status;
 }
 
-static int run(const struct multi_opts *o)
+int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 {
-	struct multi_run r = { .o = o, .log = { .level = cli_log_level(o->verbosity, o->trace),
-						 .sink = stderr } };
+	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, o->trace),
+							  .sink = stderr } };
 	struct kvmbox_error err = { "" };
 	int status;
 	unsigned i;
@@ -304,58 +234,23 @@ static int run(const struct multi_opts *o)
 	if (!r.ctx)
 		return EXIT_HOST;
 	status = create_sched(&r);
-	if (status == EXIT_OK)
-		status = add_vms(&r);
-	if (status == EXIT_OK) {
-		if (kvmbox_sched_run(r.s, &err) < 0) {
-			fprintf(stderr, "kvmbox: %s\n", err.msg);
-			status = EXIT_HOST;
-		} else {
-			status = report(&r);
+	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		status = EXIT_HOST;
+	} else if (status == EXIT_OK) {
+		report(&r);
+		status = exit_status(&r);
+		if (in->stats_json && (kvmbox_sched_write_json(r.s, in->stats_json) < 0 ||
+				       fflush(in->stats_json) == EOF)) {
+			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
+			status = status != EXIT_OK ? status : EXIT_HOST;
 		}
 	}
 	kvmbox_sched_destroy(r.s);
 	for (i = 0; i < o->nvms; i++) {
 		kvmbox_vm_destroy(r.vms[i]);
 		line_flush(&r.ctx[i]);
-		if (r.ctx[i].file)
-			fclose(r.ctx[i].file);
 	}
-	if (r.trace)
-		fclose(r.trace);
-	free(r.script);
 	free(r.ctx);
-	return status;
-}
-
-int cli_multi_main(int argc, char **argv)
-{
-	struct multi_opts *o = calloc(1, sizeof(*o));
-	char err[512];
-	int status;
-
-	if (!o)
-		return EXIT_HOST;
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(cli_multi_usage, stdout);
-			free(o);
-			return EXIT_OK;
-		}
-	}
-	if (multi_parse(argc, argv, o, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox run --vm --help'.\n", err);
-		multi_opts_free(o);
-		free(o);
-		return EXIT_USAGE;
-	}
-	if (o->help) {
-		fputs(cli_multi_usage, stdout);
-		status = EXIT_OK;
-	} else {
-		status = run(o);
-	}
-	multi_opts_free(o);
-	free(o);
 	return status;
 }

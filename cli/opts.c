@@ -1,187 +1,164 @@
-/* getopt_long parsing of `kvmbox run`: every value is checked here, before anything runs. */
-#include <errno.h>
+/* getopt_long parsing of `kvmbox run`: the run-wide options here, the per-VM ones through
+ * vm_opt_set (cli/vm_opts.c), for the single VM and for each --vm alike. */
 #include <getopt.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "opts.h"
 
 const char cli_usage[] =
-	"usage: kvmbox run [options] [IMAGE]\n"
-	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine.\n"
-	"Without IMAGE, run the built-in hello guest in the chosen mode (default long).\n"
+	"usage: kvmbox run [OPTION...] [IMAGE]\n"
+	"       kvmbox run --vm NAME=IMAGE[,KEY=VALUE...] [--vm ...] [OPTION...]\n"
+	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine; without\n"
+	"IMAGE, the built-in hello guest (default long mode). With --vm, several VMs share one\n"
+	"host thread under a scheduler; a single VM is a run of one VM.\n"
 	"\n"
-	"  -m, --mode MODE     real | protected | paged32 | long (default: from the ELF)\n"
-	"  -r, -s, -p, -l      the same as -m real / protected / paged32 / long\n"
-	"      --mem SIZE      guest memory, e.g. 2M, 64M, 1G (default 2M, 256K..3G)\n"
-	"      --load ADDR     IMAGE is a flat binary loaded at guest address ADDR\n"
-	"      --entry ADDR    entry point of a flat binary (default: the load address)\n"
-	"      --repeat N      run the guest N times, each from its freshly loaded state\n"
-	"                      (fast reset: only what a run changed is restored)\n"
-	"      --timeout SEC   stop a guest still running after SEC seconds\n"
-	"                      (Ctrl-C also stops it cleanly: status 130)\n"
-	"      --regs          print the general registers when the guest stops\n"
-	"      --stats         print exit counts when the guest stops\n"
-	"      --strict        a malformed hypercall stops the VM\n"
-	"      --share DIR[:ro] let the guest's file hypercalls use DIR (read-only with :ro)\n"
-	"      --no-coalesce   one exit per console byte (no coalesced PIO)\n"
-	"  -v, --verbose       more messages (repeat for debug)\n"
-	"      --trace         explain every KVM call and exit on stderr\n"
-	"  -h, --help          this text\n"
-	"  -V, --version       the version\n"
+	"Per VM: --KEY VALUE for the single VM (or the default of every --vm), KEY=VALUE in --vm:\n"
+	"  -m, --mode MODE      real | protected | paged32 | long. An ELF runs in its own mode\n"
+	"                       (its mode note, else long for ELF64, protected for ELF32): MODE\n"
+	"                       may only repeat it. A flat binary needs it.\n"
+	"  -r, -s, -p, -l       the same as -m real / protected / paged32 / long\n"
+	"      --mem SIZE       guest memory, e.g. 2M, 64M, 1G (default 2M, 256K..3G)\n"
+	"      --load ADDR      IMAGE is a flat binary loaded at guest address ADDR\n"
+	"      --entry ADDR     entry point of a flat binary (default: the load address)\n"
+	"      --share DIR[:ro|:rw]  the guest's file hypercalls use DIR (default :rw)\n"
+	"      --timeout SEC    stop a guest still running after SEC seconds (a timeout)\n"
+	"      --strict         a malformed hypercall stops the VM\n"
+	"      --out FILE       the guest console to FILE (default: stdout; with several VMs\n"
+	"                       each line is prefixed [NAME])\n"
+	"      --regs, --stats  print the registers / exit counts when the guest stops\n"
+	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
+	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
 	"\n"
-	"Several VMs in one process: kvmbox run --vm NAME=IMAGE[,...] --vm ... (see\n"
-	"'kvmbox run --vm --help').\n"
-	"What this host's KVM can do, and what to do without one: kvmbox doctor (--help).\n"
+	"Run-wide:\n"
+	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
+	"      --sched io|rr|share|script:FILE  policy (default rr); a script's digits 1-9\n"
+	"                       name the VM of each quantum ('#' comments; it repeats)\n"
+	"      --quantum MS     quantum in milliseconds (default 10; fractions allowed)\n"
+	"      --yield-on-io    also end a quantum at every I/O exit\n"
+	"      --duration S     stop every VM still running after S seconds (not a failure)\n"
+	"      --chan ID=CAP    records channel ID holds (default 16)\n"
+	"      --show-ports     print every write to the Matrix ports 0x10/0x11\n"
+	"      --stats-json FILE  per-VM report as JSON (docs/stats.schema.json)\n"
+	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when\n"
+	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
+	"                       with the scheduler options above, which measure one run)\n"
+	"  -v, --verbose        more messages (repeat for debug); --trace: every KVM call\n"
+	"  -h, --help           this text\n"
 	"\n"
-	"Exit status: 0 the guest halted (built-in hello: and its checks passed), or the\n"
-	"guest's HC_exit status; 1 a guest check or assertion failed; 2 bad input (options,\n"
-	"image); 3 guest fault (triple fault, bad MMIO or port, failed entry, --strict bad\n"
-	"hypercall); 4 timeout; 5 this host cannot run the mode; 6 host error;\n"
-	"128+N interrupted by signal N.\n";
+	"The per-VM report of a scheduled run goes to stderr.\n";
+
+const char cli_status_help[] =
+	"Exit status (the guest owns 0, 1 and 3-63; kvmbox owns 2 and 64-79):\n"
+	"  0       the guest halted or exited 0 (built-in hello: its checks passed)\n"
+	"  1, 3-63 the guest's own HC_exit status (several VMs: the first VM's that is not 0)\n"
+	"  2       bad input (options, image, paths, schedule): refused before anything ran\n"
+	"  64      a guest assertion or the built-in hello's check failed\n"
+	"  65      guest fault (triple fault, bad MMIO or port, failed entry, --strict bad call)\n"
+	"  66      timeout\n"
+	"  67      deadlock: every remaining VM waited on a channel\n"
+	"  68      the guest exited with 2 or 64-255, statuses kvmbox owns (stderr gives it)\n"
+	"  69      no usable KVM on this host (kvmbox doctor says why)\n"
+	"  70      this host's KVM cannot run the mode\n"
+	"  71      host error (a KVM call or the host failed)\n"
+	"  128+N   ended by signal N (Ctrl-C: 130; stdout closed, as in `| head`: 141)\n"
+	"With several VMs the worst of 71, 65, 67, 66, 64, 68 wins over guest statuses.\n";
 
 enum {
-	OPT_MEM = 256,
-	OPT_LOAD,
-	OPT_ENTRY,
-	OPT_TIMEOUT,
-	OPT_REGS,
-	OPT_STATS,
-	OPT_STRICT,
-	OPT_SHARE,
-	OPT_NO_COALESCE,
-	OPT_TRACE,
-	OPT_REPEAT,
+	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
+	OPT_JSON, OPT_TRACE_OUT, OPT_TRACE, OPT_REPEAT,
+	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
+
+/* The per-VM options: getopt_long's long names are the keys vm_opt_set takes. */
+#define PER_VM_OPTIONS(X)                                                                     \
+	X(0, "mode", required_argument) X(1, "mem", required_argument)                        \
+	X(2, "load", required_argument) X(3, "entry", required_argument)                      \
+	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
+	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
+	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
+	X(11, "no-coalesce", no_argument)
+#define PER_VM_KEY(i, name, arg) [i] = name,
+#define PER_VM_OPTION(i, name, arg) { name, arg, NULL, OPT_PER_VM + i },
+
+static const char *const per_vm_keys[] = { PER_VM_OPTIONS(PER_VM_KEY) };
 
 static const struct option long_options[] = {
-	{ "mode", required_argument, NULL, 'm' },
-	{ "mem", required_argument, NULL, OPT_MEM },
-	{ "load", required_argument, NULL, OPT_LOAD },
-	{ "entry", required_argument, NULL, OPT_ENTRY },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "regs", no_argument, NULL, OPT_REGS },
-	{ "stats", no_argument, NULL, OPT_STATS },
-	{ "strict", no_argument, NULL, OPT_STRICT },
-	{ "share", required_argument, NULL, OPT_SHARE },
-	{ "no-coalesce", no_argument, NULL, OPT_NO_COALESCE },
-	{ "verbose", no_argument, NULL, 'v' },
+	PER_VM_OPTIONS(PER_VM_OPTION)
+	{ "vm", required_argument, NULL, OPT_VM },
+	{ "sched", required_argument, NULL, OPT_SCHED },
+	{ "quantum", required_argument, NULL, OPT_QUANTUM },
+	{ "yield-on-io", no_argument, NULL, OPT_YIELD },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "chan", required_argument, NULL, OPT_CHAN },
+	{ "show-ports", no_argument, NULL, OPT_PORTS },
+	{ "stats-json", required_argument, NULL, OPT_JSON },
+	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
-	{ 0 },
+	{ NULL, 0, NULL, 0 },
 };
 
-int cli_parse_u64(const char *s, uint64_t *out)
+/* --sched io|rr|share|script:FILE */
+static int parse_sched(struct run_opts *o, const char *arg, char *err, size_t errlen)
 {
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	/* Digits first: strtoull would accept leading blanks and signs ("-1" wraps). Decimal
-	 * unless 0x: "010M" is ten megabytes, not octal eight. */
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	}
-	if (*end || (shift && v > (~0ull >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
+	if (!strcmp(arg, "io"))
+		o->policy = KVMBOX_SCHED_IO;
+	else if (!strcmp(arg, "rr"))
+		o->policy = KVMBOX_SCHED_RR;
+	else if (!strcmp(arg, "share"))
+		o->policy = KVMBOX_SCHED_SHARE;
+	else if (!strncmp(arg, "script:", 7) && arg[7]) {
+		o->policy = KVMBOX_SCHED_SCRIPT;
+		o->script_file = arg + 7;
+	} else
+		return cli_fail(err, errlen, "--sched: '%s' (io, rr, share, script:FILE)", arg);
 	return 0;
 }
 
-int cli_parse_seconds(const char *s, double *out)
+/* --chan ID=CAPACITY */
+static int parse_chan(struct run_opts *o, const char *arg, char *err, size_t errlen)
 {
-	char *end;
+	char buf[64], *eq;
+	uint64_t id, cap;
 
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end || !isfinite(*out) || !(*out > 0) || *out > 1e6 ? -1 : 0;
-}
-
-int cli_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int set_mode(struct cli_opts *o, enum kvmbox_mode mode, char *err, size_t errlen)
-{
-	if (o->mode != KVMBOX_MODE_AUTO && o->mode != mode)
-		return cli_fail(err, errlen, "conflicting modes: %s and %s", kvmbox_mode_name(o->mode),
-			    kvmbox_mode_name(mode));
-	o->mode = mode;
+	snprintf(buf, sizeof(buf), "%s", arg);
+	eq = strchr(buf, '=');
+	if (!eq)
+		return cli_fail(err, errlen, "--chan: '%s' (ID=CAPACITY)", arg);
+	*eq = '\0';
+	if (cli_parse_u64(buf, &id) < 0 || id >= KVMBOX_CHAN_MAX ||
+	    cli_parse_u64(eq + 1, &cap) < 0 || cap < 1 || cap > KVMBOX_CHAN_CAPACITY_MAX)
+		return cli_fail(err, errlen, "--chan: '%s' (ID 0..%d = CAPACITY 1..%d)", arg,
+				KVMBOX_CHAN_MAX - 1, KVMBOX_CHAN_CAPACITY_MAX);
+	o->chan_cap[id] = (uint32_t)cap;
 	return 0;
 }
 
-/* -m MODE and its short forms -r, -s, -p, -l. */
-static int parse_mode(struct cli_opts *o, int c, const char *arg, char *err, size_t errlen)
-{
-	enum kvmbox_mode mode;
-
-	if (c != 'm')
-		mode = c == 'r' ? KVMBOX_MODE_REAL : c == 's' ? KVMBOX_MODE_PROTECTED :
-		       c == 'p' ? KVMBOX_MODE_PAGED32 : KVMBOX_MODE_LONG;
-	else if (kvmbox_mode_parse(arg, &mode) < 0 || mode == KVMBOX_MODE_AUTO)
-		return cli_fail(err, errlen, "unknown mode '%s' (real, protected, paged32, long)", arg);
-	return set_mode(o, mode, err, errlen);
-}
-
-/* --share DIR[:ro] */
-static int parse_share(struct cli_opts *o, const char *arg, char *err, size_t errlen)
-{
-	size_t n = strlen(arg);
-
-	if (n == 0 || n >= sizeof(o->share_buf))
-		return cli_fail(err, errlen, "--share: a directory is needed");
-	memcpy(o->share_buf, arg, n + 1);
-	if (n > 3 && strcmp(o->share_buf + n - 3, ":ro") == 0) {
-		o->share_buf[n - 3] = 0;
-		o->share_ro = true;
-	}
-	o->share = o->share_buf;
-	return 0;
-}
-
-/* The options with a number or address as value. */
-static int parse_number(struct cli_opts *o, int c, const char *arg, char *err, size_t errlen)
+/* The run-wide options with a value. */
+static int parse_run_value(struct run_opts *o, int c, const char *arg, char *err, size_t errlen)
 {
 	switch (c) {
-	case OPT_MEM:
-		if (cli_parse_u64(arg, &o->mem) < 0)
-			return cli_fail(err, errlen, "--mem: '%s' is not a size (e.g. 2M, 1G)", arg);
-		if (o->mem < KVMBOX_MEM_MIN || o->mem > KVMBOX_MEM_MAX || o->mem % 4096)
-			return cli_fail(err, errlen, "--mem: %s is out of range (256K..3G, a multiple of 4K)",
-					arg);
+	case OPT_SCHED:
+		return parse_sched(o, arg, err, errlen);
+	case OPT_CHAN:
+		return parse_chan(o, arg, err, errlen);
+	case OPT_QUANTUM:
+		if (cli_parse_seconds(arg, &o->quantum_ms) < 0 || o->quantum_ms < 0.01)
+			return cli_fail(err, errlen, "--quantum: '%s' (milliseconds, 0.01 or more)", arg);
 		return 0;
-	case OPT_LOAD:
-		if (cli_parse_u64(arg, &o->load) < 0)
-			return cli_fail(err, errlen, "--load: '%s' is not an address", arg);
-		o->flat = true;
+	case OPT_DURATION:
+		if (cli_parse_seconds(arg, &o->duration) < 0)
+			return cli_fail(err, errlen, "--duration: '%s' (seconds > 0)", arg);
 		return 0;
-	case OPT_ENTRY:
-		if (cli_parse_u64(arg, &o->entry) < 0)
-			return cli_fail(err, errlen, "--entry: '%s' is not an address", arg);
-		o->entry_set = true;
+	case OPT_JSON:
+		o->stats_json = arg;
 		return 0;
-	case OPT_TIMEOUT:
-		if (cli_parse_seconds(arg, &o->timeout) < 0)
-			return cli_fail(err, errlen, "--timeout: '%s' is not a number of seconds in (0, 1000000]",
-					arg);
+	case OPT_TRACE_OUT:
+		o->trace_out = arg;
 		return 0;
 	default: /* OPT_REPEAT */
 		if (cli_parse_u64(arg, &o->repeat) < 0 || o->repeat < 1 || o->repeat > 1000000000)
@@ -190,65 +167,214 @@ static int parse_number(struct cli_opts *o, int c, const char *arg, char *err, s
 	}
 }
 
-/* One option getopt_long returned as C (its value, if any, in optarg). */
-static int parse_option(struct cli_opts *o, int c, char **argv, char *err, size_t errlen)
+/* The name of a scheduler-only option C, or NULL. */
+static const char *sched_only(int c)
 {
 	switch (c) {
-	case 'm': case 'r': case 's': case 'p': case 'l':
-		return parse_mode(o, c, optarg, err, errlen);
-	case OPT_MEM: case OPT_LOAD: case OPT_ENTRY: case OPT_TIMEOUT: case OPT_REPEAT:
-		return parse_number(o, c, optarg, err, errlen);
-	case OPT_SHARE:
-		return parse_share(o, optarg, err, errlen);
-	case OPT_REGS: o->regs = true; return 0;
-	case OPT_STATS: o->stats = true; return 0;
-	case OPT_STRICT: o->strict = true; return 0;
-	case OPT_NO_COALESCE: o->no_coalesce = true; return 0;
+	case OPT_SCHED: return "--sched";
+	case OPT_QUANTUM: return "--quantum";
+	case OPT_YIELD: return "--yield-on-io";
+	case OPT_DURATION: return "--duration";
+	case OPT_CHAN: return "--chan";
+	case OPT_PORTS: return "--show-ports";
+	case OPT_JSON: return "--stats-json";
+	case OPT_TRACE_OUT: return "--trace-out";
+	default: return NULL;
+	}
+}
+
+/* The -m short forms. */
+static const char *short_mode(int c)
+{
+	return c == 'r' ? "real" : c == 's' ? "protected" : c == 'p' ? "paged32" : "long";
+}
+
+/* One option getopt_long returned as C (its value, if any, in optarg). */
+static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_t errlen)
+{
+	char where[32];
+
+	if (!o->sched_opt)
+		o->sched_opt = sched_only(c);
+	if (c >= OPT_PER_VM) {
+		snprintf(where, sizeof(where), "--%s", per_vm_keys[c - OPT_PER_VM]);
+		return vm_opt_set(&o->defaults, per_vm_keys[c - OPT_PER_VM], optarg, where, err,
+				  errlen);
+	}
+	switch (c) {
+	case 'm': return vm_opt_set(&o->defaults, "mode", optarg, "-m", err, errlen);
+	case 'r': case 's': case 'p': case 'l':
+		return vm_opt_set(&o->defaults, "mode", short_mode(c), "-m", err, errlen);
+	case OPT_VM:
+		if (o->nvms == RUN_MAX_VMS)
+			return cli_fail(err, errlen, "--vm: at most %d VMs", RUN_MAX_VMS);
+		if (!(o->spec[o->nvms] = strdup(optarg)))
+			return cli_fail(err, errlen, "out of memory");
+		o->nvms++;
+		return 0;
+	case OPT_YIELD: o->yield_on_io = true; return 0;
+	case OPT_PORTS: o->show_ports = true; return 0;
 	case OPT_TRACE: o->trace = true; return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
-	default: /* '?' */
+	case ':':
+		return cli_fail(err, errlen, "%s: needs a value", argv[optind - 1]);
+	case '?':
 		if (optopt && optopt < 256)
-			return cli_fail(err, errlen, "option -%c: %s", optopt,
-					strchr("m", optopt) ? "needs a value" : "unknown option");
-		return cli_fail(err, errlen, "%s: unknown option or missing value", argv[optind - 1]);
+			return cli_fail(err, errlen, "-%c: unknown option", optopt);
+		return cli_fail(err, errlen, "%s: unknown option", argv[optind - 1]);
+	default:
+		return parse_run_value(o, c, optarg, err, errlen);
 	}
 }
 
-/* What only the whole command line can tell: the image operand and the flat-binary options. */
-static int check_operands(struct cli_opts *o, int argc, char **argv, char *err, size_t errlen)
+/* A copy of the per-VM defaults (the share directory duplicated). */
+static int copy_defaults(struct vm_opts *v, const struct vm_opts *d, char *err, size_t errlen)
 {
-	if (o->entry_set && !o->flat)
-		return cli_fail(err, errlen, "--entry applies to flat binaries: give --load ADDR too");
-	if (optind < argc)
-		o->image = argv[optind++];
-	if (optind < argc)
-		return cli_fail(err, errlen, "unexpected argument '%s' (one IMAGE per run)", argv[optind]);
-	if (o->flat && !o->image)
-		return cli_fail(err, errlen, "--load needs an IMAGE");
-	if (!o->entry_set)
-		o->entry = o->load;
-	if (!o->repeat)
-		o->repeat = 1;
+	*v = *d;
+	v->share = NULL;
+	if (d->share && !(v->share = strdup(d->share)))
+		return cli_fail(err, errlen, "out of memory");
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+/* --vm NAME=IMAGE[,KEY=VALUE|FLAG ...]: VM I, starting from the command line's defaults.
+ * The VM's strings point into o->spec[i], which is cut up in place. */
+static int parse_vm(struct run_opts *o, unsigned i, char *err, size_t errlen)
+{
+	struct vm_opts *v = &o->vms[i];
+	char *spec = o->spec[i], *eq, *tok, *val, *save = NULL, where[64], arg[256];
+
+	snprintf(arg, sizeof(arg), "%s", spec);
+	if (copy_defaults(v, &o->defaults, err, errlen) < 0)
+		return -1;
+	eq = strchr(spec, '=');
+	if (!eq || eq == spec || !eq[1] || eq[1] == ',')
+		return cli_fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,KEY=VALUE...]", arg);
+	*eq = '\0';
+	if (strlen(spec) >= sizeof(v->name) || strpbrk(spec, " \t\"\\,"))
+		return cli_fail(err, errlen,
+				"--vm '%s': a name is at most %zu characters, without spaces or quotes",
+				arg, sizeof(v->name) - 1);
+	snprintf(v->name, sizeof(v->name), "%s", spec);
+	for (unsigned k = 0; k < i; k++)
+		if (!strcmp(o->vms[k].name, v->name))
+			return cli_fail(err, errlen, "--vm: the name '%s' is used twice", v->name);
+	v->image = strtok_r(eq + 1, ",", &save);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if ((val = strchr(tok, '=')))
+			*val++ = '\0';
+		snprintf(where, sizeof(where), "--vm %s: %s", v->name, tok);
+		if (vm_opt_set(v, tok, val, where, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The single VM's name: its image's file name (or "hello"), made a valid VM name. */
+static void single_name(struct vm_opts *v)
+{
+	const char *base = v->image ? strrchr(v->image, '/') : NULL;
+
+	snprintf(v->name, sizeof(v->name), "%s", !v->image ? "hello" : base ? base + 1 : v->image);
+	for (char *p = v->name; *p; p++)
+		if (strchr(" \t\"\\,", *p))
+			*p = '_';
+}
+
+/* What only one VM's whole set of options can tell. */
+static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err, size_t errlen)
+{
+	const char *who = o->several ? v->name : "kvmbox run";
+
+	if (v->entry_set && !v->flat)
+		return cli_fail(err, errlen, "%s: --entry applies to flat binaries: give --load ADDR too",
+				who);
+	if (v->flat && !v->image)
+		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
+	if (o->several && !v->image)
+		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
+	return 0;
+}
+
+/* The VMs of the run: the --vm ones, or the single one of the command line. */
+static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	unsigned i;
+
+	o->several = o->nvms > 0;
+	if (o->several && optind < argc)
+		return cli_fail(err, errlen, "unexpected argument '%s': with --vm, images go in "
+				"--vm NAME=IMAGE", argv[optind]);
+	if (o->several && o->defaults.out)
+		return cli_fail(err, errlen, "--out: with --vm, give each VM its own out=FILE");
+	for (i = 0; i < o->nvms; i++)
+		if (parse_vm(o, i, err, errlen) < 0)
+			return -1;
+	if (!o->several) {
+		if (optind < argc)
+			o->defaults.image = argv[optind++];
+		if (optind < argc)
+			return cli_fail(err, errlen, "unexpected argument '%s' (one IMAGE per run; "
+					"several VMs: --vm NAME=IMAGE)", argv[optind]);
+		if (copy_defaults(&o->vms[0], &o->defaults, err, errlen) < 0)
+			return -1;
+		single_name(&o->vms[0]);
+		o->nvms = 1;
+	}
+	for (i = 0; i < o->nvms; i++) {
+		if (!o->vms[i].entry_set)
+			o->vms[i].entry = o->vms[i].load;
+		if (check_vm(o, &o->vms[i], err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+bool run_is_scheduled(const struct run_opts *o)
+{
+	return o->several || o->sched_opt;
+}
+
+int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errlen)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+	o->policy = KVMBOX_SCHED_RR;
+	o->defaults.weight = 1;
+	if (argc > 1 && !strcmp(argv[1], "run")) {
 		argv++;
 		argc--;
 	}
 	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "m:rsplvhV", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":m:rsplvhV", long_options, NULL)) != -1)
 		if (parse_option(o, c, argv, err, errlen) < 0)
 			return -1;
-	return check_operands(o, argc, argv, err, errlen);
+	if (o->help || o->version)
+		return 0;
+	if (build_vms(o, argc, argv, err, errlen) < 0)
+		return -1;
+	if (o->repeat > 1 && run_is_scheduled(o))
+		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; %s needs "
+				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
+	if (!o->repeat)
+		o->repeat = 1;
+	return 0;
+}
+
+void run_opts_free(struct run_opts *o)
+{
+	unsigned i;
+
+	for (i = 0; i < RUN_MAX_VMS; i++) {
+		vm_opts_free(&o->vms[i]);
+		free(o->spec[i]);
+		o->spec[i] = NULL;
+	}
+	vm_opts_free(&o->defaults);
 }
 
 enum kvmbox_log_level cli_log_level(int verbosity, bool trace)

@@ -1,4 +1,8 @@
-/* Command-line options of `kvmbox run`, parsed without side effects so tests can call it. */
+/* The options of `kvmbox run`: one model for one VM and for several. Per-VM options (mode,
+ * memory, image placement, share directory, limits, output) have one parser, spelled
+ * `--KEY VALUE` on the command line and `KEY=VALUE` inside `--vm NAME=IMAGE,...`; run-wide
+ * options (the scheduler, reports, --repeat) apply to the whole run. Parsing has no side
+ * effects (no file is opened), so tests can call it; cli/inputs.c checks the files. */
 #ifndef KVMBOX_CLI_OPTS_H
 #define KVMBOX_CLI_OPTS_H
 
@@ -6,29 +10,65 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
+#include "kvmbox/sched.h"
 
-struct cli_opts {
-	enum kvmbox_mode mode; /* AUTO when not given */
+#define RUN_MAX_VMS 256
+#define VM_NAME_MAX 32
+
+/* One VM's options. */
+struct vm_opts {
+	char name[VM_NAME_MAX];
+	const char *image;     /* NULL: the built-in hello guest */
+	enum kvmbox_mode mode; /* AUTO: from the image */
 	uint64_t mem;          /* 0: default */
-	bool flat;             /* --load given: IMAGE is a flat binary */
+	bool flat;             /* load given: IMAGE is a flat binary */
 	uint64_t load;
 	bool entry_set;
-	uint64_t entry;
-	double timeout;        /* seconds; 0: none */
-	uint64_t repeat;       /* runs of the same guest, each from the loaded state (>= 1) */
-	bool regs, stats, strict, no_coalesce;
-	const char *share;     /* --share DIR (":ro" stripped into share_ro) */
+	uint64_t entry;        /* the load address unless entry_set */
+	char *share;           /* share directory (":ro"/":rw" stripped), owned; NULL: none */
 	bool share_ro;
-	int verbosity;         /* -v count */
-	bool trace;
-	bool help, version;
-	const char *image;     /* NULL: the built-in hello guest */
-	char share_buf[4096];
+	unsigned weight;       /* for --sched share (>= 1) */
+	const char *out;       /* console file; NULL: stdout */
+	double timeout;        /* seconds; 0: none */
+	bool strict, regs, stats, no_coalesce;
 };
 
-/* Parse ARGV (argv[0] is the program; an optional "run" subcommand follows it). Returns 0,
- * or -1 with ERR holding one line that says what is wrong. Resets getopt's state itself. */
-int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+/* A whole run: its VMs and the run-wide options. */
+struct run_opts {
+	struct vm_opts vms[RUN_MAX_VMS];
+	unsigned nvms;
+	bool several;          /* --vm form (even with one --vm) */
+	const char *sched_opt; /* the first scheduler-only option given (--sched ...), or NULL */
+	enum kvmbox_sched_policy policy;
+	const char *script_file; /* --sched script:FILE */
+	double quantum_ms;     /* 0: default 10 */
+	bool yield_on_io, show_ports;
+	double duration;       /* seconds; 0: none */
+	uint32_t chan_cap[KVMBOX_CHAN_MAX]; /* 0: default */
+	const char *stats_json, *trace_out;
+	uint64_t repeat;       /* >= 1 */
+	int verbosity;         /* -v count */
+	bool trace, help, version;
+	struct vm_opts defaults; /* per-VM options given outside --vm */
+	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
+};
+
+/* Parse ARGV (argv[0] is the program; an optional "run" follows it) into O, which the caller
+ * allocates (it is large) and releases with run_opts_free whatever the result. Returns 0, or
+ * -1 with ERR holding one line that says what is wrong. Resets getopt's state itself. */
+int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errlen);
+void run_opts_free(struct run_opts *o);
+
+/* Does this run need the scheduler (several VMs, or a scheduler-only option)? */
+bool run_is_scheduled(const struct run_opts *o);
+
+/* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
+ * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */
+int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *where,
+	       char *err, size_t errlen);
+
+/* Release what V owns (its share directory). */
+void vm_opts_free(struct vm_opts *v);
 
 /* Parse a size or address: decimal or 0x-hex, with an optional K, M or G suffix (binary).
  * Returns 0 or -1 (junk, overflow). */
@@ -44,6 +84,8 @@ int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 /* The library's log level for VERBOSITY (-v count) and --trace: WARN, INFO, DEBUG or TRACE. */
 enum kvmbox_log_level cli_log_level(int verbosity, bool trace);
 
+/* The help text of `kvmbox run` (both forms) and the table of exit statuses. */
 extern const char cli_usage[];
+extern const char cli_status_help[];
 
 #endif

@@ -90,9 +90,9 @@ run_in_lane() {
 where=${TESTS_IN:-auto}
 case $where in
 auto)
-	# kvmbox doctor --brief: one line, status 6 when this host has no usable KVM.
+	# kvmbox doctor --brief: one line, status 69 when this host has no usable KVM.
 	cause=$("$build/kvmbox" doctor --brief 2>&1)
-	if [ $? -eq 6 ]; then
+	if [ $? -eq 69 ]; then
 		echo "tests/run.sh: $cause: running every test inside the QEMU lane (kvm_amd under QEMU/TCG, slower)"
 		where=qemu
 	else

@@ -292,22 +292,22 @@ static void test_doctor_no_device(void **state)
 
 	(void)state;
 	CMD(&c, PLAIN, "/nonexistent/kvm", build_path("kvmbox"), "doctor", "--brief");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_memory_equal(c.out, "no usable KVM: /nonexistent/kvm does not exist", 46);
 	assert_int_equal(count_lines(c.out), 1);
 	CMD(&c, PLAIN, "/nonexistent/kvm", build_path("kvmbox"), "doctor");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	EXPECT_IN(c.out, "  device                   FAIL  /nonexistent/kvm does not exist\n",
 		  "  mode real                -     not probed: no usable KVM\n",
 		  "QEMU/TCG with nested kvm_amd:\n  scripts/kvm-in-qemu build/kvmbox run ...\n",
 		  "`make check` runs the tests there by itself");
 	CMD(&c, PLAIN, "/dev/null", build_path("kvmbox"), "doctor", "--json");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	EXPECT_IN(c.out, "\"kvm_usable\": false,", "\"state\": \"not-kvm\",",
 		  "\"cause\": \"/dev/null is not a KVM device (KVM_GET_API_VERSION: ",
 		  "\"api_version\": null,",
 		  "\"long\": {\"runs\": null, \"reason\": \"not probed: no usable KVM\"}",
-		  "\"lane\": \"scripts/kvm-in-qemu build/kvmbox run ...\",", "\"status\": 6\n}\n");
+		  "\"lane\": \"scripts/kvm-in-qemu build/kvmbox run ...\",", "\"status\": 69\n}\n");
 }
 
 static void test_doctor_usage(void **state)
@@ -352,7 +352,7 @@ static void test_doctor_permission_denied(void **state)
 	CMD(&c, AS_NOBODY, NULL, build_path("kvmbox"), "doctor", "--brief");
 	if (c.status == CHILD_NO_SETUP || c.status == CHILD_NO_EXEC)
 		skip_because("cannot run build/kvmbox as user nobody here");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_memory_equal(c.out, "no usable KVM: permission denied: /dev/kvm is mode ", 51);
 	snprintf(want, sizeof(want), " group %s", group);
 	assert_non_null(strstr(c.out, want));
@@ -360,7 +360,7 @@ static void test_doctor_permission_denied(void **state)
 	assert_int_equal(count_lines(c.out), 1);
 }
 
-/* `kvmbox run` (one VM and several) with /dev/kvm hidden: one line, the cause, status 6. */
+/* `kvmbox run` (one VM and several) with /dev/kvm hidden: one line, the cause, status 69. */
 static void test_run_without_kvm(void **state)
 {
 	static const char tail[] = "; run `kvmbox doctor`\n";
@@ -372,22 +372,22 @@ static void test_run_without_kvm(void **state)
 	CMD(&c, HIDE_NOT_KVM, NULL, build_path("kvmbox"), "run");
 	if (c.status == CHILD_NO_SETUP)
 		skip_because("cannot hide /dev/kvm in a private mount namespace");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_string_equal(c.err, "kvmbox: no usable KVM: /dev/kvm is not a KVM device "
 				   "(KVM_GET_API_VERSION: Inappropriate ioctl for device); run `kvmbox doctor`\n");
 	assert_string_equal(c.out, "");
 	CMD(&c, HIDE_MISSING, NULL, build_path("kvmbox"), "run", "-m", "real");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_memory_equal(c.err, "kvmbox: no usable KVM: /dev/kvm does not exist", 46);
 	assert_string_equal(c.err + strlen(c.err) - strlen(tail), tail);
 	assert_int_equal(count_lines(c.err), 1);
 	snprintf(vm, sizeof(vm), "neo=%s", build_path("guests/hello-long.elf"));
 	CMD(&c, HIDE_NOT_KVM, NULL, build_path("kvmbox"), "run", "--vm", vm);
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_memory_equal(c.err, "kvmbox: no usable KVM: /dev/kvm is not a KVM device", 51);
 	assert_int_equal(count_lines(c.err), 1);
 	CMD(&c, HIDE_MISSING, NULL, build_path("kvmbox"), "doctor", "--brief");
-	assert_int_equal(c.status, 6);
+	assert_int_equal(c.status, 69);
 	assert_memory_equal(c.out, "no usable KVM: /dev/kvm does not exist", 38);
 }
 

@@ -770,7 +770,7 @@ static void test_cli_share(void **state)
 	share_remove(&sh);
 }
 
-/* `kvmbox run --strict` stops at a bad call with a clear message and the fault status 3. */
+/* `kvmbox run --strict` stops at a bad call with a clear message and the fault status 65. */
 static void test_cli_strict(void **state)
 {
 	char kvmbox[256], image[256], out[4096], err[4096];
@@ -779,7 +779,7 @@ static void test_cli_strict(void **state)
 	(void)state;
 	snprintf(kvmbox, sizeof(kvmbox), "%s", build_path("kvmbox"));
 	snprintf(image, sizeof(image), "%s", guest_image("test-hc_bad", KVMBOX_MODE_LONG));
-	assert_int_equal(run_cli(argv, out, sizeof(out), err, sizeof(err)), 3);
+	assert_int_equal(run_cli(argv, out, sizeof(out), err, sizeof(err)), 65);
 	printf("stderr: %s", err);
 	assert_non_null(strstr(err, "bad hypercall (--strict): printStr(0xfffff000): bad address"));
 	assert_string_equal(out, "");

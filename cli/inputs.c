@@ -1,0 +1,126 @@
+/* Checking what a run's options name on the host: share directories, the schedule file and
+ * the output files, all before any VM is created. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "kvmbox/kvmbox.h"
+#include "inputs.h"
+#include "status.h"
+
+char *cli_read_text(const char *path, char *err, size_t errlen)
+{
+	struct kvmbox_error e = { "" };
+	uint8_t *data;
+	size_t size;
+	char *text;
+
+	if (kvmbox_image_read_file(path, &data, &size, &e) < 0) {
+		cli_fail(err, errlen, "%s", e.msg);
+		return NULL;
+	}
+	text = realloc(data, size + 1);
+	if (!text) {
+		free(data);
+		cli_fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	text[size] = '\0';
+	return text;
+}
+
+/* Every VM number in TEXT (digits 1-9 outside '#' comments) names one of NVMS VMs. The
+ * syntax itself is the library's to check (kvmbox_sched_create). */
+static int check_script(const char *text, unsigned nvms, char *err, size_t errlen)
+{
+	unsigned line = 1;
+	bool comment = false;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n')
+			line++;
+		if (comment || *p == '#') {
+			comment = *p != '\n';
+			continue;
+		}
+		if (*p >= '1' && *p <= '9' && (unsigned)(*p - '0') > nvms)
+			return cli_fail(err, errlen, "line %u names VM %c, but the run has %u VM%s", line,
+					*p, nvms, nvms == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+static int check_share(const struct vm_opts *v, bool several)
+{
+	struct stat st;
+	int e;
+
+	if (!v->share)
+		return EXIT_OK;
+	e = stat(v->share, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (e) {
+		/* share=W was the scheduling weight before share= named a directory, as --share. */
+		bool weight = e == ENOENT && v->share[strspn(v->share, "0123456789")] == '\0';
+
+		if (several)
+			fprintf(stderr, "kvmbox: --vm %s: share=%s: %s%s%s\n", v->name, v->share,
+				strerror(e), weight ? "; the scheduling weight is weight=" : "",
+				weight ? v->share : "");
+		else
+			fprintf(stderr, "kvmbox: --share %s: %s\n", v->share, strerror(e));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int open_output(const char *what, const char *path, FILE **f)
+{
+	if (!path)
+		return EXIT_OK;
+	*f = fopen(path, "w");
+	if (!*f) {
+		fprintf(stderr, "kvmbox: %s %s: %s\n", what, path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
+{
+	char msg[512];
+	unsigned i;
+
+	memset(in, 0, sizeof(*in));
+	for (i = 0; i < o->nvms; i++)
+		if (check_share(&o->vms[i], o->several) != EXIT_OK)
+			return EXIT_USAGE;
+	if (o->script_file) {
+		in->script = cli_read_text(o->script_file, msg, sizeof(msg));
+		if (!in->script || check_script(in->script, o->nvms, msg, sizeof(msg)) < 0) {
+			fprintf(stderr, "kvmbox: --sched script:%s: %s\n", o->script_file, msg);
+			return EXIT_USAGE;
+		}
+	}
+	for (i = 0; i < o->nvms; i++)
+		if (open_output(o->several ? "out=" : "--out", o->vms[i].out, &in->out[i]) != EXIT_OK)
+			return EXIT_USAGE;
+	if (open_output("--stats-json", o->stats_json, &in->stats_json) != EXIT_OK ||
+	    open_output("--trace-out", o->trace_out, &in->trace) != EXIT_OK)
+		return EXIT_USAGE;
+	return EXIT_OK;
+}
+
+void run_inputs_close(struct run_inputs *in)
+{
+	unsigned i;
+
+	for (i = 0; i < RUN_MAX_VMS; i++)
+		if (in->out[i])
+			fclose(in->out[i]);
+	if (in->stats_json)
+		fclose(in->stats_json);
+	if (in->trace)
+		fclose(in->trace);
+	free(in->script);
+	memset(in, 0, sizeof(*in));
+}

@@ -1,0 +1,141 @@
+/* Images, VM creation and the after-run words shared by the single-VM run (cli/single.c)
+ * and the scheduled run (cli/multi.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "doctor.h"
+#include "load.h"
+#include "status.h"
+
+/* The classic hello guest's contract, checked after it halts. */
+#define HELLO_RESULT 42
+#define HELLO_RESULT_ADDR 0x400
+
+extern const uint8_t kvmbox_hello_real[], kvmbox_hello_real_end[];
+extern const uint8_t kvmbox_hello_protected[], kvmbox_hello_protected_end[];
+extern const uint8_t kvmbox_hello_paged32[], kvmbox_hello_paged32_end[];
+extern const uint8_t kvmbox_hello_long[], kvmbox_hello_long_end[];
+
+static const struct {
+	const uint8_t *start, *end;
+} builtin_hello[KVMBOX_MODE_COUNT] = {
+	[KVMBOX_MODE_REAL] = { kvmbox_hello_real, kvmbox_hello_real_end },
+	[KVMBOX_MODE_PROTECTED] = { kvmbox_hello_protected, kvmbox_hello_protected_end },
+	[KVMBOX_MODE_PAGED32] = { kvmbox_hello_paged32, kvmbox_hello_paged32_end },
+	[KVMBOX_MODE_LONG] = { kvmbox_hello_long, kvmbox_hello_long_end },
+};
+
+int cli_image_read(const struct vm_opts *v, uint8_t **file, struct kvmbox_image *img,
+		   enum kvmbox_mode *mode)
+{
+	struct kvmbox_error err = { "" };
+	enum kvmbox_mode m = v->mode ? v->mode : KVMBOX_MODE_LONG;
+	const uint8_t *data = builtin_hello[m].start;
+	size_t size = (size_t)(builtin_hello[m].end - builtin_hello[m].start);
+	const char *what = v->image ? v->image : "built-in hello";
+
+	*file = NULL;
+	if (v->image) {
+		if (kvmbox_image_read_file(v->image, file, &size, &err) < 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+		data = *file;
+	}
+	if (kvmbox_image_parse(img, data, size, v->flat, v->load, v->entry, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s: %s\n", what, err.msg);
+		return EXIT_USAGE;
+	}
+	if (img->mode == KVMBOX_MODE_AUTO && !v->mode) {
+		fprintf(stderr, "kvmbox: %s: a flat binary needs --mode (real, protected, paged32, long)\n",
+			what);
+		return EXIT_USAGE;
+	}
+	if (img->mode != KVMBOX_MODE_AUTO && v->mode && v->mode != img->mode) {
+		fprintf(stderr, "kvmbox: %s: a %s-mode image runs in %s mode only, not %s (an ELF "
+			"runs in its own mode)\n", what, kvmbox_mode_name(img->mode),
+			kvmbox_mode_name(img->mode), kvmbox_mode_name(v->mode));
+		return EXIT_USAGE;
+	}
+	*mode = v->mode ? v->mode : img->mode;
+	return EXIT_OK;
+}
+
+int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *img,
+		 const char *who, struct kvmbox_vm **vmp)
+{
+	struct kvmbox_error err = { "" };
+	int ret;
+
+	ret = kvmbox_vm_create(vmp, cfg, &err);
+	if (ret < 0) {
+		if (doctor_say_no_kvm())
+			return EXIT_NO_KVM;
+		fprintf(stderr, "kvmbox: %s: %s\n", who, err.msg);
+		return EXIT_HOST; /* options and paths were checked already: this is KVM or the host */
+	}
+	/* Probed with the VM already open: creating a second VM is much cheaper than the first. */
+	if (cfg->mode == KVMBOX_MODE_PAGED32) {
+		ret = kvmbox_host_supports_mode(cfg->mode, &err);
+		if (ret <= 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			return ret == 0 ? EXIT_UNSUPPORTED : EXIT_HOST;
+		}
+	}
+	if (kvmbox_vm_load(*vmp, img, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s: %s\n", who, err.msg);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int cli_check_hello(const struct kvmbox_vm *vm, bool quiet)
+{
+	uint64_t rax = kvmbox_vm_regs(vm)->rax;
+	uint32_t mem = 0;
+
+	kvmbox_vm_read(vm, HELLO_RESULT_ADDR, &mem, sizeof(mem));
+	if (rax != HELLO_RESULT) {
+		fprintf(stderr, "kvmbox: Wrong result: RAX is %llu (expected %d)\n",
+			(unsigned long long)rax, HELLO_RESULT);
+		return EXIT_CHECK;
+	}
+	if (mem != HELLO_RESULT) {
+		fprintf(stderr, "kvmbox: Wrong result: memory at 0x%x is %u (expected %d)\n",
+			HELLO_RESULT_ADDR, mem, HELLO_RESULT);
+		return EXIT_CHECK;
+	}
+	if (!quiet)
+		fprintf(stderr, "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
+			kvmbox_mode_name(kvmbox_vm_mode(vm)), (unsigned long long)rax,
+			HELLO_RESULT_ADDR, mem);
+	return EXIT_OK;
+}
+
+void cli_print_regs(const struct kvmbox_vm *vm)
+{
+	char buf[2048];
+	size_t n = kvmbox_vm_format_regs(vm, buf, sizeof(buf));
+
+	fputs(buf, stderr);
+	if (n && buf[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+void cli_print_stats(const struct kvmbox_vm *vm)
+{
+	const struct kvmbox_stats *s = kvmbox_vm_stats(vm);
+	unsigned r;
+
+	fprintf(stderr, "exits: %llu (KVM_RUN calls: %llu, time in guest: %.3f ms)\n",
+		(unsigned long long)s->exits, (unsigned long long)s->runs, (double)s->guest_ns / 1e6);
+	for (r = 0; r < KVMBOX_EXIT_REASONS; r++)
+		if (s->by_reason[r])
+			fprintf(stderr, "  %-22s %llu\n", kvmbox_exit_name(r),
+				(unsigned long long)s->by_reason[r]);
+	fprintf(stderr, "  I/O in %llu, out %llu; hypercalls %llu, bad %llu\n",
+		(unsigned long long)s->io_in, (unsigned long long)s->io_out,
+		(unsigned long long)s->hypercalls, (unsigned long long)s->bad_calls);
+	fprintf(stderr, "  console bytes %llu (%llu without an exit)\n",
+		(unsigned long long)s->console_bytes, (unsigned long long)s->coalesced_bytes);
+}

@@ -1,0 +1,35 @@
+/* What both forms of `kvmbox run` do with one VM: read its image (or take the built-in hello
+ * guest) under the one mode rule, create and load the VM, and speak about it afterwards
+ * (registers, counters, the hello check). Each returns an exit status (cli/status.h) after
+ * printing one line on stderr when it is not EXIT_OK. */
+#ifndef KVMBOX_CLI_LOAD_H
+#define KVMBOX_CLI_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kvmbox/kvmbox.h"
+#include "opts.h"
+
+/* Read and parse V's image into IMG (the built-in hello guest of V's mode, default long,
+ * when V has none) and set *MODE to the mode it runs in. The mode rule: an ELF runs in its
+ * own mode (its mode note, else long for ELF64, protected for ELF32) and --mode may only
+ * repeat it; a flat binary runs in --mode, which it needs. *FILE holds the bytes IMG
+ * borrows; the caller frees it (also on failure). EXIT_USAGE for a bad image. */
+int cli_image_read(const struct vm_opts *v, uint8_t **file, struct kvmbox_image *img,
+		   enum kvmbox_mode *mode);
+
+/* Create the VM of CFG (mode set) and load IMG into it: EXIT_NO_KVM (doctor's line printed),
+ * EXIT_UNSUPPORTED (this host cannot run the mode), EXIT_HOST, or EXIT_USAGE (the image
+ * does not fit). WHO names the VM in messages. On failure *VMP may be set: destroy it. */
+int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *img,
+		 const char *who, struct kvmbox_vm **vmp);
+
+/* The built-in hello guest passes when rax and memory[0x400] both hold 42: EXIT_OK (with an
+ * "Ok" line on stderr unless QUIET) or EXIT_CHECK. */
+int cli_check_hello(const struct kvmbox_vm *vm, bool quiet);
+
+/* The general registers / the exit counters of VM, on stderr. */
+void cli_print_regs(const struct kvmbox_vm *vm);
+void cli_print_stats(const struct kvmbox_vm *vm);
+
+#endif

@@ -1,0 +1,129 @@
+/* One VM run directly by kvmbox_vm_run: --repeat resets it between runs, Ctrl-C stops it
+ * cleanly, and how it ended becomes a message and an exit status (cli/status.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "kvmbox/kvmbox.h"
+#include "load.h"
+#include "single.h"
+#include "status.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Map how the run ended to a message and an exit status. QUIET: --repeat's silent passes. */
+static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
+		  const struct vm_opts *v, int signo, bool quiet)
+{
+	switch (res->stop) {
+	case KVMBOX_STOP_HALT:
+		return v->image ? EXIT_OK : cli_check_hello(vm, quiet);
+	case KVMBOX_STOP_EXIT:
+		if (res->status)
+			fprintf(stderr, "kvmbox: the guest exited with status %d%s\n", res->status,
+				exit_status_of_guest(res->status) == EXIT_GUEST_RANGE
+				? " (kvmbox's range: reported as 68)" : "");
+		return exit_status_of_guest(res->status);
+	case KVMBOX_STOP_CANCELLED:
+		fprintf(stderr, "kvmbox: interrupted by signal %d: the guest was stopped\n", signo);
+		return EXIT_SIGNAL + signo;
+	case KVMBOX_STOP_ASSERT:
+		fprintf(stderr, "kvmbox: %s\n", res->msg);
+		return EXIT_CHECK;
+	case KVMBOX_STOP_TIMEOUT:
+		fprintf(stderr, "kvmbox: timeout: the guest was still running after %g s and was stopped\n",
+			v->timeout);
+		return EXIT_TIMEOUT;
+	case KVMBOX_STOP_FAULT:
+	case KVMBOX_STOP_BAD_CALL:
+		fprintf(stderr, "kvmbox: guest fault: %s\n", res->msg);
+		if (!v->regs)
+			cli_print_regs(vm);
+		return EXIT_GUEST_FAULT;
+	default:
+		fprintf(stderr, "kvmbox: host error: %s\n", res->msg);
+		return EXIT_HOST;
+	}
+}
+
+/* Run the loaded VM REPEAT times; from the second run on, kvmbox_vm_reset first puts it back
+ * in its loaded state (snapshot taken once, before the first run). Stops at the first run
+ * that does not end well and returns its status. */
+static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t repeat,
+			volatile int *cancel)
+{
+	struct kvmbox_run_opts ropts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE, .cancel = cancel };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	uint64_t i, start = now_ns();
+	int ret, status = EXIT_OK;
+
+	if (repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
+		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
+		return EXIT_HOST;
+	}
+	for (i = 0; i < repeat; i++) {
+		if (i > 0 && (ret = kvmbox_vm_reset(vm)) < 0) {
+			fprintf(stderr, "kvmbox: reset before run %llu: %s\n", (unsigned long long)i + 1,
+				strerror(-ret));
+			return EXIT_HOST;
+		}
+		if (v->timeout > 0)
+			ropts.deadline_ns = now_ns() + (uint64_t)(v->timeout * 1e9);
+		if ((ret = kvmbox_vm_run(vm, &ropts, &res)) < 0) {
+			fprintf(stderr, "kvmbox: run: %s\n", strerror(-ret));
+			return EXIT_HOST;
+		}
+		fflush(stdout);
+		status = report(vm, &res, v, *cancel, repeat > 1);
+		if (status != EXIT_OK) {
+			if (repeat > 1)
+				fprintf(stderr, "kvmbox: run %llu of %llu did not end well\n",
+					(unsigned long long)i + 1, (unsigned long long)repeat);
+			return status;
+		}
+	}
+	if (repeat > 1)
+		fprintf(stderr, "kvmbox: %llu runs, all Ok, %.0f reset+run cycles/s\n",
+			(unsigned long long)repeat, (double)repeat * 1e9 / (double)(now_ns() - start));
+	return status;
+}
+
+int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
+{
+	const struct vm_opts *v = &o->vms[0];
+	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, o->trace), .sink = stderr };
+	struct kvmbox_vm_config cfg = {
+		.name = v->name,
+		.mem_size = v->mem,
+		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.log = &log,
+		.console_fd = in->out[0] ? fileno(in->out[0]) : 1,
+		.share_dir = v->share,
+		.share_readonly = v->share_ro,
+	};
+	struct kvmbox_image img;
+	struct kvmbox_vm *vm = NULL;
+	uint8_t *file;
+	int status;
+
+	status = cli_image_read(v, &file, &img, &cfg.mode);
+	if (status == EXIT_OK)
+		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
+	free(file);
+	if (status == EXIT_OK) {
+		status = run_repeated(vm, v, o->repeat, cancel);
+		if (v->regs)
+			cli_print_regs(vm);
+		if (v->stats)
+			cli_print_stats(vm);
+	}
+	kvmbox_vm_destroy(vm);
+	return status;
+}
