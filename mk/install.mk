@@ -6,7 +6,7 @@
 #                                   from -fPIC objects in $(BUILD)/pic/, plus its two symlinks
 # Targets: shared, install, uninstall, check-install (tests/install/run.sh).
 # Variables: PREFIX (/usr/local), DESTDIR (staging root), BINDIR, LIBDIR, INCLUDEDIR, DATADIR,
-# MANDIR, PKGCONFIGDIR, GUESTDIR.
+# MANDIR, PKGCONFIGDIR, GUESTDIR, BASHCOMPDIR.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -17,6 +17,8 @@ DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 GUESTDIR ?= $(DATADIR)/kvmbox/guest
+# Where bash-completion loads a command's completion from, by the command's name.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 INSTALL ?= install
 
 # The version has one home, KVMBOX_VERSION in kvmbox.h. The soname changes with the ABI of
@@ -64,6 +66,7 @@ INSTALLED_FILES := \
 	$(DEST)$(LIBDIR)/$(SHLIB_LINK) \
 	$(DEST)$(PKGCONFIGDIR)/kvmbox.pc \
 	$(DEST)$(MANDIR)/man1/kvmbox.1 \
+	$(DEST)$(BASHCOMPDIR)/kvmbox \
 	$(INSTALL_HEADERS:include/%=$(DEST)$(INCLUDEDIR)/%) \
 	$(patsubst %,$(DEST)$(GUESTDIR)/include/kvmbox/%,$(notdir $(GUEST_SDK_HEADERS))) \
 	$(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%)
@@ -81,6 +84,7 @@ install: $(BUILD)/kvmbox $(LIB) $(SHLIB)
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@GUESTDIR@|$(GUESTDIR)|g' \
 		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox.pc.in > $(BUILD)/kvmbox.pc
 	$(Q)$(INSTALL) -d $(DEST)$(BINDIR) $(DEST)$(LIBDIR) $(DEST)$(PKGCONFIGDIR) $(DEST)$(MANDIR)/man1 \
+		$(DEST)$(BASHCOMPDIR) \
 		$(DEST)$(INCLUDEDIR)/kvmbox $(DEST)$(GUESTDIR)/include/kvmbox \
 		$(addprefix $(DEST)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%))))
 	$(Q)$(INSTALL) -m 755 $(BUILD)/kvmbox $(DEST)$(BINDIR)/kvmbox
@@ -90,6 +94,7 @@ install: $(BUILD)/kvmbox $(LIB) $(SHLIB)
 	$(Q)ln -sf $(SHLIB_SONAME) $(DEST)$(LIBDIR)/$(SHLIB_LINK)
 	$(Q)$(INSTALL) -m 644 $(BUILD)/kvmbox.pc $(DEST)$(PKGCONFIGDIR)/kvmbox.pc
 	$(Q)$(INSTALL) -m 644 docs/kvmbox.1 $(DEST)$(MANDIR)/man1/kvmbox.1
+	$(Q)$(INSTALL) -m 644 cli/kvmbox.bash-completion $(DEST)$(BASHCOMPDIR)/kvmbox
 	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(DEST)$(INCLUDEDIR)/kvmbox/
 	$(Q)$(INSTALL) -m 644 $(GUEST_SDK_HEADERS) $(DEST)$(GUESTDIR)/include/kvmbox/
 	$(Q)$(foreach f,$(GUEST_SDK_FILES),$(INSTALL) -m 644 $(f) $(DEST)$(GUESTDIR)/$(f:guest/%=%) &&) true

@@ -47,7 +47,8 @@ install_tree() {
 	$MAKE -s --no-print-directory -C "$root" BUILD="$BUILD" PREFIX=$prefix DESTDIR="$dest" \
 		install >/dev/null || return 1
 	for f in bin/kvmbox lib/libkvmbox.a lib/libkvmbox.so lib/libkvmbox.so.0 \
-		 lib/pkgconfig/kvmbox.pc share/man/man1/kvmbox.1 include/kvmbox/kvmbox.h \
+		 lib/pkgconfig/kvmbox.pc share/man/man1/kvmbox.1 share/bash-completion/completions/kvmbox \
+		 include/kvmbox/kvmbox.h \
 		 include/kvmbox/sched.h include/kvmbox/abi.h share/kvmbox/guest/include/kvmbox/guest.h \
 		 share/kvmbox/guest/include/kvmbox/abi.h share/kvmbox/guest/link/guest.ld \
 		 share/kvmbox/guest/start/start64.S share/kvmbox/guest/lib/hypercall.c; do
@@ -142,6 +143,21 @@ man_page_renders() {
 	LC_ALL=C MANWIDTH=80 man -l "$dest$prefix/share/man/man1/kvmbox.1" 2>/dev/null | grep -q '^EXIT STATUS'
 }
 
+# The installed bash completion loads and completes the commands and the options of run.
+completion_works() {
+	local file=$dest$prefix/share/bash-completion/completions/kvmbox
+	bash -c '
+		source "$1" || exit 1
+		complete -p kvmbox | grep -q _kvmbox || { echo "no completion for kvmbox"; exit 1; }
+		COMP_WORDS=(kvmbox he); COMP_CWORD=1; _kvmbox
+		[ "${COMPREPLY[*]}" = help ] || { echo "kvmbox he<TAB>: ${COMPREPLY[*]}"; exit 1; }
+		COMP_WORDS=(kvmbox run --mode lo); COMP_CWORD=3; _kvmbox
+		[ "${COMPREPLY[*]}" = long ] || { echo "--mode lo<TAB>: ${COMPREPLY[*]}"; exit 1; }
+		COMP_WORDS=(kvmbox run --stats-j); COMP_CWORD=2; _kvmbox
+		[ "${COMPREPLY[*]}" = --stats-json ] || { echo "--stats-j<TAB>: ${COMPREPLY[*]}"; exit 1; }
+	' completion "$file"
+}
+
 uninstall_leaves_nothing() {
 	local left
 	$MAKE -s --no-print-directory -C "$root" BUILD="$BUILD" PREFIX=$prefix DESTDIR="$dest" \
@@ -159,6 +175,7 @@ step run_embed_shared run_embed embed
 step run_embed_static run_embed embed-static
 step guest_sdk_builds guest_sdk_builds
 step man_page_renders man_page_renders
+step completion_works completion_works
 step uninstall_leaves_nothing uninstall_leaves_nothing
 [ $failed -eq 0 ] && echo "check-install: passed" || echo "check-install: FAILED"
 exit $failed
