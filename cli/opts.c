@@ -221,7 +221,9 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 	case ':':
 		return cli_fail(err, errlen, "%s: needs a value", argv[optind - 1]);
 	case '?':
-		if (optopt && optopt < 256)
+		if (optopt >= 256) /* a long flag given a value: --regs=1 */
+			return cli_fail(err, errlen, "%s: takes no value", argv[optind - 1]);
+		if (optopt)
 			return cli_fail(err, errlen, "-%c: unknown option", optopt);
 		return cli_fail(err, errlen, "%s: unknown option", argv[optind - 1]);
 	default:

@@ -28,7 +28,7 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 		if (res->status)
 			fprintf(stderr, "kvmbox: the guest exited with status %d%s\n", res->status,
 				exit_status_of_guest(res->status) == EXIT_GUEST_RANGE
-				? " (kvmbox's range: reported as 68)" : "");
+				? ", one kvmbox owns: reported as 68" : "");
 		return exit_status_of_guest(res->status);
 	case KVMBOX_STOP_CANCELLED:
 		fprintf(stderr, "kvmbox: interrupted by signal %d: the guest was stopped\n", signo);

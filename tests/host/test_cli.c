@@ -433,7 +433,8 @@ static void test_bad_options_refused(void **state)
 	expect_refusal((const char *const[]){ "run", "--repeat", "0", NULL }, "--repeat");
 	expect_refusal((const char *const[]){ "run", "--repeat", "2", "--stats-json", "x.json", NULL },
 		       "--stats-json needs the scheduler");
-	expect_refusal((const char *const[]){ "run", "--vm", "a=x.elf", "--regs=1", NULL }, "--regs");
+	expect_refusal((const char *const[]){ "run", "--vm", "a=x.elf", "--regs=1", NULL },
+		       "--regs=1: takes no value");
 	expect_refusal((const char *const[]){ "run", "--vm", "a=x.elf,weight=0", NULL }, "weight");
 }
 
@@ -596,6 +597,17 @@ static void test_several_vm_statuses(void **state)
 	assert_int_equal(c.status, EXIT_GUEST_FAULT);
 }
 
+/* A failed guest assertion is kvmbox's verdict 64, never a guest's own status. */
+static void test_assertion_status(void **state)
+{
+	struct cli c;
+
+	(void)state;
+	RUN(&c, "run", build_path("guests/test-assert-long.elf"));
+	assert_int_equal(c.status, EXIT_CHECK);
+	assert_non_null(strstr(c.err, "guest assertion failed at tests/guests/assert.c:"));
+}
+
 /* ---- README.md's examples, run as written ----------------------------------------------- */
 
 #define README_MAX 32
@@ -735,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_one_vm_and_several_alike),
 		cmocka_unit_test(test_single_out_file),
 		cmocka_unit_test(test_several_vm_statuses),
+		cmocka_unit_test(test_assertion_status),
 		cmocka_unit_test(test_readme_examples),
 	};
 
