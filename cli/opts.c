@@ -206,6 +206,10 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 	case 'r': case 's': case 'p': case 'l':
 		return vm_opt_set(&o->defaults, "mode", short_mode(c), "-m", err, errlen);
 	case OPT_VM:
+		if (!strcmp(optarg, "--help") || !strcmp(optarg, "-h")) { /* `kvmbox run --vm --help` */
+			o->help = true;
+			return 0;
+		}
 		if (o->nvms == RUN_MAX_VMS)
 			return cli_fail(err, errlen, "--vm: at most %d VMs", RUN_MAX_VMS);
 		if (!(o->spec[o->nvms] = strdup(optarg)))

@@ -334,6 +334,9 @@ static void test_subcommands(void **state)
 	assert_int_equal(c.status, 0);
 	assert_memory_equal(c.out, "usage: kvmbox run", 17);
 	assert_null(strstr(c.out, "Usage:")); /* one spelling */
+	RUN(&c, "run", "--vm", "--help");
+	assert_int_equal(c.status, 0);
+	assert_memory_equal(c.out, "usage: kvmbox run", 17);
 	RUN(&c, "help", "run");
 	assert_memory_equal(c.out, "usage: kvmbox run", 17);
 	assert_non_null(strstr(c.out, "--vm NAME=IMAGE"));
