@@ -70,14 +70,6 @@ enum {
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
-/* The per-VM options: getopt_long's long names are the keys vm_opt_set takes. */
-#define PER_VM_OPTIONS(X)                                                                     \
-	X(0, "mode", required_argument) X(1, "mem", required_argument)                        \
-	X(2, "load", required_argument) X(3, "entry", required_argument)                      \
-	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
-	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
-	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
-	X(11, "no-coalesce", no_argument)
 #define PER_VM_KEY(i, name, arg) [i] = name,
 #define PER_VM_OPTION(i, name, arg) { name, arg, NULL, OPT_PER_VM + i },
 

@@ -6,6 +6,7 @@
 #ifndef KVMBOX_CLI_OPTS_H
 #define KVMBOX_CLI_OPTS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,16 @@ void run_opts_free(struct run_opts *o);
 
 /* Does this run need the scheduler (several VMs, or a scheduler-only option)? */
 bool run_is_scheduled(const struct run_opts *o);
+
+/* The per-VM options, X(index, key, getopt has_arg): the long options of the command line
+ * and the keys of --vm and vm_opt_set, from this one list. */
+#define PER_VM_OPTIONS(X)                                                                     \
+	X(0, "mode", required_argument) X(1, "mem", required_argument)                        \
+	X(2, "load", required_argument) X(3, "entry", required_argument)                      \
+	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
+	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
+	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
+	X(11, "no-coalesce", no_argument)
 
 /* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
  * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */

@@ -2,6 +2,7 @@
  * VM and `mem=4M` inside `--vm NAME=IMAGE,...`. Every value is checked here, before anything
  * runs; the values that name files are checked in cli/inputs.c. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,14 +143,12 @@ static int set_flag(struct vm_opts *v, const char *key)
 	return 0;
 }
 
-static const char *const valued_keys[] = { "mode", "mem", "load", "entry", "share", "weight",
-					   "out", "timeout", NULL };
-
+/* Does KEY take a value (getopt's required_argument)? */
 static bool is_valued(const char *key)
 {
-	for (const char *const *k = valued_keys; *k; k++)
-		if (!strcmp(*k, key))
-			return true;
+#define VALUED(i, name, has_arg) if (has_arg == required_argument && !strcmp(key, name)) return true;
+	PER_VM_OPTIONS(VALUED)
+#undef VALUED
 	return false;
 }
 
