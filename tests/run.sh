@@ -19,9 +19,14 @@ skips=()
 count() {
 	local prog=$1 status=$2 out p f s line
 	out=$(cat)
+	# A test that says SKIP but then passes skipped silently: that counts as a failure.
 	read -r p f s < <(printf '%s\n' "$out" | awk '
-		/^\[ RUN      \] / { cur = substr($0, 14); next }
-		cur != "" && /^\[       OK \] / && substr($0, 14) == cur { p++; cur = ""; next }
+		/^\[ RUN      \] / { cur = substr($0, 14); said = 0; next }
+		cur != "" && /^SKIP: / { said = 1; next }
+		cur != "" && /^\[       OK \] / && substr($0, 14) == cur {
+			if (said) { f++; print "!!! " cur " printed SKIP but passed: counted as a failure" > "/dev/stderr" }
+			else p++
+			cur = ""; next }
 		cur != "" && /^\[  FAILED  \] / && substr($0, 14) == cur { f++; cur = ""; next }
 		cur != "" && /^\[  SKIPPED \] / && substr($0, 14) == cur { s++; cur = ""; next }
 		END { print p + 0, f + 0, s + 0 }')
@@ -67,6 +72,20 @@ run_in_lane() {
 	done
 	gdb=$(realpath "$dir")/gdb-minimal/usr/bin
 	args+=(--mirror "$gdb/gdb")
+	# tests/host/check_stats.py (test_cli) needs python3 with json and re: the interpreter and just
+	# the module files those load come along; and README.md for the README test.
+	if [ -x /usr/bin/python3 ]; then
+		args+=(--mirror /usr/bin/python3)
+		for f in $(/usr/bin/python3 -c 'import json, re, sys
+for m in list(sys.modules.values()):
+    print(getattr(m, "__file__", None) or "")'); do
+			args+=(--mirror "$f")
+		done
+	fi
+	args+=(--file "$repo/README.md=README.md" --file "$repo/tests/host/check_stats.py=tests/host/check_stats.py")
+	for f in "$repo"/docs/*.json "$repo"/examples/*/* "$repo"/scripts/* "$repo"/scripts/*/*; do
+		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
+	done
 	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")"):$gdb")
 	for prog in "$@"; do
 		args+=(--test "build/${prog#"$build"/}")

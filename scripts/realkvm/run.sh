@@ -105,18 +105,22 @@ add_file() {
 	[[ ! -x $host ]] || add_libs "$host"
 }
 
-# The lane's own directories (and the system's) cannot be mirrored over.
+# The lane's own directories (and the system's) cannot be mirrored over. A symbolic link comes as a
+# link, with what it points to.
 add_mirror() {
 	local path f
-	path=$(realpath -m -- "$1")
+	path=$(realpath -ms -- "$1")
 	case $path in
 	/ | /bin | /bin/* | /lib/modules* | /init | /realkvm* | /proc* | /sys* | /dev* | /tmp)
 		die "--mirror $1: $path is the lane's own" ;;
 	esac
 	[[ -e $path ]] || die "--mirror $1: no such file or directory"
+	[[ ! -e $root$path && ! -L $root$path ]] || return 0
 	mkdir -p "$root$(dirname "$path")"
 	cp -a -- "$path" "$root$path"
-	if [[ -f $path ]]; then
+	if [[ -L $path ]]; then
+		add_mirror "$(realpath -- "$path")"
+	elif [[ -f $path ]]; then
 		[[ ! -x $path ]] || add_libs "$path"
 	else
 		while IFS= read -r -d '' f; do add_libs "$f"; done < <(find "$path" -type f -perm -u+x -print0)
