@@ -24,12 +24,16 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := \
+	src/console.c \
+	src/features.c \
 	src/gaccess.c \
+	src/handler.c \
 	src/host.c \
 	src/image.c \
 	src/image_file.c \
 	src/kvm.c \
 	src/log.c \
+	src/mem.c \
 	src/run.c \
 	src/snapshot.c \
 	src/sched/report.c \

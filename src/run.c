@@ -1,7 +1,6 @@
 /* The vCPU loop: run, retry on signals, hand each exit to its handler, report the exits
  * that end a run with the exit's name, RIP and registers. */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include "console.h"
 #include "kvm.h"
 #include "log.h"
+#include "util.h"
 #include "vm.h"
 #include "x86/x86.h"
 
@@ -18,14 +19,6 @@
  * unblocked only inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a tick that fires between two
  * KVM_RUNs stays pending and interrupts the next one: it is never lost. */
 #define RUN_SIGNAL (SIGRTMIN + 4)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static const char *const exit_names[] = {
 #define X(n) [KVM_EXIT_##n] = "KVM_EXIT_" #n
@@ -59,102 +52,6 @@ static const char *exit_label(uint32_t reason, char *buf, size_t len)
 		return name;
 	snprintf(buf, len, "KVM exit %u", reason);
 	return buf;
-}
-
-/* Can the console fd take output before the run's deadline? Without a deadline a slow
- * reader may slow the guest down (it is the user's pipe); with one, a reader that stalls must
- * not keep kvmbox past it (a guest could otherwise outlive --timeout by printing). */
-static bool console_ready(struct kvmbox_vm *vm)
-{
-	struct pollfd pfd = { .fd = vm->console_fd, .events = POLLOUT };
-	uint64_t now;
-	int ms;
-
-	if (!vm->deadline_ns)
-		return true;
-	for (;;) {
-		int n;
-
-		/* Past the deadline a reader that is ready still gets the output (poll, 0 ms). */
-		now = now_ns();
-		ms = now >= vm->deadline_ns ? 0 : (int)((vm->deadline_ns - now) / 1000000u) + 1;
-		n = poll(&pfd, 1, ms);
-		if (n > 0)
-			return !(pfd.revents & POLLNVAL);
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			return n < 0; /* a poll error: let write() report it */
-		if (now_ns() >= vm->deadline_ns)
-			return false;
-	}
-}
-
-void vm_console_flush(struct kvmbox_vm *vm)
-{
-	size_t off = 0;
-
-	if (!vm->con_len)
-		return;
-	if (vm->console) {
-		vm->console(vm->console_ctx, vm->con_buf, vm->con_len);
-	} else if (vm->console_fd >= 0) {
-		while (off < vm->con_len) {
-			ssize_t n;
-
-			if (!console_ready(vm)) {
-				vm->stats.console_dropped += vm->con_len - off;
-				vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0,
-						"deadline passed while the console was not taking output");
-				break;
-			}
-			n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				/* Nobody will ever read the rest (EPIPE: `kvmbox run | head`): stop
-				 * rather than run a guest whose output goes nowhere. */
-				vm->stats.console_dropped += vm->con_len - off;
-				vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "console: %s",
-						n < 0 ? strerror(errno) : "write returned 0");
-				break;
-			}
-			off += (size_t)n;
-		}
-	}
-	vm->con_len = 0;
-}
-
-void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len)
-{
-	vm->stats.console_bytes += len;
-	while (len) {
-		size_t n = VM_CONSOLE_BUF - vm->con_len;
-
-		if (n > len)
-			n = len;
-		memcpy(vm->con_buf + vm->con_len, buf, n);
-		vm->con_len += n;
-		buf += n;
-		len -= n;
-		if (vm->con_len == VM_CONSOLE_BUF || (vm->con_lines && memchr(buf - n, '\n', n)))
-			vm_console_flush(vm);
-	}
-}
-
-/* Console bytes KVM queued in the coalesced ring since the last exit. Drained before the
- * exit is handled, so they come out in guest program order with hypercall output. */
-static void drain_ring(struct kvmbox_vm *vm)
-{
-	struct kvm_coalesced_mmio_ring *ring = vm->ring;
-	uint32_t max = vm->ring_max;
-
-	while (ring->first != ring->last) {
-		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[ring->first % max];
-		char c = (char)e->data[0];
-
-		vm_console_write(vm, &c, 1);
-		vm->stats.coalesced_bytes++;
-		__atomic_store_n(&ring->first, (ring->first + 1) % max, __ATOMIC_RELEASE);
-	}
 }
 
 static void empty_handler(int sig)
@@ -416,8 +313,7 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		if (ret == -EINTR || ret == -EAGAIN)
 			t1 = now_ns(); /* a deadline's latency ends when KVM_RUN returns */
 		vm->stats.runs++;
-		if (vm->ring)
-			drain_ring(vm);
+		console_drain_ring(vm);
 		if (ret < 0) {
 			if (ret == -EINTR || ret == -EAGAIN) {
 				consume_tick();

@@ -7,11 +7,9 @@
 #include <sys/mman.h>
 #include "kvm.h"
 #include "log.h"
+#include "util.h"
 #include "vm.h"
-#include "hc/hc.h"
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (1ull << PAGE_SHIFT)
 
 struct vm_snapshot {
 	uint8_t *mem;           /* guest memory as it was; pages that were zero are never touched */
@@ -165,9 +163,8 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm)
 		run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	}
 
-	/* A fresh VM has no open guest files: without this, every run of `--repeat` would
-	 * inherit the last one's and soon meet the open-file limit. */
-	hc_files_close_all(vm);
+	/* Each feature's state as a fresh VM's (a fresh VM has no open guest files ...). */
+	features_reset(vm);
 	memset(&vm->stats, 0, sizeof(vm->stats));
 	vm->pending = KVMBOX_STOP_NONE;
 	vm->stopped = false;

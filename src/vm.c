@@ -1,12 +1,13 @@
 /* VM lifecycle: bring-up in the order the KVM API documents (docs/bringup.md), image
  * loading, teardown, and the small helpers exit handlers share. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "console.h"
+#include "feature.h"
 #include "gaccess.h"
 #include "kvm.h"
 #include "log.h"
@@ -42,33 +43,6 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return ret;
 }
 
-/* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
- * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). */
-static int setup_coalesced_console(struct kvmbox_vm *vm, struct kvmbox_error *err)
-{
-	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
-	long page = sysconf(_SC_PAGESIZE);
-	int ret;
-
-	if (vm->flags & KVMBOX_VM_NO_COALESCE)
-		return 0;
-	if (kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_PIO) <= 0 ||
-	    kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_MMIO) <= 0 ||
-	    (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page > vm->run_size) {
-		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
-			"no coalesced PIO on this host: one exit per console byte");
-		return 0;
-	}
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, err);
-	if (ret < 0)
-		return ret;
-	vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)vm->run +
-						      KVM_COALESCED_MMIO_PAGE_OFFSET * page);
-	vm->ring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
-				  sizeof(struct kvm_coalesced_mmio));
-	return 0;
-}
-
 /* Initial CPU state: KVM's reset values, changed by the mode table, handed to KVM through
  * kvm_run's sync_regs (applied on the first KVM_RUN, so no KVM_SET_* ioctl is needed). */
 static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
@@ -88,19 +62,6 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	vm->run->s.regs.sregs = sregs;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
-}
-
-int vm_set_mem_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err)
-{
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.flags = flags,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uintptr_t)vm->mem.host,
-	};
-
-	return kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
 }
 
 int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
@@ -136,12 +97,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 				&vm->layout, err);
 	if (ret < 0)
 		goto destroy;
-	ret = hc_table_init(&vm->hc);
-	if (ret < 0) {
-		set_error(err, -ret, "hypercall table: registration failed");
-		goto destroy;
-	}
-	ret = hc_files_init(vm, cfg, err); /* opens the share once; nothing without one */
+	ret = features_init(vm, cfg, err);
 	if (ret < 0)
 		goto destroy;
 
@@ -187,7 +143,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	ret = set_cpuid(vm, err);
 	if (ret < 0)
 		goto destroy;
-	ret = setup_coalesced_console(vm, err);
+	ret = console_setup(vm, err);
 	if (ret < 0)
 		goto destroy;
 	ret = setup_cpu(vm, err);
@@ -213,8 +169,7 @@ void kvmbox_vm_destroy(struct kvmbox_vm *vm)
 		vm_console_flush(vm);
 		munmap(vm->run, vm->run_size);
 	}
-	hc_files_release(vm);
-	hc_chan_release(vm);
+	features_release(vm);
 	vm_snapshot_release(vm);
 	if (vm->timer_ready)
 		timer_delete(vm->timer);
@@ -344,32 +299,4 @@ const char *kvmbox_vm_name(const struct kvmbox_vm *vm)
 uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm)
 {
 	return vm->mem.size;
-}
-
-void vm_request_stop(struct kvmbox_vm *vm, enum kvmbox_stop stop, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (vm->pending != KVMBOX_STOP_NONE)
-		return; /* the first reason wins */
-	vm->pending = stop;
-	vm->pending_status = status;
-	va_start(ap, fmt);
-	vsnprintf(vm->pending_msg, sizeof(vm->pending_msg), fmt, ap);
-	va_end(ap);
-}
-
-int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t errnum, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	vm->stats.bad_calls++;
-	log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "bad hypercall: %s", what);
-	if (vm->flags & KVMBOX_VM_STRICT)
-		vm_request_stop(vm, KVMBOX_STOP_BAD_CALL, 0, "bad hypercall (--strict): %s", what);
-	return -errnum;
 }

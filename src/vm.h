@@ -6,12 +6,11 @@
 #include <time.h>
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
+#include "feature.h"
 #include "gmem.h"
 #include "hc/hc.h"
 
-struct hc_files;
 struct vm_snapshot;
-struct kvmbox_chan_hub;
 
 #define VM_CONSOLE_BUF 4096
 
@@ -51,8 +50,8 @@ struct kvmbox_vm {
 	timer_t timer;
 	int timer_tid;
 
-	struct hc_files *files; /* open guest files, NULL without a share */
-	struct kvmbox_chan_hub *chans; /* channels, NULL unless attached (several-VM runs) */
+	struct vm_feature_slot feat[VM_FEATURES_MAX]; /* features.c's list, in order */
+	unsigned nfeat;                               /* slots in use */
 
 	struct vm_snapshot *snap; /* kvmbox_vm_snapshot's copy (src/snapshot.c); NULL without one */
 	uint64_t *host_dirty;     /* with a snapshot: a bit per 4 KiB page the host wrote since */
@@ -85,10 +84,7 @@ void vm_snapshot_release(struct kvmbox_vm *vm);
  * for a snapshot). Returns 0 or -errno with ERR set. */
 int vm_set_mem_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err);
 
-/* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
- * fills, and at the end of every run). */
-void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
-void vm_console_flush(struct kvmbox_vm *vm);
+/* Defined in handler.c, for every exit handler and feature. */
 
 /* Ask the run loop to end the run with STOP after the current exit. */
 void vm_request_stop(struct kvmbox_vm *vm, enum kvmbox_stop stop, int status, const char *fmt, ...)

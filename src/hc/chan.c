@@ -7,8 +7,13 @@
 #include <string.h>
 #include "kvmbox/sched.h"
 #include "../gaccess.h"
+#include "../util.h"
 #include "../vm.h"
 #include "hc.h"
+
+/* This feature's descriptor (end of file): a VM's state in it is its hub, NULL unless
+ * attached. */
+extern const struct vm_feature hc_chan_feature;
 
 struct chan_rec {
 	uint32_t len;
@@ -61,7 +66,7 @@ void kvmbox_chan_hub_destroy(struct kvmbox_chan_hub *hub)
 	if (!hub)
 		return;
 	for (i = 0; i < hub->nmembers; i++) {
-		hub->members[i].vm->chans = NULL;
+		vm_feature_set_state(hub->members[i].vm, &hc_chan_feature, NULL);
 		free(hub->members[i].msg.data);
 	}
 	free(hub->members);
@@ -85,9 +90,8 @@ int kvmbox_chan_hub_set_capacity(struct kvmbox_chan_hub *hub, uint32_t chan, uin
 	return 0;
 }
 
-static struct member *member_of(const struct kvmbox_vm *vm)
+static struct member *member_of(struct kvmbox_chan_hub *hub, const struct kvmbox_vm *vm)
 {
-	struct kvmbox_chan_hub *hub = vm->chans;
 	unsigned i;
 
 	/* A handful of VMs per hub in practice; a linear scan keeps struct kvmbox_vm unchanged. */
@@ -101,7 +105,7 @@ int kvmbox_chan_hub_attach(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm)
 {
 	if (!hub || !vm)
 		return -EINVAL;
-	if (vm->chans)
+	if (vm_feature_state(vm, &hc_chan_feature))
 		return -EBUSY;
 	if (hub->nmembers == hub->cap_members) {
 		unsigned n = hub->cap_members ? 2 * hub->cap_members : 8;
@@ -113,7 +117,7 @@ int kvmbox_chan_hub_attach(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm)
 		hub->cap_members = n;
 	}
 	hub->members[hub->nmembers++] = (struct member){ .vm = vm };
-	vm->chans = hub;
+	vm_feature_set_state(vm, &hc_chan_feature, hub);
 	return 0;
 }
 
@@ -122,25 +126,26 @@ void kvmbox_chan_hub_detach(struct kvmbox_vm *vm)
 	struct kvmbox_chan_hub *hub;
 	struct member *m;
 
-	if (!vm || !vm->chans)
+	hub = vm ? vm_feature_state(vm, &hc_chan_feature) : NULL;
+	if (!hub)
 		return;
-	hub = vm->chans;
-	m = member_of(vm);
+	m = member_of(hub, vm);
 	if (m) {
 		free(m->msg.data);
 		*m = hub->members[--hub->nmembers];
 	}
-	vm->chans = NULL;
+	vm_feature_set_state(vm, &hc_chan_feature, NULL);
 }
 
-void hc_chan_release(struct kvmbox_vm *vm)
+static void chan_release(struct kvmbox_vm *vm, void *state)
 {
+	(void)state;
 	kvmbox_chan_hub_detach(vm);
 }
 
 int kvmbox_chan_hub_waiting(const struct kvmbox_vm *vm, bool *sending)
 {
-	const struct member *m = vm ? member_of(vm) : NULL;
+	const struct member *m = vm ? member_of(vm_feature_state(vm, &hc_chan_feature), vm) : NULL;
 
 	if (!m || m->wait == WAIT_NONE)
 		return -1;
@@ -284,10 +289,9 @@ static int32_t chan_args(struct kvmbox_vm *vm, const struct hc_call *call, const
 	return 0;
 }
 
-static int32_t block(struct kvmbox_vm *vm, struct member *m, enum wait w, uint32_t chan)
+static int32_t block(struct kvmbox_vm *vm, struct kvmbox_chan_hub *hub, struct member *m,
+		     enum wait w, uint32_t chan)
 {
-	struct kvmbox_chan_hub *hub = vm->chans;
-
 	m->wait = w;
 	m->chan = chan;
 	m->seq = ++hub->seq;
@@ -298,7 +302,8 @@ static int32_t block(struct kvmbox_vm *vm, struct member *m, enum wait w, uint32
 
 static int32_t hc_chan_send(struct kvmbox_vm *vm, const struct hc_call *call)
 {
-	struct member *m = member_of(vm);
+	struct kvmbox_chan_hub *hub = call->state;
+	struct member *m = member_of(hub, vm);
 	struct kvmbox_hc_chan a;
 	struct chan_rec rec = { 0 };
 	struct chan *c;
@@ -312,7 +317,7 @@ static int32_t hc_chan_send(struct kvmbox_vm *vm, const struct hc_call *call)
 	if (a.len > KVMBOX_CHAN_MSG_MAX)
 		return vm_bad_call(vm, KVMBOX_EINVAL, "chanSend: %llu bytes (at most %u)",
 				   (unsigned long long)a.len, KVMBOX_CHAN_MSG_MAX);
-	c = &vm->chans->chans[a.chan];
+	c = &hub->chans[a.chan];
 	if (chan_open(c) < 0)
 		return -KVMBOX_ENOSPC;
 	if (c->count == c->capacity && (a.flags & KVMBOX_CHAN_NONBLOCK))
@@ -331,16 +336,17 @@ static int32_t hc_chan_send(struct kvmbox_vm *vm, const struct hc_call *call)
 	if (c->count == c->capacity) {
 		c->st.send_blocks++;
 		m->msg = rec;
-		return block(vm, m, WAIT_SEND, a.chan);
+		return block(vm, hub, m, WAIT_SEND, a.chan);
 	}
 	chan_push(c, rec);
-	settle(vm->chans, a.chan);
+	settle(hub, a.chan);
 	return (int32_t)rec.len;
 }
 
 static int32_t hc_chan_recv(struct kvmbox_vm *vm, const struct hc_call *call)
 {
-	struct member *m = member_of(vm);
+	struct kvmbox_chan_hub *hub = call->state;
+	struct member *m = member_of(hub, vm);
 	struct kvmbox_hc_chan a;
 	struct chan *c;
 	int32_t ret;
@@ -350,7 +356,7 @@ static int32_t hc_chan_recv(struct kvmbox_vm *vm, const struct hc_call *call)
 	ret = chan_args(vm, call, "chanRecv", &a);
 	if (ret < 0)
 		return ret;
-	c = &vm->chans->chans[a.chan];
+	c = &hub->chans[a.chan];
 	if (chan_open(c) < 0)
 		return -KVMBOX_ENOSPC;
 	if (c->count == 0) {
@@ -359,14 +365,14 @@ static int32_t hc_chan_recv(struct kvmbox_vm *vm, const struct hc_call *call)
 		c->st.recv_blocks++;
 		m->buf = a.buf;
 		m->len = a.len;
-		return block(vm, m, WAIT_RECV, a.chan);
+		return block(vm, hub, m, WAIT_RECV, a.chan);
 	}
 	ret = deliver(vm, c, a.buf, a.len);
 	if (ret == -KVMBOX_EFAULT)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "chanRecv: bad buffer 0x%llx+%llu",
 				   (unsigned long long)a.buf, (unsigned long long)a.len);
 	if (ret >= 0)
-		settle(vm->chans, a.chan);
+		settle(hub, a.chan);
 	return ret;
 }
 
@@ -375,7 +381,9 @@ static const struct hc_def chan_calls[] = {
 	{ KVMBOX_HC_CHAN_RECV, "chan_recv", hc_chan_recv },
 };
 
-int hc_chan_register(struct hc_table *t)
-{
-	return hc_register(t, chan_calls, sizeof(chan_calls) / sizeof(chan_calls[0]));
-}
+const struct vm_feature hc_chan_feature = {
+	.name = "channels",
+	.calls = chan_calls,
+	.ncalls = ARRAY_SIZE(chan_calls),
+	.release = chan_release,
+};

@@ -1,6 +1,8 @@
 /* Console and control hypercalls: ABI version, print32, printStr, exit, guest assertions. */
 #include <stdio.h>
+#include "../console.h"
 #include "../gaccess.h"
+#include "../util.h"
 #include "../vm.h"
 #include "hc.h"
 
@@ -72,7 +74,8 @@ static const struct hc_def console_calls[] = {
 	{ KVMBOX_HC_ASSERT_FAIL, "assert_fail", hc_assert_fail },
 };
 
-int hc_console_register(struct hc_table *t)
-{
-	return hc_register(t, console_calls, sizeof(console_calls) / sizeof(console_calls[0]));
-}
+const struct vm_feature hc_console_feature = {
+	.name = "console",
+	.calls = console_calls,
+	.ncalls = ARRAY_SIZE(console_calls),
+};

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include "../gaccess.h"
 #include "../log.h"
+#include "../util.h"
 #include "../vm.h"
 #include "hc.h"
 
@@ -44,11 +45,16 @@ struct hc_files {
 	int fds[];
 };
 
-int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err)
+/* Give a VM created with CFG->share_dir its file table: opens the share once (O_PATH |
+ * O_DIRECTORY) and sets the open-file limit (CFG->max_open_files, 0: 16, at most 4096).
+ * Without a share the state stays NULL and every file call answers NO_SHARE. */
+static int files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
+		      struct kvmbox_error *err)
 {
 	unsigned max = cfg->max_open_files ? cfg->max_open_files : FILES_DEFAULT;
 	struct hc_files *f;
 
+	(void)vm;
 	if (!cfg->share_dir)
 		return 0;
 	if (max > FILES_LIMIT)
@@ -73,14 +79,17 @@ int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, stru
 		f->fds[i] = -1;
 	f->readonly = cfg->share_readonly;
 	f->max = max;
-	vm->files = f;
+	*state = f;
 	return 0;
 }
 
-void hc_files_close_all(struct kvmbox_vm *vm)
+/* Close every guest file, keeping the share: the table is as a new VM's. Without this,
+ * every run of `--repeat` would inherit the last one's and soon meet the open-file limit. */
+static void files_reset(struct kvmbox_vm *vm, void *state)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = state;
 
+	(void)vm;
 	if (!f)
 		return;
 	for (unsigned i = 0; i < f->max; i++) {
@@ -90,17 +99,16 @@ void hc_files_close_all(struct kvmbox_vm *vm)
 	}
 }
 
-void hc_files_release(struct kvmbox_vm *vm)
+static void files_release(struct kvmbox_vm *vm, void *state)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = state;
 
 	if (!f)
 		return;
-	hc_files_close_all(vm);
+	files_reset(vm, f);
 	close(f->dir_fd);
 	free(f->chunk);
 	free(f);
-	vm->files = NULL;
 }
 
 /* Without a share every file call fails alike, before reading any argument. Not a bad call:
@@ -152,7 +160,7 @@ static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint
 
 static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = c->state;
 	char path[KVMBOX_PATH_MAX], shown[64];
 	struct kvmbox_hc_open a;
 	struct stat st;
@@ -212,7 +220,7 @@ static int rw_args(struct kvmbox_vm *vm, const struct hc_call *c, const char *wh
 				   (unsigned long long)c->arg);
 		return -1;
 	}
-	*fd = host_fd(vm->files, a->fd);
+	*fd = host_fd(c->state, a->fd);
 	if (*fd < 0) {
 		*ret = vm_bad_call(vm, KVMBOX_EBADF, "%s: fd %u is not open", what, a->fd);
 		return -1;
@@ -234,7 +242,7 @@ static int rw_args(struct kvmbox_vm *vm, const struct hc_call *c, const char *wh
 
 static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = c->state;
 	struct kvmbox_hc_rw a;
 	uint64_t total = 0;
 	int32_t ret;
@@ -268,7 +276,7 @@ static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
 
 static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = c->state;
 	struct kvmbox_hc_rw a;
 	uint64_t total = 0;
 	int32_t ret;
@@ -305,14 +313,14 @@ static int32_t hc_lseek(struct kvmbox_vm *vm, const struct hc_call *c)
 	off_t off;
 	int fd;
 
-	if (!vm->files)
+	if (!c->state)
 		return NO_SHARE;
 	/* Writable as well as readable: the result goes back into the struct, and the offset
 	 * must not move when it cannot. */
 	if (guest_check(vm, c->arg, sizeof(a), true) < 0 || guest_read(vm, c->arg, &a, sizeof(a)) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "lseek: bad struct address 0x%llx",
 				   (unsigned long long)c->arg);
-	fd = host_fd(vm->files, a.fd);
+	fd = host_fd(c->state, a.fd);
 	if (fd < 0)
 		return vm_bad_call(vm, KVMBOX_EBADF, "lseek: fd %u is not open", a.fd);
 	if (a.whence > KVMBOX_SEEK_END)
@@ -328,7 +336,7 @@ static int32_t hc_lseek(struct kvmbox_vm *vm, const struct hc_call *c)
 
 static int32_t hc_close(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	struct hc_files *f = vm->files;
+	struct hc_files *f = c->state;
 	uint32_t gfd = (uint32_t)c->arg;
 	int fd;
 
@@ -349,12 +357,12 @@ static int32_t hc_fstat(struct kvmbox_vm *vm, const struct hc_call *c)
 	struct stat st;
 	int fd;
 
-	if (!vm->files)
+	if (!c->state)
 		return NO_SHARE;
 	if (guest_read(vm, c->arg, &a, sizeof(a)) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "fstat: bad struct address 0x%llx",
 				   (unsigned long long)c->arg);
-	fd = host_fd(vm->files, a.fd);
+	fd = host_fd(c->state, a.fd);
 	if (fd < 0)
 		return vm_bad_call(vm, KVMBOX_EBADF, "fstat: fd %u is not open", a.fd);
 	if (fstat(fd, &st) < 0)
@@ -378,7 +386,11 @@ static const struct hc_def files_calls[] = {
 	{ KVMBOX_HC_FILE_FSTAT, "file_fstat", hc_fstat },
 };
 
-int hc_files_register(struct hc_table *t)
-{
-	return hc_register(t, files_calls, sizeof(files_calls) / sizeof(files_calls[0]));
-}
+const struct vm_feature hc_files_feature = {
+	.name = "files",
+	.calls = files_calls,
+	.ncalls = ARRAY_SIZE(files_calls),
+	.init = files_init,
+	.reset = files_reset,
+	.release = files_release,
+};

@@ -1,6 +1,7 @@
-/* The hypercall table: call number -> handler. Each feature file (console.c, stats.c,
- * files.c, chan.c ...) registers its calls; the run loop dispatches I/O exits on the
- * hypercall ports here. Handlers change VM state only; they never run or schedule VMs. */
+/* The hypercall table: call number -> handler. Each feature (console.c, stats.c, files.c,
+ * chan.c ...) lists its calls in its descriptor (src/feature.h), registered per VM at create;
+ * the run loop dispatches I/O exits on the hypercall ports here. Handlers change VM state
+ * only; they never run or schedule VMs. */
 #ifndef KVMBOX_HC_H
 #define KVMBOX_HC_H
 
@@ -16,6 +17,7 @@ struct kvmbox_error;
 struct hc_call {
 	uint32_t nr;
 	uint64_t arg; /* rbx in 64-bit code, ebx (zero-extended) otherwise */
+	void *state;  /* the calling VM's state of the feature that owns the call (may be NULL) */
 };
 
 /* A handler returns the guest's eax: >= 0, or -KVMBOX_E* for an error. A handler that
@@ -31,35 +33,13 @@ struct hc_def {
 
 struct hc_table {
 	const struct hc_def *defs[KVMBOX_HC_MAX];
+	uint8_t owner[KVMBOX_HC_MAX]; /* index of the feature slot whose state the call gets */
 };
 
-/* Register DEFS[0..N). Refuses (-EINVAL) a number >= KVMBOX_HC_MAX or a NULL handler and
- * (-EEXIST) a number already registered; on failure nothing of DEFS stays registered. */
-int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n);
-
-/* Every feature's registration, called once per VM by hc_table_init. */
-int hc_console_register(struct hc_table *t);
-int hc_stats_register(struct hc_table *t);
-int hc_files_register(struct hc_table *t);
-int hc_chan_register(struct hc_table *t);
-
-/* Give a VM created with CFG->share_dir its file table: opens the share once (O_PATH |
- * O_DIRECTORY) and sets the open-file limit (CFG->max_open_files, 0: 16, at most 4096).
- * Does nothing without a share. Call once from kvmbox_vm_create, before the first run;
- * hc_files_release undoes it. Returns 0, or -errno with ERR naming the directory. */
-int hc_files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err);
-
-/* Release a VM's feature state (open guest files, channel attachments). Safe on a VM that
- * has none. Called by kvmbox_vm_destroy. */
-void hc_files_release(struct kvmbox_vm *vm);
-void hc_chan_release(struct kvmbox_vm *vm);
-
-/* Close every guest file of the VM, keeping the share: the table is as a new VM's
- * (kvmbox_vm_reset). */
-void hc_files_close_all(struct kvmbox_vm *vm);
-
-/* Fill T with every built-in hypercall. Returns 0 or the first registration error. */
-int hc_table_init(struct hc_table *t);
+/* Register DEFS[0..N) as calls of the feature in slot OWNER. Refuses (-EINVAL) a number
+ * >= KVMBOX_HC_MAX or a NULL handler and (-EEXIST) a number already registered; on failure
+ * nothing of DEFS stays registered. */
+int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n, uint8_t owner);
 
 /* Serve the KVM_EXIT_IO in RUN, which targets a hypercall port: check the access (32-bit,
  * single, IN), call the handler and put its result in the IN data. Malformed accesses

@@ -1,7 +1,8 @@
 /* Exit statistics, address translation and time hypercalls. */
 #include <string.h>
-#include <time.h>
+#include "../console.h"
 #include "../gaccess.h"
+#include "../util.h"
 #include "../vm.h"
 #include "hc.h"
 
@@ -75,11 +76,8 @@ static int32_t hc_gva_to_hva64(struct kvmbox_vm *vm, const struct hc_call *c)
 /* CLOCK_MONOTONIC in nanoseconds: steady, comparable across VMs of one host, not wall time. */
 static int32_t hc_timestamp(struct kvmbox_vm *vm, const struct hc_call *c)
 {
-	struct kvmbox_hc_time t;
-	struct timespec ts;
+	struct kvmbox_hc_time t = { .ns = now_ns() };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t.ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (guest_write(vm, c->arg, &t, sizeof(t)) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "getTimestamp: bad struct address 0x%llx",
 				   (unsigned long long)c->arg);
@@ -94,7 +92,8 @@ static const struct hc_def stats_calls[] = {
 	{ KVMBOX_HC_TIMESTAMP, "timestamp", hc_timestamp },
 };
 
-int hc_stats_register(struct hc_table *t)
-{
-	return hc_register(t, stats_calls, sizeof(stats_calls) / sizeof(stats_calls[0]));
-}
+const struct vm_feature hc_stats_feature = {
+	.name = "stats",
+	.calls = stats_calls,
+	.ncalls = ARRAY_SIZE(stats_calls),
+};

@@ -5,7 +5,7 @@
 #include "../x86/x86.h"
 #include "hc.h"
 
-int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n)
+int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n, uint8_t owner)
 {
 	unsigned i;
 
@@ -22,22 +22,7 @@ int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n)
 			return ret;
 		}
 		t->defs[defs[i].nr] = &defs[i];
-	}
-	return 0;
-}
-
-int hc_table_init(struct hc_table *t)
-{
-	int (*const features[])(struct hc_table *) = {
-		hc_console_register, hc_stats_register, hc_files_register, hc_chan_register,
-	};
-	size_t i;
-
-	memset(t, 0, sizeof(*t));
-	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-		int ret = features[i](t);
-		if (ret < 0)
-			return ret;
+		t->owner[defs[i].nr] = owner;
 	}
 	return 0;
 }
@@ -68,6 +53,7 @@ void hc_dispatch(struct kvmbox_vm *vm, struct kvm_run *run)
 		const struct kvm_regs *regs = &run->s.regs.regs;
 		uint64_t bad = vm->stats.bad_calls;
 
+		call.state = vm->feat[vm->hc.owner[nr]].state;
 		call.arg = x86_in_64bit_code(&run->s.regs.sregs) ? regs->rbx : (uint32_t)regs->rbx;
 		ret = def->fn(vm, &call);
 		/* Each hypercall-port exit counts once: as served, or (when the handler refused

@@ -1,0 +1,136 @@
+/* The guest console: the coalesced ring of port 0xE9, the per-VM buffer and its flush to
+ * the embedder's sink or fd (console.h). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include "console.h"
+#include "kvm.h"
+#include "log.h"
+#include "util.h"
+#include "vm.h"
+
+/* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
+ * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). */
+int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	if (vm->flags & KVMBOX_VM_NO_COALESCE)
+		return 0;
+	if (kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_MMIO) <= 0 ||
+	    (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page > vm->run_size) {
+		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
+			"no coalesced PIO on this host: one exit per console byte");
+		return 0;
+	}
+	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, err);
+	if (ret < 0)
+		return ret;
+	vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)vm->run +
+						      KVM_COALESCED_MMIO_PAGE_OFFSET * page);
+	vm->ring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
+				  sizeof(struct kvm_coalesced_mmio));
+	return 0;
+}
+
+/* Can the console fd take output before the run's deadline? Without a deadline a slow
+ * reader may slow the guest down (it is the user's pipe); with one, a reader that stalls must
+ * not keep kvmbox past it (a guest could otherwise outlive --timeout by printing). */
+static bool console_ready(struct kvmbox_vm *vm)
+{
+	struct pollfd pfd = { .fd = vm->console_fd, .events = POLLOUT };
+	uint64_t now;
+	int ms;
+
+	if (!vm->deadline_ns)
+		return true;
+	for (;;) {
+		int n;
+
+		/* Past the deadline a reader that is ready still gets the output (poll, 0 ms). */
+		now = now_ns();
+		ms = now >= vm->deadline_ns ? 0 : (int)((vm->deadline_ns - now) / 1000000u) + 1;
+		n = poll(&pfd, 1, ms);
+		if (n > 0)
+			return !(pfd.revents & POLLNVAL);
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			return n < 0; /* a poll error: let write() report it */
+		if (now_ns() >= vm->deadline_ns)
+			return false;
+	}
+}
+
+void vm_console_flush(struct kvmbox_vm *vm)
+{
+	size_t off = 0;
+
+	if (!vm->con_len)
+		return;
+	if (vm->console) {
+		vm->console(vm->console_ctx, vm->con_buf, vm->con_len);
+	} else if (vm->console_fd >= 0) {
+		while (off < vm->con_len) {
+			ssize_t n;
+
+			if (!console_ready(vm)) {
+				vm->stats.console_dropped += vm->con_len - off;
+				vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0,
+						"deadline passed while the console was not taking output");
+				break;
+			}
+			n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				/* Nobody will ever read the rest (EPIPE: `kvmbox run | head`): stop
+				 * rather than run a guest whose output goes nowhere. */
+				vm->stats.console_dropped += vm->con_len - off;
+				vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "console: %s",
+						n < 0 ? strerror(errno) : "write returned 0");
+				break;
+			}
+			off += (size_t)n;
+		}
+	}
+	vm->con_len = 0;
+}
+
+void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len)
+{
+	vm->stats.console_bytes += len;
+	while (len) {
+		size_t n = VM_CONSOLE_BUF - vm->con_len;
+
+		if (n > len)
+			n = len;
+		memcpy(vm->con_buf + vm->con_len, buf, n);
+		vm->con_len += n;
+		buf += n;
+		len -= n;
+		if (vm->con_len == VM_CONSOLE_BUF || (vm->con_lines && memchr(buf - n, '\n', n)))
+			vm_console_flush(vm);
+	}
+}
+
+/* Console bytes KVM queued in the coalesced ring since the last exit. Drained before the
+ * exit is handled, so they come out in guest program order with hypercall output. */
+void console_drain_ring(struct kvmbox_vm *vm)
+{
+	struct kvm_coalesced_mmio_ring *ring = vm->ring;
+	uint32_t max = vm->ring_max;
+
+	if (!ring)
+		return;
+	while (ring->first != ring->last) {
+		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[ring->first % max];
+		char c = (char)e->data[0];
+
+		vm_console_write(vm, &c, 1);
+		vm->stats.coalesced_bytes++;
+		__atomic_store_n(&ring->first, (ring->first + 1) % max, __ATOMIC_RELEASE);
+	}
+}

@@ -1,0 +1,30 @@
+/* The guest console: bytes from port 0xE9 (KVM's coalesced ring or one exit each) and from
+ * the print hypercalls, buffered per VM and handed to the embedder's sink or fd. */
+#ifndef KVMBOX_CONSOLE_H
+#define KVMBOX_CONSOLE_H
+
+#include <stddef.h>
+
+struct kvmbox_vm;
+struct kvmbox_error;
+
+/* Ask KVM to queue port 0xE9 output in the coalesced ring instead of exiting per byte,
+ * when the host can (KVM_CAP_COALESCED_PIO) and KVMBOX_VM_NO_COALESCE is not set. Needs
+ * vm->kvm_fd, vm_fd and the mapped kvm_run. Returns 0 (also when falling back to one exit
+ * per byte) or -errno with ERR set. */
+int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err);
+
+/* Move the bytes KVM queued in the coalesced ring since the last exit into the console.
+ * The run loop calls it on every exit, before handling the exit, so output keeps guest
+ * program order. Does nothing without a ring. */
+void console_drain_ring(struct kvmbox_vm *vm);
+
+/* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
+ * fills, and at the end of every run). Counts them in stats.console_bytes. */
+void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
+
+/* Hand the queued bytes to the sink. A console fd that cannot take them before the run's
+ * deadline, or that fails, drops them (stats.console_dropped) and requests a stop. */
+void vm_console_flush(struct kvmbox_vm *vm);
+
+#endif

@@ -1,0 +1,60 @@
+/* Features: a hypercall group and its per-VM state, plugged into the VM core through one
+ * const descriptor. src/features.c lists the descriptors once; VM create, reset and destroy
+ * walk that list, so the core (vm.c, snapshot.c, the run loop) names no feature. */
+#ifndef KVMBOX_FEATURE_H
+#define KVMBOX_FEATURE_H
+
+#include "hc/hc.h"
+
+struct kvmbox_vm;
+struct kvmbox_vm_config;
+struct kvmbox_error;
+
+/* One feature. Every hook is optional (NULL). STATE is the feature's own per-VM slot: NULL
+ * until init sets it; the core keeps it and hands it back to reset, release and (as
+ * hc_call.state) to every handler in CALLS. The core never looks inside it. */
+struct vm_feature {
+	const char *name;
+	const struct hc_def *calls; /* registered in the VM's hypercall table at create */
+	unsigned ncalls;
+	/* kvmbox_vm_create, in list order, before any KVM object exists. Sets *STATE (or
+	 * leaves it NULL: "not configured"). Returns 0, or -errno with ERR set; then the VM is
+	 * destroyed, so release runs for this feature too and must accept what init left. */
+	int (*init)(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
+		    struct kvmbox_error *err);
+	/* kvmbox_vm_reset: make STATE as a freshly created VM's. Cannot fail. */
+	void (*reset)(struct kvmbox_vm *vm, void *state);
+	/* kvmbox_vm_destroy, in reverse list order: free STATE (which may be NULL). */
+	void (*release)(struct kvmbox_vm *vm, void *state);
+};
+
+/* Most features a VM can hold (the list in features.c has fewer; checked at create). */
+#define VM_FEATURES_MAX 16
+
+/* A VM's slot for one feature (struct kvmbox_vm holds VM_FEATURES_MAX of them). */
+struct vm_feature_slot {
+	const struct vm_feature *desc;
+	void *state;
+};
+
+/* Give VM every listed feature: register its calls in vm->hc (refusing duplicate numbers)
+ * and call its init. Call once from kvmbox_vm_create. Returns 0 or -errno with ERR set;
+ * on failure the caller destroys the VM, whose features_release undoes what was done. */
+int features_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err);
+
+/* Call every feature's reset hook (kvmbox_vm_reset). */
+void features_reset(struct kvmbox_vm *vm);
+
+/* Call every feature's release hook, last feature first, and clear the slots. Safe on a VM
+ * whose features_init failed or never ran. */
+void features_release(struct kvmbox_vm *vm);
+
+/* The state of feature F in VM, or NULL (F not initialised, or it keeps none). For code of
+ * F itself that runs outside its handlers (handlers get it as hc_call.state). */
+void *vm_feature_state(const struct kvmbox_vm *vm, const struct vm_feature *f);
+
+/* Replace the state of feature F in VM (a feature whose state is set by a later call, such
+ * as attaching to a channel hub). Does nothing when the VM lacks F. */
+void vm_feature_set_state(struct kvmbox_vm *vm, const struct vm_feature *f, void *state);
+
+#endif
