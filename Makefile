@@ -25,6 +25,8 @@ endif
 
 LIB_SRCS := \
 	src/console.c \
+	src/deadline.c \
+	src/exits.c \
 	src/features.c \
 	src/gaccess.c \
 	src/handler.c \
@@ -34,6 +36,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
 	src/sched/report.c \
@@ -109,6 +112,7 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 # Unit tests link the library; guest tests also need the guests and the command.
 TESTS := \
 	unit/test_cause \
+	unit/test_core \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \

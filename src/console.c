@@ -7,6 +7,7 @@
 #include "console.h"
 #include "kvm.h"
 #include "log.h"
+#include "ports.h"
 #include "util.h"
 #include "vm.h"
 
@@ -133,4 +134,15 @@ void console_drain_ring(struct kvmbox_vm *vm)
 		vm->stats.coalesced_bytes++;
 		__atomic_store_n(&ring->first, (ring->first + 1) % max, __ATOMIC_RELEASE);
 	}
+}
+
+int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
+{
+	(void)ctx;
+	if (!io->out)
+		return -EOPNOTSUPP;
+	/* The low byte of each element, as the 0xE9 convention has it. */
+	for (uint32_t i = 0; i < io->count; i++)
+		vm_console_write(vm, (const char *)io->data + (size_t)i * io->size, 1);
+	return 0;
 }

@@ -7,6 +7,7 @@
 
 struct kvmbox_vm;
 struct kvmbox_error;
+struct port_io;
 
 /* Ask KVM to queue port 0xE9 output in the coalesced ring instead of exiting per byte,
  * when the host can (KVM_CAP_COALESCED_PIO) and KVMBOX_VM_NO_COALESCE is not set. Needs
@@ -18,6 +19,10 @@ int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err);
  * The run loop calls it on every exit, before handling the exit, so output keeps guest
  * program order. Does nothing without a ring. */
 void console_drain_ring(struct kvmbox_vm *vm);
+
+/* The port handler of KVMBOX_PORT_CONSOLE (CTX unused): the low byte of each OUT element
+ * goes to the console. An IN is not served (-EOPNOTSUPP). */
+int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io);
 
 /* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer
  * fills, and at the end of every run). Counts them in stats.console_bytes. */

@@ -7,10 +7,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "console.h"
+#include "deadline.h"
 #include "feature.h"
 #include "gaccess.h"
 #include "kvm.h"
 #include "log.h"
+#include "ports.h"
 #include "vm.h"
 #include "x86/x86.h"
 
@@ -64,19 +66,51 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return 0;
 }
 
-int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
-		     struct kvmbox_error *err)
+/* The embedder's ports (kvmbox_vm_config.user_port*): its callback once per element. */
+static int user_port_io(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 {
-	struct kvmbox_vm *vm;
-	int ret;
+	(void)ctx;
+	for (uint32_t i = 0; i < io->count; i++) {
+		uint8_t *el = io->data + (size_t)i * io->size;
+		uint32_t v = 0;
 
-	if (!vmp || !cfg)
-		return set_error(err, EINVAL, "kvmbox_vm_create: NULL argument");
-	if (cfg->mode <= KVMBOX_MODE_AUTO || cfg->mode >= KVMBOX_MODE_COUNT)
-		return set_error(err, EINVAL, "kvmbox_vm_create: a VM needs a CPU mode");
-	vm = calloc(1, sizeof(*vm));
+		if (io->out)
+			memcpy(&v, el, io->size);
+		vm->user_port(vm->user_port_ctx, io->port, io->out, &v, io->size);
+		if (!io->out)
+			memcpy(el, &v, io->size);
+	}
+	return 0;
+}
+
+/* Every port the guest may use: the console, the hypercall ports, the embedder's. */
+static int register_ports(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	int ret = ports_register(&vm->ports, KVMBOX_PORT_CONSOLE, 1, console_port, NULL);
+
+	if (ret == 0)
+		ret = ports_register(&vm->ports, KVMBOX_PORT_HC_BASE, KVMBOX_HC_MAX, hc_dispatch, &vm->hc);
+	if (ret < 0)
+		return set_error(err, -ret, "port registry: %s", strerror(-ret));
+	if (!vm->user_port || !vm->user_port_count)
+		return 0;
+	ret = ports_register(&vm->ports, vm->user_port_first, vm->user_port_count, user_port_io, NULL);
+	if (ret < 0)
+		return set_error(err, EINVAL, "user ports [0x%x, +%u): %s", vm->user_port_first,
+				 vm->user_port_count,
+				 ret == -EEXIST ? "overlap the console or hypercall ports"
+						: "the range goes past port 0xffff");
+	return 0;
+}
+
+/* A VM object holding CFG's settings and no resource yet (every fd -1, every mapping
+ * MAP_FAILED), so kvmbox_vm_destroy can undo any prefix of the bring-up. */
+static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
+{
+	struct kvmbox_vm *vm = calloc(1, sizeof(*vm));
+
 	if (!vm)
-		return set_error(err, ENOMEM, "out of memory");
+		return NULL;
 	snprintf(vm->name, sizeof(vm->name), "%s", cfg->name ? cfg->name : "vm");
 	vm->mode = cfg->mode;
 	vm->flags = cfg->flags;
@@ -92,73 +126,100 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->mem.host = MAP_FAILED;
 	vm->run = MAP_FAILED;
+	return vm;
+}
 
-	ret = kvmbox_layout_get(vm->mode, cfg->mem_size ? cfg->mem_size : KVMBOX_MEM_DEFAULT,
-				&vm->layout, err);
-	if (ret < 0)
-		goto destroy;
-	ret = features_init(vm, cfg, err);
-	if (ret < 0)
-		goto destroy;
+/* /dev/kvm, the VM and its TSS pages. */
+static int create_kvm_vm(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	int ret;
 
 	ret = vm->kvm_fd = kvm_open_checked(vm->log, err);
 	if (ret < 0)
-		goto destroy;
+		return ret;
 	ret = vm->vm_fd = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_CREATE_VM, 0, err);
 	if (ret < 0)
-		goto destroy;
+		return ret;
 	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR, err);
-	if (ret < 0)
-		goto destroy;
+	return ret < 0 ? ret : 0;
+}
 
+/* Guest memory: mapped, and declared to KVM as memory slot 0. */
+static int map_memory(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
 	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE lets KSM share
 	 * identical pages between VMs; failure (no KSM) is harmless. */
 	vm->mem.size = vm->layout.mem_size;
 	vm->mem.host = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem.host == MAP_FAILED) {
-		ret = set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
-				(unsigned long long)vm->mem.size, strerror(errno));
-		goto destroy;
-	}
+	if (vm->mem.host == MAP_FAILED)
+		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
+				 (unsigned long long)vm->mem.size, strerror(errno));
 	if (madvise(vm->mem.host, vm->mem.size, MADV_MERGEABLE) < 0)
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
 			strerror(errno));
-	ret = vm_set_mem_slot(vm, 0, err);
-	if (ret < 0)
-		goto destroy;
+	return vm_set_mem_slot(vm, 0, err);
+}
+
+/* The vCPU, its kvm_run mapping, CPUID, the console ring and the initial registers. */
+static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	int ret;
 
 	ret = vm->vcpu_fd = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_CREATE_VCPU, 0, err);
 	if (ret < 0)
-		goto destroy;
+		return ret;
 	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, err);
 	if (ret < 0)
-		goto destroy;
+		return ret;
 	vm->run_size = (size_t)ret;
 	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		ret = set_error(err, errno, "mmap of kvm_run: %s", strerror(errno));
-		goto destroy;
-	}
+	if (vm->run == MAP_FAILED)
+		return set_error(err, errno, "mmap of kvm_run: %s", strerror(errno));
 	ret = set_cpuid(vm, err);
-	if (ret < 0)
-		goto destroy;
-	ret = console_setup(vm, err);
-	if (ret < 0)
-		goto destroy;
-	ret = setup_cpu(vm, err);
-	if (ret < 0)
-		goto destroy;
+	if (ret == 0)
+		ret = console_setup(vm, err);
+	if (ret == 0)
+		ret = setup_cpu(vm, err);
+	return ret;
+}
 
+int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
+		     struct kvmbox_error *err)
+{
+	struct kvmbox_vm *vm;
+	int ret;
+
+	if (!vmp || !cfg)
+		return set_error(err, EINVAL, "kvmbox_vm_create: NULL argument");
+	if (cfg->mode <= KVMBOX_MODE_AUTO || cfg->mode >= KVMBOX_MODE_COUNT)
+		return set_error(err, EINVAL, "kvmbox_vm_create: a VM needs a CPU mode");
+	vm = vm_alloc(cfg);
+	if (!vm)
+		return set_error(err, ENOMEM, "out of memory");
+	/* In the order the KVM API documents (docs/bringup.md); each step's failure leaves
+	 * what kvmbox_vm_destroy undoes. */
+	ret = kvmbox_layout_get(vm->mode, cfg->mem_size ? cfg->mem_size : KVMBOX_MEM_DEFAULT,
+				&vm->layout, err);
+	if (ret == 0)
+		ret = features_init(vm, cfg, err);
+	if (ret == 0)
+		ret = register_ports(vm, err);
+	if (ret == 0)
+		ret = create_kvm_vm(vm, err);
+	if (ret == 0)
+		ret = map_memory(vm, err);
+	if (ret == 0)
+		ret = create_vcpu(vm, err);
+	if (ret < 0) {
+		kvmbox_vm_destroy(vm);
+		return ret;
+	}
 	/* Only what KVM_RUN needs stays open: the VM and vCPU fds. */
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	*vmp = vm;
 	return 0;
-
-destroy:
-	kvmbox_vm_destroy(vm);
-	return ret;
 }
 
 void kvmbox_vm_destroy(struct kvmbox_vm *vm)
@@ -171,8 +232,7 @@ void kvmbox_vm_destroy(struct kvmbox_vm *vm)
 	}
 	features_release(vm);
 	vm_snapshot_release(vm);
-	if (vm->timer_ready)
-		timer_delete(vm->timer);
+	deadline_release(vm);
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
 	if (vm->mem.host != MAP_FAILED)

@@ -9,6 +9,7 @@
 #include "feature.h"
 #include "gmem.h"
 #include "hc/hc.h"
+#include "ports.h"
 
 struct vm_snapshot;
 
@@ -30,6 +31,7 @@ struct kvmbox_vm {
 	struct kvmbox_layout layout;
 	struct kvmbox_stats stats;
 	struct hc_table hc;
+	struct port_map ports; /* every port the guest may use (console, hypercalls, user) */
 
 	kvmbox_console_fn console;
 	void *console_ctx;

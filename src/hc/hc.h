@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 #include "kvmbox/abi.h"
+#include "../ports.h"
 
 struct kvmbox_vm;
 struct kvmbox_vm_config;
@@ -41,10 +42,10 @@ struct hc_table {
  * nothing of DEFS stays registered. */
 int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n, uint8_t owner);
 
-/* Serve the KVM_EXIT_IO in RUN, which targets a hypercall port: check the access (32-bit,
- * single, IN), call the handler and put its result in the IN data. Malformed accesses
- * are bad calls. */
-void hc_dispatch(struct kvmbox_vm *vm, struct kvm_run *run);
+/* The port handler of the hypercall ports (registered with CTX = &vm->hc): check the access
+ * (32-bit, single, IN), call the handler with its feature's state and put its result in
+ * the IN data. Malformed accesses are bad calls. Always returns 0 (every access is served). */
+int hc_dispatch(struct kvmbox_vm *vm, void *ctx, const struct port_io *io);
 
 /* Write V in decimal at BUF, which has room for 20 digits, and return the digit count. The
  * handlers that format numbers on every call use it: snprintf costs 50-90 ns an exit. */
@@ -60,12 +61,6 @@ static inline size_t hc_fmt_u64(char *buf, uint64_t v)
 	for (i = 0; i < n; i++)
 		buf[i] = rev[n - 1 - i];
 	return n;
-}
-
-/* Is PORT one of the hypercall ports? */
-static inline int hc_is_port(uint16_t port)
-{
-	return port >= KVMBOX_PORT_HC_BASE && port < KVMBOX_PORT_HC_BASE + KVMBOX_HC_MAX;
 }
 
 #endif

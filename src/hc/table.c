@@ -27,39 +27,40 @@ int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n, uint8
 	return 0;
 }
 
-void hc_dispatch(struct kvmbox_vm *vm, struct kvm_run *run)
+int hc_dispatch(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 {
-	uint32_t nr = run->io.port - KVMBOX_PORT_HC_BASE;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	const struct hc_def *def = vm->hc.defs[nr];
+	uint32_t nr = io->port - KVMBOX_PORT_HC_BASE;
+	const struct hc_table *t = ctx;
+	const struct hc_def *def = t->defs[nr];
 	struct hc_call call = { .nr = nr };
 	int32_t ret;
 
-	if (run->io.direction != KVM_EXIT_IO_IN) {
+	if (io->out) {
 		vm_bad_call(vm, KVMBOX_EINVAL, "hypercall %u: an OUT; hypercalls are a 32-bit IN", nr);
-		return;
+		return 0;
 	}
-	if (run->io.size != 4 || run->io.count != 1) {
+	if (io->size != 4 || io->count != 1) {
 		/* Answer every byte the guest asked for, with the error's low bytes. */
 		ret = vm_bad_call(vm, KVMBOX_EINVAL, "hypercall %u: %u x %u-byte IN; hypercalls are one 32-bit IN",
-				  nr, run->io.count, run->io.size);
-		for (uint32_t i = 0; i < run->io.count; i++)
-			memcpy(data + (size_t)i * run->io.size, &ret, run->io.size);
-		return;
+				  nr, io->count, io->size);
+		for (uint32_t i = 0; i < io->count; i++)
+			memcpy(io->data + (size_t)i * io->size, &ret, io->size);
+		return 0;
 	}
 	if (!def) {
 		ret = vm_bad_call(vm, KVMBOX_ENOSYS, "hypercall %u: no such call", nr);
 	} else {
-		const struct kvm_regs *regs = &run->s.regs.regs;
-		uint64_t bad = vm->stats.bad_calls;
+		const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+		uint64_t rbx = vm->run->s.regs.regs.rbx, bad = vm->stats.bad_calls;
 
-		call.state = vm->feat[vm->hc.owner[nr]].state;
-		call.arg = x86_in_64bit_code(&run->s.regs.sregs) ? regs->rbx : (uint32_t)regs->rbx;
+		call.state = vm->feat[t->owner[nr]].state;
+		call.arg = x86_in_64bit_code(sregs) ? rbx : (uint32_t)rbx;
 		ret = def->fn(vm, &call);
 		/* Each hypercall-port exit counts once: as served, or (when the handler refused
 		 * it with vm_bad_call) as a bad call, so hypercalls + bad_calls == port exits. */
 		if (vm->stats.bad_calls == bad)
 			vm->stats.hypercalls++;
 	}
-	memcpy(data, &ret, sizeof(ret));
+	memcpy(io->data, &ret, sizeof(ret));
+	return 0;
 }
