@@ -28,7 +28,6 @@ LIB_SRCS := \
 	src/deadline.c \
 	src/exits.c \
 	src/features.c \
-	src/gaccess.c \
 	src/handler.c \
 	src/host.c \
 	src/image.c \

@@ -9,9 +9,9 @@
 #include "console.h"
 #include "deadline.h"
 #include "feature.h"
-#include "gaccess.h"
 #include "kvm.h"
 #include "log.h"
+#include "mem.h"
 #include "ports.h"
 #include "vm.h"
 #include "x86/x86.h"
@@ -144,23 +144,6 @@ static int create_kvm_vm(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return ret < 0 ? ret : 0;
 }
 
-/* Guest memory: mapped, and declared to KVM as memory slot 0. */
-static int map_memory(struct kvmbox_vm *vm, struct kvmbox_error *err)
-{
-	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE lets KSM share
-	 * identical pages between VMs; failure (no KSM) is harmless. */
-	vm->mem.size = vm->layout.mem_size;
-	vm->mem.host = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem.host == MAP_FAILED)
-		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
-				 (unsigned long long)vm->mem.size, strerror(errno));
-	if (madvise(vm->mem.host, vm->mem.size, MADV_MERGEABLE) < 0)
-		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
-			strerror(errno));
-	return vm_set_mem_slot(vm, 0, err);
-}
-
 /* The vCPU, its kvm_run mapping, CPUID, the console ring and the initial registers. */
 static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
@@ -208,7 +191,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	if (ret == 0)
 		ret = create_kvm_vm(vm, err);
 	if (ret == 0)
-		ret = map_memory(vm, err);
+		ret = mem_map(vm, vm->layout.mem_size, err);
 	if (ret == 0)
 		ret = create_vcpu(vm, err);
 	if (ret < 0) {
@@ -231,12 +214,10 @@ void kvmbox_vm_destroy(struct kvmbox_vm *vm)
 		munmap(vm->run, vm->run_size);
 	}
 	features_release(vm);
-	vm_snapshot_release(vm);
 	deadline_release(vm);
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
-	if (vm->mem.host != MAP_FAILED)
-		munmap(vm->mem.host, vm->mem.size);
+	mem_unmap(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -294,10 +275,8 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 				 (unsigned long long)img->entry);
 	for (i = 0; i < img->nsegments; i++) {
 		const struct kvmbox_segment *s = &img->segments[i];
-		uint8_t *dst = gmem_ptr(&vm->mem, s->gpa, s->memsz);
 
-		memcpy(dst, img->data + s->offset, s->filesz);
-		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+		mem_load(&vm->mem, s->gpa, img->data + s->offset, s->filesz, s->memsz);
 	}
 	vm->run->s.regs.regs.rip = img->entry;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
@@ -317,23 +296,12 @@ const struct kvm_regs *kvmbox_vm_regs(const struct kvmbox_vm *vm)
 
 int kvmbox_vm_read(const struct kvmbox_vm *vm, gpa_t gpa, void *buf, size_t len)
 {
-	const void *src = gmem_ptr(&vm->mem, gpa, len);
-
-	if (!src)
-		return -EFAULT;
-	memcpy(buf, src, len);
-	return 0;
+	return mem_read(&vm->mem, gpa, buf, len);
 }
 
 int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len)
 {
-	void *dst = gmem_ptr(&vm->mem, gpa, len);
-
-	if (!dst)
-		return -EFAULT;
-	memcpy(dst, buf, len);
-	vm_mark_dirty(vm, gpa, len);
-	return 0;
+	return mem_write(&vm->mem, gpa, buf, len);
 }
 
 int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa)

@@ -7,11 +7,10 @@
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
 #include "feature.h"
-#include "gmem.h"
+#include "mem.h"
 #include "hc/hc.h"
 #include "ports.h"
 
-struct vm_snapshot;
 
 #define VM_CONSOLE_BUF 4096
 
@@ -55,8 +54,11 @@ struct kvmbox_vm {
 	struct vm_feature_slot feat[VM_FEATURES_MAX]; /* features.c's list, in order */
 	unsigned nfeat;                               /* slots in use */
 
-	struct vm_snapshot *snap; /* kvmbox_vm_snapshot's copy (src/snapshot.c); NULL without one */
-	uint64_t *host_dirty;     /* with a snapshot: a bit per 4 KiB page the host wrote since */
+	struct {
+		bool taken;            /* kvmbox_vm_snapshot succeeded (memory: vm->mem.snap) */
+		struct kvm_regs regs;  /* the registers it saw */
+		struct kvm_sregs sregs;
+	} snap;
 
 	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
 	kvmbox_port_fn user_port;
@@ -65,26 +67,6 @@ struct kvmbox_vm {
 	/* Last: the fields every exit reads stay together, ahead of this 4 KiB. */
 	char con_buf[VM_CONSOLE_BUF];
 };
-
-/* Record that the host wrote guest-physical [gpa, gpa+len). KVM's dirty log sees only the
- * guest's own writes, so every host write to guest memory after a snapshot must pass here
- * (guest_write and kvmbox_vm_write do) for kvmbox_vm_reset to restore it. */
-static inline void vm_mark_dirty(struct kvmbox_vm *vm, gpa_t gpa, uint64_t len)
-{
-	uint64_t p;
-
-	if (!vm->host_dirty || !len)
-		return;
-	for (p = gpa >> 12; p <= (gpa + len - 1) >> 12; p++)
-		vm->host_dirty[p / 64] |= 1ull << (p % 64);
-}
-
-/* Free the snapshot state (kvmbox_vm_destroy calls it). */
-void vm_snapshot_release(struct kvmbox_vm *vm);
-
-/* (Re)declare guest memory as KVM memory slot 0 with FLAGS (0, or KVM_MEM_LOG_DIRTY_PAGES
- * for a snapshot). Returns 0 or -errno with ERR set. */
-int vm_set_mem_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err);
 
 /* Defined in handler.c, for every exit handler and feature. */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kvmbox/sched.h"
-#include "../gaccess.h"
+#include "../mem.h"
 #include "../util.h"
 #include "../vm.h"
 #include "hc.h"

@@ -1,7 +1,7 @@
 /* Console and control hypercalls: ABI version, print32, printStr, exit, guest assertions. */
 #include <stdio.h>
 #include "../console.h"
-#include "../gaccess.h"
+#include "../mem.h"
 #include "../util.h"
 #include "../vm.h"
 #include "hc.h"

@@ -9,7 +9,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include "../gaccess.h"
+#include "../mem.h"
 #include "../log.h"
 #include "../util.h"
 #include "../vm.h"

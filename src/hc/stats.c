@@ -1,7 +1,7 @@
 /* Exit statistics, address translation and time hypercalls. */
 #include <string.h>
 #include "../console.h"
-#include "../gaccess.h"
+#include "../mem.h"
 #include "../util.h"
 #include "../vm.h"
 #include "hc.h"

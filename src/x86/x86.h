@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
-#include "../gmem.h"
+#include "../mem.h"
 
 /* Build MODE's host-made structures (GDT, TSS, page tables) in guest memory where LAYOUT
  * (from kvmbox_layout_get) puts them, and set SREGS and REGS so that the vCPU starts at
