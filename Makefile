@@ -24,6 +24,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := \
+	src/chan/hub.c \
 	src/console.c \
 	src/deadline.c \
 	src/exits.c \

@@ -133,7 +133,7 @@ static int create_sched(struct multi_run *r)
 	}
 	for (k = 0; k < KVMBOX_CHAN_MAX; k++)
 		if (o->chan_cap[k])
-			kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(r->s), k, o->chan_cap[k]);
+			kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(r->s), k, o->chan_cap[k], NULL);
 	for (i = 0; i < o->nvms; i++) {
 		if ((status = create_vm(r, i)) != EXIT_OK)
 			return status;

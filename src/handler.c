@@ -2,6 +2,7 @@
  * requests, bad-call accounting and the per-VM feature slots. Nothing here runs a VM. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "feature.h"
 #include "log.h"
 #include "vm.h"
@@ -32,6 +33,13 @@ int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t errnum, const char *fmt, ...)
 	if (vm->flags & KVMBOX_VM_STRICT)
 		vm_request_stop(vm, KVMBOX_STOP_BAD_CALL, 0, "bad hypercall (--strict): %s", what);
 	return -errnum;
+}
+
+void vm_complete_io(struct kvmbox_vm *vm, int32_t ret)
+{
+	struct kvm_run *run = vm->run;
+
+	memcpy((uint8_t *)run + run->io.data_offset, &ret, sizeof(ret));
 }
 
 /* Index of F's slot in VM, or -1. A handful of features: a scan is cheapest. */

@@ -74,6 +74,11 @@ struct kvmbox_vm {
 void vm_request_stop(struct kvmbox_vm *vm, enum kvmbox_stop stop, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Finish VM's pending port `in` with RET: KVM copies the I/O data of kvm_run into eax on
+ * the VM's next KVM_RUN (KVM API doc, KVM_EXIT_IO), so the result is written there. The one
+ * way a blocked hypercall (a channel wait) gets its result from a peer's call. */
+void vm_complete_io(struct kvmbox_vm *vm, int32_t ret);
+
 /* Count a malformed hypercall; under KVMBOX_VM_STRICT also stop the VM. Returns -ERR
  * (a positive KVMBOX_E* value) so a handler can `return vm_bad_call(vm, KVMBOX_EFAULT, ...)`. */
 int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t err, const char *fmt, ...)

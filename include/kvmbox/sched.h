@@ -1,5 +1,6 @@
 /* kvmbox scheduler: several VMs on ONE host thread under a policy (io, rr, share, script),
- * channels between them, per-VM accounting, deadlock detection and a JSON/trace report.
+ * channels between them (kvmbox/chan.h), per-VM accounting, deadlock detection and a
+ * JSON/trace report.
  * The scheduler drives VMs; hypercall handlers (channels included) only change VM state.
  * docs/scheduler.md describes the design. No global state: schedulers are independent. */
 #ifndef KVMBOX_SCHED_H
@@ -8,65 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "kvmbox/chan.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/visibility.h"
 
 KVMBOX_API_BEGIN
-
-/* ---- Channels ------------------------------------------------------------------------ */
-
-/* A channel is a FIFO of records between the VMs attached to one hub, named by a number
- * 0 .. KVMBOX_CHAN_MAX-1. Each KVMBOX_HC_CHAN_SEND of LEN bytes (0 .. KVMBOX_CHAN_MSG_MAX)
- * is one record; each KVMBOX_HC_CHAN_RECV takes the oldest record whole (its buffer must hold
- * it, else -ERANGE and the record stays) and returns its length. A channel holds at most
- * `capacity` records (default KVMBOX_CHAN_CAPACITY).
- *
- * Blocking: a send to a full channel or a receive from an empty one (without
- * KVMBOX_CHAN_NONBLOCK) ends the VM's run with KVMBOX_STOP_BLOCKED and records the call as
- * pending. When a peer's call makes room or brings a record, that peer's handler completes
- * the pending call: it copies the data, writes the result where KVM finishes the guest's
- * `in` (the I/O data of the blocked VM's kvm_run) and clears the wait. The blocked VM's
- * next KVM_RUN then returns from its one `in` with the result: one exit per call, no
- * retry loop in the guest, no polling, no RIP rewind. The scheduler does not run a VM
- * while kvmbox_chan_hub_waiting() says it waits. Pending calls complete in the order they
- * blocked. */
-#define KVMBOX_CHAN_MAX 64
-#define KVMBOX_CHAN_MSG_MAX 4096
-#define KVMBOX_CHAN_CAPACITY 16
-#define KVMBOX_CHAN_CAPACITY_MAX 65536
-
-struct kvmbox_chan_hub;
-
-/* Create an empty hub. Returns 0 or -ENOMEM. Destroy it after every VM attached to it has
- * been detached or destroyed. */
-int kvmbox_chan_hub_create(struct kvmbox_chan_hub **hubp);
-void kvmbox_chan_hub_destroy(struct kvmbox_chan_hub *hub);
-
-/* Set channel CHAN's capacity in records (1 .. KVMBOX_CHAN_CAPACITY_MAX). Only before the
- * channel is first used. Returns 0, -EINVAL or -EBUSY. */
-int kvmbox_chan_hub_set_capacity(struct kvmbox_chan_hub *hub, uint32_t chan, uint32_t capacity);
-
-/* Attach VM to HUB (the VM's channel hypercalls then use it; without a hub they return
- * -ENOSYS). A VM is attached to at most one hub. Returns 0, -EBUSY or -ENOMEM. */
-int kvmbox_chan_hub_attach(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm);
-
-/* Drop VM's pending call, if any, and detach it. Records it already sent stay queued.
- * Called for a VM that stopped; kvmbox_vm_destroy does it too. */
-void kvmbox_chan_hub_detach(struct kvmbox_vm *vm);
-
-/* Is VM waiting on a channel? Returns the channel number, or -1 when it is not waiting.
- * *SENDING (may be NULL) tells which call waits. */
-int kvmbox_chan_hub_waiting(const struct kvmbox_vm *vm, bool *sending);
-
-struct kvmbox_chan_stats {
-	uint64_t sent, received;      /* records */
-	uint64_t bytes;               /* bytes sent */
-	uint64_t send_blocks, recv_blocks; /* calls that had to wait */
-	uint32_t queued, capacity;
-};
-/* Counters of channel CHAN; returns 0, or -ENOENT when it was never used. */
-int kvmbox_chan_hub_stats(const struct kvmbox_chan_hub *hub, uint32_t chan,
-			  struct kvmbox_chan_stats *st);
 
 /* ---- Scheduler ----------------------------------------------------------------------- */
 

@@ -133,7 +133,7 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {
 		struct kvmbox_chan_stats cs;
 
-		if (kvmbox_chan_hub_stats(s->hub, i, &cs) < 0)
+		if (kvmbox_chan_hub_stats(s->hub, i, &cs, NULL) < 0)
 			continue;
 		fprintf(f, "  channel %u: %llu sent, %llu received, %u queued (capacity %u), "
 			   "%llu sends and %llu receives waited\n",
@@ -213,7 +213,7 @@ int kvmbox_sched_write_json(const struct kvmbox_sched *s, FILE *f)
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {
 		struct kvmbox_chan_stats cs;
 
-		if (kvmbox_chan_hub_stats(s->hub, i, &cs) < 0)
+		if (kvmbox_chan_hub_stats(s->hub, i, &cs, NULL) < 0)
 			continue;
 		fprintf(f, "%s{\"chan\":%u,\"sent\":%llu,\"received\":%llu,\"bytes\":%llu,"
 			   "\"queued\":%u,\"capacity\":%u,\"send_blocks\":%llu,\"recv_blocks\":%llu}",

@@ -1,5 +1,5 @@
 /* The scheduler: several VMs on the calling thread. Each step ends the VMs whose time is up,
- * wakes the VMs whose channel call was completed, detects a deadlock, picks one VM by the
+ * wakes the VMs whose channel call was completed (the hub's wake callback said so), detects a deadlock, picks one VM by the
  * policy and runs it for one quantum (timer preemption in kvmbox_vm_run) or until its next
  * I/O exit, then accounts the guest time it used. */
 #include <errno.h>
@@ -51,6 +51,18 @@ static int parse_script(struct kvmbox_sched *s, const char *text, struct kvmbox_
 	return 0;
 }
 
+/* The hub's wake callback: a peer's call completed VM's pending channel call. Only noted
+ * here (it runs inside that peer's hypercall); the loop wakes the VM at its next step. */
+static void on_wake(void *ctx, struct kvmbox_vm *vm)
+{
+	struct kvmbox_sched *s = ctx;
+	unsigned i;
+
+	for (i = 0; i < s->nvms; i++)
+		if (s->vms[i].vm == vm)
+			s->vms[i].woken = true;
+}
+
 int kvmbox_sched_create(struct kvmbox_sched **sp, const struct kvmbox_sched_config *cfg,
 			struct kvmbox_error *err)
 {
@@ -77,11 +89,10 @@ int kvmbox_sched_create(struct kvmbox_sched **sp, const struct kvmbox_sched_conf
 		if (ret < 0)
 			goto destroy;
 	}
-	ret = kvmbox_chan_hub_create(&s->hub);
-	if (ret < 0) {
-		set_error(err, -ret, "out of memory");
+	ret = kvmbox_chan_hub_create(&s->hub, err);
+	if (ret < 0)
 		goto destroy;
-	}
+	kvmbox_chan_hub_set_wake(s->hub, on_wake, s);
 	*sp = s;
 	return 0;
 
@@ -132,10 +143,9 @@ int kvmbox_sched_add(struct kvmbox_sched *s, struct kvmbox_vm *vm, unsigned shar
 		s->vms = v;
 		s->cap_vms = n;
 	}
-	ret = kvmbox_chan_hub_attach(s->hub, vm);
+	ret = kvmbox_chan_hub_attach(s->hub, vm, err);
 	if (ret < 0)
-		return set_error(err, -ret, "%s: cannot attach to the channel hub (%s)",
-				 kvmbox_vm_name(vm), strerror(-ret));
+		return ret;
 	s->vms[s->nvms] = (struct sched_vm){ .vm = vm, .share = share, .timeout_ns = timeout_ns };
 	return (int)s->nvms++;
 }
@@ -218,6 +228,7 @@ static void wake(struct kvmbox_sched *s, unsigned i)
 	if (min != UINT64_MAX && s->vms[i].vruntime < min)
 		s->vms[i].vruntime = min;
 	s->vms[i].state = SVM_RUNNABLE;
+	s->vms[i].woken = false;
 }
 
 /* ---- Policies --------------------------------------------------------------------------- */
@@ -317,7 +328,7 @@ static unsigned update_states(struct kvmbox_sched *s, uint64_t now, unsigned *ru
 			end_vm(s, i, KVMBOX_SCHED_TIMEOUT, 0, msg);
 			continue;
 		}
-		if (v->state == SVM_BLOCKED && kvmbox_chan_hub_waiting(v->vm, NULL) < 0)
+		if (v->state == SVM_BLOCKED && v->woken)
 			wake(s, i);
 		live++;
 		if (v->state == SVM_RUNNABLE)
@@ -338,7 +349,7 @@ static void report_deadlock(struct kvmbox_sched *s)
 
 		if (s->vms[i].state != SVM_BLOCKED)
 			continue;
-		chan = kvmbox_chan_hub_waiting(s->vms[i].vm, &sending);
+		chan = kvmbox_chan_hub_waiting(s->hub, s->vms[i].vm, &sending);
 		snprintf(msg, sizeof(msg),
 			 "deadlock: waits to %s channel %d, and every other remaining VM waits too",
 			 sending ? "send on" : "receive from", chan);
@@ -393,6 +404,7 @@ static void run_one(struct kvmbox_sched *s, unsigned i, uint64_t now)
 	case KVMBOX_STOP_BLOCKED:
 		why = "blocked";
 		v->state = SVM_BLOCKED;
+		v->woken = false;
 		break;
 	default:
 		why = "stopped";

@@ -15,6 +15,7 @@ struct sched_vm {
 	unsigned share;
 	uint64_t timeout_ns, deadline; /* deadline: absolute, 0 = none */
 	enum svm_state state;
+	bool woken;           /* BLOCKED and the hub said its wait is over (on_wake) */
 	enum kvmbox_sched_status status;
 	int exit_status;
 	char message[512];

@@ -226,7 +226,7 @@ static void test_channels_in_order_under_random_schedules(void **state)
 
 		random_script(script, sizeof(script), seed);
 		w = world_new(&cfg);
-		assert_int_equal(kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(w->s), 0, 1 + seed % 4), 0);
+		assert_int_equal(kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(w->s), 0, 1 + seed % 4, NULL), 0);
 		world_add(w, "producer", "producer", seed % 3 ? KVMBOX_MODE_LONG : KVMBOX_MODE_REAL, 1,
 			  10000 * MS);
 		world_add(w, "consumer", "consumer", KVMBOX_MODE_PROTECTED, 1, 10000 * MS);
@@ -235,7 +235,7 @@ static void test_channels_in_order_under_random_schedules(void **state)
 			fail_msg("seed %u: consumer: %s", seed, report(w, 1).message);
 		assert_int_equal(report(w, 0).status, KVMBOX_SCHED_HALTED);
 		assert_string_equal(w->out[1], "received 1000 values, sum 500500\n");
-		assert_int_equal(kvmbox_chan_hub_stats(kvmbox_sched_hub(w->s), 0, &cs), 0);
+		assert_int_equal(kvmbox_chan_hub_stats(kvmbox_sched_hub(w->s), 0, &cs, NULL), 0);
 		assert_int_equal(cs.sent, 1000);
 		assert_int_equal(cs.received, 1000);
 		assert_int_equal(cs.queued, 0);
@@ -271,14 +271,14 @@ static void test_bounded_buffer_schedule(void **state)
 	struct kvmbox_chan_stats cs;
 
 	(void)state;
-	assert_int_equal(kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(w->s), 2, 20), 0);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(kvmbox_sched_hub(w->s), 2, 20, NULL), 0);
 	world_add(w, "producer", "bbuf-producer", KVMBOX_MODE_PROTECTED, 1, 10000 * MS);
 	world_add(w, "consumer", "bbuf-consumer", KVMBOX_MODE_PROTECTED, 1, 10000 * MS);
 	world_run(w);
 	assert_int_equal(report(w, 0).status, KVMBOX_SCHED_HALTED);
 	assert_int_equal(report(w, 1).status, KVMBOX_SCHED_HALTED);
 	assert_non_null(strstr(w->out[1], "consumed 100\n"));
-	assert_int_equal(kvmbox_chan_hub_stats(kvmbox_sched_hub(w->s), 2, &cs), 0);
+	assert_int_equal(kvmbox_chan_hub_stats(kvmbox_sched_hub(w->s), 2, &cs, NULL), 0);
 	assert_int_equal(cs.capacity, 20);
 	assert_int_equal(cs.received, 100);
 	world_free(w);
@@ -443,9 +443,9 @@ static void test_refusals(void **state)
 	assert_int_equal(kvmbox_sched_create(&s, &cfg, &err), 0);
 	assert_int_equal(kvmbox_sched_run(s, &err), -EINVAL); /* no VM */
 	hub = kvmbox_sched_hub(s);
-	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, KVMBOX_CHAN_MAX, 4), -EINVAL);
-	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 0, 0), -EINVAL);
-	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 0, 4), 0);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, KVMBOX_CHAN_MAX, 4, NULL), -EINVAL);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 0, 0, NULL), -EINVAL);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 0, 4, NULL), 0);
 	kvmbox_sched_destroy(s);
 }
 

@@ -1,5 +1,6 @@
-/* Unit tests for the VM core's registries: the port registry (src/ports.c) and the
- * hypercall table (src/hc/table.c hc_register). No KVM needed. */
+/* Unit tests for the VM core's registries and the channel hub: the port registry
+ * (src/ports.c), the hypercall table (src/hc/table.c hc_register) and the hub
+ * (src/chan/hub.c), which knows VMs only as handles, so fake ones do. No KVM needed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "chan/hub.h"
 #include "hc/hc.h"
 #include "ports.h"
 
@@ -102,12 +106,123 @@ static void test_hc_register(void **state)
 	assert_null(t.defs[9]);
 }
 
+
+/* ---- The channel hub, with fake VMs ------------------------------------------------------ */
+
+/* What the hub asked of the fake VMs, in order. */
+struct fake_log {
+	struct kvmbox_vm *who[16];
+	int32_t ret[16];
+	char got[16][8]; /* deliver: the record's bytes */
+	unsigned n;
+	struct kvmbox_vm *woken[16];
+	unsigned nwoken;
+};
+static struct fake_log fl;
+
+static int32_t fake_deliver(struct kvmbox_vm *vm, uint64_t buf, uint64_t len,
+			    const struct chan_rec *rec)
+{
+	(void)buf;
+	if (rec->len > len)
+		return -KVMBOX_ERANGE;
+	memcpy(fl.got[fl.n], rec->data, rec->len < 8 ? rec->len : 8);
+	(void)vm;
+	return (int32_t)rec->len;
+}
+
+static void fake_complete(struct kvmbox_vm *vm, int32_t ret)
+{
+	fl.who[fl.n] = vm;
+	fl.ret[fl.n++] = ret;
+}
+
+static void fake_wake(void *ctx, struct kvmbox_vm *vm)
+{
+	(void)ctx;
+	fl.woken[fl.nwoken++] = vm;
+}
+
+static const struct hub_ops fake_ops = { fake_deliver, fake_complete };
+
+static struct chan_rec rec_of(const char *text)
+{
+	struct chan_rec r = { .len = (uint32_t)strlen(text), .data = malloc(8) };
+
+	memcpy(r.data, text, r.len);
+	return r;
+}
+
+static void test_hub_fifo_and_wakeups(void **state)
+{
+	struct kvmbox_vm *a = (struct kvmbox_vm *)(uintptr_t)0x1000, *b = (struct kvmbox_vm *)(uintptr_t)0x2000;
+	struct kvmbox_chan_hub *hub;
+	struct kvmbox_chan_stats st;
+	bool sending;
+	int32_t ret;
+
+	(void)state;
+	memset(&fl, 0, sizeof(fl));
+	assert_int_equal(kvmbox_chan_hub_create(&hub, NULL), 0);
+	kvmbox_chan_hub_set_wake(hub, fake_wake, NULL);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 3, 1, NULL), 0);
+	assert_int_equal(hub_join(hub, a), 0);
+	assert_int_equal(hub_join(hub, a), -EBUSY);
+	assert_int_equal(hub_join(hub, b), 0);
+
+	/* b waits on an empty channel; a's send completes b's receive and wakes b. */
+	assert_int_equal(hub_recv(hub, b, 3, 0x100, 8, false, &fake_ops, &ret), HUB_BLOCKED);
+	assert_int_equal(kvmbox_chan_hub_waiting(hub, b, &sending), 3);
+	assert_false(sending);
+	assert_int_equal(hub_send_ready(hub, 3, false), 0);
+	assert_int_equal(hub_send(hub, a, 3, rec_of("hi"), &fake_ops, &ret), HUB_DONE);
+	assert_int_equal(ret, 2);
+	assert_int_equal(fl.n, 1);
+	assert_ptr_equal(fl.who[0], b);
+	assert_int_equal(fl.ret[0], 2);
+	assert_memory_equal(fl.got[0], "hi", 2);
+	assert_int_equal(fl.nwoken, 1);
+	assert_ptr_equal(fl.woken[0], b);
+	assert_int_equal(kvmbox_chan_hub_waiting(hub, b, NULL), -1);
+
+	/* Capacity 1: the second send blocks a until b receives. */
+	assert_int_equal(hub_send(hub, a, 3, rec_of("x"), &fake_ops, &ret), HUB_DONE);
+	assert_int_equal(hub_send_ready(hub, 3, true), -KVMBOX_EAGAIN);
+	assert_int_equal(hub_send_ready(hub, 3, false), 0);
+	assert_int_equal(hub_send(hub, a, 3, rec_of("yz"), &fake_ops, &ret), HUB_BLOCKED);
+	assert_int_equal(kvmbox_chan_hub_waiting(hub, a, &sending), 3);
+	assert_true(sending);
+	assert_int_equal(hub_recv(hub, b, 3, 0x100, 8, true, &fake_ops, &ret), HUB_DONE);
+	assert_int_equal(ret, 1);
+	assert_ptr_equal(fl.who[1], a); /* a's pending send went in: its call completes */
+	assert_int_equal(fl.ret[1], 2);
+	assert_ptr_equal(fl.woken[1], a);
+	/* A buffer too small leaves the record queued. */
+	assert_int_equal(hub_recv(hub, b, 3, 0x100, 1, true, &fake_ops, &ret), HUB_DONE);
+	assert_int_equal(ret, -KVMBOX_ERANGE);
+	assert_int_equal(kvmbox_chan_hub_stats(hub, 3, &st, NULL), 0);
+	assert_int_equal(st.sent, 3);
+	assert_int_equal(st.received, 2);
+	assert_int_equal(st.queued, 1);
+	assert_int_equal(st.send_blocks, 1);
+	assert_int_equal(st.recv_blocks, 1);
+	assert_int_equal(kvmbox_chan_hub_stats(hub, 4, &st, NULL), -ENOENT);
+	assert_int_equal(kvmbox_chan_hub_set_capacity(hub, 3, 4, NULL), -EBUSY);
+	/* Leaving drops a pending call; the hub frees what is still queued. */
+	assert_int_equal(hub_recv(hub, a, 5, 0x100, 8, false, &fake_ops, &ret), HUB_BLOCKED);
+	hub_leave(hub, a);
+	assert_int_equal(kvmbox_chan_hub_waiting(hub, a, NULL), -1);
+	assert_int_equal(hub_count(hub), 1);
+	hub_free(hub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ports_find),
 		cmocka_unit_test(test_ports_refusals),
 		cmocka_unit_test(test_hc_register),
+		cmocka_unit_test(test_hub_fifo_and_wakeups),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
