@@ -39,6 +39,7 @@ LIB_SRCS := \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
+	src/util.c \
 	src/sched/report.c \
 	src/sched/sched.c \
 	src/vm.c \

@@ -114,7 +114,7 @@ static void timed_run(struct kvmbox_vm *vm, uint32_t calls, double *wall, double
 {
 	uint64_t t0, c0;
 
-	if (kvmbox_vm_reset(vm) < 0)
+	if (kvmbox_vm_reset(vm, NULL) < 0)
 		BENCH_DIE("reset failed");
 	t0 = bench_now_ns();
 	c0 = bench_cpu_ns();
@@ -321,7 +321,7 @@ static int cmd_reset(int reps)
 		uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
 		uint32_t word = 0;
 
-		if (kvmbox_vm_reset(vm) < 0)
+		if (kvmbox_vm_reset(vm, NULL) < 0)
 			BENCH_DIE("reset failed");
 		run_halt(vm);
 		t[i] = (double)(bench_now_ns() - t1) / 1e3;

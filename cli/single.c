@@ -69,9 +69,9 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 		return EXIT_HOST;
 	}
 	for (i = 0; i < repeat; i++) {
-		if (i > 0 && (ret = kvmbox_vm_reset(vm)) < 0) {
+		if (i > 0 && (ret = kvmbox_vm_reset(vm, &err)) < 0) {
 			fprintf(stderr, "kvmbox: reset before run %llu: %s\n", (unsigned long long)i + 1,
-				strerror(-ret));
+				err.msg);
 			return EXIT_HOST;
 		}
 		if (v->timeout > 0)

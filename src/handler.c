@@ -1,5 +1,6 @@
 /* What exit handlers and features share with the core without depending on it: stop
  * requests, bad-call accounting and the per-VM feature slots. Nothing here runs a VM. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +43,7 @@ void vm_complete_io(struct kvmbox_vm *vm, int32_t ret)
 	memcpy((uint8_t *)run + run->io.data_offset, &ret, sizeof(ret));
 }
 
-/* Index of F's slot in VM, or -1. A handful of features: a scan is cheapest. */
+/* Index of F's slot in VM, or -ENOENT. A handful of features: a scan is cheapest. */
 static int slot_index(const struct kvmbox_vm *vm, const struct vm_feature *f)
 {
 	unsigned i;
@@ -50,7 +51,7 @@ static int slot_index(const struct kvmbox_vm *vm, const struct vm_feature *f)
 	for (i = 0; i < vm->nfeat; i++)
 		if (vm->feat[i].desc == f)
 			return (int)i;
-	return -1;
+	return -ENOENT;
 }
 
 void *vm_feature_state(const struct kvmbox_vm *vm, const struct vm_feature *f)

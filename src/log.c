@@ -1,7 +1,6 @@
-/* Leveled logging and error-line helpers shared by the whole library. */
+/* Leveled logging to the caller's sink (log.h). */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include "log.h"
 
 static const char *const level_names[] = {
@@ -24,16 +23,4 @@ void log_msg(const struct kvmbox_log *log, enum kvmbox_log_level level, const ch
 	vfprintf(log->sink, fmt, ap);
 	va_end(ap);
 	fputc('\n', log->sink);
-}
-
-int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -abs(errnum);
 }

@@ -3,6 +3,7 @@
 #define KVMBOX_LOG_H
 
 #include "kvmbox/kvmbox.h"
+#include "util.h" /* set_error, which every user of this header also wants */
 
 /* Is LEVEL enabled on LOG? A NULL log enables nothing. Cheap: test it before formatting. */
 static inline int log_on(const struct kvmbox_log *log, enum kvmbox_log_level level)
@@ -13,10 +14,5 @@ static inline int log_on(const struct kvmbox_log *log, enum kvmbox_log_level lev
 /* Write one line "kvmbox[WHO]: LEVEL: text\n" when LEVEL is enabled. WHO may be NULL. */
 void log_msg(const struct kvmbox_log *log, enum kvmbox_log_level level, const char *who,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Fill ERR (may be NULL) with a formatted line and return -ERRNUM's absolute value negated:
- * `return set_error(err, EINVAL, "bad %s", x);` */
-int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -74,18 +74,16 @@ static void restore_registers(struct kvmbox_vm *vm)
 	}
 }
 
-int kvmbox_vm_reset(struct kvmbox_vm *vm)
+int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	struct kvmbox_error err;
 	int ret;
 
 	if (!vm || !vm->snap.taken)
-		return -ENOENT;
-	ret = complete_pending_io(vm, &err);
+		return set_error(err, ENOENT, "kvmbox_vm_reset: the VM has no snapshot");
+	ret = complete_pending_io(vm, err);
 	if (ret == 0)
-		ret = mem_restore(vm, &err);
+		ret = mem_restore(vm, err);
 	if (ret < 0) {
-		log_msg(vm->log, KVMBOX_LOG_ERROR, vm->name, "reset: %s", err.msg);
 		vm->stopped = true;
 		return ret;
 	}

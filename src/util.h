@@ -1,10 +1,18 @@
-/* Small helpers the whole library shares: array length, the monotonic clock, guest page
- * size. Header only; nothing here has state. */
+/* Small helpers the whole library shares: error lines, array length, the monotonic clock,
+ * the guest page size. No state. */
 #ifndef KVMBOX_UTIL_H
 #define KVMBOX_UTIL_H
 
 #include <stdint.h>
 #include <time.h>
+
+struct kvmbox_error;
+
+/* Fill ERR (may be NULL) with a formatted line and return -ERRNUM (ERRNUM's sign is
+ * ignored): `return set_error(err, EINVAL, "bad %s", x);` The one way library functions
+ * report an error to their caller. */
+int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Elements of a true array (not a pointer). */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

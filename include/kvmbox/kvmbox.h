@@ -278,8 +278,8 @@ int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
  * has none; what runs wrote into the share stays (it is host state). Costs one
  * KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the last run ended
  * inside an I/O exit. Returns 0, -ENOENT (no snapshot) or the errno of a failing KVM call
- * (the VM is then stopped). */
-int kvmbox_vm_reset(struct kvmbox_vm *vm);
+ * (the VM is then stopped), with ERR saying why. */
+int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 /* ---- Host ---------------------------------------------------------------------------- */
 

@@ -211,32 +211,26 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 	return (int32_t)slot;
 }
 
-/* The fd and buffer of a read/write, or a bad call (returned in *RET). */
-static int rw_args(struct kvmbox_vm *vm, const struct hc_call *c, const char *what, bool to_guest,
-		   struct kvmbox_hc_rw *a, int *fd, int32_t *ret)
+/* The fd and buffer of a read/write. Returns 0, or the guest's error (a bad call). */
+static int32_t rw_args(struct kvmbox_vm *vm, const struct hc_call *c, const char *what,
+		       bool to_guest, struct kvmbox_hc_rw *a, int *fd)
 {
-	if (guest_read(vm, c->arg, a, sizeof(*a)) < 0) {
-		*ret = vm_bad_call(vm, KVMBOX_EFAULT, "%s: bad struct address 0x%llx", what,
+	if (guest_read(vm, c->arg, a, sizeof(*a)) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "%s: bad struct address 0x%llx", what,
 				   (unsigned long long)c->arg);
-		return -1;
-	}
 	*fd = host_fd(c->state, a->fd);
-	if (*fd < 0) {
-		*ret = vm_bad_call(vm, KVMBOX_EBADF, "%s: fd %u is not open", what, a->fd);
-		return -1;
-	}
+	if (*fd < 0)
+		return vm_bad_call(vm, KVMBOX_EBADF, "%s: fd %u is not open", what, a->fd);
 	/* Linux moves at most a bounded count per call too (MAX_RW_COUNT); the rest is a short
 	 * count the guest loops on. */
 	if (a->len > KVMBOX_IO_MAX)
 		a->len = KVMBOX_IO_MAX;
 	/* The whole buffer is checked before any byte moves, so a bad one neither consumes file
 	 * data nor writes part of it. */
-	if (guest_check(vm, a->buf, a->len, to_guest) < 0) {
-		*ret = vm_bad_call(vm, KVMBOX_EFAULT, "%s: buffer [0x%llx, +%llu) is not guest memory%s",
+	if (guest_check(vm, a->buf, a->len, to_guest) < 0)
+		return vm_bad_call(vm, KVMBOX_EFAULT, "%s: buffer [0x%llx, +%llu) is not guest memory%s",
 				   what, (unsigned long long)a->buf, (unsigned long long)a->len,
 				   to_guest ? " the guest may write" : "");
-		return -1;
-	}
 	return 0;
 }
 
@@ -250,7 +244,8 @@ static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
 
 	if (!f)
 		return NO_SHARE;
-	if (rw_args(vm, c, "read", true, &a, &fd, &ret) < 0)
+	ret = rw_args(vm, c, "read", true, &a, &fd);
+	if (ret < 0)
 		return ret;
 	while (total < a.len) {
 		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;
@@ -284,7 +279,8 @@ static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 
 	if (!f)
 		return NO_SHARE;
-	if (rw_args(vm, c, "write", false, &a, &fd, &ret) < 0)
+	ret = rw_args(vm, c, "write", false, &a, &fd);
+	if (ret < 0)
 		return ret;
 	while (total < a.len) {
 		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sched_int.h"
+#include "util.h"
 
 const char *kvmbox_sched_status_name(enum kvmbox_sched_status st)
 {
@@ -15,7 +16,7 @@ const char *kvmbox_sched_status_name(enum kvmbox_sched_status st)
 		[KVMBOX_SCHED_STOPPED] = "stopped",   [KVMBOX_SCHED_HOST_ERROR] = "host-error",
 	};
 
-	if ((size_t)st < sizeof(names) / sizeof(names[0]) && names[st])
+	if ((size_t)st < ARRAY_SIZE(names) && names[st])
 		return names[st];
 	return "unknown";
 }

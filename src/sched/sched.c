@@ -7,20 +7,13 @@
 #include <string.h>
 #include <time.h>
 #include "log.h"
+#include "util.h"
 #include "sched_int.h"
 
 #define QUANTUM_DEFAULT_NS 10000000ull
 #define SHARE_MAX 1000000u
 /* vruntime advances by guest ns * SHARE_SCALE / share: fixed point, no float in the loop. */
 #define SHARE_SCALE 1024u
-
-uint64_t sched_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The script's digits as 0-based VM indices. Returns 0 or -EINVAL. */
 static int parse_script(struct kvmbox_sched *s, const char *text, struct kvmbox_error *err)
@@ -193,7 +186,7 @@ static void end_vm(struct kvmbox_sched *s, unsigned i, enum kvmbox_sched_status 
 	kvmbox_chan_hub_detach(v->vm);
 	log_msg(s->cfg.log, KVMBOX_LOG_INFO, kvmbox_vm_name(v->vm), "%s: %s",
 		kvmbox_sched_status_name(st), msg);
-	sched_trace_instant(s, i, sched_now_ns(), kvmbox_sched_status_name(st));
+	sched_trace_instant(s, i, now_ns(), kvmbox_sched_status_name(st));
 }
 
 static void end_from_result(struct kvmbox_sched *s, unsigned i, const struct kvmbox_result *res)
@@ -209,7 +202,7 @@ static void end_from_result(struct kvmbox_sched *s, unsigned i, const struct kvm
 	};
 	enum kvmbox_sched_status st = KVMBOX_SCHED_HOST_ERROR;
 
-	if ((size_t)res->stop < sizeof(map) / sizeof(map[0]) && map[res->stop])
+	if ((size_t)res->stop < ARRAY_SIZE(map) && map[res->stop])
 		st = map[res->stop];
 	end_vm(s, i, st, res->status, res->msg);
 }
@@ -245,7 +238,7 @@ static int pick_rr(struct kvmbox_sched *s)
 			return (int)i;
 		}
 	}
-	return -1;
+	return -ENOENT; /* no runnable VM */
 }
 
 /* Least vruntime first; ties go round robin so equal VMs alternate from the start. */
@@ -427,7 +420,7 @@ int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 	if (!s->nvms)
 		return set_error(err, EINVAL, "kvmbox_sched_run: no VM to run");
 	s->ran = true;
-	s->start_ns = sched_now_ns();
+	s->start_ns = now_ns();
 	if (s->cfg.duration_ns)
 		s->stop_at_ns = s->start_ns + s->cfg.duration_ns;
 	for (i = 0; i < s->nvms; i++) {
@@ -436,7 +429,7 @@ int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 	}
 	sched_trace_begin(s);
 	for (;;) {
-		uint64_t now = sched_now_ns();
+		uint64_t now = now_ns();
 		unsigned live, runnable;
 		int next;
 
@@ -459,7 +452,7 @@ int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 			break; /* cannot happen: a runnable VM exists */
 		run_one(s, (unsigned)next, now);
 	}
-	s->end_ns = sched_now_ns();
+	s->end_ns = now_ns();
 	sched_trace_end(s);
 	return 0;
 }

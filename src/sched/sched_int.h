@@ -46,8 +46,6 @@ struct kvmbox_sched {
 
 };
 
-uint64_t sched_now_ns(void);
-
 /* Trace-event JSON (report.c): the header, one complete event per slice, the footer. */
 void sched_trace_begin(struct kvmbox_sched *s);
 void sched_trace_slice(struct kvmbox_sched *s, unsigned i, uint64_t t0, uint64_t t1,

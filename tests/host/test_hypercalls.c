@@ -549,7 +549,7 @@ static void test_files_closed_at_reset(void **state)
 	assert_int_equal(kvmbox_vm_snapshot(r.vm, &err), 0);
 	for (int i = 0; i < 3; i++) {
 		if (i) {
-			assert_int_equal(kvmbox_vm_reset(r.vm), 0);
+			assert_int_equal(kvmbox_vm_reset(r.vm, NULL), 0);
 			assert_int_equal(open_fd_count(), loaded);
 		}
 		guest_start(&r, &g);

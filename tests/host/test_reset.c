@@ -131,7 +131,7 @@ static void check_resets(const char *path, enum kvmbox_mode mode, const struct b
 	assert_int_equal(kvmbox_vm_snapshot(vm, &err), 0);
 	for (int i = 0; i < RESETS; i++) {
 		if (i)
-			assert_int_equal(kvmbox_vm_reset(vm), 0);
+			assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);
 		run_record(vm, again);
 		assert_same(fresh, again, size);
 		free(again->mem);
@@ -197,7 +197,7 @@ static void test_hc_basic(void **state)
 		uint8_t *now;
 
 		if (i)
-			assert_int_equal(kvmbox_vm_reset(vm), 0);
+			assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);
 		now = mem_copy(vm);
 		assert_memory_equal(now, pristine, size);
 		assert_memory_equal(kvmbox_vm_regs(vm), &regs0, sizeof(regs0));
@@ -235,7 +235,7 @@ static void test_host_writes_undone(void **state)
 	pristine = mem_copy(vm);
 	size = kvmbox_vm_mem_size(vm);
 	assert_int_equal(kvmbox_vm_write(vm, 0x7ff80, junk, sizeof(junk)), 0);
-	assert_int_equal(kvmbox_vm_reset(vm), 0);
+	assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);
 	now = mem_copy(vm);
 	assert_memory_equal(now, pristine, size);
 	free(now);
@@ -254,10 +254,10 @@ static void test_refusals(void **state)
 	struct out out = { .len = 0 };
 
 	(void)state;
-	assert_int_equal(kvmbox_vm_reset(NULL), -ENOENT);
+	assert_int_equal(kvmbox_vm_reset(NULL, NULL), -ENOENT);
 	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), 0);
 	assert_int_equal(kvmbox_vm_snapshot(vm, &err), -ENOEXEC);
-	assert_int_equal(kvmbox_vm_reset(vm), -ENOENT);
+	assert_int_equal(kvmbox_vm_reset(vm, NULL), -ENOENT);
 	kvmbox_vm_destroy(vm);
 
 	image_read(&im, guest_image("hello", KVMBOX_MODE_LONG));
@@ -271,7 +271,7 @@ static void test_refusals(void **state)
 	assert_int_equal(kvmbox_vm_snapshot(vm, &err), -EBUSY); /* twice */
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), -ESRCH); /* stopped until reset */
-	assert_int_equal(kvmbox_vm_reset(vm), 0);
+	assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
 	assert_int_equal(res.stop, KVMBOX_STOP_HALT);
 	kvmbox_vm_destroy(vm);
