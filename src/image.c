@@ -194,16 +194,12 @@ static const char *machine_name(uint16_t machine)
 	return NULL;
 }
 
-/* Validate the ELF header; on success *PHOFF and *PHNUM describe a program header table that
- * lies inside the file and *ENTRY is e_entry. */
-static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t *entry,
-		      struct kvmbox_error *err)
+/* Validate e_ident (magic, class, encoding, version) and that the whole header is in the
+ * file; sets E->is64. */
+static int parse_ident(struct elf *e, struct kvmbox_error *err)
 {
 	const uint8_t *id = e->data;
-	uint16_t type, machine, phentsize, want_machine;
-	uint32_t version;
-	size_t ehsize, want_phentsize;
-	uint64_t table;
+	size_t ehsize;
 
 	if (e->size < SELFMAG || memcmp(id, ELFMAG, SELFMAG) != 0)
 		return fail(err, -ENOEXEC, "not an ELF file (use --load ADDR for a flat binary)");
@@ -222,7 +218,22 @@ static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t 
 			    id[EI_DATA]);
 	if (id[EI_VERSION] != EV_CURRENT)
 		return fail(err, -ENOEXEC, "ELF ident version %u is not EV_CURRENT (1)", id[EI_VERSION]);
+	return 0;
+}
 
+/* Validate the ELF header; on success *PHOFF and *PHNUM describe a program header table that
+ * lies inside the file and *ENTRY is e_entry. */
+static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t *entry,
+		      struct kvmbox_error *err)
+{
+	uint16_t type, machine, phentsize, want_machine;
+	uint32_t version;
+	size_t want_phentsize;
+	uint64_t table;
+	int rc = parse_ident(e, err);
+
+	if (rc < 0)
+		return rc;
 	if (e->is64) {
 		Elf64_Ehdr h;
 

@@ -184,6 +184,57 @@ static bool layout_ok(enum kvmbox_mode mode, const struct gmem *mem,
 	       layout->gdt == want.gdt && layout->pt_root == want.pt_root;
 }
 
+/* TR and LDTR for MD. TR must be usable and hold a busy TSS for VM entry on VMX (SDM Vol 3C
+ * "Checks on Guest Segment Registers"; SDM Vol 3A 7.2); in real mode it is KVM's reset
+ * value. No LDT: a null LDTR selector makes LDTR unusable (SDM Vol 3A 3.5.1). */
+static void system_segments(const struct mode_desc *md, const struct kvmbox_layout *layout,
+			    struct kvm_segment *tr, struct kvm_segment *ldt)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->type = SYS_TYPE_TSS_BUSY;
+	tr->present = 1;
+	if (md->has_gdt) {
+		tr->selector = GDT_TSS;
+		tr->base = layout->gdt - SYS_GDT_OFF + SYS_TSS_OFF;
+		tr->limit = TSS_LIMIT;
+	} else {
+		tr->limit = REAL_SEG_LIMIT;
+	}
+	memset(ldt, 0, sizeof(*ldt));
+	ldt->type = SYS_TYPE_LDT;
+	ldt->unusable = 1;
+}
+
+/* GDTR and IDTR, building the GDT (with TR's descriptor) for the modes that have one. */
+static int descriptor_tables(const struct mode_desc *md, const struct gmem *mem,
+			     const struct kvmbox_layout *layout, const struct kvm_segment *tr,
+			     struct kvm_sregs *sregs)
+{
+	int ret;
+
+	if (!md->has_gdt) {
+		/* The reset GDTR; the IDTR covers the real-mode interrupt vector table at 0
+		 * (SDM Vol 3A 9.1.1 Table 9-1, Vol 3B "Interrupt and Exception Handling in
+		 * Real-Address Mode"). */
+		sregs->gdt.base = 0;
+		sregs->gdt.limit = REAL_SEG_LIMIT;
+		sregs->idt.base = 0;
+		sregs->idt.limit = REAL_IVT_LIMIT;
+		return 0;
+	}
+	ret = build_gdt(mem, layout, md, tr, md->efer & EFER_LMA);
+	if (ret)
+		return ret;
+	sregs->gdt.base = layout->gdt;
+	sregs->gdt.limit = GDT_LIMIT;
+	/* An empty IDT turns any guest exception into a triple fault, which KVM reports as
+	 * KVM_EXIT_SHUTDOWN, instead of vectoring through whatever is at address 0 (SDM Vol
+	 * 3A 6.10, 6.15 "Double Fault Exception"). Guests load their own. */
+	sregs->idt.base = 0;
+	sregs->idt.limit = 0;
+	return 0;
+}
+
 int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout,
 		   gva_t entry, struct kvm_sregs *sregs, struct kvm_regs *regs)
 {
@@ -196,49 +247,12 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
 	if (!layout_ok(mode, mem, layout) || !entry_ok(mode, entry))
 		return -EINVAL;
 	md = &modes[mode];
-
-	/* TR must be usable and hold a busy TSS for VM entry on VMX (SDM Vol 3C "Checks on
-	 * Guest Segment Registers"; SDM Vol 3A 7.2). In real mode it is KVM's reset value. */
-	memset(&tr, 0, sizeof(tr));
-	tr.type = SYS_TYPE_TSS_BUSY;
-	tr.present = 1;
-	if (md->has_gdt) {
-		tr.selector = GDT_TSS;
-		tr.base = layout->gdt - SYS_GDT_OFF + SYS_TSS_OFF;
-		tr.limit = TSS_LIMIT;
-	} else {
-		tr.limit = REAL_SEG_LIMIT;
-	}
-	/* No LDT: a null LDTR selector makes LDTR unusable (SDM Vol 3A 3.5.1). */
-	memset(&ldt, 0, sizeof(ldt));
-	ldt.type = SYS_TYPE_LDT;
-	ldt.unusable = 1;
-
-	if (md->has_gdt) {
-		ret = build_gdt(mem, layout, md, &tr, md->efer & EFER_LMA);
-		if (ret)
-			return ret;
-		sregs->gdt.base = layout->gdt;
-		sregs->gdt.limit = GDT_LIMIT;
-		/* An empty IDT turns any guest exception into a triple fault, which KVM reports
-		 * as KVM_EXIT_SHUTDOWN, instead of vectoring through whatever is at address 0
-		 * (SDM Vol 3A 6.10, 6.15 "Double Fault Exception"). Guests load their own. */
-		sregs->idt.base = 0;
-		sregs->idt.limit = 0;
-	} else {
-		/* The reset GDTR; the IDTR covers the real-mode interrupt vector table at 0
-		 * (SDM Vol 3A 9.1.1 Table 9-1, Vol 3B "Interrupt and Exception Handling in
-		 * Real-Address Mode"). */
-		sregs->gdt.base = 0;
-		sregs->gdt.limit = REAL_SEG_LIMIT;
-		sregs->idt.base = 0;
-		sregs->idt.limit = REAL_IVT_LIMIT;
-	}
-	if (md->build_pt) {
+	system_segments(md, layout, &tr, &ldt);
+	ret = descriptor_tables(md, mem, layout, &tr, sregs);
+	if (ret == 0 && md->build_pt)
 		ret = md->build_pt(mem, layout);
-		if (ret)
-			return ret;
-	}
+	if (ret)
+		return ret;
 
 	sregs->cs = md->code;
 	sregs->ds = md->data;
