@@ -1,7 +1,6 @@
 /* The one list of features and the walks over it that VM create, reset and destroy make.
  * To add a hypercall group: write src/hc/NAME.c ending in `const struct vm_feature
  * hc_NAME_feature = {...}`, add X(hc_NAME) to FEATURES below and the file to LIB_SRCS. */
-#include <errno.h>
 #include <string.h>
 #include "feature.h"
 #include "log.h"

@@ -1,5 +1,5 @@
-/* VM lifecycle: bring-up in the order the KVM API documents (docs/bringup.md), image
- * loading, teardown, and the small helpers exit handlers share. */
+/* VM lifecycle: bring-up in the order the KVM API documents (docs/bringup.md), the port
+ * registrations, image loading, teardown and the small public accessors. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

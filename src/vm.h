@@ -1,4 +1,5 @@
-/* struct kvmbox_vm: everything one VM owns, and the helpers its exit handlers share. */
+/* struct kvmbox_vm: everything one VM owns, and the helpers (src/handler.c) its exit
+ * handlers and features share. Internal: only src/ includes it. */
 #ifndef KVMBOX_VM_H
 #define KVMBOX_VM_H
 

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 
+#include "kvmbox/kvmbox.h"
 #include "chan/hub.h"
 #include "hc/hc.h"
 #include "ports.h"
@@ -75,6 +76,37 @@ static void test_ports_refusals(void **state)
 	for (i = m.n; i < PORT_RANGES_MAX; i++)
 		assert_int_equal(ports_register(&m, (uint16_t)(0x100 + i), 1, port_a, NULL), 0);
 	assert_int_equal(ports_register(&m, 0x200, 1, port_a, NULL), -ENOSPC);
+}
+
+static void user_port(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size)
+{
+	(void)ctx;
+	(void)port;
+	(void)out;
+	(void)value;
+	(void)size;
+}
+
+/* The registry refuses user ports over the console or hypercall ports before kvmbox_vm_create
+ * opens /dev/kvm, so this needs no KVM. */
+static void test_user_ports_refused(void **state)
+{
+	struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_REAL, .console_fd = -1,
+					.user_port_first = 0xe0, .user_port_count = 16,
+					.user_port = user_port };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_vm *vm = NULL;
+
+	(void)state;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	assert_null(vm);
+	assert_non_null(strstr(err.msg, "overlap the console or hypercall ports"));
+	cfg.user_port_first = 0x5f0;
+	cfg.user_port_count = 0x20;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	cfg.user_port_first = 0xfff0;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "past port 0xffff"));
 }
 
 static int32_t call_a(struct kvmbox_vm *vm, const struct hc_call *c)
@@ -221,6 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ports_find),
 		cmocka_unit_test(test_ports_refusals),
+		cmocka_unit_test(test_user_ports_refused),
 		cmocka_unit_test(test_hc_register),
 		cmocka_unit_test(test_hub_fifo_and_wakeups),
 	};
