@@ -7,13 +7,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <linux/kvm.h>
 #include "kvmbox/abi.h"
 #include "../ports.h"
 
 struct kvmbox_vm;
-struct kvmbox_vm_config;
-struct kvmbox_error;
 
 struct hc_call {
 	uint32_t nr;
