@@ -135,14 +135,13 @@ static const char *printable(const char *path, char *buf, size_t size)
 /* openat2 beneath the share. RESOLVE_BENEATH refuses absolute paths, ".." above the share
  * and symlinks leading out (-EXDEV); RESOLVE_NO_MAGICLINKS refuses /proc-style links
  * (-ELOOP) (openat2(2)). Without openat2 (Linux < 5.6) nothing is opened: a weaker
- * fallback (openat + checks) is exactly the check-then-use race this avoids. */
+ * fallback (openat + checks) is exactly the check-then-use race this avoids. FLAGS are
+ * passed as they are (openat2 refuses flags O_PATH does not take), plus O_CLOEXEC. */
 static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint32_t flags,
 			uint32_t mode)
 {
 	struct open_how how = {
-		/* O_NONBLOCK: opening a FIFO must not block the vCPU thread; it is harmless on
-		 * the regular files that are all a guest may keep (checked after the open). */
-		.flags = flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.flags = flags | O_CLOEXEC,
 		.mode = (flags & O_CREAT) ? (mode & 0777) : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
@@ -158,12 +157,50 @@ static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint
 	return -errno;
 }
 
+/* Open PATH beneath the share for I/O only if it is a regular file, without ever opening
+ * anything else: a FIFO's, device's or socket's open would run host code (a driver's open,
+ * a FIFO peer noticing a writer) before any check could refuse it. The name is resolved with
+ * O_PATH, which opens nothing (open(2)); the type is checked on that descriptor; a regular
+ * file is then opened through /proc/self/fd, which reopens the very inode checked, so a name
+ * swapped meanwhile cannot slip another object in. A name that does not exist is created
+ * with O_EXCL, which makes a new regular file or fails. Returns the fd or -errno (-EISDIR
+ * for a directory, -EACCES for anything else that is not a regular file). */
+static int open_regular(struct kvmbox_vm *vm, int dir_fd, const char *path, uint32_t flags,
+			uint32_t mode)
+{
+	char proc[32];
+	struct stat st;
+	int pfd, fd;
+
+	pfd = open_beneath(vm, dir_fd, path, O_PATH, 0);
+	if (pfd == -ENOENT && (flags & O_CREAT)) {
+		fd = open_beneath(vm, dir_fd, path, flags | O_EXCL | O_NOCTTY, mode);
+		if (fd != -EEXIST || (flags & O_EXCL))
+			return fd;
+		pfd = open_beneath(vm, dir_fd, path, O_PATH, 0); /* made meanwhile: check it */
+	}
+	if (pfd < 0)
+		return pfd;
+	fd = (flags & O_CREAT) && (flags & O_EXCL) ? -EEXIST : 0; /* as open(2): whatever it is */
+	if (fd == 0 && fstat(pfd, &st) < 0)
+		fd = -errno;
+	if (fd == 0 && !S_ISREG(st.st_mode))
+		fd = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+	if (fd == 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+		fd = open(proc, (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			fd = -errno;
+	}
+	close(pfd);
+	return fd;
+}
+
 static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 {
 	struct hc_files *f = c->state;
 	char path[KVMBOX_PATH_MAX], shown[64];
 	struct kvmbox_hc_open a;
-	struct stat st;
 	unsigned slot;
 	int fd, n;
 
@@ -189,23 +226,11 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 		;
 	if (slot == f->max)
 		return -KVMBOX_EMFILE;
-	fd = open_beneath(vm, f->dir_fd, path, a.flags, a.mode);
+	fd = open_regular(vm, f->dir_fd, path, a.flags, a.mode);
 	if (fd < 0) {
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "open(\"%s\", 0%o): refused: %s",
 			printable(path, shown, sizeof(shown)), a.flags, strerror(-fd));
 		return fd;
-	}
-	/* Only regular files: a directory descriptor is of no use through this ABI, and devices,
-	 * FIFOs and sockets would hand the guest host objects rather than file data. */
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return S_ISDIR(st.st_mode) ? -KVMBOX_EISDIR : -KVMBOX_EACCES;
 	}
 	f->fds[slot] = fd;
 	return (int32_t)slot;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include "kvmbox/abi.h"
 #include "harness.h"
@@ -678,6 +680,51 @@ static void test_escape_attempts(void **state)
 	share_remove(&sh);
 }
 
+/* tests/guests/hc_special.c: a FIFO and device nodes in the share are refused with -EACCES
+ * and never opened. The FIFO has a reader waiting: had kvmbox opened its write end, even
+ * briefly, the reader would see the hang-up of a writer that came and went. The device
+ * nodes use the unassigned major 240 ("local/experimental use"): opening one fails in the
+ * kernel with ENXIO, which is what an open that reached the driver would return. */
+static void test_special_files_never_opened(void **state)
+{
+	struct guest_run r;
+	struct share sh;
+	struct hrun_spec s = { .image = "test-hc_special", .mode = MODE(state) };
+	struct pollfd pfd = { .events = POLLIN };
+	char p[256];
+	size_t len;
+	uint8_t *data;
+
+	skip_unless_host_runs(MODE(state));
+	if (geteuid() != 0) {
+		printf("SKIP: making device nodes needs root\n");
+		skip();
+	}
+	share_make(&sh);
+	put_file(sh.dir, "plain.txt", "plain\n", 6);
+	path_in(p, sizeof(p), sh.dir, "fifo");
+	assert_int_equal(mkfifo(p, 0666), 0);
+	pfd.fd = open(p, O_RDONLY | O_NONBLOCK);
+	assert_true(pfd.fd >= 0);
+	path_in(p, sizeof(p), sh.dir, "chardev");
+	assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(240, 0)), 0);
+	path_in(p, sizeof(p), sh.dir, "blockdev");
+	assert_int_equal(mknod(p, S_IFBLK | 0666, makedev(240, 0)), 0);
+	s.share = sh.dir;
+	hrun(&r, &s);
+	if (r.res.stop != KVMBOX_STOP_EXIT)
+		fail_msg("%s", r.res.msg);
+	assert_int_equal(r.res.status, 15);
+	guest_run_free(&r);
+	assert_int_equal(poll(&pfd, 1, 0), 0); /* no writer ever came: no POLLHUP */
+	close(pfd.fd);
+	data = get_file(sh.dir, "new.txt", &len);
+	assert_non_null(data);
+	assert_memory_equal(data, "new\n", 4);
+	free(data);
+	share_remove(&sh);
+}
+
 /* tests/guests/hc_magic.c with the share at /proc/self: magic links inside a share are
  * refused (-ELOOP), which RESOLVE_BENEATH alone would not do. */
 static void test_magic_links(void **state)
@@ -820,6 +867,7 @@ int main(void)
 		PER_MODE(test_files_bad_calls),
 		PER_MODE(test_escape_attempts),
 		PER_MODE(test_magic_links),
+		PER_MODE(test_special_files_never_opened),
 		cmocka_unit_test(test_share_must_exist),
 		cmocka_unit_test(test_cli_share),
 		cmocka_unit_test(test_cli_strict),
