@@ -1,0 +1,342 @@
+/* torture-run: run every guest that torture-gen listed through the kvmbox command, classify
+ * each end by exit status and message (docs/security.md, "Torture"), print a table per mode
+ * and class, and fail on a signal death, a hang past the timeout, an undocumented status or
+ * a message kvmbox must never print (a crash, a sanitizer report).
+ * Usage: torture-run KVMBOX LIST TIMEOUT MARGIN JOBS. Status 0 clean, 1 failures, 2 usage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JOBS_MAX 16
+#define MSG_MAX 8192
+#define NMODES 4
+
+static const char *const modes[NMODES] = { "real", "protected", "paged32", "long" };
+
+/* The documented ends (kvmbox --help, cli/status.h) and the failures of the harness. */
+enum class {
+	C_HALT,     /* status 0, silent: hlt or HC_EXIT(0) */
+	C_EXIT,     /* HC_EXIT(n): "the guest exited with status n", status n & 0xff */
+	C_ASSERT,   /* status 1: a guest assertion (HC_ASSERT_FAIL) */
+	C_TRIPLE,   /* status 3, guest fault: triple fault (KVM_EXIT_SHUTDOWN) */
+	C_PORT,     /* status 3, guest fault: unknown port */
+	C_MMIO,     /* status 3, guest fault: unbacked guest-physical memory */
+	C_INTERNAL, /* status 3, guest fault: KVM internal error (emulation failed ...) */
+	C_FAULT,    /* status 3, any other guest fault (failed entry, bad hypercall) */
+	C_TIMEOUT,  /* status 4: stopped by --timeout */
+	C_UNSUP,    /* status 5: this host's KVM cannot run the mode: a skip, never a pass */
+	C_FAIL,     /* anything else: the torture run fails */
+	C_COUNT
+};
+
+static const char *const class_names[C_COUNT] = {
+	"halt", "exit", "assert", "triple", "port", "mmio", "internal", "fault", "timeout",
+	"unsupp", "FAIL",
+};
+
+struct guest {
+	char mode[16], kind[16], load[24], path[4096];
+};
+
+struct job {
+	pid_t pid;
+	int fd;                 /* read end of the child's stderr; -1 after EOF */
+	double deadline;        /* monotonic seconds: SIGKILL and a hang after it */
+	bool hung;
+	size_t len;
+	char msg[MSG_MAX];
+	struct guest g;
+};
+
+struct tally {
+	unsigned count[NMODES][C_COUNT];
+	char unsupported[NMODES][256]; /* the first reason a mode was skipped */
+	unsigned failures;
+};
+
+struct config {
+	const char *kvmbox;
+	const char *timeout; /* passed to kvmbox --timeout as written */
+	double limit;        /* timeout + margin: past it the run is a hang */
+	unsigned jobs;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Start kvmbox on G: stdout (the guest's console) to /dev/null, stderr into a pipe. */
+static int start(const struct config *c, const struct guest *g, struct job *j)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	j->pid = fork();
+	if (j->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (j->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		execl(c->kvmbox, c->kvmbox, "run", "-m", g->mode, "--load", g->load, "--timeout",
+		      c->timeout, g->path, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	j->fd = p[0];
+	j->deadline = now() + c->limit;
+	j->hung = false;
+	j->len = 0;
+	j->msg[0] = 0;
+	j->g = *g;
+	return 0;
+}
+
+/* Messages no run may print, whatever the guest did. */
+static const char *forbidden(const char *msg)
+{
+	static const char *const bad[] = {
+		"Sanitizer", "runtime error:", "stack smashing", "double free", "free(): ",
+		"malloc(): ", "corrupted", "Segmentation fault", "Assertion `", "host error",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strstr(msg, bad[i]))
+			return bad[i];
+	return NULL;
+}
+
+/* The class of a guest fault from its message (cli/main.c: "kvmbox: guest fault: ..."). */
+static enum class fault_class(const char *msg)
+{
+	if (strstr(msg, "triple fault"))
+		return C_TRIPLE;
+	if (strstr(msg, "unknown port"))
+		return C_PORT;
+	if (strstr(msg, "unbacked guest-physical"))
+		return C_MMIO;
+	if (strstr(msg, "KVM internal error"))
+		return C_INTERNAL;
+	return C_FAULT;
+}
+
+/* Classify one end; WHY gets the reason of a failure. */
+static enum class classify(const struct job *j, int status, const char **why)
+{
+	const char *bad = forbidden(j->msg), *p;
+	int code;
+
+	*why = NULL;
+	if (j->hung)
+		return *why = "hang: still running past the timeout and the margin", C_FAIL;
+	if (WIFSIGNALED(status))
+		return *why = strsignal(WTERMSIG(status)), C_FAIL;
+	if (bad)
+		return *why = bad, C_FAIL;
+	code = WEXITSTATUS(status);
+	p = strstr(j->msg, "kvmbox: the guest exited with status ");
+	if (p && (atoi(p + 37) & 0xff) == code)
+		return C_EXIT;
+	switch (code) {
+	case 0: return j->len ? (*why = "status 0 with a message", C_FAIL) : C_HALT;
+	case 1: return strncmp(j->msg, "kvmbox: ", 8) ? (*why = "status 1 without a message", C_FAIL)
+						       : C_ASSERT;
+	case 3: return strstr(j->msg, "kvmbox: guest fault: ") ? fault_class(j->msg)
+							: (*why = "status 3 without a fault", C_FAIL);
+	case 4: return strstr(j->msg, "kvmbox: timeout: ") ? C_TIMEOUT
+						     : (*why = "status 4 without a timeout", C_FAIL);
+	case 5: return C_UNSUP;
+	default: return *why = "undocumented status for a guest run", C_FAIL;
+	}
+}
+
+static int mode_index(const char *mode)
+{
+	for (int m = 0; m < NMODES; m++)
+		if (!strcmp(mode, modes[m]))
+			return m;
+	return 0;
+}
+
+/* Reap a finished (or hung) job, count it, and say what failed with a reproducer. */
+static void finish(const struct config *c, struct job *j, struct tally *t)
+{
+	const char *why;
+	enum class cl;
+	int status = 0, m = mode_index(j->g.mode);
+
+	if (j->hung)
+		kill(j->pid, SIGKILL);
+	waitpid(j->pid, &status, 0);
+	if (j->fd >= 0)
+		close(j->fd);
+	j->pid = 0;
+	cl = classify(j, status, &why);
+	t->count[m][cl]++;
+	if (cl == C_UNSUP && !t->unsupported[m][0])
+		snprintf(t->unsupported[m], sizeof(t->unsupported[m]), "%.*s", (int)strcspn(j->msg, "\n"),
+			 j->msg);
+	if (cl != C_FAIL)
+		return;
+	t->failures++;
+	printf("FAIL %s %s %s: %s (status 0x%x)\n  reproduce: %s run -m %s --load %s --timeout %s %s\n",
+	       j->g.mode, j->g.kind, j->g.path, why, status, c->kvmbox, j->g.mode, j->g.load,
+	       c->timeout, j->g.path);
+	if (j->len)
+		printf("  stderr: %.*s\n", (int)strcspn(j->msg, "\n"), j->msg);
+}
+
+/* Read what a job wrote to stderr (keeping the first MSG_MAX-1 bytes); EOF closes the pipe. */
+static void drain(struct job *j)
+{
+	char sink[4096];
+	ssize_t n;
+
+	if (j->len < sizeof(j->msg) - 1)
+		n = read(j->fd, j->msg + j->len, sizeof(j->msg) - 1 - j->len);
+	else
+		n = read(j->fd, sink, sizeof(sink));
+	if (n > 0 && j->len < sizeof(j->msg) - 1) {
+		j->len += (size_t)n;
+		j->msg[j->len] = 0;
+	} else if (n == 0 || (n < 0 && errno != EINTR)) {
+		close(j->fd);
+		j->fd = -1;
+	}
+}
+
+/* Has PID ended? (Without reaping it: finish() collects its status.) */
+static bool ended(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/* Wait until some running job has news; finish those that ended or hung. */
+static void step(const struct config *c, struct job *jobs, struct tally *t)
+{
+	struct pollfd pfd[JOBS_MAX];
+	unsigned i, k, n = 0;
+
+	for (i = 0; i < c->jobs; i++)
+		if (jobs[i].pid && jobs[i].fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = jobs[i].fd, .events = POLLIN };
+	poll(pfd, n, 20);
+	for (i = 0; i < c->jobs; i++) {
+		struct job *j = &jobs[i];
+
+		if (!j->pid)
+			continue;
+		for (k = 0; k < n && j->fd >= 0; k++)
+			if (pfd[k].fd == j->fd && pfd[k].revents)
+				drain(j);
+		if (now() > j->deadline)
+			j->hung = true;
+		if (j->hung || (j->fd < 0 && ended(j->pid)))
+			finish(c, j, t);
+	}
+}
+
+static int read_guest(FILE *list, struct guest *g)
+{
+	return fscanf(list, "%15s %15s %*u %23s %4095s", g->mode, g->kind, g->load, g->path) == 4;
+}
+
+/* Run every guest of LIST, at most c->jobs at a time. Returns 0, or -errno when a child
+ * could not be started. */
+static int run_all(const struct config *c, FILE *list, struct tally *t)
+{
+	struct job *jobs = calloc(c->jobs, sizeof(*jobs));
+	struct guest g;
+	bool more = true;
+	unsigned i, busy;
+	int ret = 0;
+
+	if (!jobs)
+		return -ENOMEM;
+	do {
+		busy = 0;
+		for (i = 0; i < c->jobs; i++) {
+			if (!jobs[i].pid && more && !ret && (more = read_guest(list, &g)))
+				ret = start(c, &g, &jobs[i]);
+			busy += jobs[i].pid != 0;
+		}
+		if (busy)
+			step(c, jobs, t);
+	} while (busy);
+	free(jobs);
+	return ret;
+}
+
+/* One row per mode: the count of each class; a mode that could not run says why. */
+static void print_table(const struct tally *t)
+{
+	int m, c;
+
+	printf("%-10s", "mode");
+	for (c = 0; c < C_COUNT; c++)
+		printf(" %8s", class_names[c]);
+	printf("\n");
+	for (m = 0; m < NMODES; m++) {
+		printf("%-10s", modes[m]);
+		for (c = 0; c < C_COUNT; c++)
+			printf(" %8u", t->count[m][c]);
+		printf("\n");
+	}
+	for (m = 0; m < NMODES; m++)
+		if (t->count[m][C_UNSUP])
+			printf("SKIPPED %s: %u guest(s) not run: %s\n", modes[m], t->count[m][C_UNSUP],
+			       t->unsupported[m]);
+}
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	struct tally t;
+	char *end;
+	FILE *list;
+	int ret;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: torture-run KVMBOX LIST TIMEOUT MARGIN JOBS\n");
+		return 2;
+	}
+	c = (struct config){ .kvmbox = argv[1], .timeout = argv[3] };
+	c.limit = strtod(argv[3], &end) + strtod(argv[4], NULL);
+	c.jobs = (unsigned)atoi(argv[5]);
+	if (*end || !(c.limit > 0) || c.jobs < 1 || c.jobs > JOBS_MAX) {
+		fprintf(stderr, "torture-run: TIMEOUT and MARGIN are seconds, JOBS 1..%d\n", JOBS_MAX);
+		return 2;
+	}
+	list = fopen(argv[2], "r");
+	if (!list) {
+		fprintf(stderr, "torture-run: %s: %s\n", argv[2], strerror(errno));
+		return 2;
+	}
+	memset(&t, 0, sizeof(t));
+	ret = run_all(&c, list, &t);
+	fclose(list);
+	print_table(&t);
+	if (ret < 0)
+		fprintf(stderr, "torture-run: cannot start kvmbox: %s\n", strerror(-ret));
+	printf("torture: %u failure(s)\n", t.failures);
+	return ret < 0 || t.failures ? 1 : 0;
+}
