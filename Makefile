@@ -169,6 +169,8 @@ check-clang:
 
 # ---- benchmarks -----------------------------------------------------------------------
 -include mk/bench.mk
+include mk/torture.mk
+include mk/fuzz.mk
 
 .PHONY: clean help
 clean:
@@ -183,6 +185,8 @@ help:
 	@echo "make check-realkvm-broken  proof that the lane reports failing guest tests (broken paged32)"
 	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"
 	@echo "make check-clang     the tests built with clang (build/clang)"
+	@echo "make torture         random guests per mode against kvmbox (TORTURE_N, TORTURE_SEED; docs/security.md)"
+	@echo "make fuzz            each libFuzzer target for FUZZ_S seconds (clang; make fuzz-smoke: ~5 s each)"
 	@echo "make bench           benchmarks against the raw-KVM floor (bench/; hardware KVM only)"
 	@echo "build/kvmbox doctor  what this host's KVM can do, and what to do without one"
 	@echo "scripts/kvm-in-qemu CMD...  run any kvmbox command line inside the QEMU lane"
