@@ -7,13 +7,15 @@
 #   make torture BUILD=build/asan SAN=1   the same against an ASan+UBSan kvmbox
 # Variables: TORTURE_SEED (default 1), TORTURE_N (per mode and kind, default 50), TORTURE_TIMEOUT
 # (kvmbox --timeout, s), TORTURE_MARGIN (s past the timeout before a run counts as hung),
-# TORTURE_JOBS (kvmbox processes at once). Guests and their list: $(BUILD)/torture/guests/.
+# TORTURE_JOBS (kvmbox processes at once), TORTURE_IN (auto, or host / qemu to force where the
+# batch runs). Guests and their list: $(BUILD)/torture/guests/.
 
 TORTURE_SEED ?= 1
 TORTURE_N ?= 50
 TORTURE_TIMEOUT ?= 0.5
 TORTURE_MARGIN ?= 10
 TORTURE_JOBS ?= 2
+TORTURE_IN ?= auto
 TORTURE_DIR := $(BUILD)/torture
 TORTURE_GEN := $(TORTURE_DIR)/torture-gen
 TORTURE_RUN := $(TORTURE_DIR)/torture-run
@@ -30,7 +32,8 @@ torture: $(BUILD)/kvmbox $(TORTURE_GEN) $(TORTURE_RUN)
 	$(Q)$(TORTURE_GEN) $(TORTURE_DIR)/guests $(TORTURE_SEED) $(TORTURE_N)
 	@echo "torture: seed $(TORTURE_SEED), $(TORTURE_N) random-byte and $(TORTURE_N) random-instruction guests per mode"
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); kvm=$$?; \
-	run="$(TORTURE_RUN) $(BUILD)/kvmbox $(TORTURE_DIR)/guests/guests.list $(TORTURE_TIMEOUT) $(TORTURE_MARGIN) $(TORTURE_JOBS)"; \
+	case "$(TORTURE_IN)" in qemu) kvm=6; cause="TORTURE_IN=qemu";; host) kvm=0;; esac; \
+	run="$(TORTURE_RUN) $(BUILD)/kvmbox $(TORTURE_DIR)/guests $(TORTURE_TIMEOUT) $(TORTURE_MARGIN) $(TORTURE_JOBS)"; \
 	if [ $$kvm -eq 6 ]; then \
 		echo "torture: $$cause: running the batch inside the QEMU lane (kvm_amd under QEMU/TCG)" >&2; \
 		BUILD=$(BUILD) scripts/kvm-in-qemu --timeout 3600 $$run; \

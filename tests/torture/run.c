@@ -2,7 +2,8 @@
  * each end by exit status and message (docs/security.md, "Torture"), print a table per mode
  * and class, and fail on a signal death, a hang past the timeout, an undocumented status or
  * a message kvmbox must never print (a crash, a sanitizer report).
- * Usage: torture-run KVMBOX LIST TIMEOUT MARGIN JOBS. Status 0 clean, 1 failures, 2 usage. */
+ * Usage: torture-run KVMBOX DIR TIMEOUT MARGIN JOBS, DIR holding torture-gen's guests.list.
+ * Status 0 clean, 1 failures, 2 usage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -311,12 +312,12 @@ int main(int argc, char **argv)
 {
 	struct config c;
 	struct tally t;
-	char *end;
+	char *end, path[4096];
 	FILE *list;
 	int ret;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: torture-run KVMBOX LIST TIMEOUT MARGIN JOBS\n");
+		fprintf(stderr, "usage: torture-run KVMBOX DIR TIMEOUT MARGIN JOBS\n");
 		return 2;
 	}
 	c = (struct config){ .kvmbox = argv[1], .timeout = argv[3] };
@@ -326,9 +327,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "torture-run: TIMEOUT and MARGIN are seconds, JOBS 1..%d\n", JOBS_MAX);
 		return 2;
 	}
-	list = fopen(argv[2], "r");
+	snprintf(path, sizeof(path), "%s/guests.list", argv[2]);
+	list = fopen(path, "r");
 	if (!list) {
-		fprintf(stderr, "torture-run: %s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "torture-run: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
 	memset(&t, 0, sizeof(t));
