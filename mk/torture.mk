@@ -40,3 +40,9 @@ torture: $(BUILD)/kvmbox $(TORTURE_GEN) $(TORTURE_RUN)
 	else \
 		$$run; \
 	fi
+
+# The runner against a stand-in kvmbox that crashes, hangs, returns an undocumented status or
+# prints a sanitizer report: each must be a failure (no KVM needed, about 2 s).
+.PHONY: torture-selftest
+torture-selftest: $(TORTURE_RUN)
+	$(Q)tests/torture/selftest.sh $(TORTURE_RUN) $(TORTURE_DIR)/selftest
