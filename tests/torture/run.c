@@ -138,34 +138,56 @@ static enum class fault_class(const char *msg)
 	return C_FAULT;
 }
 
-/* Classify one end; WHY gets the reason of a failure. */
+/* The documented non-zero statuses of a guest run and the message each comes with (cli/main.c,
+ * cli/status.h); HC_EXIT's own statuses are recognised by their message first. */
+static const struct {
+	int status;
+	const char *message;
+	enum class cl; /* C_FAULT: refined by fault_class() */
+} documented[] = {
+	{ 1, "kvmbox: guest assertion failed", C_ASSERT },
+	{ 3, "kvmbox: guest fault: ", C_FAULT },
+	{ 4, "kvmbox: timeout: ", C_TIMEOUT },
+	{ 5, "kvmbox: this host's KVM cannot run ", C_UNSUP },
+};
+
+/* A failure whatever the status: a hang, a signal death, a message no run may print. */
+static const char *failure(const struct job *j, int status)
+{
+	if (j->hung)
+		return "hang: still running past the timeout and the margin";
+	if (WIFSIGNALED(status))
+		return strsignal(WTERMSIG(status));
+	return forbidden(j->msg);
+}
+
+/* Classify one end; *WHY gets the reason of a failure (NULL otherwise). */
 static enum class classify(const struct job *j, int status, const char **why)
 {
-	const char *bad = forbidden(j->msg), *p;
-	int code;
+	const char *exited = strstr(j->msg, "kvmbox: the guest exited with status ");
+	int code = WEXITSTATUS(status);
 
-	*why = NULL;
-	if (j->hung)
-		return *why = "hang: still running past the timeout and the margin", C_FAIL;
-	if (WIFSIGNALED(status))
-		return *why = strsignal(WTERMSIG(status)), C_FAIL;
-	if (bad)
-		return *why = bad, C_FAIL;
-	code = WEXITSTATUS(status);
-	p = strstr(j->msg, "kvmbox: the guest exited with status ");
-	if (p && (atoi(p + 37) & 0xff) == code)
+	*why = failure(j, status);
+	if (*why)
+		return C_FAIL;
+	if (exited && (atoi(exited + strlen("kvmbox: the guest exited with status ")) & 0xff) == code)
 		return C_EXIT;
-	switch (code) {
-	case 0: return j->len ? (*why = "status 0 with a message", C_FAIL) : C_HALT;
-	case 1: return strncmp(j->msg, "kvmbox: ", 8) ? (*why = "status 1 without a message", C_FAIL)
-						       : C_ASSERT;
-	case 3: return strstr(j->msg, "kvmbox: guest fault: ") ? fault_class(j->msg)
-							: (*why = "status 3 without a fault", C_FAIL);
-	case 4: return strstr(j->msg, "kvmbox: timeout: ") ? C_TIMEOUT
-						     : (*why = "status 4 without a timeout", C_FAIL);
-	case 5: return C_UNSUP;
-	default: return *why = "undocumented status for a guest run", C_FAIL;
+	if (code == 0) {
+		*why = j->len ? "status 0 with a message" : NULL;
+		return j->len ? C_FAIL : C_HALT;
 	}
+	*why = "undocumented status for a guest run";
+	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++) {
+		if (documented[i].status != code)
+			continue;
+		if (!strstr(j->msg, documented[i].message)) {
+			*why = "a documented status without its message";
+			break;
+		}
+		*why = NULL;
+		return documented[i].cl == C_FAULT ? fault_class(j->msg) : documented[i].cl;
+	}
+	return C_FAIL;
 }
 
 static int mode_index(const char *mode)
