@@ -19,6 +19,10 @@ static const char *const kinds[] = { "bytes", "insns" };
  * the entry must be an IP in segment 0) or 64 KiB; all below the system area of 2 MiB. */
 static const uint32_t loads[2][4] = { { 0x0, 0x1000, 0x7c00, 0x8000 }, { 0x0, 0x1000, 0x7c00, 0x10000 } };
 
+/* Guest memory sizes: the smallest, the default (most guests) and a larger one, so the system
+ * area and the page tables move. */
+static const char *const mems[] = { "256K", "2M", "2M", "16M" };
+
 /* splitmix64: a small, well-mixed generator; one state per guest so that a guest depends only
  * on (seed, mode, kind, index), never on how many guests came before it. */
 static uint64_t next(uint64_t *s)
@@ -220,21 +224,25 @@ static int write_file(const char *path, const struct buf *g)
 	return 0;
 }
 
-/* One guest: file DIR/MODE-KIND-NNNN.bin and its line "MODE KIND INDEX LOAD FILE" in LIST. */
+/* One guest: file DIR/MODE-KIND-NNNN.bin and its line "MODE KIND INDEX LOAD MEM FLAGS FILE" in
+ * LIST; FLAGS is "strict" (a bad hypercall stops the VM) for one guest in four, else "-". */
 static int one_guest(const char *dir, uint64_t seed, unsigned m, enum kind k, unsigned i, FILE *list)
 {
 	uint64_t s = seed ^ ((uint64_t)m << 56) ^ ((uint64_t)k << 48) ^ i;
 	struct buf g = { .opsize = m == 0 ? 2 : 4 };
+	const char *mem, *flags;
 	uint32_t load;
 	char path[4096];
 
 	next(&s); /* mix the index into every bit before the first use */
 	load = loads[m != 0][below(&s, sizeof(loads[0]) / sizeof(loads[0][0]))];
+	mem = mems[below(&s, sizeof(mems) / sizeof(mems[0]))];
+	flags = below(&s, 4) ? "-" : "strict";
 	generate(&g, k, &s);
 	snprintf(path, sizeof(path), "%s/%s-%s-%04u.bin", dir, modes[m], kinds[k], i);
 	if (write_file(path, &g) < 0)
 		return -1;
-	fprintf(list, "%s %s %u 0x%" PRIx32 " %s\n", modes[m], kinds[k], i, load, path);
+	fprintf(list, "%s %s %u 0x%" PRIx32 " %s %s %s\n", modes[m], kinds[k], i, load, mem, flags, path);
 	return 0;
 }
 

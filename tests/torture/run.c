@@ -44,7 +44,7 @@ static const char *const class_names[C_COUNT] = {
 };
 
 struct guest {
-	char mode[16], kind[16], load[24], path[4096];
+	char mode[16], kind[16], load[24], mem[16], flags[16], path[4096];
 };
 
 struct job {
@@ -78,6 +78,28 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The command line that runs G: ARGV has room for ARGV_MAX words, NULL included. */
+#define ARGV_MAX 14
+static void guest_argv(const struct config *c, const struct guest *g, const char **argv)
+{
+	unsigned n = 0;
+
+	argv[n++] = c->kvmbox;
+	argv[n++] = "run";
+	argv[n++] = "-m";
+	argv[n++] = g->mode;
+	argv[n++] = "--load";
+	argv[n++] = g->load;
+	argv[n++] = "--mem";
+	argv[n++] = g->mem;
+	argv[n++] = "--timeout";
+	argv[n++] = c->timeout;
+	if (!strcmp(g->flags, "strict"))
+		argv[n++] = "--strict";
+	argv[n++] = g->path;
+	argv[n] = NULL;
+}
+
 /* Start kvmbox on G: stdout (the guest's console) to /dev/null, stderr into a pipe. */
 static int start(const struct config *c, const struct guest *g, struct job *j)
 {
@@ -96,8 +118,10 @@ static int start(const struct config *c, const struct guest *g, struct job *j)
 
 		dup2(null, STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
-		execl(c->kvmbox, c->kvmbox, "run", "-m", g->mode, "--load", g->load, "--timeout",
-		      c->timeout, g->path, (char *)NULL);
+		const char *argv[ARGV_MAX];
+
+		guest_argv(c, g, argv);
+		execv(c->kvmbox, (char *const *)argv); /* execv does not change the strings */
 		_exit(127);
 	}
 	close(p[1]);
@@ -201,7 +225,7 @@ static int mode_index(const char *mode)
 /* Reap a finished (or hung) job, count it, and say what failed with a reproducer. */
 static void finish(const struct config *c, struct job *j, struct tally *t)
 {
-	const char *why;
+	const char *why, *argv[ARGV_MAX];
 	enum class cl;
 	int status = 0, m = mode_index(j->g.mode);
 
@@ -219,10 +243,12 @@ static void finish(const struct config *c, struct job *j, struct tally *t)
 	if (cl != C_FAIL)
 		return;
 	t->failures++;
-	printf("FAIL %s %s %s: %s (status 0x%x)\n  reproduce: %s run -m %s --load %s --timeout %s %s\n",
-	       j->g.mode, j->g.kind, j->g.path, why, status, c->kvmbox, j->g.mode, j->g.load,
-	       c->timeout, j->g.path);
-	if (j->len)
+	printf("FAIL %s %s %s: %s (status 0x%x)\n  reproduce:", j->g.mode, j->g.kind, j->g.path, why,
+	       status);
+	guest_argv(c, &j->g, argv);
+	for (const char **w = argv; *w; w++)
+		printf(" %s", *w);
+	printf("\n");	if (j->len)
 		printf("  stderr: %.*s\n", (int)strcspn(j->msg, "\n"), j->msg);
 }
 
@@ -280,7 +306,8 @@ static void step(const struct config *c, struct job *jobs, struct tally *t)
 
 static int read_guest(FILE *list, struct guest *g)
 {
-	return fscanf(list, "%15s %15s %*u %23s %4095s", g->mode, g->kind, g->load, g->path) == 4;
+	return fscanf(list, "%15s %15s %*u %23s %15s %15s %4095s", g->mode, g->kind, g->load, g->mem,
+		      g->flags, g->path) == 6;
 }
 
 /* Run every guest of LIST, at most c->jobs at a time. Returns 0, or -errno when a child

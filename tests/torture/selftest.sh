@@ -30,9 +30,9 @@ exit 99
 EOF
 chmod +x "$dir/fake-kvmbox"
 for g in halt exit7 assert triple timeout segv hang status9 hosterr asan silent3; do
-	echo "long bytes 0 0x0 $dir/$g" >>"$dir/guests.list"
+	echo "long bytes 0 0x0 2M - $dir/$g" >>"$dir/guests.list"
 done
-echo "paged32 bytes 0 0x0 $dir/unsup" >>"$dir/guests.list"
+echo "paged32 bytes 0 0x0 2M strict $dir/unsup" >>"$dir/guests.list"
 
 "$run" "$dir/fake-kvmbox" "$dir" 0.2 1 4 >"$dir/out" 2>&1
 status=$?
