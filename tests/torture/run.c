@@ -109,9 +109,12 @@ static int start(const struct config *c, const struct guest *g, struct job *j)
 		return -errno;
 	j->pid = fork();
 	if (j->pid < 0) {
+		int e = errno;
+
+		j->pid = 0; /* not running: run_all counts busy jobs by pid */
 		close(p[0]);
 		close(p[1]);
-		return -errno;
+		return -e;
 	}
 	if (j->pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
