@@ -118,11 +118,10 @@ static int start(const struct config *c, const struct guest *g, struct job *j)
 	}
 	if (j->pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
+		const char *argv[ARGV_MAX];
 
 		dup2(null, STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
-		const char *argv[ARGV_MAX];
-
 		guest_argv(c, g, argv);
 		execv(c->kvmbox, (char *const *)argv); /* execv does not change the strings */
 		_exit(127);
