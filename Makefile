@@ -186,6 +186,7 @@ help:
 	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"
 	@echo "make check-clang     the tests built with clang (build/clang)"
 	@echo "make torture         random guests per mode against kvmbox (TORTURE_N, TORTURE_SEED; docs/security.md)"
+	@echo "make torture-selftest  proof that the torture runner reports crashes, hangs and odd statuses"
 	@echo "make fuzz            each libFuzzer target for FUZZ_S seconds (clang; make fuzz-smoke: ~5 s each)"
 	@echo "make bench           benchmarks against the raw-KVM floor (bench/; hardware KVM only)"
 	@echo "build/kvmbox doctor  what this host's KVM can do, and what to do without one"
