@@ -104,7 +104,14 @@ def opts_seeds():
             ("flags", ["-vv", "--trace", "--stats", "--regs", "-p"]),
             ("equals", ["--mem=2M", "--mode=real", "--load=0", "a", "b"]),
             ("bad", ["--bogus", "-m"]), ("help", ["-h", "-V"]),
-            ("conflict", ["-l", "-s", "--entry", "1"])):
+            ("conflict", ["-l", "-s", "--entry", "1"]),
+            ("several", ["--vm", "neo=a.elf,mode=real,weight=7,out=neo.txt", "--vm",
+                         "morpheus=b.bin,load=0x1000,entry=0x1004,mode=long,strict",
+                         "--sched", "share", "--quantum", "0.5", "--chan", "1=4",
+                         "--duration", "2", "--stats-json", "s.json", "--yield-on-io"]),
+            ("script", ["--vm", "p=p.elf,share=dir:ro", "--vm", "c=c.elf,timeout=3",
+                        "--sched", "script:bbuf.sched", "--trace-out", "t.json", "--show-ports"]),
+            ("repeat-sched", ["--repeat", "2", "--sched", "io", "g.elf"])):
         put("opts", name, b"\0".join(w.encode() for w in words))
 
 

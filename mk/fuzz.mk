@@ -1,5 +1,6 @@
-# libFuzzer targets (docs/security.md, "Fuzzing"): fuzz/NAME.c against the library (and cli/opts.c)
-# built with clang and -fsanitize=fuzzer-no-link,address,undefined in $(FUZZ_BUILD). Included by the
+# libFuzzer targets (docs/security.md, "Fuzzing"): fuzz/NAME.c against the library and the option
+# parser (cli/opts.c, cli/vm_opts.c), built with clang and
+# -fsanitize=fuzzer-no-link,address,undefined in $(FUZZ_BUILD). Included by the
 # Makefile, which provides $(BUILD), $(LIB_SRCS), $(WARNINGS) and $(Q). Needs Debian's clang and
 # libclang-rt-14-dev (scripts/deps.sh).
 #
@@ -17,7 +18,8 @@ FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -Icli -MMD -MP \
 	$(FUZZ_SAN) -fsanitize=fuzzer-no-link
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/opts.o
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/opts.o \
+	$(FUZZ_BUILD)/obj/cli/vm_opts.o
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 
 $(FUZZ_BUILD)/obj/%.o: %.c
