@@ -3,7 +3,8 @@
 # and message. Included by the Makefile, which provides $(BUILD), $(CC), $(CFLAGS), $(LDFLAGS), $(Q).
 #
 #   make torture                     TORTURE_N guests of each kind per mode (on this host's KVM, or
-#                                    in the QEMU lane in one boot where `kvmbox doctor --brief` says 6)
+#                                    in the QEMU lane in one boot where `kvmbox doctor --brief` exits
+#                                    69, EXIT_NO_KVM in cli/status.h)
 #   make torture BUILD=build/asan SAN=1   the same against an ASan+UBSan kvmbox
 # Variables: TORTURE_SEED (default 1), TORTURE_N (per mode and kind, default 50), TORTURE_TIMEOUT
 # (kvmbox --timeout, s), TORTURE_MARGIN (s past the timeout before a run counts as hung),
@@ -23,7 +24,7 @@ TORTURE_RUN := $(TORTURE_DIR)/torture-run
 $(TORTURE_GEN) $(TORTURE_RUN): $(TORTURE_DIR)/torture-%: tests/torture/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Icli $(LDFLAGS) $< -o $@
 
 # The guests are made on this host first, so the lane (when needed) boots once for the whole batch.
 .PHONY: torture
@@ -32,9 +33,9 @@ torture: $(BUILD)/kvmbox $(TORTURE_GEN) $(TORTURE_RUN)
 	$(Q)$(TORTURE_GEN) $(TORTURE_DIR)/guests $(TORTURE_SEED) $(TORTURE_N)
 	@echo "torture: seed $(TORTURE_SEED), $(TORTURE_N) random-byte and $(TORTURE_N) random-instruction guests per mode"
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); kvm=$$?; \
-	case "$(TORTURE_IN)" in qemu) kvm=6; cause="TORTURE_IN=qemu";; host) kvm=0;; esac; \
+	case "$(TORTURE_IN)" in qemu) kvm=69; cause="TORTURE_IN=qemu";; host) kvm=0;; esac; \
 	run="$(TORTURE_RUN) $(BUILD)/kvmbox $(TORTURE_DIR)/guests $(TORTURE_TIMEOUT) $(TORTURE_MARGIN) $(TORTURE_JOBS)"; \
-	if [ $$kvm -eq 6 ]; then \
+	if [ $$kvm -eq 69 ]; then \
 		echo "torture: $$cause: running the batch inside the QEMU lane (kvm_amd under QEMU/TCG)" >&2; \
 		BUILD=$(BUILD) scripts/kvm-in-qemu --timeout 3600 $$run; \
 	else \

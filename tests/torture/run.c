@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "status.h"
 
 #define JOBS_MAX 16
 #define MSG_MAX 8192
@@ -24,16 +25,16 @@ static const char *const modes[NMODES] = { "real", "protected", "paged32", "long
 
 /* The documented ends (kvmbox --help, cli/status.h) and the failures of the harness. */
 enum class {
-	C_HALT,     /* status 0, silent: hlt or HC_EXIT(0) */
-	C_EXIT,     /* HC_EXIT(n): "the guest exited with status n", status n & 0xff */
-	C_ASSERT,   /* status 1: a guest assertion (HC_ASSERT_FAIL) */
-	C_TRIPLE,   /* status 3, guest fault: triple fault (KVM_EXIT_SHUTDOWN) */
-	C_PORT,     /* status 3, guest fault: unknown port */
-	C_MMIO,     /* status 3, guest fault: unbacked guest-physical memory */
-	C_INTERNAL, /* status 3, guest fault: KVM internal error (emulation failed ...) */
-	C_FAULT,    /* status 3, any other guest fault (failed entry, bad hypercall) */
-	C_TIMEOUT,  /* status 4: stopped by --timeout */
-	C_UNSUP,    /* status 5: this host's KVM cannot run the mode: a skip, never a pass */
+	C_HALT,     /* EXIT_OK, silent: hlt or HC_EXIT(0) */
+	C_EXIT,     /* HC_EXIT(n): "the guest exited with status n", exit_status_of_guest(n) */
+	C_ASSERT,   /* EXIT_CHECK: a guest assertion (HC_ASSERT_FAIL) */
+	C_TRIPLE,   /* EXIT_GUEST_FAULT: triple fault (KVM_EXIT_SHUTDOWN) */
+	C_PORT,     /* EXIT_GUEST_FAULT: unknown port */
+	C_MMIO,     /* EXIT_GUEST_FAULT: unbacked guest-physical memory */
+	C_INTERNAL, /* EXIT_GUEST_FAULT: KVM internal error (emulation failed ...) */
+	C_FAULT,    /* EXIT_GUEST_FAULT: any other (failed entry, bad hypercall under --strict) */
+	C_TIMEOUT,  /* EXIT_TIMEOUT: stopped by --timeout */
+	C_UNSUP,    /* EXIT_UNSUPPORTED: this host's KVM cannot run the mode: a skip, never a pass */
 	C_FAIL,     /* anything else: the torture run fails */
 	C_COUNT
 };
@@ -164,17 +165,17 @@ static enum class fault_class(const char *msg)
 	return C_FAULT;
 }
 
-/* The documented non-zero statuses of a guest run and the message each comes with (cli/main.c,
- * cli/status.h); HC_EXIT's own statuses are recognised by their message first. */
+/* kvmbox's verdicts on a guest run and the message each comes with (cli/single.c); a guest's
+ * own HC_EXIT statuses are recognised by their message first. */
 static const struct {
 	int status;
 	const char *message;
 	enum class cl; /* C_FAULT: refined by fault_class() */
 } documented[] = {
-	{ 1, "kvmbox: guest assertion failed", C_ASSERT },
-	{ 3, "kvmbox: guest fault: ", C_FAULT },
-	{ 4, "kvmbox: timeout: ", C_TIMEOUT },
-	{ 5, "kvmbox: this host's KVM cannot run ", C_UNSUP },
+	{ EXIT_CHECK, "kvmbox: guest assertion failed", C_ASSERT },
+	{ EXIT_GUEST_FAULT, "kvmbox: guest fault: ", C_FAULT },
+	{ EXIT_TIMEOUT, "kvmbox: timeout: ", C_TIMEOUT },
+	{ EXIT_UNSUPPORTED, "kvmbox: this host's KVM cannot run ", C_UNSUP },
 };
 
 /* A failure whatever the status: a hang, a signal death, a message no run may print. */
@@ -196,7 +197,8 @@ static enum class classify(const struct job *j, int status, const char **why)
 	*why = failure(j, status);
 	if (*why)
 		return C_FAIL;
-	if (exited && (atoi(exited + strlen("kvmbox: the guest exited with status ")) & 0xff) == code)
+	if (exited && exit_status_of_guest(atoi(exited + strlen("kvmbox: the guest exited with status "))) ==
+			      code)
 		return C_EXIT;
 	if (code == 0) {
 		*why = j->len ? "status 0 with a message" : NULL;
