@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "harness.h"
 
 const enum kvmbox_mode all_modes[4] = { KVMBOX_MODE_REAL, KVMBOX_MODE_PROTECTED,
@@ -164,4 +165,15 @@ int marker_line(const char *file, const char *marker)
 	}
 	fclose(f);
 	return -1;
+}
+
+void read_all_fd(int fd, char *buf, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < max - 1 && (n = read(fd, buf + len, max - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = 0;
+	close(fd);
 }

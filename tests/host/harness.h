@@ -66,4 +66,18 @@ int marker_line(const char *file, const char *marker);
 /* The four modes, in order, for table-driven tests. */
 extern const enum kvmbox_mode all_modes[4];
 
+/* Read FD to its end (or until BUF, MAX bytes, is full but for the NUL), NUL-terminate it
+ * and close FD. For the outputs of commands a test runs. */
+void read_all_fd(int fd, char *buf, size_t max);
+
+/* One cmocka test per CPU mode: FN runs four times, named FN/real ... FN/long, with
+ * MODE(state) its mode; PER_MODE_WITH adds a setup and teardown for each. */
+#define MODE(state) (*(const enum kvmbox_mode *)*(state))
+#define PER_MODE_WITH(fn, setup, teardown)                                                    \
+	{ #fn "/real", fn, setup, teardown, (void *)&all_modes[0] },                          \
+	{ #fn "/protected", fn, setup, teardown, (void *)&all_modes[1] },                     \
+	{ #fn "/paged32", fn, setup, teardown, (void *)&all_modes[2] },                       \
+	{ #fn "/long", fn, setup, teardown, (void *)&all_modes[3] }
+#define PER_MODE(fn) PER_MODE_WITH(fn, NULL, NULL)
+
 #endif

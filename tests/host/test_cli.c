@@ -22,19 +22,6 @@ struct cli {
 	char out[OUT_MAX], err[OUT_MAX];
 };
 
-static void drain(int fd, char *buf, size_t max)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, max - 1 - len)) > 0 && len + (size_t)n < max - 1)
-		len += (size_t)n;
-	if (n > 0)
-		len += (size_t)n;
-	buf[len] = 0;
-	close(fd);
-}
-
 /* Run ARGV (argv[0] looked up in PATH); stdout and stderr captured apart. */
 static void run_cmd(struct cli *c, const char *const *argv)
 {
@@ -53,8 +40,8 @@ static void run_cmd(struct cli *c, const char *const *argv)
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(err[1]);
-	drain(out[0], c->out, sizeof(c->out)); /* small outputs: the pipe never fills both */
-	drain(err[0], c->err, sizeof(c->err));
+	read_all_fd(out[0], c->out, sizeof(c->out)); /* small outputs: the pipe never fills both */
+	read_all_fd(err[0], c->err, sizeof(c->err));
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	c->status = WEXITSTATUS(st);

@@ -29,17 +29,6 @@ struct cmd {
 	char out[OUT_MAX], err[OUT_MAX];
 };
 
-static void drain(int fd, char *buf, size_t max)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < max - 1 && (n = read(fd, buf + len, max - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = 0;
-	close(fd);
-}
-
 /* /dev/null bound over /dev/kvm (a character device that is not KVM), or an empty tmpfs over
  * /dev (no device at all), seen by this process only. */
 static int set_up_child(enum setup setup)
@@ -80,8 +69,8 @@ static void run_cmd(struct cmd *c, enum setup setup, const char *device, const c
 	}
 	close(out[1]);
 	close(err[1]);
-	drain(out[0], c->out, sizeof(c->out)); /* small outputs: the pipes never fill both */
-	drain(err[0], c->err, sizeof(c->err));
+	read_all_fd(out[0], c->out, sizeof(c->out)); /* small outputs: the pipes never fill both */
+	read_all_fd(err[0], c->err, sizeof(c->err));
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	c->status = WEXITSTATUS(st);

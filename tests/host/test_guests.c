@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include "harness.h"
 
-#define MODE(state) (*(const enum kvmbox_mode *)*(state))
-
 static void hello_checks(struct guest_run *r)
 {
 	const struct kvm_regs *regs = kvmbox_vm_regs(r->vm);
@@ -197,12 +195,6 @@ static void test_paged32_probe_matches_host(void **state)
 	assert_int_equal(kvmbox_host_supports_mode(KVMBOX_MODE_PROTECTED, &err), 1);
 	assert_int_equal(kvmbox_host_supports_mode(KVMBOX_MODE_LONG, &err), 1);
 }
-
-#define PER_MODE(fn)                                                                          \
-	{ #fn "/real", fn, NULL, NULL, (void *)&all_modes[0] },                               \
-	{ #fn "/protected", fn, NULL, NULL, (void *)&all_modes[1] },                          \
-	{ #fn "/paged32", fn, NULL, NULL, (void *)&all_modes[2] },                            \
-	{ #fn "/long", fn, NULL, NULL, (void *)&all_modes[3] }
 
 int main(void)
 {

@@ -87,8 +87,6 @@ static size_t count_str(const char *hay, const char *needle)
 	return n;
 }
 
-#define MODE(state) (*(const enum kvmbox_mode *)*(state))
-
 /* ---- Host files: a temporary share inside a parent we can watch ---------------------- */
 
 struct share {
@@ -831,12 +829,6 @@ static void test_cli_strict(void **state)
 	assert_non_null(strstr(err, "bad hypercall (--strict): printStr(0xfffff000): bad address"));
 	assert_string_equal(out, "");
 }
-
-#define PER_MODE(fn)                                                                          \
-	{ #fn "/real", fn, NULL, NULL, (void *)&all_modes[0] },                               \
-	{ #fn "/protected", fn, NULL, NULL, (void *)&all_modes[1] },                          \
-	{ #fn "/paged32", fn, NULL, NULL, (void *)&all_modes[2] },                            \
-	{ #fn "/long", fn, NULL, NULL, (void *)&all_modes[3] }
 
 #define STRICT_ONE(fn, i, name)                                                               \
 	{ #fn "/" name, fn, NULL, NULL, (void *)&strict_cases[i] }

@@ -8,8 +8,6 @@
 #include <unistd.h>
 #include "harness.h"
 
-#define MODE(state) (*(const enum kvmbox_mode *)*(state))
-
 /* The run ended with `hlt` and eax = 0: every GUEST_ASSERT of the guest held. */
 static void assert_halted_ok(const struct guest_run *r)
 {
@@ -156,17 +154,8 @@ static void test_upcase_missing_input(void **state)
 	guest_run_free(&r);
 }
 
-#define PER_MODE(fn)                                                                          \
-	{ #fn "/real", fn, NULL, NULL, (void *)&all_modes[0] },                               \
-	{ #fn "/protected", fn, NULL, NULL, (void *)&all_modes[1] },                          \
-	{ #fn "/paged32", fn, NULL, NULL, (void *)&all_modes[2] },                            \
-	{ #fn "/long", fn, NULL, NULL, (void *)&all_modes[3] }
-/* The same with a temporary share (struct share_state) as the test's state. */
-#define PER_MODE_SHARE(fn)                                                                    \
-	{ #fn "/real", fn, share_setup, share_teardown, (void *)&all_modes[0] },              \
-	{ #fn "/protected", fn, share_setup, share_teardown, (void *)&all_modes[1] },         \
-	{ #fn "/paged32", fn, share_setup, share_teardown, (void *)&all_modes[2] },           \
-	{ #fn "/long", fn, share_setup, share_teardown, (void *)&all_modes[3] }
+/* PER_MODE with a temporary share (struct share_state) as the test's state. */
+#define PER_MODE_SHARE(fn) PER_MODE_WITH(fn, share_setup, share_teardown)
 
 int main(void)
 {
