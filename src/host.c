@@ -4,11 +4,11 @@
  * probe is kvm.c's open and check, plus the facts around the device (kvm_read_facts). */
 #include <errno.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include "kvmbox/kvmbox.h"
 #include "kvm.h"
 #include "log.h"
+#include "util.h"
 
 #define PROBE_ADDR 0x1000
 #define PROBE_TIMEOUT_NS 2000000000ull
@@ -22,7 +22,6 @@ int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err)
 	struct kvmbox_image img;
 	struct kvmbox_result res;
 	struct kvmbox_vm *vm;
-	struct timespec ts;
 	int ret;
 
 	ret = kvmbox_vm_create(&vm, &cfg, err);
@@ -33,8 +32,7 @@ int kvmbox_host_supports_mode(enum kvmbox_mode mode, struct kvmbox_error *err)
 		ret = kvmbox_vm_load(vm, &img, err);
 	if (ret < 0)
 		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + PROBE_TIMEOUT_NS;
+	opts.deadline_ns = now_ns() + PROBE_TIMEOUT_NS;
 	ret = kvmbox_vm_run(vm, &opts, &res);
 	if (ret < 0)
 		goto out;

@@ -10,6 +10,7 @@
 
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
+#include "util.h"
 
 /* Fields are copied straight into native structs: x86 hosts only. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the ELF reader assumes a little-endian host");
@@ -188,7 +189,7 @@ static const char *machine_name(uint16_t machine)
 		{ 258 /* EM_LOONGARCH, newer than some elf.h */, "LoongArch" },
 	};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].machine == machine)
 			return names[i].name;
 	return NULL;

@@ -19,6 +19,7 @@
 #include <linux/kvm.h>
 #include "kvm.h"
 #include "log.h"
+#include "util.h"
 
 int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsigned long req,
 		    const char *name, unsigned long arg, struct kvmbox_error *err)
@@ -62,7 +63,7 @@ static const struct {
 	CAP(KVM_CAP_IMMEDIATE_EXIT, 0, "kvmbox_vm_reset after a run that ended in an I/O exit"),
 #undef CAP
 };
-_Static_assert(sizeof(kvm_caps) / sizeof(kvm_caps[0]) <= KVMBOX_HOST_CAPS_MAX,
+_Static_assert(ARRAY_SIZE(kvm_caps) <= KVMBOX_HOST_CAPS_MAX,
 	       "struct kvmbox_host_info has room for every capability");
 
 /* ---- The facts around the device, and why it cannot be used ------------------------- */
@@ -134,7 +135,7 @@ static void read_modules(struct kvmbox_host_info *info)
 	size_t i;
 
 	info->kvm_module = path_exists("/sys/module/kvm");
-	for (i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(vendors); i++) {
 		snprintf(path, sizeof(path), "/sys/module/%s", vendors[i]);
 		if (path_exists(path)) {
 			snprintf(info->module, sizeof(info->module), "%s", vendors[i]);
@@ -326,7 +327,7 @@ static void info_init(struct kvmbox_host_info *info, const char *path)
 	info->device = path;
 	info->open_errno = -1;
 	info->api_version = -1;
-	info->ncaps = sizeof(kvm_caps) / sizeof(kvm_caps[0]);
+	info->ncaps = ARRAY_SIZE(kvm_caps);
 	for (i = 0; i < info->ncaps; i++)
 		info->caps[i] = (struct kvmbox_host_cap){ .name = kvm_caps[i].name,
 							  .use = kvm_caps[i].use,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "gdb/tdesc.h"
+#include "util.h"
 
 #define FIELD_SIZE(f) sizeof(((struct gdb_cpu *)0)->f)
 #define REG(nm, ty, grp, nbits, f) \
@@ -116,21 +117,20 @@ static const struct gdb_feature amd64_features[] = {
 	{ "org.kvmbox.x86.sys", "", 59, 6 },
 };
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-_Static_assert(ARRAY_LEN(i386_regs) == 46, "i386 feature ranges");
-_Static_assert(ARRAY_LEN(amd64_regs) == 65, "amd64 feature ranges");
+_Static_assert(ARRAY_SIZE(i386_regs) == 46, "i386 feature ranges");
+_Static_assert(ARRAY_SIZE(amd64_regs) == 65, "amd64 feature ranges");
 
 static const struct gdb_tdesc tdesc_i8086 = {
-	.arch = "i8086", .regs = i386_regs, .nregs = ARRAY_LEN(i386_regs),
-	.features = i386_features, .nfeatures = ARRAY_LEN(i386_features), .pc = 8, .real_mode = true,
+	.arch = "i8086", .regs = i386_regs, .nregs = ARRAY_SIZE(i386_regs),
+	.features = i386_features, .nfeatures = ARRAY_SIZE(i386_features), .pc = 8, .real_mode = true,
 };
 static const struct gdb_tdesc tdesc_i386 = {
-	.arch = "i386", .regs = i386_regs, .nregs = ARRAY_LEN(i386_regs),
-	.features = i386_features, .nfeatures = ARRAY_LEN(i386_features), .pc = 8,
+	.arch = "i386", .regs = i386_regs, .nregs = ARRAY_SIZE(i386_regs),
+	.features = i386_features, .nfeatures = ARRAY_SIZE(i386_features), .pc = 8,
 };
 static const struct gdb_tdesc tdesc_amd64 = {
-	.arch = "i386:x86-64", .regs = amd64_regs, .nregs = ARRAY_LEN(amd64_regs),
-	.features = amd64_features, .nfeatures = ARRAY_LEN(amd64_features), .pc = 16,
+	.arch = "i386:x86-64", .regs = amd64_regs, .nregs = ARRAY_SIZE(amd64_regs),
+	.features = amd64_features, .nfeatures = ARRAY_SIZE(amd64_features), .pc = 16,
 };
 
 const struct gdb_tdesc *gdb_tdesc_for_mode(enum kvmbox_mode mode)
