@@ -48,12 +48,15 @@ LIB_SRCS := \
 	src/hc/files.c \
 	src/hc/stats.c \
 	src/hc/table.c \
+	src/fault/report.c \
 	src/gdb/conn.c \
 	src/gdb/packet.c \
 	src/gdb/reply.c \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \
+	src/x86/exc.c \
+	src/x86/idt.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
 	src/x86/paging.c \
@@ -120,6 +123,7 @@ TESTS := \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \
+	host/test_faults \
 	host/test_guests \
 	host/test_hypercalls \
 	host/test_lifecycle \

@@ -15,6 +15,11 @@
 /* Debug console: one byte per `outb` (the kvm-hello-world convention). */
 #define KVMBOX_PORT_CONSOLE 0xE9
 
+/* Exception reports: kvmbox's default exception handlers (docs/crash-reports.md) execute
+ * `out %al, $KVMBOX_PORT_EXC` (an 8-bit port: the imm8 form clobbers no register). Only the
+ * host's own handler stubs may use it; any other access is a fault. */
+#define KVMBOX_PORT_EXC 0xEA
+
 /* Hypercalls. Call number NR is port KVMBOX_PORT_HC_BASE + NR. The guest executes ONE
  * 32-bit `in eax, dx` with the argument in rbx (ebx outside long mode): either a value
  * or the guest-virtual address of an argument struct. The 32-bit result comes back in

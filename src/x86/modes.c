@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bits.h"
+#include "idt.h"
 #include "layout.h"
 #include "paging.h"
 #include "x86.h"
@@ -146,6 +147,10 @@ static int build_gdt(const struct gmem *mem, const struct kvmbox_layout *layout,
 	 * (SDM Vol 3A 7.2.3 "TSS Descriptor in 64-bit mode"). Outside it the slot stays null. */
 	if (long_mode)
 		gdt[(tr->selector >> SEL_INDEX_SHIFT) + 1] = tr->base >> 32;
+	else
+		gdt[GDT_TSS_DF >> SEL_INDEX_SHIFT] = seg_desc(&(struct kvm_segment){
+			.base = page + SYS_DF_TSS_OFF, .limit = TSS_LIMIT,
+			.type = SYS_TYPE_TSS_AVAIL, .present = 1 });
 	memcpy(p + SYS_GDT_OFF, gdt, sizeof(gdt));
 	/* An I/O map base at or past the TSS limit means "no I/O permission bitmap": CPL 3
 	 * port access is then governed by IOPL alone (SDM Vol 1 19.5.2). */
@@ -220,19 +225,16 @@ static int descriptor_tables(const struct mode_desc *md, const struct gmem *mem,
 		sregs->gdt.limit = REAL_SEG_LIMIT;
 		sregs->idt.base = 0;
 		sregs->idt.limit = REAL_IVT_LIMIT;
-		return 0;
+		return ivt_build(mem);
 	}
 	ret = build_gdt(mem, layout, md, tr, md->efer & EFER_LMA);
 	if (ret)
 		return ret;
 	sregs->gdt.base = layout->gdt;
 	sregs->gdt.limit = GDT_LIMIT;
-	/* An empty IDT turns any guest exception into a triple fault, which KVM reports as
-	 * KVM_EXIT_SHUTDOWN, instead of vectoring through whatever is at address 0 (SDM Vol
-	 * 3A 6.10, 6.15 "Double Fault Exception"). Guests load their own. */
-	sregs->idt.base = 0;
-	sregs->idt.limit = 0;
-	return 0;
+	/* kvmbox's default handlers report every exception in one exit (docs/crash-reports.md);
+	 * a guest that loads its own IDT keeps it. */
+	return idt_build(mem, layout->sys_base, md->efer & EFER_LMA, layout->pt_root, &sregs->idt);
 }
 
 int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout,

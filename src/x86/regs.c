@@ -32,6 +32,9 @@ size_t x86_format_regs(char *buf, size_t len, const struct kvm_regs *regs, const
 	if (!buf || len == 0)
 		return 0;
 	buf[0] = '\0';
+	if (regs && sregs && x86_regs_look_reset(regs, sregs))
+		append(buf, len, &pos,
+		       "(the vCPU's reset state: the host reset it at the triple fault; not the fault's registers)\n");
 	if (regs) {
 		append(buf, len, &pos,
 		       "rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"

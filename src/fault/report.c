@@ -1,0 +1,210 @@
+/* The exception-report port: a default handler stub (src/x86/idt.c) pushed the vector and
+ * executed `out %al, $KVMBOX_PORT_EXC`. Read the CPU's frame from the guest stack, rewind
+ * the vCPU to the faulting state, and end the run with a report that names the exception,
+ * decodes its error code and, for a page fault, says where the walk stopped. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../exits.h"
+#include "../feature.h"
+#include "../util.h"
+#include "../mem.h"
+#include "../ports.h"
+#include "../vm.h"
+#include "fault.h"
+
+extern const struct vm_feature exc_feature;
+
+struct exc_state {
+	bool have;              /* the last run ended in a report */
+	struct x86_exception e;
+};
+
+const struct x86_exception *vm_exception(const struct kvmbox_vm *vm)
+{
+	const struct exc_state *st = vm_feature_state(vm, &exc_feature);
+
+	return st && st->have ? &st->e : NULL;
+}
+
+/* " in FUNCTION (FILE:LINE)" for RIP, or nothing: the symbolizer's part of the report. */
+static void symbolize(const struct kvmbox_vm *vm, uint64_t rip, char *buf, size_t len)
+{
+	(void)vm;
+	(void)rip;
+	if (len)
+		buf[0] = '\0';
+}
+
+static const char *level_name(int level, bool four_level)
+{
+	static const char *const names64[] = { "", "PT", "PD", "PDPT", "PML4" };
+
+	if (!four_level)
+		return level == 2 ? "PD" : "PT";
+	return level >= 1 && level <= 4 ? names64[level] : "?";
+}
+
+/* ": PML4[0] -> PDPT[0] -> PD[2] not present" for the #PF address ADDR: the path the
+ * software walker took under the vCPU's paging state, up to the level that stopped it. */
+static void walk_text(const struct kvmbox_vm *vm, uint64_t addr, uint32_t ec, char *buf, size_t len)
+{
+	struct x86_paging p;
+	struct x86_walk w;
+	size_t pos = 0;
+	bool four;
+	int top, l;
+
+	buf[0] = '\0';
+	x86_paging_from_sregs(&vm->run->s.regs.sregs, &p);
+	/* Error code bits 1 (write) and 2 (user) are the access the CPU made (SDM Vol 3A 4.7). */
+	if (x86_walk(&vm->mem, &p, addr, (ec & 2 ? X86_WALK_WRITE : 0) | (ec & 4 ? X86_WALK_USER : 0),
+		     &w) == 0) {
+		snprintf(buf, len, ": the tables map it now (to 0x%llx)", (unsigned long long)w.gpa);
+		return;
+	}
+	four = vm->mode == KVMBOX_MODE_LONG;
+	top = four ? 4 : 2;
+	if (w.level < 1 || w.level > top) {
+		snprintf(buf, len, ": %s", w.why);
+		return;
+	}
+	pos += (size_t)snprintf(buf + pos, len - pos, ": ");
+	for (l = top; l >= w.level && pos < len; l--) {
+		unsigned idx = four ? (unsigned)(addr >> (12 + 9 * (l - 1))) & 511
+				    : (unsigned)(addr >> (l == 2 ? 22 : 12)) & 1023;
+
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s[%u]", l == top ? "" : " -> ",
+					level_name(l, four), idx);
+	}
+	if (pos < len)
+		snprintf(buf + pos, len - pos, " %s", w.why);
+}
+
+/* Read the frame the stub left; 0 or -EFAULT. */
+static int read_frame(struct kvmbox_vm *vm, unsigned vector, struct x86_exception *e)
+{
+	const struct kvm_regs *regs = &vm->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	struct x86_exc_frame_loc loc;
+	uint8_t stack[64], tss[128];
+	size_t got;
+
+	x86_exc_locate(vm->mode, &vm->layout, regs, sregs, vector, &loc);
+	if (loc.stack_len > sizeof(stack) || loc.tss_len > sizeof(tss))
+		return -EFAULT;
+	got = loc.stack_len;
+	if (guest_read(vm, loc.stack, stack, got) < 0) {
+		got = loc.stack_min;
+		if (guest_read(vm, loc.stack, stack, got) < 0)
+			return -EFAULT;
+	}
+	if (loc.tss_len && mem_read(&vm->mem, loc.tss, tss, loc.tss_len) < 0)
+		return -EFAULT;
+	return x86_exc_decode(vm->mode, regs, sregs, vector, stack, got, loc.tss_len ? tss : NULL, e);
+}
+
+/* The stub at linear address LINEAR, or -1 when the `out` came from anywhere else. */
+static int reporting_stub(const struct kvmbox_vm *vm, gva_t linear)
+{
+	uint8_t code[X86_EXC_STUB_MAX];
+	int v = x86_exc_stub_vector(vm->mode, &vm->layout, linear);
+
+	if (v < 0 || guest_read(vm, x86_exc_stub_addr(vm->mode, &vm->layout, (unsigned)v), code,
+				sizeof(code)) < 0)
+		return -1;
+	return x86_exc_stub_intact(vm->mode, (unsigned)v, code) ? v : -1;
+}
+
+/* The report's text: "page fault (#PF, write, not present) at rip 0x1a2f in f (f.c:42):
+ * address 0x500000: PML4[0] -> PDPT[0] -> PD[2] not present". */
+static void report(struct kvmbox_vm *vm, const struct x86_exception *e)
+{
+	char what[160], sym[160], extra[200] = "";
+
+	x86_exc_describe(what, sizeof(what), e);
+	symbolize(vm, e->rip, sym, sizeof(sym));
+	if (e->vector == 14) {
+		char walk[160];
+
+		walk_text(vm, e->cr2, e->error_code, walk, sizeof(walk));
+		snprintf(extra, sizeof(extra), ": address 0x%llx%s", (unsigned long long)e->cr2, walk);
+	} else if (e->vector == 8) {
+		/* A #DF means delivering an earlier exception faulted: in practice the stack. */
+		snprintf(extra, sizeof(extra),
+			 ": an exception could not be delivered (stack pointer 0x%llx: overflowed or bad?)",
+			 (unsigned long long)e->rsp);
+	}
+	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0, "%s at rip 0x%llx%s%s", what,
+			(unsigned long long)e->rip, sym, extra);
+}
+
+static int exc_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
+{
+	struct exc_state *st = ctx;
+	struct kvm_regs *regs = &vm->run->s.regs.regs;
+	struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	struct x86_exception e;
+	int v;
+
+	v = io->out && io->count == 1 ? reporting_stub(vm, sregs->cs.base + regs->rip) : -1;
+	if (v < 0) {
+		exit_fault(vm, "%s port 0x%x (kvmbox's exception reports) from outside its handlers",
+			   io->out ? "out to" : "in from", io->port);
+		return 0;
+	}
+	if (read_frame(vm, (unsigned)v, &e) < 0) {
+		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
+				"%s (%s): its frame on the stack at 0x%llx cannot be read",
+				x86_exc_name((unsigned)v), x86_exc_mnemonic((unsigned)v),
+				(unsigned long long)(sregs->ss.base + regs->rsp));
+		return 0;
+	}
+	st->e = e;
+	st->have = true;
+	/* The dump and a debugger show the faulting instruction's state, not the stub's; KVM
+	 * takes the rewound state should the vCPU run again (sync_regs). */
+	x86_exc_rewind(vm->mode, &e, regs, sregs);
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	report(vm, &e);
+	return 0;
+}
+
+static int exc_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
+		    struct kvmbox_error *err)
+{
+	struct exc_state *st = calloc(1, sizeof(*st));
+	int ret;
+
+	(void)cfg;
+	if (!st)
+		return set_error(err, ENOMEM, "out of memory");
+	*state = st;
+	ret = ports_register(&vm->ports, KVMBOX_PORT_EXC, 1, exc_port, st);
+	if (ret < 0)
+		return set_error(err, -ret, "port registry: exception port: %s", strerror(-ret));
+	return 0;
+}
+
+static void exc_reset(struct kvmbox_vm *vm, void *state)
+{
+	struct exc_state *st = state;
+
+	(void)vm;
+	if (st)
+		st->have = false;
+}
+
+static void exc_release(struct kvmbox_vm *vm, void *state)
+{
+	(void)vm;
+	free(state);
+}
+
+const struct vm_feature exc_feature = {
+	.name = "exceptions",
+	.init = exc_init,
+	.reset = exc_reset,
+	.release = exc_release,
+};
