@@ -91,7 +91,7 @@ static int read_frame(struct kvmbox_vm *vm, unsigned vector, struct x86_exceptio
 	uint8_t stack[64], tss[128];
 	size_t got;
 
-	x86_exc_locate(vm->mode, &vm->layout, regs, sregs, vector, &loc);
+	x86_exc_locate(vm->mode, &vm->layout, regs, sregs, &loc);
 	if (loc.stack_len > sizeof(stack) || loc.tss_len > sizeof(tss))
 		return -EFAULT;
 	got = loc.stack_len;

@@ -155,17 +155,21 @@ int x86_exc_decode(enum kvmbox_mode mode, const struct kvm_regs *regs,
 	bool outer;
 
 	memset(e, 0, sizeof(*e));
-	x86_exc_locate(mode, &(struct kvmbox_layout){ 0 }, regs, sregs, vector, &loc);
+	/* Only the lengths matter here, not where the frame lies. */
+	x86_exc_locate(mode, &(struct kvmbox_layout){ 0 }, regs, sregs, &loc);
 	if (stack_got < loc.stack_min || (loc.tss_len && !tss))
 		return -EFAULT;
-	e->vector = (uint8_t)vector;
-	e->has_error_code = x86_exc_has_error_code(mode, vector);
-	e->error_code = e->has_error_code ? (uint32_t)word(stack, w, 1) : 0;
 	e->cr2 = sregs->cr2;
 	if (loc.tss_len) {
+		/* A double fault; its error code is always 0 (SDM Vol 3A 6.15, "Interrupt 8"). */
+		e->vector = 8;
+		e->has_error_code = true;
 		from_tss(tss, e);
 		return 0;
 	}
+	e->vector = (uint8_t)vector;
+	e->has_error_code = x86_exc_has_error_code(mode, vector);
+	e->error_code = e->has_error_code ? (uint32_t)word(stack, w, 1) : 0;
 	e->rip = word(stack, w, 2);
 	e->cs = (uint16_t)word(stack, w, 3);
 	e->rflags = word(stack, w, 4);

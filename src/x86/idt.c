@@ -167,7 +167,7 @@ bool x86_exc_has_error_code(enum kvmbox_mode mode, unsigned vector)
 }
 
 void x86_exc_locate(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
-		    const struct kvm_regs *regs, const struct kvm_sregs *sregs, unsigned vector,
+		    const struct kvm_regs *regs, const struct kvm_sregs *sregs,
 		    struct x86_exc_frame_loc *loc)
 {
 	size_t w = mode == KVMBOX_MODE_REAL ? 2 : mode == KVMBOX_MODE_LONG ? 8 : 4;
@@ -182,8 +182,11 @@ void x86_exc_locate(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
 	loc->stack_len = mode == KVMBOX_MODE_REAL ? 5 * w : 7 * w;
 	if (mode == KVMBOX_MODE_LONG)
 		loc->stack_min = 7 * w;
-	/* A 32-bit #DF through the task gate: the faulting state is in the TSS it left. */
-	if (mode != KVMBOX_MODE_REAL && mode != KVMBOX_MODE_LONG && vector == 8 &&
+	/* Inside the 32-bit #DF task (a #DF came through the task gate): the faulting state is
+	 * in the TSS the task switch left. Whatever vector reports from there is that double
+	 * fault: nested SVM was seen re-injecting the original #PF after KVM emulated the task
+	 * switch, so it is #PF's stub, not #DF's, that reports on the #DF task's stack. */
+	if (mode != KVMBOX_MODE_REAL && mode != KVMBOX_MODE_LONG &&
 	    sregs->tr.selector == GDT_TSS_DF) {
 		loc->stack_min = loc->stack_len = 2 * w;
 		loc->tss = layout->sys_base + SYS_TSS_OFF;

@@ -86,9 +86,10 @@ bool x86_exc_stub_intact(enum kvmbox_mode mode, unsigned vector, const uint8_t c
 /* Does the CPU push an error code for VECTOR in MODE (never in real mode)? */
 bool x86_exc_has_error_code(enum kvmbox_mode mode, unsigned vector);
 
-/* Where to read the frame of a report made from a stub (REGS, SREGS: the vCPU at the `out`). */
+/* Where to read the frame of a report made from a stub (REGS, SREGS: the vCPU at the `out`).
+ * A report from inside the 32-bit #DF task is that double fault, whichever stub made it. */
 void x86_exc_locate(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
-		    const struct kvm_regs *regs, const struct kvm_sregs *sregs, unsigned vector,
+		    const struct kvm_regs *regs, const struct kvm_sregs *sregs,
 		    struct x86_exc_frame_loc *loc);
 
 /* Decode the frame read as x86_exc_locate said (STACK_GOT bytes of the stack, TSS or NULL)

@@ -12,6 +12,8 @@
 #define USER_DATA_SLOT 8
 #define USER_CS (USER_CODE_SLOT * 8 + 3) /* RPL 3 */
 #define USER_DS (USER_DATA_SLOT * 8 + 3)
+#define TSS_SLOT 4            /* kvmbox's TSS, selector 0x20 */
+#define DESC_TSS_BUSY (1ull << 41) /* type 0xB (busy) -> 0x9 (available) */
 /* Descriptors (SDM Vol 3A 3.4.5): base 0, limit 4 GiB, present, DPL 3. */
 #define DESC_USER_DATA 0x00cff2000000ffffull   /* read/write data */
 #if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
@@ -35,7 +37,9 @@ __attribute__((noinline)) void read_supervisor_page(void)
 	__asm__ volatile("ud2");
 }
 
-/* kvmbox's GDT plus the two CPL-3 descriptors, loaded. */
+/* kvmbox's GDT plus the two CPL-3 descriptors, loaded, and TR reloaded from it as an OS
+ * would: the lane's QEMU emulation aborts when it takes a ring-3 exception's stack from a TR
+ * whose cached type is "busy" (what KVM must load on VMX), and ltr caches "available". */
 static void load_user_gdt(void)
 {
 	struct dtr old, new;
@@ -51,7 +55,10 @@ static void load_user_gdt(void)
 	gdt[USER_DATA_SLOT] = DESC_USER_DATA;
 	new.limit = (USER_DATA_SLOT + 1) * 8 - 1;
 	new.base = (uintptr_t)gdt;
-	__asm__ volatile("lgdt %0" : : "m"(new) : "memory");
+	gdt[TSS_SLOT] &= ~DESC_TSS_BUSY;
+	__asm__ volatile("lgdt %0\n\t"
+			 "ltr %w1"
+			 : : "m"(new), "r"(TSS_SLOT * 8) : "memory");
 }
 
 int main(void)
