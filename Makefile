@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt
+LDLIBS := -lrt -ldw -lelf
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -26,6 +26,7 @@ endif
 LIB_SRCS := \
 	src/chan/hub.c \
 	src/console.c \
+	src/debuginfo/debuginfo.c \
 	src/deadline.c \
 	src/exits.c \
 	src/features.c \
@@ -114,6 +115,7 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 TESTS := \
 	unit/test_cause \
 	unit/test_core \
+	unit/test_debuginfo \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
@@ -143,6 +145,13 @@ $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUIL
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
 	$(link_test)
+# test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
+# QEMU lane has no binutils).
+DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
+$(BUILD)/tests/unit/test_debuginfo.expect: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
+	@mkdir -p $(@D)
+	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/tests/unit/test_debuginfo: | $(BUILD)/tests/unit/test_debuginfo.expect
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
