@@ -37,6 +37,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
@@ -59,7 +60,8 @@ LIB_SRCS := \
 	src/x86/modes.c \
 	src/x86/paging.c \
 	src/x86/regs.c \
-	src/x86/walk.c
+	src/x86/walk.c \
+	src/x86/walk_text.c
 
 CLI_SRCS := \
 	cli/doctor.c \
@@ -119,6 +121,7 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \
