@@ -71,7 +71,8 @@ CLI_SRCS := \
 	cli/multi.c \
 	cli/opts.c \
 	cli/single.c \
-	cli/vm_opts.c
+	cli/vm_opts.c \
+	cli/walk.c
 
 LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -130,7 +131,8 @@ TESTS := \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_sched \
-	host/test_sdk
+	host/test_sdk \
+	host/test_walk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o

@@ -137,8 +137,10 @@ static void full(const struct kvmbox_walk *w, char *buf, size_t len, size_t *pos
 
 	put(buf, len, pos, "walk 0x%" PRIx64 "\n", w->gva);
 	segment_line(w, buf, len, pos);
-	if (w->segment && !w->mapped && !w->nlevels && w->why)
+	if (w->segment && !w->mapped && !w->nlevels && w->why) {
+		put(buf, len, pos, "  physical  none: %s\n", w->why);
 		return;
+	}
 	if (w->paging && strcmp(w->paging, "off"))
 		put(buf, len, pos, "  paging    %s, CR3 0x%" PRIx64 "\n", w->paging, w->cr3);
 	else

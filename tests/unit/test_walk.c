@@ -323,7 +323,8 @@ static void test_segment_real(void **state)
 	brief_is(&w, "ds 0x10000: beyond the ds limit 0xffff");
 	x86_walk_format(&w, false, buf, sizeof(buf));
 	assert_string_equal(buf, "walk 0x10000\n  segment   real mode: ds 0x0100 * 16 = 0x1000, + 0x10000: "
-			    "beyond the ds limit 0xffff\n");
+			    "beyond the ds limit 0xffff\n"
+			    "  physical  none: beyond the ds limit\n");
 }
 
 static void test_segment_protected(void **state)
