@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt
+LDLIBS := -lrt -ldw -lelf
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -26,6 +26,7 @@ endif
 LIB_SRCS := \
 	src/chan/hub.c \
 	src/console.c \
+	src/debuginfo/debuginfo.c \
 	src/deadline.c \
 	src/exits.c \
 	src/features.c \
@@ -36,6 +37,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
@@ -61,7 +63,8 @@ LIB_SRCS := \
 	src/x86/modes.c \
 	src/x86/paging.c \
 	src/x86/regs.c \
-	src/x86/walk.c
+	src/x86/walk.c \
+	src/x86/walk_text.c
 
 CLI_SRCS := \
 	cli/doctor.c \
@@ -71,7 +74,8 @@ CLI_SRCS := \
 	cli/multi.c \
 	cli/opts.c \
 	cli/single.c \
-	cli/vm_opts.c
+	cli/vm_opts.c \
+	cli/walk.c
 
 LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -117,9 +121,11 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 TESTS := \
 	unit/test_cause \
 	unit/test_core \
+	unit/test_debuginfo \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \
@@ -129,7 +135,8 @@ TESTS := \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_sched \
-	host/test_sdk
+	host/test_sdk \
+	host/test_walk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o
@@ -147,6 +154,13 @@ $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUIL
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
 	$(link_test)
+# test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
+# QEMU lane has no binutils).
+DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
+$(BUILD)/tests/unit/test_debuginfo.expect: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
+	@mkdir -p $(@D)
+	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/tests/unit/test_debuginfo: | $(BUILD)/tests/unit/test_debuginfo.expect
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)

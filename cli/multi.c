@@ -12,6 +12,7 @@
 #include "load.h"
 #include "multi.h"
 #include "status.h"
+#include "walk.h"
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 
@@ -219,6 +220,7 @@ static void report(const struct multi_run *r)
 			cli_print_regs(r->vms[i]);
 		if (o->vms[i].stats)
 			cli_print_stats(r->vms[i]);
+		cli_print_walks(r->vms[i], &o->vms[i], true);
 	}
 }
 

@@ -27,6 +27,8 @@ const char cli_usage[] =
 	"      --out FILE       the guest console to FILE (default: stdout; with several VMs\n"
 	"                       each line is prefixed [NAME])\n"
 	"      --regs, --stats  print the registers / exit counts when the guest stops\n"
+	"      --walk GVA       print how GVA becomes a guest-physical and host address when\n"
+	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
 	"\n"

@@ -15,6 +15,7 @@
 
 #define RUN_MAX_VMS 256
 #define VM_NAME_MAX 32
+#define VM_WALKS_MAX 16 /* --walk addresses per VM */
 
 /* One VM's options. */
 struct vm_opts {
@@ -32,6 +33,8 @@ struct vm_opts {
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
 	bool strict, regs, stats, no_coalesce;
+	uint64_t walk[VM_WALKS_MAX]; /* --walk GVA: translations printed when the run ends */
+	unsigned nwalk;
 };
 
 /* A whole run: its VMs and the run-wide options. */
@@ -71,7 +74,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
 	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
 	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
-	X(11, "no-coalesce", no_argument)
+	X(11, "no-coalesce", no_argument)                                                     \
+	X(12, "walk", required_argument)
 
 /* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
  * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */

@@ -8,6 +8,7 @@
 #include "load.h"
 #include "single.h"
 #include "status.h"
+#include "walk.h"
 
 static uint64_t now_ns(void)
 {
@@ -123,6 +124,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			cli_print_regs(vm);
 		if (v->stats)
 			cli_print_stats(vm);
+		cli_print_walks(vm, v, false);
 	}
 	kvmbox_vm_destroy(vm);
 	return status;

@@ -143,6 +143,19 @@ static int set_flag(struct vm_opts *v, const char *key)
 	return 0;
 }
 
+/* walk: one more guest-virtual address to translate when the run ends (repeatable). */
+static int add_walk(struct vm_opts *v, const char *val, const char *where, char *err, size_t errlen)
+{
+	uint64_t gva;
+
+	if (cli_parse_u64(val, &gva) < 0)
+		return cli_fail(err, errlen, "%s: '%s' is not an address (decimal or 0x hex)", where, val);
+	if (v->nwalk == VM_WALKS_MAX)
+		return cli_fail(err, errlen, "%s: at most %d addresses per VM", where, VM_WALKS_MAX);
+	v->walk[v->nwalk++] = gva;
+	return 0;
+}
+
 /* Does KEY take a value (getopt's required_argument)? */
 static bool is_valued(const char *key)
 {
@@ -158,7 +171,7 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, strict, regs, stats, no-coalesce)", where);
+					"weight, out, timeout, walk, strict, regs, stats, no-coalesce)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -167,6 +180,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_mode(v, val, where, err, errlen);
 	if (!strcmp(key, "share"))
 		return set_share(v, val, where, err, errlen);
+	if (!strcmp(key, "walk"))
+		return add_walk(v, val, where, err, errlen);
 	if (!strcmp(key, "out")) {
 		if (!*val)
 			return cli_fail(err, errlen, "%s: a file is needed", where);
