@@ -9,6 +9,7 @@
 struct kvmbox_vm;
 struct kvmbox_vm_config;
 struct kvmbox_error;
+struct kvmbox_image;
 
 /* One feature. Every hook is optional (NULL). STATE is the feature's own per-VM slot: NULL
  * until init sets it; the core keeps it and hands it back to reset, release and (as
@@ -22,6 +23,10 @@ struct vm_feature {
 	 * destroyed, so release runs for this feature too and must accept what init left. */
 	int (*init)(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
 		    struct kvmbox_error *err);
+	/* kvmbox_vm_load, after the image is in guest memory: keep what the feature needs of
+	 * IMG (whose bytes the caller may free afterwards). Cannot fail: a feature that cannot
+	 * keep it goes without (crash reports then name no function). */
+	void (*load)(struct kvmbox_vm *vm, void *state, const struct kvmbox_image *img);
 	/* kvmbox_vm_reset: make STATE as a freshly created VM's. Cannot fail. */
 	void (*reset)(struct kvmbox_vm *vm, void *state);
 	/* kvmbox_vm_destroy, in reverse list order: free STATE (which may be NULL). */
@@ -41,6 +46,9 @@ struct vm_feature_slot {
  * and call its init. Call once from kvmbox_vm_create. Returns 0 or -errno with ERR set;
  * on failure the caller destroys the VM, whose features_release undoes what was done. */
 int features_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err);
+
+/* Call every feature's load hook (kvmbox_vm_load, once the image is in guest memory). */
+void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img);
 
 /* Call every feature's reset hook (kvmbox_vm_reset). */
 void features_reset(struct kvmbox_vm *vm);

@@ -44,6 +44,15 @@ int features_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, stru
 	return 0;
 }
 
+void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nfeat; i++)
+		if (vm->feat[i].desc->load)
+			vm->feat[i].desc->load(vm, vm->feat[i].state, img);
+}
+
 void features_reset(struct kvmbox_vm *vm)
 {
 	unsigned i;

@@ -280,6 +280,7 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 	}
 	vm->run->s.regs.regs.rip = img->entry;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	features_load(vm, img);
 	vm->loaded = true;
 	return 0;
 }

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../debuginfo/debuginfo.h"
 #include "../exits.h"
 #include "../feature.h"
 #include "../util.h"
 #include "../mem.h"
+#include "../pagewalk.h"
 #include "../ports.h"
 #include "../vm.h"
 #include "fault.h"
@@ -19,6 +21,11 @@ extern const struct vm_feature exc_feature;
 struct exc_state {
 	bool have;              /* the last run ended in a report */
 	struct x86_exception e;
+	/* The loaded image, for the symbolizer; opened at the first report, as most runs
+	 * never fault and libdw's setup would only slow every load. */
+	uint8_t *image;
+	size_t image_size;
+	struct debuginfo *di;
 };
 
 const struct x86_exception *vm_exception(const struct kvmbox_vm *vm)
@@ -28,58 +35,34 @@ const struct x86_exception *vm_exception(const struct kvmbox_vm *vm)
 	return st && st->have ? &st->e : NULL;
 }
 
-/* " in FUNCTION (FILE:LINE)" for RIP, or nothing: the symbolizer's part of the report. */
-static void symbolize(const struct kvmbox_vm *vm, uint64_t rip, char *buf, size_t len)
+/* " in FUNCTION (FILE:LINE)" for RIP, or nothing when the image says nothing about it. */
+static void symbolize(struct exc_state *st, uint64_t rip, char *buf, size_t len)
 {
-	(void)vm;
-	(void)rip;
-	if (len)
-		buf[0] = '\0';
-}
-
-static const char *level_name(int level, bool four_level)
-{
-	static const char *const names64[] = { "", "PT", "PD", "PDPT", "PML4" };
-
-	if (!four_level)
-		return level == 2 ? "PD" : "PT";
-	return level >= 1 && level <= 4 ? names64[level] : "?";
-}
-
-/* ": PML4[0] -> PDPT[0] -> PD[2] not present" for the #PF address ADDR: the path the
- * software walker took under the vCPU's paging state, up to the level that stopped it. */
-static void walk_text(const struct kvmbox_vm *vm, uint64_t addr, uint32_t ec, char *buf, size_t len)
-{
-	struct x86_paging p;
-	struct x86_walk w;
-	size_t pos = 0;
-	bool four;
-	int top, l;
+	struct debuginfo_where where;
+	struct kvmbox_error err;
+	char what[200];
 
 	buf[0] = '\0';
-	x86_paging_from_sregs(&vm->run->s.regs.sregs, &p);
-	/* Error code bits 1 (write) and 2 (user) are the access the CPU made (SDM Vol 3A 4.7). */
-	if (x86_walk(&vm->mem, &p, addr, (ec & 2 ? X86_WALK_WRITE : 0) | (ec & 4 ? X86_WALK_USER : 0),
-		     &w) == 0) {
-		snprintf(buf, len, ": the tables map it now (to 0x%llx)", (unsigned long long)w.gpa);
+	if (!st->di && st->image && debuginfo_open(&st->di, st->image, st->image_size, &err) < 0)
+		st->di = NULL;
+	if (debuginfo_lookup(st->di, rip, &where) < 0)
 		return;
-	}
-	four = vm->mode == KVMBOX_MODE_LONG;
-	top = four ? 4 : 2;
-	if (w.level < 1 || w.level > top) {
-		snprintf(buf, len, ": %s", w.why);
-		return;
-	}
-	pos += (size_t)snprintf(buf + pos, len - pos, ": ");
-	for (l = top; l >= w.level && pos < len; l--) {
-		unsigned idx = four ? (unsigned)(addr >> (12 + 9 * (l - 1))) & 511
-				    : (unsigned)(addr >> (l == 2 ? 22 : 12)) & 1023;
+	debuginfo_describe(st->di, rip, what, sizeof(what));
+	snprintf(buf, len, " in %s", what);
+}
 
-		pos += (size_t)snprintf(buf + pos, len - pos, "%s%s[%u]", l == top ? "" : " -> ",
-					level_name(l, four), idx);
-	}
-	if (pos < len)
-		snprintf(buf + pos, len - pos, " %s", w.why);
+/* ": PML4[0] -> PDPT[0] -> PD[2] not present" for the #PF address ADDR: the described walk
+ * under the vCPU's paging state with the access the error code names (bit 1 write, bit 2
+ * user: SDM Vol 3A 4.7), down to the level that stopped it. */
+static void walk_text(const struct kvmbox_vm *vm, uint64_t addr, uint32_t ec, char *buf, size_t len)
+{
+	struct kvmbox_walk w;
+
+	vm_walk_with(vm, &vm->run->s.regs.sregs, addr,
+		     (ec & 2 ? KVMBOX_WALK_WRITE : 0) | (ec & 4 ? KVMBOX_WALK_USER : 0), &w);
+	buf[0] = ':';
+	buf[1] = ' ';
+	kvmbox_walk_format(&w, true, buf + 2, len - 2);
 }
 
 /* Read the frame the stub left; 0 or -EFAULT. */
@@ -119,12 +102,12 @@ static int reporting_stub(const struct kvmbox_vm *vm, gva_t linear)
 
 /* The report's text: "page fault (#PF, write, not present) at rip 0x1a2f in f (f.c:42):
  * address 0x500000: PML4[0] -> PDPT[0] -> PD[2] not present". */
-static void report(struct kvmbox_vm *vm, const struct x86_exception *e)
+static void report(struct kvmbox_vm *vm, struct exc_state *st, const struct x86_exception *e)
 {
-	char what[160], sym[160], extra[200] = "";
+	char what[160], sym[220], extra[200] = "";
 
 	x86_exc_describe(what, sizeof(what), e);
-	symbolize(vm, e->rip, sym, sizeof(sym));
+	symbolize(st, e->rip, sym, sizeof(sym));
 	if (e->vector == 14) {
 		char walk[160];
 
@@ -167,7 +150,7 @@ static int exc_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	 * takes the rewound state should the vCPU run again (sync_regs). */
 	x86_exc_rewind(vm->mode, &e, regs, sregs);
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
-	report(vm, &e);
+	report(vm, st, &e);
 	return 0;
 }
 
@@ -187,6 +170,17 @@ static int exc_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 	return 0;
 }
 
+static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_image *img)
+{
+	struct exc_state *st = state;
+
+	(void)vm;
+	if (!st || !img->size || !(st->image = malloc(img->size)))
+		return;
+	memcpy(st->image, img->data, img->size);
+	st->image_size = img->size;
+}
+
 static void exc_reset(struct kvmbox_vm *vm, void *state)
 {
 	struct exc_state *st = state;
@@ -198,13 +192,20 @@ static void exc_reset(struct kvmbox_vm *vm, void *state)
 
 static void exc_release(struct kvmbox_vm *vm, void *state)
 {
+	struct exc_state *st = state;
+
 	(void)vm;
-	free(state);
+	if (!st)
+		return;
+	debuginfo_close(st->di);
+	free(st->image);
+	free(st);
 }
 
 const struct vm_feature exc_feature = {
 	.name = "exceptions",
 	.init = exc_init,
+	.load = exc_load,
 	.reset = exc_reset,
 	.release = exc_release,
 };

@@ -15,9 +15,7 @@ __attribute__((noinline)) void load_bad_segment(void)
 	__asm__ volatile("rdmsr" /* exc-fault-line */
 			 : : "c"(NO_SUCH_MSR) : "eax", "edx", "memory");
 #else
-	__asm__ volatile("movw %0, %%ax\n\t"
-			 "movw %%ax, %%ds" /* exc-fault-line */
-			 : : "i"(BAD_SELECTOR) : "eax", "memory");
+	__asm__ volatile("movw %w0, %%ds" : : "r"(BAD_SELECTOR) : "memory"); /* exc-fault-line-pm */
 #endif
 }
 
