@@ -122,6 +122,7 @@ TESTS := \
 	unit/test_cause \
 	unit/test_core \
 	unit/test_debuginfo \
+	unit/test_exc \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
