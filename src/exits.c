@@ -5,7 +5,7 @@
 #include "log.h"
 #include "util.h"
 #include "vm.h"
-#include "x86/x86.h"
+#include "fault/fault.h"
 
 static const char *const exit_names[] = {
 #define X(n) [KVM_EXIT_##n] = "KVM_EXIT_" #n
@@ -62,32 +62,6 @@ static const char *const internal_suberrors[] = {
 	[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected exit reason",
 };
 
-/* A triple fault: an exception while the CPU delivered a double fault (SDM Vol 3A 6.15,
- * "Interrupt 8"). With kvmbox's handlers in place (a #DF has its own stack) that means the
- * guest broke the IDT, the GDT or the TSS; say whose IDT it was. AMD SVM resets the vCPU at
- * a shutdown, so its registers would show the reset state: say so instead of giving them as
- * the fault's. */
-static void shutdown_fault(struct kvmbox_vm *vm)
-{
-	const struct kvm_regs *regs = &vm->run->s.regs.regs;
-	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
-	static const char what[] = "KVM_EXIT_SHUTDOWN: triple fault (an exception the guest could not handle: "
-				   "one arose while delivering a double fault)";
-
-	if (x86_regs_look_reset(regs, sregs)) {
-		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
-				"%s; the host reset the vCPU at the triple fault (AMD SVM does), so the "
-				"registers are its reset state, not the fault's; with kvmbox's own IDT a "
-				"fault is reported before this, so the guest's IDT, GDT or TSS is suspect",
-				what);
-		return;
-	}
-	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0, "%s at rip=0x%llx: %s IDT (base 0x%llx, limit 0x%x) could not deliver it",
-			what, (unsigned long long)regs->rip,
-			x86_idt_is_default(vm->mode, &vm->layout, sregs) ? "kvmbox's" : "the guest's own",
-			(unsigned long long)sregs->idt.base, sregs->idt.limit);
-}
-
 void exit_stop(struct kvmbox_vm *vm)
 {
 	struct kvm_run *run = vm->run;
@@ -103,7 +77,7 @@ void exit_stop(struct kvmbox_vm *vm)
 		      (unsigned long long)run->mmio.phys_addr);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		shutdown_fault(vm);
+		fault_shutdown(vm); /* the crash reports' room knows the IDT and the symbols */
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		exit_fault(vm, "VM entry failed, hardware reason 0x%llx",

@@ -14,4 +14,9 @@ struct kvmbox_vm;
  * into a stop signal (#PF and #GP: SIGSEGV, #UD: SIGILL, #DE: SIGFPE ...). */
 const struct x86_exception *vm_exception(const struct kvmbox_vm *vm);
 
+/* End VM's run at its KVM_EXIT_SHUTDOWN (a triple fault) with a report that says whose IDT
+ * failed and where, or, when the host reset the vCPU at the shutdown (AMD SVM), that the
+ * registers are reset state and not the fault's. Called by exit_stop (src/exits.c). */
+void fault_shutdown(struct kvmbox_vm *vm);
+
 #endif

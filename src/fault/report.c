@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../debuginfo/debuginfo.h"
-#include "../exits.h"
 #include "../feature.h"
 #include "../util.h"
 #include "../mem.h"
@@ -107,7 +106,8 @@ static void report(struct kvmbox_vm *vm, struct exc_state *st, const struct x86_
 	char what[160], sym[220], extra[200] = "";
 
 	x86_exc_describe(what, sizeof(what), e);
-	symbolize(st, e->rip, sym, sizeof(sym));
+	/* Symbols are linear addresses: in real mode CS.base is selector * 16. */
+	symbolize(st, vm->run->s.regs.sregs.cs.base + e->rip, sym, sizeof(sym));
 	if (e->vector == 14) {
 		char walk[160];
 
@@ -133,8 +133,10 @@ static int exc_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 
 	v = io->out && io->count == 1 ? reporting_stub(vm, sregs->cs.base + regs->rip) : -1;
 	if (v < 0) {
-		exit_fault(vm, "%s port 0x%x (kvmbox's exception reports) from outside its handlers",
-			   io->out ? "out to" : "in from", io->port);
+		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
+				"KVM_EXIT_IO: %s port 0x%x (kvmbox's exception reports) from outside "
+				"its handlers at rip=0x%llx", io->out ? "out to" : "in from", io->port,
+				(unsigned long long)regs->rip);
 		return 0;
 	}
 	if (read_frame(vm, (unsigned)v, &e) < 0) {
@@ -152,6 +154,35 @@ static int exc_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	report(vm, st, &e);
 	return 0;
+}
+
+/* A triple fault: an exception while the CPU delivered a double fault (SDM Vol 3A 6.15,
+ * "Interrupt 8"). With kvmbox's handlers in place (#DF has its own stack) that means the
+ * guest broke the IDT, the GDT or the TSS: say whose IDT it was. */
+void fault_shutdown(struct kvmbox_vm *vm)
+{
+	static const char what[] = "KVM_EXIT_SHUTDOWN: triple fault (an exception the guest could "
+				   "not handle: one arose while delivering a double fault)";
+	const struct kvm_regs *regs = &vm->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	struct exc_state *st = vm_feature_state(vm, &exc_feature);
+	char sym[220] = "";
+
+	if (x86_regs_look_reset(regs, sregs)) {
+		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
+				"%s; the host reset the vCPU at the triple fault (AMD SVM does), so the "
+				"registers are its reset state, not the fault's; with kvmbox's own IDT a "
+				"fault is reported before this, so the guest's IDT, GDT or TSS is suspect",
+				what);
+		return;
+	}
+	if (st)
+		symbolize(st, sregs->cs.base + regs->rip, sym, sizeof(sym));
+	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
+			"%s at rip=0x%llx%s: %s IDT (base 0x%llx, limit 0x%x) could not deliver it",
+			what, (unsigned long long)regs->rip, sym,
+			x86_idt_is_default(vm->mode, &vm->layout, sregs) ? "kvmbox's" : "the guest's own",
+			(unsigned long long)sregs->idt.base, sregs->idt.limit);
 }
 
 static int exc_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,

@@ -181,6 +181,7 @@ static void test_broken_idt(void **state)
 		has(dump, "reset state");
 	} else {
 		has(r.res.msg, "the guest's own IDT");
+		has(r.res.msg, " in main (tests/guests/exc_idt.c:");
 		assert_null(strstr(dump, "reset state"));
 	}
 	guest_run_free(&r);
