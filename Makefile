@@ -151,12 +151,13 @@ $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
 	$(link_test)
 # test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
-# QEMU lane has no binutils).
+# QEMU lane has no binutils) and compiled into the test.
 DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
-$(BUILD)/tests/unit/test_debuginfo.expect: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
+$(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
 	@mkdir -p $(@D)
 	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
-$(BUILD)/tests/unit/test_debuginfo: | $(BUILD)/tests/unit/test_debuginfo.expect
+$(BUILD)/obj/tests/unit/test_debuginfo.o: $(BUILD)/gen/debuginfo_expect.h
+$(BUILD)/obj/tests/unit/test_debuginfo.o: CFLAGS += -I$(BUILD)/gen
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
