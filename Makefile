@@ -152,7 +152,8 @@ $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 	$(link_test)
 # test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
 # QEMU lane has no binutils) and compiled into the test.
-DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
+DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf \
+	$(BUILD)/guests/test-hc_basic-$(m).elf)
 $(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
 	@mkdir -p $(@D)
 	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
