@@ -28,6 +28,7 @@ LIB_SRCS := \
 	src/console.c \
 	src/deadline.c \
 	src/exits.c \
+	src/explain.c \
 	src/features.c \
 	src/handler.c \
 	src/host.c \
@@ -39,6 +40,7 @@ LIB_SRCS := \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
+	src/trace.c \
 	src/util.c \
 	src/sched/report.c \
 	src/sched/sched.c \

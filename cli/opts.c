@@ -66,7 +66,7 @@ const char cli_status_help[] =
 
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
-	OPT_JSON, OPT_TRACE_OUT, OPT_TRACE, OPT_REPEAT,
+	OPT_JSON, OPT_TRACE_OUT, OPT_REPEAT,
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
@@ -86,7 +86,6 @@ static const struct option long_options[] = {
 	{ "show-ports", no_argument, NULL, OPT_PORTS },
 	{ "stats-json", required_argument, NULL, OPT_JSON },
 	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
-	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -210,7 +209,6 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 		return 0;
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
-	case OPT_TRACE: o->trace = true; return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -375,9 +373,11 @@ void run_opts_free(struct run_opts *o)
 	vm_opts_free(&o->defaults);
 }
 
-enum kvmbox_log_level cli_log_level(int verbosity, bool trace)
+enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v)
 {
-	if (trace)
+	if (v && v->explain)
+		return KVMBOX_LOG_EXPLAIN;
+	if (v && (v->trace || v->trace_file))
 		return KVMBOX_LOG_TRACE;
 	if (verbosity)
 		return verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;

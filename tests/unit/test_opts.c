@@ -146,7 +146,7 @@ static void test_share_suffixes(void **state)
 	(void)state;
 	assert_int_equal(PARSE("--regs", "--stats", "--strict", "-vv", "--trace",
 			       "--share", "/srv/data:ro", "x.elf"), 0);
-	assert_true(o->vms[0].regs && o->vms[0].stats && o->vms[0].strict && o->trace);
+	assert_true(o->vms[0].regs && o->vms[0].stats && o->vms[0].strict && o->vms[0].trace);
 	assert_int_equal(o->verbosity, 2);
 	assert_string_equal(o->vms[0].share, "/srv/data");
 	assert_true(o->vms[0].share_ro);
