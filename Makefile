@@ -127,7 +127,8 @@ TESTS := \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_sched \
-	host/test_sdk
+	host/test_sdk \
+	host/test_trace
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o

@@ -99,7 +99,8 @@ void exit_stop(struct kvmbox_vm *vm)
 void exit_trace(const struct kvmbox_vm *vm)
 {
 	uint32_t reason = vm->run->exit_reason;
+	char label[32];
 
-	trace_exit(vm->log, vm->name, vm->run, vm->stats.exits == 1,
-		   reason < KVMBOX_EXIT_REASONS && vm->stats.by_reason[reason] == 1);
+	trace_exit(vm->log, vm->name, vm->run, exit_label(reason, label, sizeof(label)),
+		   vm->stats.exits == 1, reason < KVMBOX_EXIT_REASONS && vm->stats.by_reason[reason] == 1);
 }

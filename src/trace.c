@@ -267,10 +267,10 @@ static void add_port_name(struct line *l, uint16_t port)
 		add(l, " (hypercall %u)", port - KVMBOX_PORT_HC_BASE);
 }
 
-/* The first elements of DATA, SIZE bytes each, as hex. */
+/* The first elements of DATA, SIZE bytes each, as hex (a string instruction's too). */
 static void add_elements(struct line *l, const uint8_t *data, unsigned size, uint32_t count)
 {
-	uint32_t i, shown = count < 8 ? count : 8;
+	uint32_t i, shown = count < 16 ? count : 16;
 
 	add(l, " data");
 	for (i = 0; i < shown; i++) {
@@ -290,6 +290,9 @@ static void add_io(struct line *l, const struct kvm_run *run)
 	add(l, ": %s port 0x%x", out ? "out" : "in", run->io.port);
 	add_port_name(l, run->io.port);
 	add(l, " size %u count %u", run->io.size, run->io.count);
+	/* A hypercall's argument travels in rbx (ebx outside 64-bit code), docs/abi.md. */
+	if (run->io.port >= KVMBOX_PORT_HC_BASE && run->io.port < KVMBOX_PORT_HC_BASE + KVMBOX_HC_MAX)
+		add(l, " argument rbx 0x%llx", ull(run->s.regs.regs.rbx));
 	/* An in's data is what kvmbox is about to answer: nothing to show yet. */
 	if (out && run->io.size <= 4)
 		add_elements(l, (const uint8_t *)run + run->io.data_offset, run->io.size, run->io.count);
@@ -336,18 +339,15 @@ static void add_exit_fields(struct line *l, const struct kvm_run *run)
 }
 
 void trace_exit(const struct kvmbox_log *log, const char *who, const struct kvm_run *run,
-		bool first_run, bool first_of_kind)
+		const char *name, bool first_run, bool first_of_kind)
 {
 	struct line l = { .n = 0 };
-	const char *name = kvmbox_exit_name(run->exit_reason);
 
 	if (!log_on(log, KVMBOX_LOG_TRACE))
 		return;
 	if (first_run)
 		explain_step(log, who, "KVM_RUN");
 	add(&l, "exit %s", name);
-	if (!strcmp(name, "KVM_EXIT_UNKNOWN_REASON"))
-		add(&l, " %u", run->exit_reason);
 	add_exit_fields(&l, run);
 	add(&l, " at rip=0x%llx", ull(run->s.regs.regs.rip));
 	log_msg(log, KVMBOX_LOG_TRACE, who, "%s", l.buf);
@@ -372,10 +372,10 @@ void trace_layout(const struct kvmbox_log *log, const char *who, enum kvmbox_mod
 		lo->mem_size % (1u << 20) ? "KiB" : "MiB", ull(lo->mem_size));
 	n = x86_mode_tables(mode, lo, t, ARRAY_SIZE(t));
 	if (n == 0) {
-		log_msg(log, KVMBOX_LOG_INFO, who, "layout: image area 0x0..0x%llx; no system area "
-			"(real mode has no GDT or page tables); stack SS:SP 0:0x%llx; the interrupt "
-			"vector table is the guest's, at 0x0..0x3ff", ull(lo->sys_base),
-			ull(lo->stack_top));
+		log_msg(log, KVMBOX_LOG_INFO, who, "layout: no system area (real mode has no GDT or "
+			"page tables); with every segment 0 the guest reaches 0x0..0xffff (segment * 16 "
+			"+ offset: below 1 MiB); stack SS:SP 0:0x%llx; the interrupt vector table is the "
+			"guest's, at 0x0..0x3ff", ull(lo->stack_top));
 		return;
 	}
 	log_msg(log, KVMBOX_LOG_INFO, who, "layout: image area 0x0..0x%llx; system area "

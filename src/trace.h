@@ -25,11 +25,11 @@ void trace_step(const struct kvmbox_log *log, const char *who, const char *step,
  * registers (CR0/CR3/CR4/EFER with their bits named, segments, GDT/IDT) and rip/rsp/rflags. */
 void trace_sync_regs(const struct kvmbox_log *log, const char *who, const struct kvm_run *run);
 
-/* The exit RUN holds: its name, decoded fields (I/O port/direction/size/count/data, MMIO
+/* The exit RUN holds, named NAME (exits.c knows the names): its decoded fields (I/O port/direction/size/count/data, MMIO
  * address/length/data, internal-error suberror and data ...) and rip. FIRST_RUN: the VM's
  * first exit (KVM_RUN is explained once); FIRST_OF_KIND: its first exit of this kind. */
 void trace_exit(const struct kvmbox_log *log, const char *who, const struct kvm_run *run,
-		bool first_run, bool first_of_kind);
+		const char *name, bool first_run, bool first_of_kind);
 
 /* INFO: MODE, memory size and LAYOUT (system area, stack, where the GDT/TSS/page tables are). */
 void trace_layout(const struct kvmbox_log *log, const char *who, enum kvmbox_mode mode,
