@@ -119,6 +119,7 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_trace \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \

@@ -54,12 +54,11 @@ static void add_sregs_short(struct line *l, const struct kvm_sregs *s)
 	    ull(s->cr3), ull(s->cr4), ull(s->efer), s->cs.selector, ull(s->cs.base));
 }
 
-/* The argument of the requests kvmbox makes whose argument is a struct or a value worth
- * reading; a bare integer for the rest. */
-static void add_arg(struct line *l, unsigned long req, unsigned long arg, int ret)
+/* The argument of a VM or system request whose argument is a struct or a value worth
+ * reading. Returns false for a request it does not know. */
+static bool add_vm_arg(struct line *l, unsigned long req, const void *p, unsigned long arg,
+		       int ret)
 {
-	const void *p = (const void *)arg;
-
 	switch (req) {
 	case KVM_SET_USER_MEMORY_REGION: {
 		const struct kvm_userspace_memory_region *r = p;
@@ -68,11 +67,11 @@ static void add_arg(struct line *l, unsigned long req, unsigned long arg, int re
 		    "userspace_addr 0x%llx}", r->slot, r->flags,
 		    r->flags & KVM_MEM_LOG_DIRTY_PAGES ? " (LOG_DIRTY_PAGES)" : "",
 		    ull(r->guest_phys_addr), ull(r->memory_size), ull(r->userspace_addr));
-		return;
+		return true;
 	}
 	case KVM_SET_TSS_ADDR:
 		add(l, "0x%lx (3 pages, to 0x%lx)", arg, arg + 3 * 4096);
-		return;
+		return true;
 	case KVM_GET_SUPPORTED_CPUID:
 	case KVM_SET_CPUID2: {
 		const struct kvm_cpuid2 *c = p;
@@ -81,26 +80,39 @@ static void add_arg(struct line *l, unsigned long req, unsigned long arg, int re
 		if (ret >= 0)
 			add(l, ", long mode %s", cpuid_has_lm(c) ? "offered (LM)" : "absent");
 		add(l, "}");
-		return;
+		return true;
 	}
 	case KVM_REGISTER_COALESCED_MMIO: {
 		const struct kvm_coalesced_mmio_zone *z = p;
 
 		add(l, "{addr 0x%llx, size %u, %s}", ull(z->addr), z->size, z->pio ? "pio" : "mmio");
-		return;
+		return true;
 	}
+	case KVM_GET_DIRTY_LOG:
+		add(l, "{slot %u}", ((const struct kvm_dirty_log *)p)->slot);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The same for a vCPU request; an output struct only when the call succeeded. */
+static bool add_vcpu_arg(struct line *l, unsigned long req, const void *p, int ret)
+{
+	switch (req) {
 	case KVM_GET_SREGS:
 	case KVM_SET_SREGS:
 		if (ret >= 0 || req == KVM_SET_SREGS)
 			add_sregs_short(l, p);
-		return;
+		return true;
 	case KVM_GET_REGS:
 	case KVM_SET_REGS: {
 		const struct kvm_regs *r = p;
 
-		add(l, "{rip 0x%llx, rsp 0x%llx, rflags 0x%llx}", ull(r->rip), ull(r->rsp),
-		    ull(r->rflags));
-		return;
+		if (ret >= 0 || req == KVM_SET_REGS)
+			add(l, "{rip 0x%llx, rsp 0x%llx, rflags 0x%llx}", ull(r->rip), ull(r->rsp),
+			    ull(r->rflags));
+		return true;
 	}
 	case KVM_TRANSLATE: {
 		const struct kvm_translation *t = p;
@@ -108,19 +120,16 @@ static void add_arg(struct line *l, unsigned long req, unsigned long arg, int re
 		add(l, "{linear 0x%llx -> physical 0x%llx, valid %u, writeable %u, usermode %u}",
 		    ull(t->linear_address), ull(t->physical_address), t->valid, t->writeable,
 		    t->usermode);
-		return;
+		return true;
 	}
 	case KVM_SET_GUEST_DEBUG:
 		add(l, "{control 0x%x}", ((const struct kvm_guest_debug *)p)->control);
-		return;
-	case KVM_GET_DIRTY_LOG:
-		add(l, "{slot %u}", ((const struct kvm_dirty_log *)p)->slot);
-		return;
+		return true;
 	case KVM_SET_SIGNAL_MASK:
 		add(l, "{len %u}", ((const struct kvm_signal_mask *)p)->len);
-		return;
+		return true;
 	default:
-		add(l, "%lu", arg);
+		return false;
 	}
 }
 
@@ -147,7 +156,9 @@ void trace_ioctl(const struct kvmbox_log *log, const char *who, int fd, unsigned
 	if (req != KVM_RUN && req != KVM_GET_API_VERSION && req != KVM_CREATE_VM &&
 	    req != KVM_GET_VCPU_MMAP_SIZE) {
 		add(&l, ", ");
-		add_arg(&l, req, arg, ret);
+		if (!add_vm_arg(&l, req, (const void *)arg, arg, ret) &&
+		    !add_vcpu_arg(&l, req, (const void *)arg, ret))
+			add(&l, "%lu", arg);
 	}
 	if (ret < 0)
 		add(&l, ") = -1 %s", strerror(errnum));
