@@ -237,15 +237,12 @@ static void trace_sregs(const struct kvmbox_log *log, const char *who, const str
 	log_msg(log, KVMBOX_LOG_TRACE, who, "%s", l.buf);
 	l.n = 0;
 	add_seg(&l, "sync_regs sregs: ds", &s->ds);
-	if (same_seg(&s->ds, &s->es) && same_seg(&s->ds, &s->fs) && same_seg(&s->ds, &s->gs) &&
-	    same_seg(&s->ds, &s->ss))
-		add(&l, " (es fs gs ss the same)");
+	if (same_seg(&s->ds, &s->es) && same_seg(&s->ds, &s->fs) && same_seg(&s->ds, &s->gs))
+		add(&l, " (es fs gs the same)");
 	log_msg(log, KVMBOX_LOG_TRACE, who, "%s", l.buf);
-	if (!same_seg(&s->ds, &s->ss)) {
-		l.n = 0;
-		add_seg(&l, "sync_regs sregs: ss", &s->ss);
-		log_msg(log, KVMBOX_LOG_TRACE, who, "%s", l.buf);
-	}
+	l.n = 0;
+	add_seg(&l, "sync_regs sregs: ss", &s->ss);
+	log_msg(log, KVMBOX_LOG_TRACE, who, "%s", l.buf);
 	explain_step(log, who, "segments");
 	log_msg(log, KVMBOX_LOG_TRACE, who, "sync_regs sregs: tr sel 0x%x base 0x%llx limit 0x%x "
 		"type 0x%x; gdt base 0x%llx limit 0x%x; idt base 0x%llx limit 0x%x",
