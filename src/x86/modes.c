@@ -277,7 +277,7 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
 unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
 			 struct x86_table *t, unsigned max)
 {
-	gpa_t page = layout->gdt - SYS_GDT_OFF, base = layout->pt_root - SYS_PT_ROOT_OFF;
+	gpa_t page = layout->gdt - SYS_GDT_OFF, base;
 	struct x86_table all[4 + SYS_PD_MAX];
 	unsigned n = 0, i, npd;
 
@@ -288,8 +288,9 @@ unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layo
 	if (mode == KVMBOX_MODE_PAGED32)
 		all[n++] = (struct x86_table){ "PD", layout->pt_root, SYS_TABLE_SIZE };
 	if (mode == KVMBOX_MODE_LONG) {
-		/* As x86_build_pml4 lays them out: one PD per GiB of (2 MiB-rounded) memory. */
+		/* As x86_build_pml4 lays them out: one PD per started GiB of memory. */
 		npd = (unsigned)((layout->mem_size + PAGE_SIZE_1G - 1) / PAGE_SIZE_1G);
+		base = layout->pt_root - SYS_PT_ROOT_OFF;
 		all[n++] = (struct x86_table){ "PML4", layout->pt_root, SYS_TABLE_SIZE };
 		all[n++] = (struct x86_table){ "PDPT", base + SYS_PDPT_OFF, SYS_TABLE_SIZE };
 		for (i = 0; i < npd && i < SYS_PD_MAX; i++)
