@@ -29,6 +29,7 @@ LIB_SRCS := \
 	src/debuginfo/debuginfo.c \
 	src/deadline.c \
 	src/exits.c \
+	src/explain.c \
 	src/features.c \
 	src/handler.c \
 	src/host.c \
@@ -41,6 +42,7 @@ LIB_SRCS := \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
+	src/trace.c \
 	src/util.c \
 	src/sched/report.c \
 	src/sched/sched.c \
@@ -122,6 +124,7 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
@@ -132,6 +135,7 @@ TESTS := \
 	host/test_reset \
 	host/test_sched \
 	host/test_sdk \
+	host/test_trace \
 	host/test_walk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)

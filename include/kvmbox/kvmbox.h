@@ -106,10 +106,12 @@ int kvmbox_image_read_file(const char *path, uint8_t **data, size_t *size,
 /* ---- Logging ------------------------------------------------------------------------ */
 
 enum kvmbox_log_level { KVMBOX_LOG_ERROR, KVMBOX_LOG_WARN, KVMBOX_LOG_INFO, KVMBOX_LOG_DEBUG,
-			KVMBOX_LOG_TRACE };
+			KVMBOX_LOG_TRACE, KVMBOX_LOG_EXPLAIN };
 
-/* A log sink owned by the caller and shared by any number of VMs. TRACE explains every
- * KVM ioctl and exit. A NULL log in a config means "log nothing". */
+/* A log sink owned by the caller and shared by any number of VMs. INFO states the mode,
+ * layout and image of each VM; TRACE shows every KVM ioctl with its arguments and every exit
+ * with its fields; EXPLAIN adds one line of why to each bring-up step (docs/walkthrough.md).
+ * A NULL log in a config means "log nothing". */
 struct kvmbox_log {
 	enum kvmbox_log_level level;
 	FILE *sink;
