@@ -29,6 +29,7 @@ LIB_SRCS := \
 	src/debuginfo/debuginfo.c \
 	src/deadline.c \
 	src/exits.c \
+	src/explain.c \
 	src/features.c \
 	src/handler.c \
 	src/host.c \
@@ -41,6 +42,7 @@ LIB_SRCS := \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
+	src/trace.c \
 	src/util.c \
 	src/sched/report.c \
 	src/sched/sched.c \
@@ -126,6 +128,7 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
@@ -137,6 +140,7 @@ TESTS := \
 	host/test_reset \
 	host/test_sched \
 	host/test_sdk \
+	host/test_trace \
 	host/test_walk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
@@ -156,12 +160,14 @@ $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
 	$(link_test)
 # test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
-# QEMU lane has no binutils).
-DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf)
-$(BUILD)/tests/unit/test_debuginfo.expect: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
+# QEMU lane has no binutils) and compiled into the test.
+DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf \
+	$(BUILD)/guests/test-hc_basic-$(m).elf)
+$(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
 	@mkdir -p $(@D)
 	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
-$(BUILD)/tests/unit/test_debuginfo: | $(BUILD)/tests/unit/test_debuginfo.expect
+$(BUILD)/obj/tests/unit/test_debuginfo.o: $(BUILD)/gen/debuginfo_expect.h
+$(BUILD)/obj/tests/unit/test_debuginfo.o: CFLAGS += -I$(BUILD)/gen
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)

@@ -18,6 +18,7 @@
 
 struct vm_ctx {
 	const char *name;
+	struct kvmbox_log log; /* the VM's own: its trace level and trace-file */
 	FILE *file;          /* out=FILE, or NULL: stdout */
 	bool prefix;         /* stdout lines prefixed "[name] " (several VMs) */
 	char line[1024];
@@ -86,7 +87,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 		.name = v->name,
 		.mem_size = v->mem,
 		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
-		.log = &r->log,
+		.log = &r->ctx[i].log,
 		.console = console,
 		.console_ctx = &r->ctx[i],
 		.share_dir = v->share,
@@ -102,6 +103,8 @@ static int create_vm(struct multi_run *r, unsigned i)
 	int status;
 
 	r->ctx[i] = (struct vm_ctx){ .name = v->name, .file = r->in->out[i],
+				     .log = { .level = cli_log_level(r->o->verbosity, v),
+					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
 				     .prefix = r->o->nvms > 1, .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
 	status = cli_image_read(v, &file, &img, &cfg.mode);
@@ -226,7 +229,7 @@ static void report(const struct multi_run *r)
 
 int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 {
-	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, o->trace),
+	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, NULL),
 							  .sink = stderr } };
 	struct kvmbox_error err = { "" };
 	int status;

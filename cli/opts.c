@@ -31,6 +31,10 @@ const char cli_usage[] =
 	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
+	"      --trace          every KVM call with its arguments, every exit with its fields\n"
+	"      --explain        --trace plus one line of why for each bring-up step (learners)\n"
+	"      --trace-file FILE  the VM's log (--trace, --explain, -v) to FILE, not stderr;\n"
+	"                       implies --trace, as QEMU's -D (--trace-out is another thing)\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -42,10 +46,11 @@ const char cli_usage[] =
 	"      --chan ID=CAP    records channel ID holds (default 16)\n"
 	"      --show-ports     print every write to the Matrix ports 0x10/0x11\n"
 	"      --stats-json FILE  per-VM report as JSON (docs/stats.schema.json)\n"
-	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when\n"
+	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when (the\n"
+	"                       scheduler's timeline; --trace-file is the KVM call log)\n"
 	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
 	"                       with the scheduler options above, which measure one run)\n"
-	"  -v, --verbose        more messages (repeat for debug); --trace: every KVM call\n"
+	"  -v, --verbose        each VM's mode, memory layout, entry and segments (-vv: debug)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"The per-VM report of a scheduled run goes to stderr.\n";
@@ -69,7 +74,7 @@ const char cli_status_help[] =
 
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
-	OPT_JSON, OPT_TRACE_OUT, OPT_TRACE, OPT_REPEAT,
+	OPT_JSON, OPT_TRACE_OUT, OPT_REPEAT,
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
@@ -89,7 +94,6 @@ static const struct option long_options[] = {
 	{ "show-ports", no_argument, NULL, OPT_PORTS },
 	{ "stats-json", required_argument, NULL, OPT_JSON },
 	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
-	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -213,7 +217,6 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 		return 0;
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
-	case OPT_TRACE: o->trace = true; return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -378,9 +381,11 @@ void run_opts_free(struct run_opts *o)
 	vm_opts_free(&o->defaults);
 }
 
-enum kvmbox_log_level cli_log_level(int verbosity, bool trace)
+enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v)
 {
-	if (trace)
+	if (v && v->explain)
+		return KVMBOX_LOG_EXPLAIN;
+	if (v && (v->trace || v->trace_file))
 		return KVMBOX_LOG_TRACE;
 	if (verbosity)
 		return verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;

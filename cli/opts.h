@@ -35,6 +35,8 @@ struct vm_opts {
 	bool strict, regs, stats, no_coalesce;
 	uint64_t walk[VM_WALKS_MAX]; /* --walk GVA: translations printed when the run ends */
 	unsigned nwalk;
+	bool trace, explain;   /* --trace: KVM calls and exits; --explain: and why (implies trace) */
+	const char *trace_file; /* the VM's log (trace, -v) to this file; NULL: stderr */
 };
 
 /* A whole run: its VMs and the run-wide options. */
@@ -52,7 +54,7 @@ struct run_opts {
 	const char *stats_json, *trace_out;
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
-	bool trace, help, version;
+	bool help, version;
 	struct vm_opts defaults; /* per-VM options given outside --vm */
 	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
 };
@@ -75,7 +77,9 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
 	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
 	X(11, "no-coalesce", no_argument)                                                     \
-	X(12, "walk", required_argument)
+	X(12, "walk", required_argument)                                                      \
+	X(13, "trace", no_argument) X(14, "explain", no_argument)                             \
+	X(15, "trace-file", required_argument)
 
 /* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
  * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */
@@ -96,8 +100,9 @@ int cli_parse_seconds(const char *s, double *out);
 /* Format one error line into ERR and return -1: `return cli_fail(err, len, "bad %s", x);` */
 int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* The library's log level for VERBOSITY (-v count) and --trace: WARN, INFO, DEBUG or TRACE. */
-enum kvmbox_log_level cli_log_level(int verbosity, bool trace);
+/* The library's log level for VERBOSITY (-v count) and V's --trace, --trace-file and
+ * --explain: WARN, INFO, DEBUG, TRACE or EXPLAIN. */
+enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v);
 
 /* The help text of `kvmbox run` (both forms) and the table of exit statuses. */
 extern const char cli_usage[];

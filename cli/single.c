@@ -99,7 +99,8 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
 	const struct vm_opts *v = &o->vms[0];
-	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, o->trace), .sink = stderr };
+	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, v),
+				  .sink = in->log[0] ? in->log[0] : stderr };
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,

@@ -127,7 +127,7 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 	return 0;
 }
 
-/* The flags: strict, regs, stats, no-coalesce. Returns 1 when KEY is none of them. */
+/* The flags: strict, regs, stats, no-coalesce, trace, explain. Returns 1 when KEY is none. */
 static int set_flag(struct vm_opts *v, const char *key)
 {
 	if (!strcmp(key, "strict"))
@@ -138,6 +138,10 @@ static int set_flag(struct vm_opts *v, const char *key)
 		v->stats = true;
 	else if (!strcmp(key, "no-coalesce"))
 		v->no_coalesce = true;
+	else if (!strcmp(key, "trace"))
+		v->trace = true;
+	else if (!strcmp(key, "explain"))
+		v->explain = true;
 	else
 		return 1;
 	return 0;
@@ -171,7 +175,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, walk, strict, regs, stats, no-coalesce)", where);
+					"weight, out, timeout, walk, strict, regs, stats, no-coalesce, trace, explain, "
+					"trace-file)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -182,10 +187,10 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_share(v, val, where, err, errlen);
 	if (!strcmp(key, "walk"))
 		return add_walk(v, val, where, err, errlen);
-	if (!strcmp(key, "out")) {
+	if (!strcmp(key, "out") || !strcmp(key, "trace-file")) {
 		if (!*val)
 			return cli_fail(err, errlen, "%s: a file is needed", where);
-		v->out = val;
+		*(key[0] == 'o' ? &v->out : &v->trace_file) = val;
 		return 0;
 	}
 	return set_number(v, key, val, where, err, errlen);

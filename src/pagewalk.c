@@ -35,8 +35,13 @@ int vm_walk_with(const struct kvmbox_vm *vm, const struct kvm_sregs *sregs, gva_
 	/* Fill the paging fields even when segmentation already refuses the address, so that a
 	 * report still names the paging mode. */
 	w->paging = "off";
-	if (x86_walk_segment(sregs, gva, w) == 0)
+	if (access & KVMBOX_WALK_LINEAR) {
+		w->gva = w->linear = gva;
+		w->linear_given = true;
+		x86_walk_describe(&vm->mem, &p, gva, x86_access, w);
+	} else if (x86_walk_segment(sregs, gva, w) == 0) {
 		x86_walk_describe(&vm->mem, &p, w->linear, x86_access, w);
+	}
 	find_slot(vm, w);
 	return w->in_slot ? 0 : -EFAULT;
 }

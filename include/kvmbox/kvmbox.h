@@ -106,10 +106,12 @@ int kvmbox_image_read_file(const char *path, uint8_t **data, size_t *size,
 /* ---- Logging ------------------------------------------------------------------------ */
 
 enum kvmbox_log_level { KVMBOX_LOG_ERROR, KVMBOX_LOG_WARN, KVMBOX_LOG_INFO, KVMBOX_LOG_DEBUG,
-			KVMBOX_LOG_TRACE };
+			KVMBOX_LOG_TRACE, KVMBOX_LOG_EXPLAIN };
 
-/* A log sink owned by the caller and shared by any number of VMs. TRACE explains every
- * KVM ioctl and exit. A NULL log in a config means "log nothing". */
+/* A log sink owned by the caller and shared by any number of VMs. INFO states the mode,
+ * layout and image of each VM; TRACE shows every KVM ioctl with its arguments and every exit
+ * with its fields; EXPLAIN adds one line of why to each bring-up step (docs/walkthrough.md).
+ * A NULL log in a config means "log nothing". */
 struct kvmbox_log {
 	enum kvmbox_log_level level;
 	FILE *sink;
@@ -274,7 +276,9 @@ struct kvmbox_walk {
 	gva_t gva;             /* the address asked about: an offset in DS outside 64-bit code */
 	/* Segmentation (SDM Vol 3A 3.4): real mode base = selector * 16, protected mode the
 	 * descriptor's base, with the limit checked; none in 64-bit code. */
-	const char *segment;   /* "ds"; NULL in 64-bit code (flat: linear == gva) */
+	const char *segment;   /* "ds"; NULL in 64-bit code (flat: linear == gva) and when
+				  linear_given */
+	bool linear_given;     /* KVMBOX_WALK_LINEAR: GVA was taken as a linear address */
 	bool real_mode;
 	uint16_t selector;
 	uint64_t seg_base;
@@ -302,10 +306,12 @@ struct kvmbox_walk {
 enum {
 	KVMBOX_WALK_WRITE = 1u << 0, /* check the rights of a write (RW at every level) */
 	KVMBOX_WALK_USER = 1u << 1,  /* check the rights of a CPL 3 access (US at every level) */
+	KVMBOX_WALK_LINEAR = 1u << 2, /* GVA is already linear (a CR2): no segment step */
 };
 
 /* Walk GVA as the vCPU would access it with its state as of the last exit (kvm_run
- * sync_regs, no ioctl), with the rights of ACCESS (KVMBOX_WALK_*; 0: a supervisor read).
+ * sync_regs, no ioctl), with the rights of ACCESS (KVMBOX_WALK_*; 0: a supervisor read of
+ * an offset in DS).
  * Reads the guest's tables without setting accessed or dirty bits. Returns 0 with W filled
  * (W->mapped and W->in_slot say how far the address got), -EINVAL for NULL arguments. */
 int kvmbox_vm_walk(const struct kvmbox_vm *vm, gva_t gva, unsigned access, struct kvmbox_walk *w);

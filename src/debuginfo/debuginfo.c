@@ -32,7 +32,8 @@ int debuginfo_open(struct debuginfo **dip, const void *data, size_t size, struct
 		free(di);
 		return set_error(err, ENOMEM, "debuginfo: out of memory for a %zu-byte image", size);
 	}
-	memcpy(di->bytes, data, size);
+	if (size)
+		memcpy(di->bytes, data, size);
 	di->size = size;
 	/* elf_version is libelf's one-time handshake; repeating it is harmless. */
 	if (elf_version(EV_CURRENT) != EV_NONE && size >= SELFMAG && !memcmp(data, ELFMAG, SELFMAG)) {

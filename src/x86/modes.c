@@ -275,3 +275,39 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
 	regs->rflags = RFLAGS_FIXED;
 	return 0;
 }
+
+unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+			 struct x86_table *t, unsigned max)
+{
+	gpa_t page = layout->gdt - SYS_GDT_OFF, base;
+	struct x86_table all[7 + SYS_PD_MAX];
+	unsigned n = 0, i, npd;
+
+	if ((unsigned)mode >= KVMBOX_MODE_COUNT || !modes[mode].has_gdt)
+		return 0;
+	all[n++] = (struct x86_table){ "GDT", layout->gdt, GDT_LIMIT + 1 };
+	all[n++] = (struct x86_table){ "TSS", page + SYS_TSS_OFF, TSS_SIZE };
+	if (mode != KVMBOX_MODE_LONG)
+		all[n++] = (struct x86_table){ "#DF TSS", page + SYS_DF_TSS_OFF, TSS_SIZE };
+	if (mode == KVMBOX_MODE_PAGED32)
+		all[n++] = (struct x86_table){ "PD", layout->pt_root, SYS_TABLE_SIZE };
+	if (mode == KVMBOX_MODE_LONG) {
+		/* As x86_build_pml4 lays them out: one PD per started GiB of memory. */
+		npd = (unsigned)((layout->mem_size + PAGE_SIZE_1G - 1) / PAGE_SIZE_1G);
+		base = layout->pt_root - SYS_PT_ROOT_OFF;
+		all[n++] = (struct x86_table){ "PML4", layout->pt_root, SYS_TABLE_SIZE };
+		all[n++] = (struct x86_table){ "PDPT", base + SYS_PDPT_OFF, SYS_TABLE_SIZE };
+		for (i = 0; i < npd && i < SYS_PD_MAX; i++)
+			all[n++] = (struct x86_table){ "PD", base + SYS_PD_OFF + i * SYS_TABLE_SIZE,
+						       SYS_TABLE_SIZE };
+	}
+	/* The default exception handlers (idt.c, docs/crash-reports.md). */
+	all[n++] = (struct x86_table){ "IDT", page + SYS_IDT_OFF,
+				       X86_EXC_VECTORS * (mode == KVMBOX_MODE_LONG ? IDT_GATE64_SIZE
+										    : IDT_GATE32_SIZE) };
+	all[n++] = (struct x86_table){ "exception stubs", page + SYS_STUBS_OFF,
+				       X86_EXC_VECTORS * X86_EXC_STUB_MAX };
+	for (i = 0; i < n && i < max; i++)
+		t[i] = all[i];
+	return n;
+}

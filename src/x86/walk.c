@@ -1,6 +1,8 @@
 /* Software page walker: translates a guest-virtual address the way the CPU would, reading
- * the guest's paging structures through gmem_ptr. Read-only: it never sets accessed or dirty
- * bits, because a host-side lookup is not a guest access. */
+ * the guest's paging structures through gmem_ptr, and (x86_walk_describe, x86_walk_segment)
+ * records every level it reads and the DS segment step for --walk and fault reports.
+ * Read-only: it never sets accessed or dirty bits, because a host-side lookup is not a guest
+ * access. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>

@@ -65,7 +65,9 @@ static void brief(const struct kvmbox_walk *w, char *buf, size_t len, size_t *po
 
 static void segment_line(const struct kvmbox_walk *w, char *buf, size_t len, size_t *pos)
 {
-	if (!w->segment)
+	if (w->linear_given)
+		put(buf, len, pos, "  segment   none: 0x%" PRIx64 " is a linear address\n", w->linear);
+	else if (!w->segment)
 		put(buf, len, pos, "  segment   none: 64-bit code is flat, linear = 0x%" PRIx64 "\n",
 		    w->linear);
 	else if (w->real_mode)

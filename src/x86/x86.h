@@ -119,6 +119,23 @@ bool x86_idt_is_default(enum kvmbox_mode mode, const struct kvmbox_layout *layou
  * PE and PG clear)? AMD SVM resets the vCPU at a triple fault (KVM_EXIT_SHUTDOWN). */
 bool x86_regs_look_reset(const struct kvm_regs *regs, const struct kvm_sregs *sregs);
 
+/* The named control-register bits set in SREGS ("CR0.PE" ... "EFER.LMA"), in register and
+ * bit order, for the trace and --explain. Stores at most MAX names in NAMES (static strings)
+ * and returns how many bits are set, which may exceed MAX. */
+unsigned x86_ctl_bit_names(const struct kvm_sregs *sregs, const char **names, unsigned max);
+
+/* One structure x86_mode_setup builds in guest memory ("GDT", "TSS", "PML4", "PDPT", "PD"). */
+struct x86_table {
+	const char *name;
+	gpa_t gpa;
+	uint64_t size; /* bytes */
+};
+
+/* The structures x86_mode_setup builds for MODE under LAYOUT, in address order, so -v can
+ * say where they are. Stores at most MAX in T; returns how many there are (0 in real mode). */
+unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+			 struct x86_table *t, unsigned max);
+
 /* Is the vCPU executing 64-bit code (EFER.LMA and CS.L)? Decides whether hypercall
  * arguments are read from rbx or ebx. */
 bool x86_in_64bit_code(const struct kvm_sregs *sregs);

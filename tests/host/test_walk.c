@@ -97,8 +97,39 @@ static void test_walk_real_segment(void **state)
 	assert_false(w.in_slot);
 	kvmbox_walk_format(&w, true, buf, sizeof(buf));
 	assert_string_equal(buf, "ds 0x10000: beyond the ds limit 0xffff");
+	/* A linear address (a CR2) skips the segment step: past 64 KiB is fine then. */
+	assert_int_equal(kvmbox_vm_walk(r->vm, 0x10000, KVMBOX_WALK_LINEAR, &w), 0);
+	assert_true(w.linear_given);
+	assert_null(w.segment);
+	assert_true(w.mapped);
+	assert_true(w.in_slot);
+	assert_int_equal(w.gpa, 0x10000);
+	kvmbox_walk_format(&w, false, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "  segment   none: 0x10000 is a linear address\n"));
 	assert_int_equal(kvmbox_vm_walk(NULL, 0, 0, &w), -22);
 	assert_int_equal(kvmbox_vm_walk(r->vm, 0, 0, NULL), -22);
+	guest_run_free(r);
+	free(r);
+}
+
+/* What a fault report shows for a #PF: the linear CR2 walked with the fault's access. */
+static void test_walk_fault_form(void **state)
+{
+	struct guest_spec s = { .path = guest_image("hello", KVMBOX_MODE_LONG) };
+	struct guest_run *r = calloc(1, sizeof(*r));
+	struct kvmbox_walk w;
+	char buf[256];
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	guest_run(r, &s);
+	assert_int_equal(kvmbox_vm_walk(r->vm, 0x500000, KVMBOX_WALK_LINEAR | KVMBOX_WALK_WRITE, &w), 0);
+	assert_false(w.mapped);
+	kvmbox_walk_format(&w, true, buf, sizeof(buf));
+	assert_string_equal(buf, "PML4[0] -> PDPT[0] -> PD[2] not present");
+	assert_int_equal(kvmbox_vm_walk(r->vm, 0x1000, KVMBOX_WALK_LINEAR | KVMBOX_WALK_WRITE, &w), 0);
+	kvmbox_walk_format(&w, true, buf, sizeof(buf));
+	assert_string_equal(buf, "PML4[0] -> PDPT[0] -> PD[0] -> 0x1000");
 	guest_run_free(r);
 	free(r);
 }
@@ -254,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		PER_MODE(test_walk_matches_kvm_translate),
 		cmocka_unit_test(test_walk_real_segment),
+		cmocka_unit_test(test_walk_fault_form),
 		PER_MODE(test_cli_walk_matches_kvm),
 		cmocka_unit_test(test_cli_walk_several),
 		cmocka_unit_test(test_cli_walk_bad_values),
