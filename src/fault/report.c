@@ -57,7 +57,8 @@ static void walk_text(const struct kvmbox_vm *vm, uint64_t addr, uint32_t ec, ch
 {
 	struct kvmbox_walk w;
 
-	vm_walk_with(vm, &vm->run->s.regs.sregs, addr,
+	/* CR2 is a linear address: no segment step. */
+	vm_walk_with(vm, &vm->run->s.regs.sregs, addr, KVMBOX_WALK_LINEAR |
 		     (ec & 2 ? KVMBOX_WALK_WRITE : 0) | (ec & 4 ? KVMBOX_WALK_USER : 0), &w);
 	buf[0] = ':';
 	buf[1] = ' ';
