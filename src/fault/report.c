@@ -168,6 +168,7 @@ void fault_shutdown(struct kvmbox_vm *vm)
 	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
 	struct exc_state *st = vm_feature_state(vm, &exc_feature);
 	char sym[220] = "";
+	bool ours;
 
 	if (x86_regs_look_reset(regs, sregs)) {
 		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
@@ -179,11 +180,14 @@ void fault_shutdown(struct kvmbox_vm *vm)
 	}
 	if (st)
 		symbolize(st, sregs->cs.base + regs->rip, sym, sizeof(sym));
+	ours = x86_idt_is_default(vm->mode, &vm->layout, sregs);
 	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
-			"%s at rip=0x%llx%s: %s IDT (base 0x%llx, limit 0x%x) could not deliver it",
-			what, (unsigned long long)regs->rip, sym,
-			x86_idt_is_default(vm->mode, &vm->layout, sregs) ? "kvmbox's" : "the guest's own",
-			(unsigned long long)sregs->idt.base, sregs->idt.limit);
+			"%s at rip=0x%llx%s: %s IDT (base 0x%llx, limit 0x%x) could not deliver it%s",
+			what, (unsigned long long)regs->rip, sym, ours ? "kvmbox's" : "the guest's own",
+			(unsigned long long)sregs->idt.base, sregs->idt.limit,
+			ours && (vm->mode == KVMBOX_MODE_PROTECTED || vm->mode == KVMBOX_MODE_PAGED32)
+				? " (the 32-bit #DF handler is a task switch, which some KVMs, such as "
+				  "kvm_pvm, cannot emulate)" : "");
 }
 
 static int exc_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
