@@ -43,6 +43,7 @@ LIB_SRCS := \
 	src/sched/report.c \
 	src/sched/sched.c \
 	src/vm.c \
+	src/hc/args.c \
 	src/hc/chan.c \
 	src/hc/console.c \
 	src/hc/files.c \

@@ -32,6 +32,8 @@ struct vm_opts {
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
 	bool strict, regs, stats, no_coalesce;
+	char **args;           /* the guest's arguments after `--` (argv[1..]), borrowed */
+	unsigned nargs;
 };
 
 /* A whole run: its VMs and the run-wide options. */

@@ -44,6 +44,7 @@ GUEST_LIB_SRCS := \
 	guest/lib/div64.c \
 	guest/lib/errstr.c \
 	guest/lib/hypercall.c \
+	guest/lib/start.c \
 	guest/lib/string.c
 
 # $(call guest_cc_option,FLAG): FLAG when GUEST_CC accepts it (gcc and clang differ).

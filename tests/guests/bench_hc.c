@@ -117,9 +117,9 @@ int main(void)
 				console_write(big, sizeof(big) - 1);
 		break;
 	case BENCH_OP_DIRTY:
-		return (int)dirty_run(n);
+		kvmbox_halt(dirty_run(n));
 	default:
-		return -1;
+		kvmbox_halt((uint32_t)-1);
 	}
-	return (int)n;
+	kvmbox_halt(n); /* main's own return would be an HC_exit */
 }
