@@ -52,8 +52,10 @@ const char cli_usage[] =
 
 const char cli_status_help[] =
 	"Exit status (the guest owns 0, 1 and 3-63; kvmbox owns 2 and 64-79):\n"
-	"  0       the guest halted or exited 0 (built-in hello: its checks passed)\n"
-	"  1, 3-63 the guest's own HC_exit status (several VMs: the first VM's that is not 0)\n"
+	"  0       the guest halted, exited 0 or its main returned 0 (built-in hello: its checks\n"
+	"          passed)\n"
+	"  1, 3-63 the guest's own status, HC_exit(N) or main's N (several VMs: the first VM's\n"
+	"          that is not 0)\n"
 	"  2       bad input (options, image, paths, schedule): refused before anything ran\n"
 	"  64      a guest assertion or the built-in hello's check failed\n"
 	"  65      guest fault (triple fault, bad MMIO or port, failed entry, --strict bad call)\n"

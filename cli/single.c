@@ -111,14 +111,11 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
-	const char *guest_argv[KVMBOX_ARGC_MAX]; /* run_parse kept nargs + 1 within it */
+	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
 
-	guest_argv[0] = v->image ? v->image : "hello";
-	for (unsigned i = 0; i < v->nargs; i++)
-		guest_argv[i + 1] = v->args[i];
-	cfg.argc = v->nargs + 1;
+	cfg.argc = cli_guest_argv(v, guest_argv);
 	cfg.argv = guest_argv;
 
 	status = cli_image_read(v, &file, &img, &cfg.mode);

@@ -389,6 +389,15 @@ static void test_cli_args(void **state)
 	snprintf(want, sizeof(want), "argc = 3\nargv[0] = %s\nargv[1] = --mem\nargv[2] = -v\n", image);
 	assert_string_equal(c.out, want);
 	assert_int_equal(c.status, 0);
+	/* One VM under the scheduler gets them too; --vm VMs get argv[0] = their image. */
+	run_kvmbox(&c, (const char *[]){ "run", "--sched", "rr", image, "--", "sched", NULL });
+	assert_non_null(strstr(c.out, "argc = 2\n"));
+	assert_non_null(strstr(c.out, "argv[1] = sched\n"));
+	assert_int_equal(c.status, 0);
+	snprintf(want, sizeof(want), "v=%s", image);
+	run_kvmbox(&c, (const char *[]){ "run", "--vm", want, NULL });
+	assert_non_null(strstr(c.out, "argc = 1\n"));
+	assert_int_equal(c.status, 0);
 }
 
 /* main returning 3 makes kvmbox exit 3, 0 exits 0, 1 is not a success; the classic hello
