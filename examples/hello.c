@@ -5,6 +5,8 @@
  * the guest's status instead). */
 #include "kvmbox/guest.h"
 
+KVMBOX_NO_ARGS; /* the classic guest: one exit, the halt */
+
 #define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */
 #define HELLO_VALUE 42
 

@@ -1,44 +1,32 @@
 /* The C half of the start code (guest/start/start*.S calls kvmbox_start_main): fetch the
  * guest's arguments from the host, call main(argc, argv), and make main's return value the
  * guest's status: 0 returns to the start code, which halts (status 0, the classic ending);
- * any other value is HC_exit(value). docs/sdk.md ("main and its status"). */
+ * any other value is HC_exit(value). docs/sdk.md ("main, its arguments and its status"). */
 #include "kvmbox/guest.h"
 
 int main(int argc, char **argv);
 int kvmbox_start_main(void);
 
-/* Sized by the ABI's limits, so the host's arguments always fit (kvmbox/abi.h). */
-static char arg_text[KVMBOX_ARGS_MAX];
-static char *arg_ptrs[KVMBOX_ARGC_MAX + 1];
+/* Defined by KVMBOX_NO_ARGS (kvmbox/guest.h) in guests that want no argument call. */
+extern const char kvmbox_no_args __attribute__((weak));
 
-/* argv from the host's packed strings. A host without the call (ABI 1.0) or with nothing to
- * give leaves argc = 0 and argv = { NULL }. Splitting stops at the buffer's end whatever the
- * host wrote, so argv never points outside it. */
-static int fetch_args(void)
-{
-	struct kvmbox_hc_args req = { .buf = kvmbox_gva(arg_text), .size = sizeof(arg_text) };
-	int32_t n = kvmbox_hypercall(KVMBOX_HC_ARGS, (uintptr_t)&req);
-	char *p = arg_text, *end = arg_text + sizeof(arg_text);
-	int argc = 0;
+/* argv of a guest without arguments, or of a host without KVMBOX_HC_ARGS (ABI 1.0). */
+static char *const no_args[1];
 
-	while (argc < n && argc < KVMBOX_ARGC_MAX && p < end) {
-		arg_ptrs[argc++] = p;
-		while (p < end && *p)
-			p++;
-		if (p == end) { /* unterminated: drop the last string rather than read past */
-			argc--;
-			break;
-		}
-		p++;
-	}
-	arg_ptrs[argc] = NULL;
-	return argc;
-}
-
+/* The host writes a ready argv (pointers, then strings) into BUF, so this runs a handful of
+ * instructions and no loop: on hosts that emulate guest instructions each one costs. BUF
+ * lives in this frame, which outlasts main, on the stack's page that every run dirties
+ * anyway (a bss page would be one more page for a fast reset to restore). */
 int kvmbox_start_main(void)
 {
-	int argc = fetch_args();
-	int status = main(argc, arg_ptrs);
+	union {
+		uint64_t align;
+		char bytes[KVMBOX_ARGS_BUF_SIZE];
+	} buf;
+	struct kvmbox_hc_args req = { .buf = kvmbox_gva(&buf), .size = sizeof(buf) };
+	int argc = &kvmbox_no_args ? -1 : kvmbox_hypercall(KVMBOX_HC_ARGS, (uintptr_t)&req);
+	char **argv = argc >= 0 ? (char **)(void *)buf.bytes : (char **)no_args;
+	int status = main(argc >= 0 ? argc : 0, argv);
 
 	if (status != 0)
 		HC_exit(status);

@@ -168,14 +168,18 @@ _Static_assert(sizeof(struct kvmbox_hc_chan) == 24, "ABI layout");
 #define KVMBOX_CHAN_NONBLOCK 1u
 
 /* KVMBOX_HC_ARGS: the guest's command-line arguments (`kvmbox run IMAGE -- ARG...`), which
- * the SDK's start code asks for before main(argc, argv). The host writes the ARGC strings,
- * each with its NUL, one after the other into [buf, buf + size) and returns ARGC (also
- * written back into the struct); 0 when the VM was given none. A buffer too small for them
- * is -KVMBOX_ERANGE (nothing written). The host never gives more than KVMBOX_ARGC_MAX
- * strings nor more than KVMBOX_ARGS_MAX bytes (NULs included), so buffers of those sizes
- * always suffice; a VM configured with more fails to create. */
+ * the SDK's start code asks for before main(argc, argv). The host writes at buf a ready
+ * argv: argc + 1 pointers of the guest's width (8 bytes in long mode, 4 in the others;
+ * guest-virtual addresses, the last 0), then the argc strings, each with its NUL; it
+ * returns argc (also written back into the struct), 0 when the VM has none (argv = {0}).
+ * The guest needs no loop to use it (on hosts that emulate guest instructions every
+ * instruction costs). A buffer too small is -KVMBOX_ERANGE (nothing written). The host
+ * never gives more than KVMBOX_ARGC_MAX strings nor more than KVMBOX_ARGS_MAX bytes of
+ * strings (NULs included), so a buffer of KVMBOX_ARGS_BUF_SIZE bytes, 8-byte aligned,
+ * always suffices; a VM configured with more fails to create. */
 #define KVMBOX_ARGC_MAX 32
 #define KVMBOX_ARGS_MAX 1024
+#define KVMBOX_ARGS_BUF_SIZE (8 * (KVMBOX_ARGC_MAX + 1) + KVMBOX_ARGS_MAX)
 struct kvmbox_hc_args {
 	uint64_t buf;  /* in: gva of the buffer */
 	uint32_t size; /* in: its size in bytes */

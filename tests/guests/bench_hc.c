@@ -5,6 +5,8 @@
 #include "kvmbox/guest.h"
 #include "bench_abi.h"
 
+KVMBOX_NO_ARGS; /* only the calls under test exit */
+
 #if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
 #define DIRTY_SIZE (256u << 10)
 #else

@@ -214,9 +214,8 @@ static int open_fd_count(void)
 /* ---- The classic CS695 guest ------------------------------------------------------------ */
 
 /* examples/cs695.c. Every number it prints is predicted from the sequence: with O console
- * bytes that were real exits (0 with coalesced PIO, 11 without), a = O+4, b = O+6,
- * numExitsByType sees 9 and then 14 IN exits, and the run ends after O+17 exits (each
- * count includes the start code's KVMBOX_HC_ARGS call before main). */
+ * bytes that were real exits (0 with coalesced PIO, 11 without), a = O+3, b = O+5,
+ * numExitsByType sees 8 and then 13 IN exits, and the run ends after O+16 exits. */
 static void cs695_checks(enum kvmbox_mode mode, unsigned flags)
 {
 	struct guest_run r;
@@ -238,23 +237,23 @@ static void cs695_checks(enum kvmbox_mode mode, unsigned flags)
 	assert_int_equal(o + r.st->coalesced_bytes, 11);
 	if (flags & KVMBOX_VM_NO_COALESCE)
 		assert_int_equal(o, 11);
-	assert_int_equal(r.st->io_in, 16);
-	assert_int_equal(r.st->hypercalls, 16);
+	assert_int_equal(r.st->io_in, 15);
+	assert_int_equal(r.st->hypercalls, 15);
 	assert_int_equal(r.st->bad_calls, 0);
 	assert_int_equal(r.st->by_reason[KVM_EXIT_HLT], 1);
-	assert_int_equal(r.st->exits, o + 17);
+	assert_int_equal(r.st->exits, o + 16);
 
 	/* The HVA line is the host's; everything else is predicted exactly. */
 	n = sscanf(r.out, "Hello 695!\n2048\n4294967295\nCS695 Assignment 2\n%llu\n%llu\n%lu\n", &a, &b, &hva);
 	assert_int_equal(n, 3);
-	assert_int_equal(a, o + 4);
+	assert_int_equal(a, o + 3);
 	assert_int_equal(b - a, 2);
 	assert_int_equal(hva & 0xfff, 1024 & 0xfff); /* guest memory is page-aligned on the host */
 	snprintf(want, sizeof(want),
 		 "Hello 695!\n2048\n4294967295\nCS695 Assignment 2\n%llu\n%llu\n%lu\n"
 		 "Invalid GVA\n0\n"
-		 "IO in: 9\nIO out: %llu\n"
-		 "IO in: 14\nIO out: %llu\n",
+		 "IO in: 8\nIO out: %llu\n"
+		 "IO in: 13\nIO out: %llu\n",
 		 a, b, hva, o, o);
 	assert_string_equal(r.out, want);
 	guest_run_free(&r);
@@ -285,9 +284,9 @@ static void test_basic_calls(void **state)
 	assert_string_equal(r.out, "2048\nstr\n");
 	assert_int_equal(r.st->bad_calls, 0);
 	assert_all_io_was_hypercalls(&r);
-	/* One exit per call: the start code's KVMBOX_HC_ARGS, then 12 calls, the last HC_exit. */
-	assert_int_equal(r.st->hypercalls, 13);
-	assert_int_equal(r.st->exits, 13);
+	/* One exit per call: 12 calls, the last one HC_exit. */
+	assert_int_equal(r.st->hypercalls, 12);
+	assert_int_equal(r.st->exits, 12);
 	guest_run_free(&r);
 }
 
@@ -403,13 +402,12 @@ static void test_fuzz(void **state)
 	       kvmbox_mode_name(MODE(state)), res[0], res[1], res[2], r.st->hypercalls, r.st->bad_calls);
 	assert_int_equal(res[0], 5001);
 	assert_int_equal(res[1] + res[2], res[0]);
-	/* The guest's accesses, plus the start code's KVMBOX_HC_ARGS before main. */
-	assert_int_equal(r.st->io_in, res[1] + 1);
+	assert_int_equal(r.st->io_in, res[1]);
 	assert_int_equal(r.st->io_out, res[2]);
-	assert_int_equal(r.st->by_reason[KVM_EXIT_IO], res[0] + 1);
+	assert_int_equal(r.st->by_reason[KVM_EXIT_IO], res[0]);
 	assert_all_io_was_hypercalls(&r);
 	assert_int_equal(r.st->by_reason[KVM_EXIT_HLT], 1);
-	assert_int_equal(r.st->exits, res[0] + 2);
+	assert_int_equal(r.st->exits, res[0] + 1);
 	/* Both kinds in bulk (OUTs and wrong widths alone are 3 in 8). */
 	assert_true(r.st->bad_calls > 2000);
 	assert_true(r.st->hypercalls > 500);

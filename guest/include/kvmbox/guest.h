@@ -32,6 +32,12 @@ _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step wit
  * value is the guest's status: 0 halts (eax = 0), any other value N ends the run with
  * HC_exit(N), so `kvmbox run` exits with N (docs/sdk.md, "main and its status"). */
 
+/* Write `KVMBOX_NO_ARGS;` at file scope in a guest that takes no arguments and whose exit
+ * counts are part of its contract (the classic hello and CS695 guests, benchmarks): the
+ * start code then skips its KVMBOX_HC_ARGS call (one exit less) and main gets argc = 0,
+ * argv = { NULL }. */
+#define KVMBOX_NO_ARGS const char kvmbox_no_args = 1
+
 /* Halt with eax = EAX and stay halted: the classic kvm-hello-world ending (`mov $42, %eax;
  * hlt`), which kvmbox reports as status 0 whatever EAX is; the built-in hello's check reads
  * EAX. Never returns. */
