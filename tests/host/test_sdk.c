@@ -1,7 +1,8 @@
 /* Guest SDK tests, the guest's source and the host's checks side by side: 64-bit division
  * (tests/guests/div64.c) and errstr() (tests/guests/errstr.c) in every mode, a guest that
  * declares fewer modes (examples/big-table.c), files through a share (examples/upcase.c),
- * arguments reaching main(argc, argv) (examples/hello-args.c, tests/guests/args_bad.c) and
+ * arguments reaching main(argc, argv) (examples/hello-args.c, tests/guests/args_bad.c; none
+ * and no exit for a guest that says KVMBOX_NO_ARGS) and
  * main's return value as the guest's status (tests/guests/status.c), through the library
  * and through the command. */
 #include <errno.h>
@@ -170,7 +171,7 @@ static void test_upcase_missing_input(void **state)
 struct args_run {
 	struct kvmbox_result res;
 	uint32_t rax;
-	uint64_t bad_calls;
+	uint64_t bad_calls, hypercalls, exits;
 	char out[4096];
 	size_t len;
 };
@@ -210,6 +211,8 @@ static void run_args(struct args_run *r, const char *image, enum kvmbox_mode mod
 	assert_int_equal(kvmbox_vm_run(vm, &ro, &r->res), 0);
 	r->rax = (uint32_t)kvmbox_vm_regs(vm)->rax;
 	r->bad_calls = kvmbox_vm_stats(vm)->bad_calls;
+	r->hypercalls = kvmbox_vm_stats(vm)->hypercalls;
+	r->exits = kvmbox_vm_stats(vm)->exits;
 	kvmbox_vm_destroy(vm);
 	free(data);
 }
@@ -239,6 +242,25 @@ static void test_args_none(void **state)
 	run_args(&r, "hello-args", MODE(state), 0, NULL);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_HALT);
 	assert_string_equal(r.out, "argc = 0\n");
+}
+
+/* The start code's one call for the arguments, skipped by a guest that says KVMBOX_NO_ARGS
+ * (examples/hello.c: its one exit is the halt, arguments or not). */
+static void test_args_cost_one_exit(void **state)
+{
+	static const char *const argv[] = { "x", "y" };
+	struct args_run r;
+
+	skip_unless_host_runs(MODE(state));
+	run_args(&r, "hello-args", MODE(state), 2, argv);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_HALT);
+	assert_int_equal(r.hypercalls, 1);
+	assert_int_equal(r.exits, 2);
+	run_args(&r, "hello", MODE(state), 2, argv);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_HALT);
+	assert_int_equal(r.rax, 42);
+	assert_int_equal(r.hypercalls, 0);
+	assert_int_equal(r.exits, 1);
 }
 
 /* The most the ABI allows (KVMBOX_ARGC_MAX strings filling KVMBOX_ARGS_MAX bytes with their
@@ -466,6 +488,7 @@ int main(void)
 		PER_MODE_SHARE(test_upcase_missing_input),
 		PER_MODE(test_args_reach_main),
 		PER_MODE(test_args_none),
+		PER_MODE(test_args_cost_one_exit),
 		PER_MODE(test_args_at_the_limits),
 		PER_MODE(test_args_bad_calls),
 		PER_MODE(test_main_status),
