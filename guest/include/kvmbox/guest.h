@@ -30,7 +30,8 @@ _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step wit
  * code calls it with the stack set up and argv[0..argc) the strings given to the VM
  * (`kvmbox run IMAGE -- ARG...`; argv[0] is the image; argv[argc] is NULL). Its return
  * value is the guest's status: 0 halts (eax = 0), any other value N ends the run with
- * HC_exit(N), so `kvmbox run` exits with N (docs/sdk.md, "main and its status"). */
+ * HC_exit(N), so `kvmbox run` exits with N (docs/sdk.md, "main, its arguments and its
+ * status"). */
 
 /* Write `KVMBOX_NO_ARGS;` at file scope in a guest that takes no arguments and whose exit
  * counts are part of its contract (the classic hello and CS695 guests, benchmarks): the
