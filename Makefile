@@ -47,6 +47,7 @@ LIB_SRCS := \
 	src/sched/report.c \
 	src/sched/sched.c \
 	src/vm.c \
+	src/hc/args.c \
 	src/hc/chan.c \
 	src/hc/console.c \
 	src/hc/files.c \
@@ -218,6 +219,7 @@ help:
 	@echo "scripts/kvm-in-qemu CMD...  run any kvmbox command line inside the QEMU lane"
 	@echo "make install         install under PREFIX=/usr/local (DESTDIR= stages); make uninstall"
 	@echo "make check-install   install into a temporary DESTDIR, build and run an embedder with pkg-config"
+	@echo "                     and a guest per mode with pkg-config kvmbox-guest-MODE"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
 # Without a usable KVM (kvmbox doctor --brief: status 69) the hello guest runs inside the QEMU lane.

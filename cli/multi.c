@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
@@ -99,9 +100,12 @@ static int create_vm(struct multi_run *r, unsigned i)
 	};
 	struct kvmbox_image img;
 	char who[VM_NAME_MAX + 256];
+	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
 
+	cfg.argc = cli_guest_argv(v, guest_argv);
+	cfg.argv = guest_argv;
 	r->ctx[i] = (struct vm_ctx){ .name = v->name, .file = r->in->out[i],
 				     .log = { .level = cli_log_level(r->o->verbosity, v),
 					      .sink = r->in->log[i] ? r->in->log[i] : stderr },

@@ -4,14 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kvmbox/abi.h"
 #include "opts.h"
 
 const char cli_usage[] =
-	"usage: kvmbox run [OPTION...] [IMAGE]\n"
+	"usage: kvmbox run [OPTION...] [IMAGE] [-- ARG...]\n"
 	"       kvmbox run --vm NAME=IMAGE[,KEY=VALUE...] [--vm ...] [OPTION...]\n"
 	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine; without\n"
 	"IMAGE, the built-in hello guest (default long mode). With --vm, several VMs share one\n"
-	"host thread under a scheduler; a single VM is a run of one VM.\n"
+	"host thread under a scheduler; a single VM is a run of one VM. The ARGs after `--` are\n"
+	"the guest's main(argc, argv) (argv[0]: IMAGE; one VM only, at most 31, 1 KiB).\n"
 	"\n"
 	"Per VM: --KEY VALUE for the single VM (or the default of every --vm), KEY=VALUE in --vm:\n"
 	"  -m, --mode MODE      real | protected | paged32 | long. An ELF runs in its own mode\n"
@@ -57,8 +59,10 @@ const char cli_usage[] =
 
 const char cli_status_help[] =
 	"Exit status (the guest owns 0, 1 and 3-63; kvmbox owns 2 and 64-79):\n"
-	"  0       the guest halted or exited 0 (built-in hello: its checks passed)\n"
-	"  1, 3-63 the guest's own HC_exit status (several VMs: the first VM's that is not 0)\n"
+	"  0       the guest halted, exited 0 or its main returned 0 (built-in hello: its checks\n"
+	"          passed)\n"
+	"  1, 3-63 the guest's own status, HC_exit(N) or main's N (several VMs: the first VM's\n"
+	"          that is not 0)\n"
 	"  2       bad input (options, image, paths, schedule): refused before anything ran\n"
 	"  64      a guest assertion or the built-in hello's check failed\n"
 	"  65      guest fault (an exception, triple fault, bad MMIO or port, failed entry,\n"
@@ -302,6 +306,24 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 	return 0;
 }
 
+/* The single VM's arguments after `--`: the guest's argv[1..], with the image as argv[0],
+ * within the ABI's bounds (the guest's buffers are sized by them). */
+static int check_args(const struct vm_opts *v, char *err, size_t errlen)
+{
+	size_t bytes = strlen(v->image ? v->image : "hello") + 1;
+	unsigned i;
+
+	if (v->nargs + 1 > KVMBOX_ARGC_MAX)
+		return cli_fail(err, errlen, "--: %u guest arguments, at most %d", v->nargs,
+				KVMBOX_ARGC_MAX - 1);
+	for (i = 0; i < v->nargs; i++)
+		bytes += strlen(v->args[i]) + 1;
+	if (bytes > KVMBOX_ARGS_MAX)
+		return cli_fail(err, errlen, "--: the guest's arguments (with the image name) take "
+				"%zu bytes, at most %d", bytes, KVMBOX_ARGS_MAX);
+	return 0;
+}
+
 /* The VMs of the run: the --vm ones, or the single one of the command line. */
 static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
@@ -313,6 +335,9 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 				"--vm NAME=IMAGE", argv[optind]);
 	if (o->several && o->defaults.out)
 		return cli_fail(err, errlen, "--out: with --vm, give each VM its own out=FILE");
+	if (o->several && o->defaults.nargs)
+		return cli_fail(err, errlen, "--: guest arguments are for one VM (kvmbox run IMAGE -- "
+				"ARG...); --vm runs pass none");
 	for (i = 0; i < o->nvms; i++)
 		if (parse_vm(o, i, err, errlen) < 0)
 			return -1;
@@ -326,6 +351,8 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 			return -1;
 		single_name(&o->vms[0]);
 		o->nvms = 1;
+		if (check_args(&o->vms[0], err, errlen) < 0)
+			return -1;
 	}
 	for (i = 0; i < o->nvms; i++) {
 		if (!o->vms[i].entry_set)
@@ -352,6 +379,14 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 		argv++;
 		argc--;
 	}
+	/* Everything after the first `--` is the guest's (its argv[1..]); getopt sees the rest. */
+	for (c = 1; c < argc; c++)
+		if (!strcmp(argv[c], "--")) {
+			o->defaults.args = argv + c + 1;
+			o->defaults.nargs = (unsigned)(argc - c - 1);
+			argc = c;
+			break;
+		}
 	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:rsplvhV", long_options, NULL)) != -1)

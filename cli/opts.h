@@ -37,6 +37,8 @@ struct vm_opts {
 	unsigned nwalk;
 	bool trace, explain;   /* --trace: KVM calls and exits; --explain: and why (implies trace) */
 	const char *trace_file; /* the VM's log (trace, -v) to this file; NULL: stderr */
+	char **args;           /* the guest's arguments after `--` (argv[1..]), borrowed */
+	unsigned nargs;
 };
 
 /* A whole run: its VMs and the run-wide options. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "load.h"
 #include "single.h"
@@ -112,8 +113,12 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
+	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
+
+	cfg.argc = cli_guest_argv(v, guest_argv);
+	cfg.argv = guest_argv;
 
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)

@@ -8,7 +8,7 @@
 #include "vm.h"
 
 /* In init order; release runs backwards. */
-#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(exc)
+#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(hc_args) X(exc)
 
 #define DECLARE(n) extern const struct vm_feature n##_feature;
 FEATURES(DECLARE)

@@ -151,6 +151,12 @@ struct kvmbox_vm_config {
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */
 	void *user_port_ctx;
+	/* The guest's main(argc, argv) (SDK guests; KVMBOX_HC_ARGS in kvmbox/abi.h): ARGC
+	 * strings, argv[0] by convention the program's name; copied at create. 0: the guest
+	 * gets argc = 0. More than KVMBOX_ARGC_MAX strings or KVMBOX_ARGS_MAX bytes with their
+	 * NULs fails the create with -E2BIG. */
+	unsigned argc;
+	const char *const *argv;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,
