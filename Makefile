@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt
+LDLIBS := -lrt -lseccomp
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -38,6 +38,7 @@ LIB_SRCS := \
 	src/mem.c \
 	src/ports.c \
 	src/run.c \
+	src/sandbox/sandbox.c \
 	src/snapshot.c \
 	src/util.c \
 	src/sched/report.c \
@@ -62,6 +63,7 @@ LIB_SRCS := \
 
 CLI_SRCS := \
 	cli/doctor.c \
+	cli/harden.c \
 	cli/inputs.c \
 	cli/load.c \
 	cli/main.c \

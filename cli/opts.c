@@ -29,6 +29,8 @@ const char cli_usage[] =
 	"      --regs, --stats  print the registers / exit counts when the guest stops\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
+	"      --file-size-max SIZE  no guest write makes a share file longer (default 1G):\n"
+	"                       past it a write fails with EFBIG\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -43,6 +45,10 @@ const char cli_usage[] =
 	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when\n"
 	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
 	"                       with the scheduler options above, which measure one run)\n"
+	"      --sandbox        the profile for untrusted guests: no host address reaches the\n"
+	"                       guest (gvaToHva fails), shares default to 64M files\n"
+	"      --user USER      started as root: run as USER once /dev/kvm and shares are open\n"
+	"      --no-seccomp     no system-call filter (for debugging kvmbox; says so on stderr)\n"
 	"  -v, --verbose        more messages (repeat for debug); --trace: every KVM call\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -67,6 +73,7 @@ const char cli_status_help[] =
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
 	OPT_JSON, OPT_TRACE_OUT, OPT_TRACE, OPT_REPEAT,
+	OPT_NO_SECCOMP, OPT_SANDBOX, OPT_USER,
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
@@ -88,6 +95,9 @@ static const struct option long_options[] = {
 	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -211,6 +221,13 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
 	case OPT_TRACE: o->trace = true; return 0;
+	case OPT_NO_SECCOMP: o->no_seccomp = true; return 0;
+	case OPT_SANDBOX: o->sandbox = true; return 0;
+	case OPT_USER:
+		if (!*optarg)
+			return cli_fail(err, errlen, "--user: a user name or number is needed");
+		o->user = optarg;
+		return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;

@@ -31,6 +31,7 @@ struct vm_opts {
 	unsigned weight;       /* for --sched share (>= 1) */
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
+	uint64_t file_size_max; /* longest file the guest may write in its share; 0: default */
 	bool strict, regs, stats, no_coalesce;
 };
 
@@ -50,6 +51,9 @@ struct run_opts {
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
 	bool trace, help, version;
+	bool no_seccomp;       /* --no-seccomp: run without the seccomp filter (debugging) */
+	bool sandbox;          /* --sandbox: the profile for untrusted guests (docs/security.md) */
+	const char *user;      /* --user USER: drop to USER after setup (when started as root) */
 	struct vm_opts defaults; /* per-VM options given outside --vm */
 	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
 };
@@ -71,7 +75,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
 	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
 	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
-	X(11, "no-coalesce", no_argument)
+	X(11, "no-coalesce", no_argument)                                                     \
+	X(12, "file-size-max", required_argument)
 
 /* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
  * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */

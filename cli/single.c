@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "kvmbox/kvmbox.h"
+#include "harden.h"
 #include "load.h"
 #include "single.h"
 #include "status.h"
@@ -113,10 +114,13 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	uint8_t *file;
 	int status;
 
+	cli_apply_profile(o, v, &cfg);
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
 	free(file);
+	if (status == EXIT_OK)
+		status = cli_harden(o, &vm, 1, 0);
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
