@@ -123,6 +123,7 @@ TESTS := \
 	host/test_cli \
 	host/test_doctor \
 	host/test_guests \
+	host/test_harden \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \

@@ -126,6 +126,19 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc_)
 	_exit(128 + SIGSYS); /* not reached: the repeated call is trapped again */
 }
 
+/* Argument ARG equal to V; argument ARG with the bits MASK equal to V. (libseccomp's
+ * SCMP_An macros leave a field out, which clang's -Wmissing-field-initializers refuses.) */
+static struct scmp_arg_cmp arg_eq(unsigned arg, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0 };
+}
+
+static struct scmp_arg_cmp arg_masked(unsigned arg, scmp_datum_t mask, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask,
+				      .datum_b = v };
+}
+
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
 	int ret = 0;
@@ -141,7 +154,7 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)req[i]));
+				       arg_eq(1, (scmp_datum_t)req[i]));
 	return ret;
 }
 
@@ -154,17 +167,17 @@ static int allow_with_args(scmp_filter_ctx ctx)
 	int ret = 0;
 
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				      arg_masked(2, PROT_EXEC, 0));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				      arg_masked(2, PROT_EXEC, 0));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-				      SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+				      arg_masked(3, AT_EMPTY_PATH, AT_EMPTY_PATH));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+				      arg_eq(1, F_GETFL));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, F_GETFD));
+				      arg_eq(1, F_GETFD));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+				      arg_masked(0, CLONE_THREAD, CLONE_THREAD));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	return ret;
 }
@@ -179,9 +192,9 @@ static int allow_shares(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 		if (hc_files_sandbox_fds(cfg->vms[i], &dir_fd, &proc_fd) < 0)
 			continue;
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat2), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)dir_fd));
+				       arg_eq(0, (scmp_datum_t)dir_fd));
 		ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)proc_fd));
+					      arg_eq(0, (scmp_datum_t)proc_fd));
 	}
 	return ret;
 }
