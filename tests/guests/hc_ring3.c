@@ -1,4 +1,4 @@
-/* kvmbox-modes: protected */
+/* kvmbox-modes: protected long */
 /* A ring-3 program (IOPL 3, so its `in` reaches the host) tries every kind of hypercall on
  * ring-0 data: print a supervisor string, read a file into a supervisor buffer, write
  * supervisor data to a file, translate an address, exit. Each must be refused with -EPERM
@@ -10,15 +10,20 @@
 
 #define UCODE_SEL (10 * 8 + 3)
 #define UDATA_SEL (11 * 8 + 3)
-/* Flat 4 GiB, DPL 3, 32-bit: execute/read code and read/write data (SDM Vol 3 3.4.5). */
+/* Flat 4 GiB, DPL 3: execute/read code (32-bit, or 64-bit with L set) and read/write data
+ * (SDM Vol 3 3.4.5, 5.2.1). */
+#ifdef __x86_64__
+#define FLAT_CODE_DPL3 0x00affa000000ffffull
+#else
 #define FLAT_CODE_DPL3 0x00cffa000000ffffull
+#endif
 #define FLAT_DATA_DPL3 0x00cff2000000ffffull
 #define RFLAGS_IOPL3 0x3002u /* IOPL 3 (port I/O allowed at CPL 3), interrupts off */
 #define NOBODY_PORT 0x3f8
 
 struct __attribute__((packed)) dtr {
 	uint16_t limit;
-	uint32_t base;
+	uintptr_t base; /* 8 bytes in 64-bit mode (sgdt stores 10) */
 };
 
 static uint64_t gdt[12] __attribute__((aligned(8)));
@@ -88,16 +93,26 @@ static void load_user_gdt(void)
 	gdt[10] = FLAT_CODE_DPL3;
 	gdt[11] = FLAT_DATA_DPL3;
 	new.limit = sizeof(gdt) - 1;
-	new.base = (uint32_t)(uintptr_t)gdt;
+	new.base = (uintptr_t)gdt;
 	__asm__ volatile("lgdt %0" : : "m"(new));
 }
 
-int main(void)
+/* The interrupt-return frame to ring 3: SS, stack, RFLAGS, CS, entry (iretq in 64-bit mode,
+ * where every slot is 8 bytes). */
+static void enter_ring3(void)
 {
-	file_fd = HC_open("data.txt", KVMBOX_O_RDWR, 0);
-	GUEST_ASSERT(file_fd >= 0);
-	GUEST_ASSERT_EQ(kvmbox_hypercall(KVMBOX_HC_PRINTSTR, (uintptr_t)"ring 0 may\n"), 11);
-	load_user_gdt();
+#ifdef __x86_64__
+	__asm__ volatile("pushq %0\n\t"
+			 "pushq %1\n\t"
+			 "pushq %2\n\t"
+			 "pushq %3\n\t"
+			 "pushq %4\n\t"
+			 "iretq"
+			 :
+			 : "i"(UDATA_SEL), "r"(ustack + sizeof(ustack)), "i"(RFLAGS_IOPL3),
+			   "i"(UCODE_SEL), "r"(ring3_entry)
+			 : "memory");
+#else
 	__asm__ volatile("pushl %0\n\t"
 			 "pushl %1\n\t"
 			 "pushl %2\n\t"
@@ -108,5 +123,15 @@ int main(void)
 			 : "i"(UDATA_SEL), "r"(ustack + sizeof(ustack)), "i"(RFLAGS_IOPL3),
 			   "i"(UCODE_SEL), "r"(ring3_entry)
 			 : "memory");
+#endif
+}
+
+int main(void)
+{
+	file_fd = HC_open("data.txt", KVMBOX_O_RDWR, 0);
+	GUEST_ASSERT(file_fd >= 0);
+	GUEST_ASSERT_EQ(kvmbox_hypercall(KVMBOX_HC_PRINTSTR, (uintptr_t)"ring 0 may\n"), 11);
+	load_user_gdt();
+	enter_ring3();
 	return 1;
 }
