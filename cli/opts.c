@@ -375,6 +375,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 	if (o->repeat > 1 && run_is_scheduled(o))
 		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; %s needs "
 				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
+	if (o->sandbox && o->no_seccomp)
+		return cli_fail(err, errlen, "--sandbox is for untrusted guests; it does not run "
+				"without the system-call filter (--no-seccomp)");
 	if (!o->repeat)
 		o->repeat = 1;
 	return 0;

@@ -295,17 +295,21 @@ static void test_file_size_cap(void **state)
 /* --sandbox: no host address reaches the guest; without it the course interface gives them. */
 static void test_sandbox_hides_host_addresses(void **state)
 {
-	const char *img = guest_image("test-hc_hide", KVMBOX_MODE_LONG);
-	char vm[300];
+	char img[300], vm[300];
 	struct run r;
 
 	(void)state;
+	snprintf(img, sizeof(img), "%s", guest_image("test-hc_hide", KVMBOX_MODE_LONG));
 	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", img, NULL }), 11);
 	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--sandbox", img, NULL }),
 			 10);
 	snprintf(vm, sizeof(vm), "h=%s", guest_image("test-hc_hide", KVMBOX_MODE_PROTECTED));
 	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--sandbox", "--vm", vm,
 		NULL }), 10);
+	/* The profile for untrusted code never runs without its filter. */
+	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--sandbox",
+		"--no-seccomp", img, NULL }), EXIT_USAGE);
+	assert_non_null(strstr(r.errtext, "--no-seccomp"));
 }
 
 /* The channel hub holds at most 64 MiB of records over all channels: 16384 records of
