@@ -191,6 +191,14 @@ static void test_confined_single(void **state)
 			"chatter\n");
 }
 
+/* --repeat takes its snapshot inside the sandbox; its resets are test_cli's --repeat test. */
+static void test_confined_repeat(void **state)
+{
+	(void)state;
+	expect_confined((const char *const[]){ "run", "--repeat", "3", guest_image("test-chatter",
+			KVMBOX_MODE_PROTECTED), NULL }, "chatter\n");
+}
+
 static void test_confined_several(void **state)
 {
 	char a[300], b[300];
@@ -416,6 +424,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_confined_single),
+		cmocka_unit_test(test_confined_repeat),
 		cmocka_unit_test(test_confined_several),
 		cmocka_unit_test(test_no_seccomp_is_loud),
 		cmocka_unit_test(test_forbidden_call_kills),
