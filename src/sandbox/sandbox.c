@@ -161,7 +161,8 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 }
 
 /* Memory, but never executable memory: nothing kvmbox maps after setup holds code. fstat
- * through newfstatat only on a descriptor (AT_EMPTY_PATH); fcntl only to read flags. A
+ * through newfstatat only on a descriptor (AT_EMPTY_PATH); fcntl only to read flags and to
+ * set status flags (O_NONBLOCK on a console), never to duplicate or lock. A
  * thread only as a thread; clone3 says ENOSYS, so the C library falls back to clone, whose
  * flags a filter can see. */
 static int allow_with_args(scmp_filter_ctx ctx)
@@ -178,6 +179,8 @@ static int allow_with_args(scmp_filter_ctx ctx)
 				      arg_eq(1, F_GETFL));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				      arg_eq(1, F_GETFD));
+	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				      arg_eq(1, F_SETFL));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				      arg_masked(0, CLONE_THREAD, CLONE_THREAD));
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
