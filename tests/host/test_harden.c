@@ -4,6 +4,7 @@
  * --sandbox profile, and hypercalls refused to ring 3. Each test runs build/kvmbox. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "kvmbox/sandbox.h"
 #include "harness.h"
 #include "../../cli/status.h"
 
@@ -257,6 +260,57 @@ static void test_forbidden_call_kills(void **state)
 	assert_string_equal(r.outtext, "Hello, world!\n");
 }
 
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+/* The library's sandbox, entered by a child of the test: what a run may still do (a thread:
+ * a console writer may be one) works; a socket, which it may not, ends it by SIGSYS, with
+ * the line on its stderr (into TEXT). */
+static int sandboxed_child(bool forbidden, char *text, size_t max)
+{
+	struct kvmbox_sandbox_config cfg = { .vms = NULL, .nvms = 0, .flags = 0 };
+	pthread_t t;
+	void *ret = NULL;
+	int st, err[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(err), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(err[1], 2);
+		if (kvmbox_sandbox_enter(&cfg, NULL) < 0)
+			_exit(2);
+		if (pthread_create(&t, NULL, thread_fn, &cfg) || pthread_join(t, &ret) || ret != &cfg)
+			_exit(3);
+		if (forbidden)
+			(void)socket(AF_INET, SOCK_STREAM, 0);
+		_exit(0);
+	}
+	close(err[1]);
+	read_all_fd(err[0], text, max);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void test_library_sandbox(void **state)
+{
+	char text[512];
+	int st;
+
+	(void)state;
+	st = sandboxed_child(false, text, sizeof(text));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_string_equal(text, "");
+	st = sandboxed_child(true, text, sizeof(text));
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSYS);
+	assert_non_null(strstr(text, "kvmbox: seccomp: forbidden system call 41 ")); /* socket */
+}
+
 /* A temporary share directory (removed by the caller with rm -rf). */
 static char *temp_share(void)
 {
@@ -428,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_confined_several),
 		cmocka_unit_test(test_no_seccomp_is_loud),
 		cmocka_unit_test(test_forbidden_call_kills),
+		cmocka_unit_test(test_library_sandbox),
 		cmocka_unit_test(test_file_size_cap),
 		cmocka_unit_test(test_sandbox_hides_host_addresses),
 		cmocka_unit_test(test_channel_bytes_capped),
