@@ -6,6 +6,7 @@
 #include <time.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
+#include "harden.h"
 #include "load.h"
 #include "single.h"
 #include "status.h"
@@ -120,10 +121,13 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	cfg.argc = cli_guest_argv(v, guest_argv);
 	cfg.argv = guest_argv;
 
+	cli_apply_profile(o, v, &cfg);
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
 	free(file);
+	if (status == EXIT_OK)
+		status = cli_harden(o, &vm, 1, 0);
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
