@@ -49,8 +49,10 @@ LIB_SRCS := \
 	src/hc/stats.c \
 	src/hc/table.c \
 	src/gdb/conn.c \
+	src/gdb/kvm_target.c \
 	src/gdb/packet.c \
 	src/gdb/reply.c \
+	src/gdb/session.c \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \

@@ -32,6 +32,8 @@ struct vm_opts {
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
 	bool strict, regs, stats, no_coalesce;
+	const char *gdb;       /* gdb server: "tcp:[HOST:]PORT" or "unix:PATH"; NULL: none */
+	bool gdb_wait;         /* -S: the guest waits for gdb before its first instruction */
 };
 
 /* A whole run: its VMs and the run-wide options. */
@@ -71,7 +73,10 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
 	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
 	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
-	X(11, "no-coalesce", no_argument)
+	X(11, "no-coalesce", no_argument) X(12, "gdb", required_argument)
+
+/* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
+#define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"
 
 /* Set the per-VM option KEY ("mem", "share", "strict" ...) of V to VAL (NULL for a flag).
  * WHERE starts the error line ("--mem", "--vm neo: mem"). Returns 0 or -1 (ERR says why). */

@@ -158,7 +158,7 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, strict, regs, stats, no-coalesce)", where);
+					"weight, out, timeout, strict, regs, stats, no-coalesce, gdb)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -167,6 +167,12 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_mode(v, val, where, err, errlen);
 	if (!strcmp(key, "share"))
 		return set_share(v, val, where, err, errlen);
+	if (!strcmp(key, "gdb")) {
+		if (strncmp(val, "tcp:", 4) && strncmp(val, "unix:", 5))
+			return cli_fail(err, errlen, "%s: '%s' (tcp:[HOST:]PORT or unix:PATH)", where, val);
+		v->gdb = val;
+		return 0;
+	}
 	if (!strcmp(key, "out")) {
 		if (!*val)
 			return cli_fail(err, errlen, "%s: a file is needed", where);
