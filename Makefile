@@ -122,6 +122,7 @@ TESTS := \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \
+	host/test_gdb_session \
 	host/test_guests \
 	host/test_hypercalls \
 	host/test_lifecycle \

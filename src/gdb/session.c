@@ -192,6 +192,7 @@ static void attach(struct gdb_session *s, int timeout_ms, const struct kvmbox_ru
 
 	if (gdb_conn_accept(&s->conn, timeout_ms, &err) < 0)
 		return;
+	s->wait_first = false; /* -S waits for the first gdb only, however its session ends */
 	if (gdb_stub_create(&gdb_kvm_ops, &s->target, s->target.tdesc, &s->stub) < 0) {
 		gdb_conn_drop_client(&s->conn);
 		return;
@@ -231,7 +232,6 @@ static void gdb_before_run(struct kvmbox_vm *vm, void *state, const struct kvmbo
 		}
 		attach(s, WAIT_SLICE_MS, opts);
 	}
-	s->wait_first = false;
 	if (s->io_step) {
 		s->io_step = false;
 		if (gdb_kvm_io_step(&s->target, &stop))
@@ -368,8 +368,10 @@ static int gdb_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 	/* Probed here, before any sandbox: it creates a VM of its own. */
 	s->target.caps = gdb_kvm_probe();
 	describe(s);
-	log_msg(vm->log, KVMBOX_LOG_INFO, vm->name, "gdb: listening on %s (debug registers: %s)",
-		s->address, s->target.caps & GDB_KVM_DR_EXEC ? "fire" : "do not fire; planted hlt");
+	log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
+		"gdb: listening on %s (breakpoints: planted hlt; hbreak: %s; watchpoints: %s)",
+		s->address, s->target.caps & GDB_KVM_DR_EXEC ? "debug registers" : "planted hlt",
+		s->target.caps & GDB_KVM_DR_WRITE ? "debug registers" : "none, the debug registers do not fire for data here");
 	return start_watcher(s, err);
 }
 
