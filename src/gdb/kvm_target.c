@@ -312,13 +312,19 @@ int gdb_kvm_go(struct gdb_kvm *t)
 {
 	struct kvm_run *run = t->vm->run;
 
-	if (t->regs_dirty) {
+	if (t->regs_dirty)
 		run->s.regs.regs = t->cpu.regs;
-		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	}
-	if (t->sregs_dirty) {
+	if (t->sregs_dirty)
 		run->s.regs.sregs = t->cpu.sregs;
-		run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	/* Now, not through sync_regs at the next KVM_RUN: KVM_SET_GUEST_DEBUG takes the rip
+	 * it single-steps from when it is called, and a TF for another rip is dropped (SVM). */
+	if (t->regs_dirty || (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)) {
+		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_REGS, &run->s.regs.regs, NULL);
+		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
+	}
+	if (t->sregs_dirty || (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)) {
+		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_SREGS, &run->s.regs.sregs, NULL);
+		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_SREGS;
 	}
 	if (t->fpu_dirty)
 		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_FPU, &t->cpu.fpu, NULL);

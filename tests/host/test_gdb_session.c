@@ -136,8 +136,10 @@ static char *run_gdb(const struct kv *k, enum kvmbox_mode mode, const char *imag
 
 static void assert_has(const char *out, const char *want)
 {
-	if (!strstr(out, want))
-		fail_msg("gdb's output lacks \"%s\":\n%s", want, out);
+	if (!strstr(out, want)) {
+		printf("gdb's output:\n%s\n", out); /* whole: cmocka truncates its messages */
+		fail_msg("gdb's output lacks \"%s\"", want);
+	}
 }
 
 /* The whole session of the issue, in one gdb run. */
