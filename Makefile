@@ -51,6 +51,7 @@ LIB_SRCS := \
 	src/gdb/conn.c \
 	src/gdb/kvm_target.c \
 	src/gdb/packet.c \
+	src/gdb/probe.c \
 	src/gdb/reply.c \
 	src/gdb/session.c \
 	src/gdb/stub.c \

@@ -13,8 +13,6 @@
 #define DR6_BS (1u << 14)   /* single-step (Intel SDM Vol. 3, 18.2.3) */
 #define DR7_GE (1u << 9)    /* exact data breakpoints, recommended when any is enabled */
 #define DR7_FIXED1 (1u << 10)
-#define PROBE_ADDR 0x1000
-#define PROBE_DATA 0x2000
 
 /* ---- registers ------------------------------------------------------------------------ */
 
@@ -418,42 +416,4 @@ void gdb_kvm_release(struct gdb_kvm *t)
 	memset(t->drs, 0, sizeof(t->drs));
 	t->stepping = t->step_over = false;
 	kvm_set_guest_debug(t->vm->log, t->vm->name, t->vm->vcpu_fd, 0, none, 0, NULL);
-}
-
-/* ---- probing the host ------------------------------------------------------------------ */
-
-/* Run the probe VM until its next exit; true when it is a debug exit for DR0. */
-static bool probe_hit(struct kvmbox_vm *vm, uint64_t dr0, unsigned rwlen)
-{
-	uint64_t dr[GDB_KVM_DRS] = { dr0 };
-	uint64_t dr7 = 1 | (uint64_t)rwlen << 16 | DR7_GE | DR7_FIXED1;
-
-	if (kvm_set_guest_debug(NULL, NULL, vm->vcpu_fd, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
-				dr, dr7, NULL) < 0 ||
-	    kvm_ioctl(NULL, NULL, vm->vcpu_fd, KVM_RUN, 0, NULL) < 0)
-		return false;
-	return vm->run->exit_reason == KVM_EXIT_DEBUG && (vm->run->debug.arch.dr6 & 1);
-}
-
-unsigned gdb_kvm_probe(void)
-{
-	/* nop; mov [PROBE_DATA], al; hlt (16-bit code) */
-	static const uint8_t code[] = { 0x90, 0xa2, PROBE_DATA & 0xff, PROBE_DATA >> 8, HLT };
-	struct kvmbox_vm_config cfg = { .name = "gdb-probe", .mode = KVMBOX_MODE_REAL,
-					.mem_size = KVMBOX_MEM_MIN, .console_fd = -1 };
-	struct kvmbox_image img;
-	struct kvmbox_vm *vm;
-	unsigned caps = 0;
-
-	if (kvmbox_vm_create(&vm, &cfg, NULL) < 0)
-		return 0;
-	if (kvmbox_image_parse(&img, code, sizeof(code), true, PROBE_ADDR, PROBE_ADDR, NULL) == 0 &&
-	    kvmbox_vm_load(vm, &img, NULL) == 0 && probe_hit(vm, PROBE_ADDR + 1, 0)) {
-		caps |= GDB_KVM_DR_EXEC;
-		/* From the breakpoint on, the mov runs: a write watchpoint traps after it. */
-		if (probe_hit(vm, PROBE_DATA, 1))
-			caps |= GDB_KVM_DR_WRITE;
-	}
-	kvmbox_vm_destroy(vm);
-	return caps;
 }

@@ -310,6 +310,68 @@ static void test_gdb_detach(void **state)
 	assert_non_null(strstr(k.out, "answer 7"));
 }
 
+/* One random packet for the fuzz: a command the stub knows (never one that resumes the guest:
+ * the guest would run away from the test) with random arguments, escapes and binary bytes,
+ * then one of: a correct checksum, a wrong one, no end (truncated), or far too long. */
+static size_t fuzz_packet(char *buf, size_t max, unsigned *seed)
+{
+	static const char cmds[] = "gGpPmMXzZqQHT?";
+	/* No '$' in a body (it would start a packet of the noise, maybe a 'c') and no lower-case
+	 * c, k, s: the guest stays stopped and the fuzz reaches all its packets. */
+	static const char chars[] = "0123456789ABEF,:;}#*xX-";
+	size_t len = 0, n = (size_t)(rand_r(seed) % 40), i;
+	unsigned cs = 0, how = (unsigned)rand_r(seed) % 8;
+	char body[8192];
+
+	if (how == 0)
+		n = sizeof(body) - 1; /* oversized */
+	body[len++] = cmds[rand_r(seed) % (int)(sizeof(cmds) - 1)];
+	if (rand_r(seed) % 2)
+		len += (size_t)snprintf(body + len, 32, "%x,%x", rand_r(seed) % 0x3000, rand_r(seed) % 64);
+	for (i = 0; i < n && len < sizeof(body) - 1; i++)
+		body[len++] = rand_r(seed) % 4 ? chars[rand_r(seed) % (int)(sizeof(chars) - 1)]
+					      : (char)(0x80 | (rand_r(seed) & 0x7f)); /* binary */
+	for (i = 0; i < len; i++)
+		cs += (unsigned char)body[i];
+	if (len + 8 > max)
+		len = max - 8;
+	buf[0] = '$';
+	memcpy(buf + 1, body, len);
+	if (how == 1)
+		return len + 1; /* truncated: no '#' */
+	return len + 1 + (size_t)snprintf(buf + len + 1, 8, "#%02x", (how == 2 ? cs + 1 : cs) & 0xff);
+}
+
+/* Malformed, truncated, oversized and binary packets against the real target: kvmbox answers
+ * or refuses each, never crashes, and when gdb goes away the guest runs to its end. */
+static void test_gdb_fuzz_real_target(void **state)
+{
+	unsigned seed = 1414;
+	char pkt[9000], sink[65536];
+	struct kv k;
+	int fd, i;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	kv_start(&k, "-S", guest_image("test-" GUEST, KVMBOX_MODE_LONG));
+	fd = rsp_connect(k.port);
+	for (i = 0; i < 3000; i++) {
+		size_t n = fuzz_packet(pkt, sizeof(pkt), &seed);
+
+		/* A '$c' inside the noise is a continue: the guest may run off and end, and
+		 * kvmbox close the session. Then the fuzz is over. */
+		if (send(fd, pkt, n, MSG_NOSIGNAL) != (ssize_t)n)
+			break;
+		while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			; /* keep the replies flowing */
+	}
+	close(fd); /* gdb gone: as a detach */
+	kv_wait(&k); /* exited (a signal fails it), whatever the random writes did to the guest */
+	printf("fuzz: %d packets, kvmbox status %d\n", i, k.status);
+	assert_true(k.status <= 71);
+	assert_null(strstr(k.err, "host error")); /* kvmbox itself never failed */
+}
+
 /* A port in use is bad input: one clear line, status 2, nothing run. */
 static void test_gdb_port_in_use(void **state)
 {
@@ -348,6 +410,7 @@ int main(void)
 		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, NULL),
 		cmocka_unit_test(test_gdb_detach),
 		cmocka_unit_test(test_gdb_port_in_use),
+		cmocka_unit_test(test_gdb_fuzz_real_target),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
