@@ -285,9 +285,14 @@ static void complete_io(struct gdb_kvm *t)
 
 void gdb_kvm_stop(struct gdb_kvm *t, const struct gdb_stop *stop)
 {
+	complete_io(t);
+	gdb_kvm_take(t, stop);
+}
+
+void gdb_kvm_take(struct gdb_kvm *t, const struct gdb_stop *stop)
+{
 	struct kvm_run *run = t->vm->run;
 
-	complete_io(t);
 	t->cpu.regs = run->s.regs.regs;
 	t->cpu.sregs = run->s.regs.sregs;
 	t->fpu_valid = kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_GET_FPU, &t->cpu.fpu,

@@ -63,6 +63,10 @@ unsigned gdb_kvm_probe(void);
  * and remember STOP as the reason. */
 void gdb_kvm_stop(struct gdb_kvm *t, const struct gdb_stop *stop);
 
+/* gdb_kvm_stop without completing a pending I/O: for a run that is over, whose registers
+ * (kvm_run sync_regs) already say where the guest stands. */
+void gdb_kvm_take(struct gdb_kvm *t, const struct gdb_stop *stop);
+
 /* gdb resumed the target: registers back to KVM, breakpoints planted, KVM_SET_GUEST_DEBUG
  * for T->how (a continue from a breakpoint first steps over it). 0 or -errno. */
 int gdb_kvm_go(struct gdb_kvm *t);

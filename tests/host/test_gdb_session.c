@@ -34,6 +34,21 @@ struct kv {
 	int status;
 };
 
+/* The kvmbox of the running test, killed by the teardown should an assertion end the test
+ * before kv_wait: no server is left waiting for a gdb that never comes. */
+static pid_t live_kvmbox;
+
+static int kill_leftover(void **state)
+{
+	(void)state;
+	if (live_kvmbox > 0 && waitpid(live_kvmbox, NULL, WNOHANG) == 0) {
+		kill(live_kvmbox, SIGKILL);
+		waitpid(live_kvmbox, NULL, 0);
+	}
+	live_kvmbox = 0;
+	return 0;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -68,6 +83,7 @@ static void kv_start(struct kv *k, const char *flag, const char *image)
 	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
 	posix_spawn_file_actions_adddup2(&fa, efd, 2);
 	assert_int_equal(posix_spawn(&k->pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	live_kvmbox = k->pid;
 	posix_spawn_file_actions_destroy(&fa);
 	close(ofd);
 	close(efd);
@@ -93,6 +109,7 @@ static void kv_wait(struct kv *k)
 		kill(k->pid, SIGKILL);
 		waitpid(k->pid, &st, 0);
 	}
+	live_kvmbox = 0;
 	read_file(k->out_path, k->out, sizeof(k->out));
 	read_file(k->err_path, k->err, sizeof(k->err));
 	unlink(k->out_path);
@@ -405,12 +422,12 @@ static void test_gdb_port_in_use(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		PER_MODE_WITH(test_gdb_debug_session, NULL, NULL),
-		PER_MODE_WITH(test_gdb_hw_watchpoint, NULL, NULL),
-		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, NULL),
-		cmocka_unit_test(test_gdb_detach),
+		PER_MODE_WITH(test_gdb_debug_session, NULL, kill_leftover),
+		PER_MODE_WITH(test_gdb_hw_watchpoint, NULL, kill_leftover),
+		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, kill_leftover),
+		cmocka_unit_test_teardown(test_gdb_detach, kill_leftover),
 		cmocka_unit_test(test_gdb_port_in_use),
-		cmocka_unit_test(test_gdb_fuzz_real_target),
+		cmocka_unit_test_teardown(test_gdb_fuzz_real_target, kill_leftover),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
