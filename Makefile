@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt
+LDLIBS := -lrt -ldw -lelf
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -26,8 +26,10 @@ endif
 LIB_SRCS := \
 	src/chan/hub.c \
 	src/console.c \
+	src/debuginfo/debuginfo.c \
 	src/deadline.c \
 	src/exits.c \
+	src/explain.c \
 	src/features.c \
 	src/handler.c \
 	src/host.c \
@@ -36,18 +38,22 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
 	src/snapshot.c \
+	src/trace.c \
 	src/util.c \
 	src/sched/report.c \
 	src/sched/sched.c \
 	src/vm.c \
+	src/hc/args.c \
 	src/hc/chan.c \
 	src/hc/console.c \
 	src/hc/files.c \
 	src/hc/stats.c \
 	src/hc/table.c \
+	src/fault/report.c \
 	src/gdb/conn.c \
 	src/gdb/kvm_target.c \
 	src/gdb/packet.c \
@@ -57,11 +63,14 @@ LIB_SRCS := \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \
+	src/x86/exc.c \
+	src/x86/idt.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
 	src/x86/paging.c \
 	src/x86/regs.c \
-	src/x86/walk.c
+	src/x86/walk.c \
+	src/x86/walk_text.c
 
 CLI_SRCS := \
 	cli/doctor.c \
@@ -71,7 +80,8 @@ CLI_SRCS := \
 	cli/multi.c \
 	cli/opts.c \
 	cli/single.c \
-	cli/vm_opts.c
+	cli/vm_opts.c \
+	cli/walk.c
 
 LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -117,19 +127,26 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 TESTS := \
 	unit/test_cause \
 	unit/test_core \
+	unit/test_debuginfo \
+	unit/test_exc \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_trace \
+	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_doctor \
+	host/test_faults \
 	host/test_gdb_session \
 	host/test_guests \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_sched \
-	host/test_sdk
+	host/test_sdk \
+	host/test_trace \
+	host/test_walk
 
 TEST_BINS := $(TESTS:%=$(BUILD)/tests/%)
 TEST_HARNESS := $(BUILD)/obj/tests/host/harness.o
@@ -147,6 +164,15 @@ $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUIL
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
 		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
 	$(link_test)
+# test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
+# QEMU lane has no binutils) and compiled into the test.
+DEBUGINFO_IMAGES := $(foreach m,real protected paged32 long,$(BUILD)/guests/hello-$(m).elf \
+	$(BUILD)/guests/test-hc_basic-$(m).elf)
+$(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES)
+	@mkdir -p $(@D)
+	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/tests/unit/test_debuginfo.o: $(BUILD)/gen/debuginfo_expect.h
+$(BUILD)/obj/tests/unit/test_debuginfo.o: CFLAGS += -I$(BUILD)/gen
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
@@ -197,6 +223,7 @@ help:
 	@echo "scripts/kvm-in-qemu CMD...  run any kvmbox command line inside the QEMU lane"
 	@echo "make install         install under PREFIX=/usr/local (DESTDIR= stages); make uninstall"
 	@echo "make check-install   install into a temporary DESTDIR, build and run an embedder with pkg-config"
+	@echo "                     and a guest per mode with pkg-config kvmbox-guest-MODE"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
 # Without a usable KVM (kvmbox doctor --brief: status 69) the hello guest runs inside the QEMU lane.

@@ -85,6 +85,28 @@ static int open_output(const char *what, const char *path, FILE **f)
 	return EXIT_OK;
 }
 
+/* Each VM's --trace-file, opened now: a bad path is refused before any VM runs, and the file
+ * is open before anything (a seccomp filter) could forbid opening it. VMs that name the same
+ * path share one FILE, so their lines (prefixed with the VM's name) interleave, not clobber. */
+static int open_logs(const struct run_opts *o, struct run_inputs *in)
+{
+	unsigned i, k;
+
+	for (i = 0; i < o->nvms; i++) {
+		const char *path = o->vms[i].trace_file;
+
+		for (k = 0; path && k < i; k++)
+			if (o->vms[k].trace_file && !strcmp(o->vms[k].trace_file, path))
+				break;
+		if (path && k < i)
+			in->log[i] = in->log[k];
+		else if (open_output(o->several ? "trace-file=" : "--trace-file", path,
+				     &in->log[i]) != EXIT_OK)
+			return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 {
 	char msg[512];
@@ -107,16 +129,24 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 	if (open_output("--stats-json", o->stats_json, &in->stats_json) != EXIT_OK ||
 	    open_output("--trace-out", o->trace_out, &in->trace) != EXIT_OK)
 		return EXIT_USAGE;
+	if (open_logs(o, in) != EXIT_OK)
+		return EXIT_USAGE;
 	return EXIT_OK;
 }
 
 void run_inputs_close(struct run_inputs *in)
 {
-	unsigned i;
+	unsigned i, k;
 
 	for (i = 0; i < RUN_MAX_VMS; i++)
 		if (in->out[i])
 			fclose(in->out[i]);
+	for (i = 0; i < RUN_MAX_VMS; i++) {
+		for (k = 0; in->log[i] && k < i && in->log[k] != in->log[i]; k++)
+			;
+		if (in->log[i] && k == i) /* shared FILEs are closed once */
+			fclose(in->log[i]);
+	}
 	if (in->stats_json)
 		fclose(in->stats_json);
 	if (in->trace)

@@ -94,6 +94,14 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
 	return EXIT_OK;
 }
 
+unsigned cli_guest_argv(const struct vm_opts *v, const char **argv)
+{
+	argv[0] = v->image ? v->image : "hello";
+	for (unsigned i = 0; i < v->nargs; i++)
+		argv[i + 1] = v->args[i];
+	return v->nargs + 1;
+}
+
 int cli_check_hello(const struct kvmbox_vm *vm, bool quiet)
 {
 	uint64_t rax = kvmbox_vm_regs(vm)->rax;

@@ -28,6 +28,11 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
  * "Ok" line on stderr unless QUIET) or EXIT_CHECK. */
 int cli_check_hello(const struct kvmbox_vm *vm, bool quiet);
 
+/* The guest's argv for V into ARGV (KVMBOX_ARGC_MAX entries, which run_parse keeps it
+ * within): the image ("hello" for the built-in guest), then the words after `--`. Returns
+ * argc. The strings are borrowed from V and the command line. */
+unsigned cli_guest_argv(const struct vm_opts *v, const char **argv);
+
 /* The general registers / the exit counters of VM, on stderr. */
 void cli_print_regs(const struct kvmbox_vm *vm);
 void cli_print_stats(const struct kvmbox_vm *vm);

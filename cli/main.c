@@ -19,6 +19,7 @@
 
 static const char overview[] =
 	"usage: kvmbox [run] [OPTION...] [IMAGE]   run a guest (the built-in hello without IMAGE)\n"
+	"       kvmbox [run] [OPTION...] IMAGE -- ARG...  ... with ARGs for its main(argc, argv)\n"
 	"       kvmbox doctor [--json | --brief]   what this host's KVM can do, and why not\n"
 	"       kvmbox help [COMMAND]              this text, or COMMAND's (run, doctor)\n"
 	"       kvmbox version                     the version and the hypercall ABI\n"

@@ -6,17 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
 #include "load.h"
 #include "multi.h"
 #include "status.h"
+#include "walk.h"
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 
 struct vm_ctx {
 	const char *name;
+	struct kvmbox_log log; /* the VM's own: its trace level and trace-file */
 	FILE *file;          /* out=FILE, or NULL: stdout */
 	bool prefix;         /* stdout lines prefixed "[name] " (several VMs) */
 	char line[1024];
@@ -85,7 +88,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 		.name = v->name,
 		.mem_size = v->mem,
 		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
-		.log = &r->log,
+		.log = &r->ctx[i].log,
 		.console = console,
 		.console_ctx = &r->ctx[i],
 		.share_dir = v->share,
@@ -97,10 +100,15 @@ static int create_vm(struct multi_run *r, unsigned i)
 	};
 	struct kvmbox_image img;
 	char who[VM_NAME_MAX + 256];
+	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
 
+	cfg.argc = cli_guest_argv(v, guest_argv);
+	cfg.argv = guest_argv;
 	r->ctx[i] = (struct vm_ctx){ .name = v->name, .file = r->in->out[i],
+				     .log = { .level = cli_log_level(r->o->verbosity, v),
+					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
 				     .prefix = r->o->nvms > 1, .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
 	status = cli_image_read(v, &file, &img, &cfg.mode);
@@ -219,12 +227,13 @@ static void report(const struct multi_run *r)
 			cli_print_regs(r->vms[i]);
 		if (o->vms[i].stats)
 			cli_print_stats(r->vms[i]);
+		cli_print_walks(r->vms[i], &o->vms[i], true);
 	}
 }
 
 int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 {
-	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, o->trace),
+	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, NULL),
 							  .sink = stderr } };
 	struct kvmbox_error err = { "" };
 	int status;

@@ -4,14 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kvmbox/abi.h"
 #include "opts.h"
 
 const char cli_usage[] =
-	"usage: kvmbox run [OPTION...] [IMAGE]\n"
+	"usage: kvmbox run [OPTION...] [IMAGE] [-- ARG...]\n"
 	"       kvmbox run --vm NAME=IMAGE[,KEY=VALUE...] [--vm ...] [OPTION...]\n"
 	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine; without\n"
 	"IMAGE, the built-in hello guest (default long mode). With --vm, several VMs share one\n"
-	"host thread under a scheduler; a single VM is a run of one VM.\n"
+	"host thread under a scheduler; a single VM is a run of one VM. The ARGs after `--` are\n"
+	"the guest's main(argc, argv) (argv[0]: IMAGE; one VM only, at most 31, 1 KiB).\n"
 	"\n"
 	"Per VM: --KEY VALUE for the single VM (or the default of every --vm), KEY=VALUE in --vm:\n"
 	"  -m, --mode MODE      real | protected | paged32 | long. An ELF runs in its own mode\n"
@@ -27,6 +29,8 @@ const char cli_usage[] =
 	"      --out FILE       the guest console to FILE (default: stdout; with several VMs\n"
 	"                       each line is prefixed [NAME])\n"
 	"      --regs, --stats  print the registers / exit counts when the guest stops\n"
+	"      --walk GVA       print how GVA becomes a guest-physical and host address when\n"
+	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
 	"      --gdb tcp:[HOST:]PORT | unix:PATH  a gdb server (127.0.0.1 unless HOST is\n"
@@ -34,6 +38,10 @@ const char cli_usage[] =
 	"  -s                   --gdb tcp:127.0.0.1:1234, as QEMU's -s\n"
 	"  -S                   the guest waits for gdb before its first instruction (with\n"
 	"                       the -s server unless --gdb is given), as QEMU's -S\n"
+	"      --trace          every KVM call with its arguments, every exit with its fields\n"
+	"      --explain        --trace plus one line of why for each bring-up step (learners)\n"
+	"      --trace-file FILE  the VM's log (--trace, --explain, -v) to FILE, not stderr;\n"
+	"                       implies --trace, as QEMU's -D (--trace-out is another thing)\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -45,21 +53,25 @@ const char cli_usage[] =
 	"      --chan ID=CAP    records channel ID holds (default 16)\n"
 	"      --show-ports     print every write to the Matrix ports 0x10/0x11\n"
 	"      --stats-json FILE  per-VM report as JSON (docs/stats.schema.json)\n"
-	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when\n"
+	"      --trace-out FILE   Chrome/Perfetto trace-event JSON of who ran when (the\n"
+	"                       scheduler's timeline; --trace-file is the KVM call log)\n"
 	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
 	"                       with the scheduler options above, which measure one run)\n"
-	"  -v, --verbose        more messages (repeat for debug); --trace: every KVM call\n"
+	"  -v, --verbose        each VM's mode, memory layout, entry and segments (-vv: debug)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"The per-VM report of a scheduled run goes to stderr.\n";
 
 const char cli_status_help[] =
 	"Exit status (the guest owns 0, 1 and 3-63; kvmbox owns 2 and 64-79):\n"
-	"  0       the guest halted or exited 0 (built-in hello: its checks passed)\n"
-	"  1, 3-63 the guest's own HC_exit status (several VMs: the first VM's that is not 0)\n"
+	"  0       the guest halted, exited 0 or its main returned 0 (built-in hello: its checks\n"
+	"          passed)\n"
+	"  1, 3-63 the guest's own status, HC_exit(N) or main's N (several VMs: the first VM's\n"
+	"          that is not 0)\n"
 	"  2       bad input (options, image, paths, schedule): refused before anything ran\n"
 	"  64      a guest assertion or the built-in hello's check failed\n"
-	"  65      guest fault (triple fault, bad MMIO or port, failed entry, --strict bad call)\n"
+	"  65      guest fault (an exception, triple fault, bad MMIO or port, failed entry,\n"
+	"          --strict bad call)\n"
 	"  66      timeout\n"
 	"  67      deadlock: every remaining VM waited on a channel\n"
 	"  68      the guest exited with 2 or 64-255, statuses kvmbox owns (stderr gives it)\n"
@@ -71,7 +83,7 @@ const char cli_status_help[] =
 
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
-	OPT_JSON, OPT_TRACE_OUT, OPT_TRACE, OPT_REPEAT,
+	OPT_JSON, OPT_TRACE_OUT, OPT_REPEAT,
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
@@ -91,7 +103,6 @@ static const struct option long_options[] = {
 	{ "show-ports", no_argument, NULL, OPT_PORTS },
 	{ "stats-json", required_argument, NULL, OPT_JSON },
 	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
-	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -220,7 +231,6 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 		return 0;
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
-	case OPT_TRACE: o->trace = true; return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -310,6 +320,24 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 	return 0;
 }
 
+/* The single VM's arguments after `--`: the guest's argv[1..], with the image as argv[0],
+ * within the ABI's bounds (the guest's buffers are sized by them). */
+static int check_args(const struct vm_opts *v, char *err, size_t errlen)
+{
+	size_t bytes = strlen(v->image ? v->image : "hello") + 1;
+	unsigned i;
+
+	if (v->nargs + 1 > KVMBOX_ARGC_MAX)
+		return cli_fail(err, errlen, "--: %u guest arguments, at most %d", v->nargs,
+				KVMBOX_ARGC_MAX - 1);
+	for (i = 0; i < v->nargs; i++)
+		bytes += strlen(v->args[i]) + 1;
+	if (bytes > KVMBOX_ARGS_MAX)
+		return cli_fail(err, errlen, "--: the guest's arguments (with the image name) take "
+				"%zu bytes, at most %d", bytes, KVMBOX_ARGS_MAX);
+	return 0;
+}
+
 /* The VMs of the run: the --vm ones, or the single one of the command line. */
 static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
@@ -321,6 +349,9 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 				"--vm NAME=IMAGE", argv[optind]);
 	if (o->several && o->defaults.out)
 		return cli_fail(err, errlen, "--out: with --vm, give each VM its own out=FILE");
+	if (o->several && o->defaults.nargs)
+		return cli_fail(err, errlen, "--: guest arguments are for one VM (kvmbox run IMAGE -- "
+				"ARG...); --vm runs pass none");
 	for (i = 0; i < o->nvms; i++)
 		if (parse_vm(o, i, err, errlen) < 0)
 			return -1;
@@ -336,6 +367,8 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 		if (o->vms[0].gdb_wait && !o->vms[0].gdb)
 			o->vms[0].gdb = CLI_GDB_DEFAULT;
 		o->nvms = 1;
+		if (check_args(&o->vms[0], err, errlen) < 0)
+			return -1;
 	}
 	for (i = 0; i < o->nvms; i++) {
 		if (!o->vms[i].entry_set)
@@ -362,6 +395,14 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 		argv++;
 		argc--;
 	}
+	/* Everything after the first `--` is the guest's (its argv[1..]); getopt sees the rest. */
+	for (c = 1; c < argc; c++)
+		if (!strcmp(argv[c], "--")) {
+			o->defaults.args = argv + c + 1;
+			o->defaults.nargs = (unsigned)(argc - c - 1);
+			argc = c;
+			break;
+		}
 	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:rsSplvhV", long_options, NULL)) != -1)
@@ -393,9 +434,11 @@ void run_opts_free(struct run_opts *o)
 	vm_opts_free(&o->defaults);
 }
 
-enum kvmbox_log_level cli_log_level(int verbosity, bool trace)
+enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v)
 {
-	if (trace)
+	if (v && v->explain)
+		return KVMBOX_LOG_EXPLAIN;
+	if (v && (v->trace || v->trace_file))
 		return KVMBOX_LOG_TRACE;
 	if (verbosity)
 		return verbosity > 1 ? KVMBOX_LOG_DEBUG : KVMBOX_LOG_INFO;

@@ -15,6 +15,7 @@
 
 #define RUN_MAX_VMS 256
 #define VM_NAME_MAX 32
+#define VM_WALKS_MAX 16 /* --walk addresses per VM */
 
 /* One VM's options. */
 struct vm_opts {
@@ -34,6 +35,12 @@ struct vm_opts {
 	bool strict, regs, stats, no_coalesce;
 	const char *gdb;       /* gdb server: "tcp:[HOST:]PORT" or "unix:PATH"; NULL: none */
 	bool gdb_wait;         /* -S: the guest waits for gdb before its first instruction */
+	uint64_t walk[VM_WALKS_MAX]; /* --walk GVA: translations printed when the run ends */
+	unsigned nwalk;
+	bool trace, explain;   /* --trace: KVM calls and exits; --explain: and why (implies trace) */
+	const char *trace_file; /* the VM's log (trace, -v) to this file; NULL: stderr */
+	char **args;           /* the guest's arguments after `--` (argv[1..]), borrowed */
+	unsigned nargs;
 };
 
 /* A whole run: its VMs and the run-wide options. */
@@ -51,7 +58,7 @@ struct run_opts {
 	const char *stats_json, *trace_out;
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
-	bool trace, help, version;
+	bool help, version;
 	struct vm_opts defaults; /* per-VM options given outside --vm */
 	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
 };
@@ -73,7 +80,10 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(4, "share", required_argument) X(5, "weight", required_argument)                    \
 	X(6, "out", required_argument) X(7, "timeout", required_argument)                     \
 	X(8, "strict", no_argument) X(9, "regs", no_argument) X(10, "stats", no_argument)    \
-	X(11, "no-coalesce", no_argument) X(12, "gdb", required_argument)
+	X(11, "no-coalesce", no_argument)                                                     \
+	X(12, "walk", required_argument)                                                      \
+	X(13, "trace", no_argument) X(14, "explain", no_argument)                             \
+	X(15, "trace-file", required_argument) X(16, "gdb", required_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"
@@ -97,8 +107,9 @@ int cli_parse_seconds(const char *s, double *out);
 /* Format one error line into ERR and return -1: `return cli_fail(err, len, "bad %s", x);` */
 int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* The library's log level for VERBOSITY (-v count) and --trace: WARN, INFO, DEBUG or TRACE. */
-enum kvmbox_log_level cli_log_level(int verbosity, bool trace);
+/* The library's log level for VERBOSITY (-v count) and V's --trace, --trace-file and
+ * --explain: WARN, INFO, DEBUG, TRACE or EXPLAIN. */
+enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v);
 
 /* The help text of `kvmbox run` (both forms) and the table of exit statuses. */
 extern const char cli_usage[];

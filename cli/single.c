@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "load.h"
 #include "single.h"
 #include "status.h"
+#include "walk.h"
 
 static uint64_t now_ns(void)
 {
@@ -102,7 +104,8 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
 	const struct vm_opts *v = &o->vms[0];
-	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, o->trace), .sink = stderr };
+	struct kvmbox_log log = { .level = cli_log_level(o->verbosity, v),
+				  .sink = in->log[0] ? in->log[0] : stderr };
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,
@@ -116,8 +119,12 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
+	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
+
+	cfg.argc = cli_guest_argv(v, guest_argv);
+	cfg.argv = guest_argv;
 
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
@@ -132,6 +139,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			cli_print_regs(vm);
 		if (v->stats)
 			cli_print_stats(vm);
+		cli_print_walks(vm, v, false);
 	}
 	kvmbox_vm_destroy(vm);
 	return status;

@@ -8,7 +8,7 @@
 enum exit_status {
 	EXIT_OK = 0,            /* the guest halted or exited 0 (built-in hello: checks passed) */
 	EXIT_USAGE = 2,         /* bad input (options, image, paths, schedule): nothing ran */
-	EXIT_GUEST_MAX = 63,    /* 1 and 3..63: the guest's own HC_exit status, unchanged */
+	EXIT_GUEST_MAX = 63,    /* 1 and 3..63: the guest's own status (HC_exit, main), unchanged */
 	EXIT_CHECK = 64,        /* a guest assertion or the built-in hello's check failed */
 	EXIT_GUEST_FAULT = 65,  /* triple fault, bad port or MMIO, failed entry, strict bad call */
 	EXIT_TIMEOUT = 66,      /* the guest still ran at --timeout */

@@ -127,7 +127,7 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 	return 0;
 }
 
-/* The flags: strict, regs, stats, no-coalesce. Returns 1 when KEY is none of them. */
+/* The flags: strict, regs, stats, no-coalesce, trace, explain. Returns 1 when KEY is none. */
 static int set_flag(struct vm_opts *v, const char *key)
 {
 	if (!strcmp(key, "strict"))
@@ -138,8 +138,25 @@ static int set_flag(struct vm_opts *v, const char *key)
 		v->stats = true;
 	else if (!strcmp(key, "no-coalesce"))
 		v->no_coalesce = true;
+	else if (!strcmp(key, "trace"))
+		v->trace = true;
+	else if (!strcmp(key, "explain"))
+		v->explain = true;
 	else
 		return 1;
+	return 0;
+}
+
+/* walk: one more guest-virtual address to translate when the run ends (repeatable). */
+static int add_walk(struct vm_opts *v, const char *val, const char *where, char *err, size_t errlen)
+{
+	uint64_t gva;
+
+	if (cli_parse_u64(val, &gva) < 0)
+		return cli_fail(err, errlen, "%s: '%s' is not an address (decimal or 0x hex)", where, val);
+	if (v->nwalk == VM_WALKS_MAX)
+		return cli_fail(err, errlen, "%s: at most %d addresses per VM", where, VM_WALKS_MAX);
+	v->walk[v->nwalk++] = gva;
 	return 0;
 }
 
@@ -158,7 +175,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, strict, regs, stats, no-coalesce, gdb)", where);
+					"weight, out, timeout, walk, strict, regs, stats, no-coalesce, trace, explain, "
+					"trace-file, gdb)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -173,10 +191,12 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		v->gdb = val;
 		return 0;
 	}
-	if (!strcmp(key, "out")) {
+	if (!strcmp(key, "walk"))
+		return add_walk(v, val, where, err, errlen);
+	if (!strcmp(key, "out") || !strcmp(key, "trace-file")) {
 		if (!*val)
 			return cli_fail(err, errlen, "%s: a file is needed", where);
-		v->out = val;
+		*(key[0] == 'o' ? &v->out : &v->trace_file) = val;
 		return 0;
 	}
 	return set_number(v, key, val, where, err, errlen);

@@ -1,8 +1,11 @@
 /* The classic kvm-hello-world guest, one source for all four CPU modes: "Hello, world!\n"
  * on port 0xE9 (one rep outsb: a byte-sized port write per byte, in one instruction), 42
- * stored as a 32-bit value at guest address 0x400, and a halt with eax = 42 (main's return
- * value; guest/start/ halts with it). */
+ * stored as a 32-bit value at guest address 0x400, and a halt with eax = 42 (kvmbox_halt:
+ * the classic ending, which kvmbox reports as status 0; main's own return value would be
+ * the guest's status instead). */
 #include "kvmbox/guest.h"
+
+KVMBOX_NO_ARGS; /* the classic guest: one exit, the halt */
 
 #define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */
 #define HELLO_VALUE 42
@@ -11,5 +14,5 @@ int main(void)
 {
 	console_puts("Hello, world!\n");
 	*(volatile uint32_t *)kvmbox_ptr(HELLO_ADDR) = HELLO_VALUE;
-	return HELLO_VALUE;
+	kvmbox_halt(HELLO_VALUE);
 }

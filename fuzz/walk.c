@@ -1,7 +1,7 @@
 /* libFuzzer target: the software page walker (src/x86/walk.c) with random paging state, a
  * random address and access, and random guest memory holding the tables. */
 #include <string.h>
-#include "x86/x86.h"
+#include "x86/walk.h"
 #include "fuzz.h"
 
 #define MEM_MAX (1u << 20)
@@ -20,6 +20,26 @@ static int walk_once(const uint8_t *data, size_t size, uint8_t *mem, struct x86_
 	memcpy(va, data + 32, 8);
 	memcpy(mem, data + 41, gm.size);
 	return x86_walk(&gm, p, *va, data[40] & (X86_WALK_WRITE | X86_WALK_USER), w);
+}
+
+/* The described walk (x86_walk_describe, what --walk and fault reports show) gives the plain
+ * walk's answer, and both renderings of it stay inside their buffer. */
+static void describe_agrees(const uint8_t *data, size_t size, const uint8_t *mem,
+			    const struct x86_walk *w, const struct x86_paging *p, uint64_t va)
+{
+	struct gmem gm = { .host = (uint8_t *)mem, .size = size - 41 };
+	struct kvmbox_walk t = { 0 };
+	char buf[512];
+	int ret = x86_walk_describe(&gm, p, va, data[40] & (X86_WALK_WRITE | X86_WALK_USER), &t);
+
+	FUZZ_REQUIRE((ret == 0) == (w->why == NULL) && t.mapped == (ret == 0));
+	FUZZ_REQUIRE(ret != 0 || (t.gpa == w->gpa && (!x86_paging_enabled(p) || t.page_size == w->page_size)));
+	FUZZ_REQUIRE(ret == 0 || !strcmp(t.why, w->why));
+	FUZZ_REQUIRE(t.nlevels <= KVMBOX_WALK_LEVELS_MAX);
+	FUZZ_REQUIRE(x86_walk_format(&t, true, buf, sizeof(buf)) < sizeof(buf) || buf[sizeof(buf) - 1] == '\0');
+	FUZZ_REQUIRE(strlen(buf) < sizeof(buf));
+	x86_walk_format(&t, false, buf, sizeof(buf));
+	FUZZ_REQUIRE(strlen(buf) < sizeof(buf));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_REQUIRE(w.why != NULL && w.level >= 1 && w.level <= 5);
 	}
+	describe_agrees(data, size, mem, &w, &p, va);
 	free(mem);
 	return 0;
 }

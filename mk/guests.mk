@@ -5,13 +5,16 @@
 #   $(BUILD)/guests/NAME-MODE.elf        from examples/NAME.c
 #   $(BUILD)/guests/test-NAME-MODE.elf   from tests/guests/NAME.c
 #   $(BUILD)/guests/flat-hello-MODE.bin  from tests/guests/flat/
+#   $(BUILD)/guests/sdk/MODE/libkvmbox-guest.a  the start code and SDK library of MODE, as
+#                                        installed for out-of-tree guests (kvmbox-guest.pc.in)
 #   MODE is real, protected, paged32 or long: each one the source declares with a line
 #   `/* kvmbox-modes: MODE... */`, all four when it has none (docs/sdk.md). A mode left out
 #   is not built (one SKIP line per source when `guests` is made); a declared one that
 #   fails to build fails the build.
 #
-# Variables: GUEST_ELFS, GUEST_FLATS, GUEST_EXAMPLE_ELFS, GUEST_TEST_ELFS, GUEST_MODES.
-# Target: guests (all of them).
+# Variables: GUEST_ELFS, GUEST_FLATS, GUEST_EXAMPLE_ELFS, GUEST_TEST_ELFS, GUEST_MODES,
+# GUEST_SDK_LIBS, and the flags of each mode (guest_m_MODE, GUEST_CFLAGS_MODE, guest_note_MODE).
+# Targets: guests (all of them), guest-sdk-libs.
 
 BUILD ?= build
 GUEST_CC ?= gcc
@@ -44,6 +47,7 @@ GUEST_LIB_SRCS := \
 	guest/lib/div64.c \
 	guest/lib/errstr.c \
 	guest/lib/hypercall.c \
+	guest/lib/start.c \
 	guest/lib/string.c
 
 # $(call guest_cc_option,FLAG): FLAG when GUEST_CC accepts it (gcc and clang differ).
@@ -125,6 +129,14 @@ GUEST_DEPS := $(GUEST_OBJS:.o=.d)
 .SECONDARY: $(GUEST_OBJS) $(GUEST_OBJDIR)/flat/flat-hello-protected.elf $(GUEST_OBJDIR)/flat/flat-hello-long.elf \
 	$(GUEST_OBJDIR)/flat/flat-hello-real.elf
 
+# The SDK of each mode as one static library: an out-of-tree guest links it after its own
+# objects (-Wl,-u,_start pulls the start code first, guest.ld puts it first).
+guest_sdk_lib = $(GUEST_DIR)/sdk/$(1)/libkvmbox-guest.a
+GUEST_SDK_LIBS := $(foreach m,$(GUEST_MODES),$(call guest_sdk_lib,$(m)))
+
+.PHONY: guest-sdk-libs
+guest-sdk-libs: $(GUEST_SDK_LIBS)
+
 # Quiet-mode progress line: $(call guest_msg,WHAT,TARGET)
 guest_msg = $(if $(Q),@printf '  %-12s %s\n' '$(1)' '$(2)')
 
@@ -156,6 +168,14 @@ $(GUEST_DIR)/test-%-$(1).elf: $(GUEST_OBJDIR)/$(1)/tests/guests/%.o $$(call gues
 		-o $$@ $$(call guest_rt,$(1)) $$<
 endef
 $(foreach m,$(GUEST_MODES),$(eval $(call guest_mode_rules,$(m))))
+
+define guest_sdk_lib_rule
+$(call guest_sdk_lib,$(1)): $(call guest_rt,$(1))
+	$$(call guest_msg,AR-$(1),$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(GUEST_MODES),$(eval $(call guest_sdk_lib_rule,$(m))))
 
 # Flat binaries the kvm-hello-world way: linked at 0, entry = first byte, no headers.
 # The .elf under obj/flat/ keeps the symbols for objdump/gdb.

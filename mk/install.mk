@@ -56,6 +56,10 @@ INSTALL_HEADERS := $(wildcard include/kvmbox/*.h)
 # that -I$(GUESTDIR)/include finds kvmbox/guest.h and the freestanding ABI headers beside it.
 GUEST_SDK_HEADERS := $(wildcard guest/include/kvmbox/*.h) include/kvmbox/abi.h include/kvmbox/matrix.h
 GUEST_SDK_FILES := $(wildcard guest/start/*.S guest/lib/*.c guest/link/*.ld)
+# Out-of-tree guests: per mode, the SDK as a static library ($(GUESTDIR)/MODE/) and a
+# pkg-config file kvmbox-guest-MODE.pc with that mode's flags (kvmbox-guest.pc.in).
+GUEST_PC_FILES := $(foreach m,$(GUEST_MODES),kvmbox-guest-$(m).pc)
+GUEST_SDK_LIB_DIRS = $(foreach m,$(GUEST_MODES),$(DEST)$(GUESTDIR)/$(m))
 
 DEST := $(DESTDIR)
 INSTALLED_FILES := \
@@ -69,30 +73,39 @@ INSTALLED_FILES := \
 	$(DEST)$(BASHCOMPDIR)/kvmbox \
 	$(INSTALL_HEADERS:include/%=$(DEST)$(INCLUDEDIR)/%) \
 	$(patsubst %,$(DEST)$(GUESTDIR)/include/kvmbox/%,$(notdir $(GUEST_SDK_HEADERS))) \
-	$(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%)
+	$(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%) \
+	$(GUEST_PC_FILES:%=$(DEST)$(PKGCONFIGDIR)/%) \
+	$(GUEST_SDK_LIB_DIRS:%=%/libkvmbox-guest.a)
 # Directories that belong to kvmbox alone, deepest first: uninstall removes them when empty.
 INSTALLED_DIRS := \
 	$(DEST)$(INCLUDEDIR)/kvmbox \
 	$(DEST)$(GUESTDIR)/include/kvmbox $(DEST)$(GUESTDIR)/include \
-	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%))) \
+	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%))) $(GUEST_SDK_LIB_DIRS) \
 	$(DEST)$(GUESTDIR) $(DEST)$(DATADIR)/kvmbox
 
 .PHONY: install uninstall
 # kvmbox.pc is generated at each install: it names the directories of this PREFIX.
-install: $(BUILD)/kvmbox $(LIB) $(SHLIB)
+install: $(BUILD)/kvmbox $(LIB) $(SHLIB) $(GUEST_SDK_LIBS)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@GUESTDIR@|$(GUESTDIR)|g' \
 		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox.pc.in > $(BUILD)/kvmbox.pc
+	$(Q)$(foreach m,$(GUEST_MODES),sed -e 's|@GUESTDIR@|$(GUESTDIR)|g' -e 's|@MODE@|$(m)|g' \
+		-e 's|@NOTE@|$(guest_note_$(m))|g' -e 's|@MFLAGS@|$(GUEST_CFLAGS_$(m))|g' \
+		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox-guest.pc.in > $(BUILD)/kvmbox-guest-$(m).pc &&) true
 	$(Q)$(INSTALL) -d $(DEST)$(BINDIR) $(DEST)$(LIBDIR) $(DEST)$(PKGCONFIGDIR) $(DEST)$(MANDIR)/man1 \
 		$(DEST)$(BASHCOMPDIR) \
 		$(DEST)$(INCLUDEDIR)/kvmbox $(DEST)$(GUESTDIR)/include/kvmbox \
-		$(addprefix $(DEST)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%))))
+		$(addprefix $(DEST)$(GUESTDIR)/,$(sort $(dir $(GUEST_SDK_FILES:guest/%=%)))) \
+		$(GUEST_SDK_LIB_DIRS)
 	$(Q)$(INSTALL) -m 755 $(BUILD)/kvmbox $(DEST)$(BINDIR)/kvmbox
 	$(Q)$(INSTALL) -m 644 $(LIB) $(DEST)$(LIBDIR)/libkvmbox.a
 	$(Q)$(INSTALL) -m 755 $(SHLIB) $(DEST)$(LIBDIR)/$(SHLIB_FILE)
 	$(Q)ln -sf $(SHLIB_FILE) $(DEST)$(LIBDIR)/$(SHLIB_SONAME)
 	$(Q)ln -sf $(SHLIB_SONAME) $(DEST)$(LIBDIR)/$(SHLIB_LINK)
 	$(Q)$(INSTALL) -m 644 $(BUILD)/kvmbox.pc $(DEST)$(PKGCONFIGDIR)/kvmbox.pc
+	$(Q)$(foreach m,$(GUEST_MODES),$(INSTALL) -m 644 $(BUILD)/kvmbox-guest-$(m).pc \
+		$(DEST)$(PKGCONFIGDIR)/ && $(INSTALL) -m 644 $(call guest_sdk_lib,$(m)) \
+		$(DEST)$(GUESTDIR)/$(m)/libkvmbox-guest.a &&) true
 	$(Q)$(INSTALL) -m 644 docs/kvmbox.1 $(DEST)$(MANDIR)/man1/kvmbox.1
 	$(Q)$(INSTALL) -m 644 cli/kvmbox.bash-completion $(DEST)$(BASHCOMPDIR)/kvmbox
 	$(Q)$(INSTALL) -m 644 $(INSTALL_HEADERS) $(DEST)$(INCLUDEDIR)/kvmbox/
@@ -113,5 +126,5 @@ uninstall:
 # them however it is started (make check-install, or make check through tests/run.sh).
 export EMBED_CC := $(CC)
 export EMBED_FLAGS := $(filter -fsanitize=%,$(LDFLAGS))
-check-install: $(BUILD)/kvmbox $(LIB) $(SHLIB) guests
+check-install: $(BUILD)/kvmbox $(LIB) $(SHLIB) guests $(GUEST_SDK_LIBS)
 	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" tests/install/run.sh

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include "exits.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 #include "vm.h"
+#include "fault/fault.h"
 
 static const char *const exit_names[] = {
 #define X(n) [KVM_EXIT_##n] = "KVM_EXIT_" #n
@@ -76,7 +78,7 @@ void exit_stop(struct kvmbox_vm *vm)
 		      (unsigned long long)run->mmio.phys_addr);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		exit_fault(vm, "triple fault (the guest hit an exception it could not handle)");
+		fault_shutdown(vm); /* the crash reports' room knows the IDT and the symbols */
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		exit_fault(vm, "VM entry failed, hardware reason 0x%llx",
@@ -97,17 +99,9 @@ void exit_stop(struct kvmbox_vm *vm)
 
 void exit_trace(const struct kvmbox_vm *vm)
 {
-	const struct kvm_run *run = vm->run;
+	uint32_t reason = vm->run->exit_reason;
 	char label[32];
 
-	if (run->exit_reason == KVM_EXIT_IO)
-		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name,
-			"exit %s: %s port 0x%x size %u count %u at rip=0x%llx",
-			exit_label(run->exit_reason, label, sizeof(label)),
-			run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
-			run->io.size, run->io.count, (unsigned long long)run->s.regs.regs.rip);
-	else
-		log_msg(vm->log, KVMBOX_LOG_TRACE, vm->name, "exit %s at rip=0x%llx",
-			exit_label(run->exit_reason, label, sizeof(label)),
-			(unsigned long long)run->s.regs.regs.rip);
+	trace_exit(vm->log, vm->name, vm->run, exit_label(reason, label, sizeof(label)),
+		   vm->stats.exits == 1, reason < KVMBOX_EXIT_REASONS && vm->stats.by_reason[reason] == 1);
 }

@@ -11,6 +11,7 @@ struct kvmbox_vm_config;
 struct kvmbox_error;
 struct kvmbox_run_opts;
 struct kvmbox_result;
+struct kvmbox_image;
 
 /* One feature. Every hook is optional (NULL). STATE is the feature's own per-VM slot: NULL
  * until init sets it; the core keeps it and hands it back to reset, release and (as
@@ -24,6 +25,10 @@ struct vm_feature {
 	 * destroyed, so release runs for this feature too and must accept what init left. */
 	int (*init)(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, void **state,
 		    struct kvmbox_error *err);
+	/* kvmbox_vm_load, after the image is in guest memory: keep what the feature needs of
+	 * IMG (whose bytes the caller may free afterwards). Cannot fail: a feature that cannot
+	 * keep it goes without (crash reports then name no function). */
+	void (*load)(struct kvmbox_vm *vm, void *state, const struct kvmbox_image *img);
 	/* kvmbox_vm_reset: make STATE as a freshly created VM's. Cannot fail. */
 	void (*reset)(struct kvmbox_vm *vm, void *state);
 	/* kvmbox_vm_destroy, in reverse list order: free STATE (which may be NULL). */
@@ -61,6 +66,8 @@ int features_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, stru
 void features_before_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts);
 bool features_exit(struct kvmbox_vm *vm);
 void features_run_end(struct kvmbox_vm *vm, const struct kvmbox_result *res);
+/* Call every feature's load hook (kvmbox_vm_load, once the image is in guest memory). */
+void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img);
 
 /* Call every feature's reset hook (kvmbox_vm_reset). */
 void features_reset(struct kvmbox_vm *vm);

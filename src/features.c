@@ -8,7 +8,7 @@
 #include "vm.h"
 
 /* In init order; release runs backwards. */
-#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(gdb)
+#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(hc_args) X(exc) X(gdb)
 
 #define DECLARE(n) extern const struct vm_feature n##_feature;
 FEATURES(DECLARE)
@@ -84,6 +84,15 @@ void features_run_end(struct kvmbox_vm *vm, const struct kvmbox_result *res)
 		if (slot->desc->run_end)
 			slot->desc->run_end(vm, slot->state, res);
 	}
+}
+
+void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nfeat; i++)
+		if (vm->feat[i].desc->load)
+			vm->feat[i].desc->load(vm, vm->feat[i].state, img);
 }
 
 void features_reset(struct kvmbox_vm *vm)

@@ -18,7 +18,9 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "kvm.h"
+#include "explain.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsigned long req,
@@ -28,8 +30,7 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 	int saved = errno;
 
 	if (log_on(log, KVMBOX_LOG_TRACE))
-		log_msg(log, KVMBOX_LOG_TRACE, who, "ioctl(fd %d, %s) = %d%s%s", fd, name, ret,
-			ret < 0 ? " " : "", ret < 0 ? strerror(saved) : "");
+		trace_ioctl(log, who, fd, req, name, arg, ret, saved);
 	if (ret < 0)
 		return set_error(err, saved, "%s: %s", name, strerror(saved));
 	return ret;
@@ -350,6 +351,7 @@ static void check_caps(const struct kvmbox_log *log, int fd, struct kvmbox_host_
 {
 	size_t i;
 
+	explain_step(log, NULL, "KVM_CHECK_EXTENSION");
 	for (i = 0; i < info->ncaps; i++) {
 		struct kvmbox_host_cap *c = &info->caps[i];
 
@@ -371,6 +373,8 @@ int kvm_open_device(const char *path, const struct kvmbox_log *log, struct kvmbo
 		return explain(info, info->open_errno);
 	}
 	info->open_errno = 0;
+	trace_step(log, NULL, "open /dev/kvm", "open(\"%s\", O_RDWR | O_CLOEXEC) = %d (the system fd)",
+		   path, fd);
 	ret = kvm_ioctl(log, NULL, fd, KVM_GET_API_VERSION, 0, NULL);
 	if (ret < 0) {
 		info->state = KVMBOX_HOST_NOT_KVM;

@@ -6,6 +6,7 @@
 static const char *const level_names[] = {
 	[KVMBOX_LOG_ERROR] = "error", [KVMBOX_LOG_WARN] = "warning", [KVMBOX_LOG_INFO] = "info",
 	[KVMBOX_LOG_DEBUG] = "debug", [KVMBOX_LOG_TRACE] = "trace",
+	[KVMBOX_LOG_EXPLAIN] = "explain",
 };
 
 void log_msg(const struct kvmbox_log *log, enum kvmbox_log_level level, const char *who,

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "ports.h"
+#include "trace.h"
 #include "vm.h"
 #include "x86/x86.h"
 
@@ -63,6 +64,13 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	vm->run->s.regs.regs = regs;
 	vm->run->s.regs.sregs = sregs;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	if (vm->layout.sys_base < vm->layout.mem_size)
+		trace_step(vm->log, vm->name, "mode tables", "%s mode: GDT, TSS%s written to guest "
+			   "memory at 0x%llx..0x%llx", kvmbox_mode_name(vm->mode),
+			   vm->layout.pt_root ? " and page tables" : "",
+			   (unsigned long long)vm->layout.sys_base,
+			   (unsigned long long)vm->layout.mem_size);
+	trace_sync_regs(vm->log, vm->name, vm->run);
 	return 0;
 }
 
@@ -159,6 +167,8 @@ static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED)
 		return set_error(err, errno, "mmap of kvm_run: %s", strerror(errno));
+	trace_step(vm->log, vm->name, "mmap kvm_run", "mmap(vCPU fd %d, %zu bytes, MAP_SHARED) = %p "
+		   "(struct kvm_run)", vm->vcpu_fd, vm->run_size, (void *)vm->run);
 	ret = set_cpuid(vm, err);
 	if (ret == 0)
 		ret = console_setup(vm, err);
@@ -184,8 +194,10 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	 * what kvmbox_vm_destroy undoes. */
 	ret = kvmbox_layout_get(vm->mode, cfg->mem_size ? cfg->mem_size : KVMBOX_MEM_DEFAULT,
 				&vm->layout, err);
-	if (ret == 0)
+	if (ret == 0) {
+		trace_layout(vm->log, vm->name, vm->mode, &vm->layout);
 		ret = features_init(vm, cfg, err);
+	}
 	if (ret == 0)
 		ret = register_ports(vm, err);
 	if (ret == 0)
@@ -199,6 +211,7 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		return ret;
 	}
 	/* Only what KVM_RUN needs stays open: the VM and vCPU fds. */
+	trace_step(vm->log, vm->name, "close /dev/kvm", "close(fd %d) (the system fd)", vm->kvm_fd);
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	*vmp = vm;
@@ -280,7 +293,9 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 	}
 	vm->run->s.regs.regs.rip = img->entry;
 	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	features_load(vm, img);
 	vm->loaded = true;
+	trace_image(vm->log, vm->name, img);
 	return 0;
 }
 

@@ -16,8 +16,10 @@ _start:
 	cld			/* the C ABI assumes DF = 0 */
 	xorl %ebp, %ebp		/* end of the frame chain for debuggers */
 	andl $-16, %esp		/* i386 psABI: 16-byte aligned before a call */
-	call main
-1:	hlt			/* eax = main's return value */
+	/* kvmbox_start_main (guest/lib/start.c) fetches the arguments, calls main(argc, argv)
+	 * and ends a run whose main returned non-zero with HC_exit; main's 0 comes back here. */
+	call kvmbox_start_main
+1:	hlt			/* eax = 0: main returned 0 */
 	jmp 1b
 	.size _start, . - _start
 

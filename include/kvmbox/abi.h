@@ -9,11 +9,16 @@
 /* ABI version a guest can query with KVMBOX_HC_ABI_VERSION: major in bits 31..16, minor in 15..0.
  * A new call bumps the minor; a changed meaning or layout bumps the major. */
 #define KVMBOX_ABI_MAJOR 1
-#define KVMBOX_ABI_MINOR 0
+#define KVMBOX_ABI_MINOR 1 /* 1: KVMBOX_HC_ARGS */
 #define KVMBOX_ABI_VERSION ((KVMBOX_ABI_MAJOR << 16) | KVMBOX_ABI_MINOR)
 
 /* Debug console: one byte per `outb` (the kvm-hello-world convention). */
 #define KVMBOX_PORT_CONSOLE 0xE9
+
+/* Exception reports: kvmbox's default exception handlers (docs/crash-reports.md) execute
+ * `out %al, $KVMBOX_PORT_EXC` (an 8-bit port: the imm8 form clobbers no register). Only the
+ * host's own handler stubs may use it; any other access is a fault. */
+#define KVMBOX_PORT_EXC 0xEA
 
 /* Hypercalls. Call number NR is port KVMBOX_PORT_HC_BASE + NR. The guest executes ONE
  * 32-bit `in eax, dx` with the argument in rbx (ebx outside long mode): either a value
@@ -42,6 +47,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_FILE_FSTAT = 15,  /* arg: gva of struct kvmbox_hc_fstat; ret: 0 */
 	KVMBOX_HC_CHAN_SEND = 16,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes sent */
 	KVMBOX_HC_CHAN_RECV = 17,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes received */
+	KVMBOX_HC_ARGS = 18,        /* arg: gva of struct kvmbox_hc_args; ret: argc (ABI 1.1) */
 };
 
 /* Errors returned in eax (negated): Linux x86 errno values, fixed here so guests need no libc. */
@@ -165,6 +171,26 @@ struct kvmbox_hc_chan {
 };
 _Static_assert(sizeof(struct kvmbox_hc_chan) == 24, "ABI layout");
 #define KVMBOX_CHAN_NONBLOCK 1u
+
+/* KVMBOX_HC_ARGS: the guest's command-line arguments (`kvmbox run IMAGE -- ARG...`), which
+ * the SDK's start code asks for before main(argc, argv). The host writes at buf a ready
+ * argv: argc + 1 pointers of the guest's width (8 bytes in long mode, 4 in the others;
+ * guest-virtual addresses, the last 0), then the argc strings, each with its NUL; it
+ * returns argc (also written back into the struct), 0 when the VM has none (argv = {0}).
+ * The guest needs no loop to use it (on hosts that emulate guest instructions every
+ * instruction costs). A buffer too small is -KVMBOX_ERANGE (nothing written). The host
+ * never gives more than KVMBOX_ARGC_MAX strings nor more than KVMBOX_ARGS_MAX bytes of
+ * strings (NULs included), so a buffer of KVMBOX_ARGS_BUF_SIZE bytes, 8-byte aligned,
+ * always suffices; a VM configured with more fails to create. */
+#define KVMBOX_ARGC_MAX 32
+#define KVMBOX_ARGS_MAX 1024
+#define KVMBOX_ARGS_BUF_SIZE (8 * (KVMBOX_ARGC_MAX + 1) + KVMBOX_ARGS_MAX)
+struct kvmbox_hc_args {
+	uint64_t buf;  /* in: gva of the buffer */
+	uint32_t size; /* in: its size in bytes */
+	uint32_t argc; /* out: the number of strings written */
+};
+_Static_assert(sizeof(struct kvmbox_hc_args) == 16, "ABI layout");
 
 /* ELF note that tells the loader which CPU mode an image wants (guest/start/ emits it).
  * Owner "kvmbox", type KVMBOX_NOTE_MODE, descriptor: one uint32_t, a KVMBOX_NOTE_MODE_* value.

@@ -106,10 +106,12 @@ int kvmbox_image_read_file(const char *path, uint8_t **data, size_t *size,
 /* ---- Logging ------------------------------------------------------------------------ */
 
 enum kvmbox_log_level { KVMBOX_LOG_ERROR, KVMBOX_LOG_WARN, KVMBOX_LOG_INFO, KVMBOX_LOG_DEBUG,
-			KVMBOX_LOG_TRACE };
+			KVMBOX_LOG_TRACE, KVMBOX_LOG_EXPLAIN };
 
-/* A log sink owned by the caller and shared by any number of VMs. TRACE explains every
- * KVM ioctl and exit. A NULL log in a config means "log nothing". */
+/* A log sink owned by the caller and shared by any number of VMs. INFO states the mode,
+ * layout and image of each VM; TRACE shows every KVM ioctl with its arguments and every exit
+ * with its fields; EXPLAIN adds one line of why to each bring-up step (docs/walkthrough.md).
+ * A NULL log in a config means "log nothing". */
 struct kvmbox_log {
 	enum kvmbox_log_level level;
 	FILE *sink;
@@ -155,6 +157,12 @@ struct kvmbox_vm_config {
 	 * guest runs; with gdb_wait the first run waits for gdb before the first instruction. */
 	const char *gdb;
 	bool gdb_wait;
+	/* The guest's main(argc, argv) (SDK guests; KVMBOX_HC_ARGS in kvmbox/abi.h): ARGC
+	 * strings, argv[0] by convention the program's name; copied at create. 0: the guest
+	 * gets argc = 0. More than KVMBOX_ARGC_MAX strings or KVMBOX_ARGS_MAX bytes with their
+	 * NULs fails the create with -E2BIG. */
+	unsigned argc;
+	const char *const *argv;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,
@@ -264,6 +272,77 @@ int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len
 /* Translate a guest-virtual address with the vCPU's current paging state (software walk,
  * no ioctl). Returns 0 with *GPA set, or -EFAULT when unmapped or outside guest memory. */
 int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa);
+
+/* ---- Page walks (docs/page-walks.md) ------------------------------------------------ */
+
+#define KVMBOX_WALK_LEVELS_MAX 5
+
+/* One paging-structure entry a walk read. */
+struct kvmbox_walk_level {
+	const char *table;   /* "PML5", "PML4", "PDPT", "PD" or "PT" (static string) */
+	gpa_t table_gpa;     /* guest-physical address of the table */
+	unsigned index;      /* the entry's index in it */
+	unsigned entry_size; /* 4 (32-bit paging) or 8 bytes */
+	uint64_t entry;      /* the entry as read (0 when !read) */
+	bool read;           /* false: the entry lies outside guest memory */
+};
+
+/* How one guest-virtual address becomes guest-physical and then a host address. Plain data. */
+struct kvmbox_walk {
+	gva_t gva;             /* the address asked about: an offset in DS outside 64-bit code */
+	/* Segmentation (SDM Vol 3A 3.4): real mode base = selector * 16, protected mode the
+	 * descriptor's base, with the limit checked; none in 64-bit code. */
+	const char *segment;   /* "ds"; NULL in 64-bit code (flat: linear == gva) and when
+				  linear_given */
+	bool linear_given;     /* KVMBOX_WALK_LINEAR: GVA was taken as a linear address */
+	bool real_mode;
+	uint16_t selector;
+	uint64_t seg_base;
+	uint32_t seg_limit;
+	gva_t linear;          /* the linear address paging translates */
+	/* Paging (SDM Vol 3A 4) */
+	const char *paging;    /* "off", "32-bit", "PAE", "4-level" or "5-level" */
+	uint64_t cr3;
+	unsigned nlevels;      /* entries read, root first */
+	struct kvmbox_walk_level levels[KVMBOX_WALK_LEVELS_MAX];
+	bool mapped;           /* the address translates (what KVM_TRANSLATE calls valid) */
+	const char *why;       /* when !mapped: "not present", "reserved bit", "beyond the ds
+				  limit", ... (static string); the last level read is where */
+	gpa_t gpa;             /* when mapped: the guest-physical address */
+	uint64_t page_size;    /* when mapped with paging: 4 KiB, 2 MiB, 4 MiB or 1 GiB; else 0 */
+	/* Guest memory: the memslot holding gpa and the host address it is mapped at. */
+	bool in_slot;          /* false: gpa lies outside guest memory */
+	uint32_t slot;
+	gpa_t slot_gpa;        /* the slot's guest_phys_addr ... */
+	uint64_t slot_size;    /* ... memory_size ... */
+	uint64_t slot_hva;     /* ... and userspace_addr */
+	uint64_t hva;          /* host virtual address of gpa (when in_slot) */
+};
+
+enum {
+	KVMBOX_WALK_WRITE = 1u << 0, /* check the rights of a write (RW at every level) */
+	KVMBOX_WALK_USER = 1u << 1,  /* check the rights of a CPL 3 access (US at every level) */
+	KVMBOX_WALK_LINEAR = 1u << 2, /* GVA is already linear (a CR2): no segment step */
+};
+
+/* Walk GVA as the vCPU would access it with its state as of the last exit (kvm_run
+ * sync_regs, no ioctl), with the rights of ACCESS (KVMBOX_WALK_*; 0: a supervisor read of
+ * an offset in DS).
+ * Reads the guest's tables without setting accessed or dirty bits. Returns 0 with W filled
+ * (W->mapped and W->in_slot say how far the address got), -EINVAL for NULL arguments. */
+int kvmbox_vm_walk(const struct kvmbox_vm *vm, gva_t gva, unsigned access, struct kvmbox_walk *w);
+
+/* Render W into BUF (NUL-terminated, truncated to LEN). BRIEF: one line of the levels, as a
+ * fault report ends, "PML4[0] -> PDPT[0] -> PD[2] not present"; else the full multi-line
+ * description `kvmbox run --walk` prints. Returns the length of the whole rendering (a value
+ * >= LEN means it was truncated), as snprintf does. */
+size_t kvmbox_walk_format(const struct kvmbox_walk *w, bool brief, char *buf, size_t len);
+
+/* KVM's own translation of the linear address LINEAR on the VM's vCPU (KVM_TRANSLATE, one
+ * ioctl), to check the software walk against. Returns 0 with *GPA and *VALID set, or the
+ * ioctl's -errno with ERR set. */
+int kvmbox_vm_kvm_translate(const struct kvmbox_vm *vm, gva_t linear, gpa_t *gpa, bool *valid,
+			    struct kvmbox_error *err);
 
 enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm);
 const char *kvmbox_vm_name(const struct kvmbox_vm *vm);

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "console.h"
+#include "fault/fault.h"
 #include "feature.h"
 #include "gdb/conn.h"
 #include "gdb/kvm_target.h"
@@ -261,17 +262,37 @@ static bool gdb_exit(struct kvmbox_vm *vm, void *state)
 	return consumed;
 }
 
-/* The run ended: gdb waiting for a stop learns that the guest is gone (W or X). */
+/* A guest exception the crash-report handlers caught (src/fault/): the registers are already
+ * rewound to the faulting instruction, so gdb gets a SIGSEGV/SIGILL/SIGFPE stop there and may
+ * look around. The run is over: a resume gets the end of the guest with that signal. */
+static void exception_stop(struct gdb_session *s, const struct x86_exception *e)
+{
+	struct gdb_stop stop = { .kind = GDB_STOP_EXCEPTION, .code = e->vector };
+
+	vm_console_flush(s->vm);
+	gdb_kvm_take(&s->target, &stop); /* no I/O to complete: the report's out ended the run */
+	gdb_stub_stopped(s->stub, &stop);
+	if (gdb_conn_flush(&s->conn, s->stub) < 0) {
+		end_session(s);
+		return;
+	}
+	serve(s, NULL);
+}
+
+/* The run ended: gdb waiting for a stop learns that the guest is gone (W or X), after a
+ * stop at the faulting instruction when an exception ended it. */
 static void gdb_run_end(struct kvmbox_vm *vm, void *state, const struct kvmbox_result *res)
 {
 	struct gdb_session *s = state;
-	struct gdb_stop stop = { .kind = GDB_STOP_KILLED, .code = 8 /* #DF: a triple fault */ };
+	const struct x86_exception *e = res->stop == KVMBOX_STOP_FAULT ? vm_exception(vm) : NULL;
+	struct gdb_stop stop = { .kind = GDB_STOP_KILLED, .code = e ? e->vector : 8 /* #DF */ };
 
-	(void)vm;
 	if (res->stop == KVMBOX_STOP_PREEMPTED || res->stop == KVMBOX_STOP_YIELD ||
 	    res->stop == KVMBOX_STOP_BLOCKED)
 		return;
 	stop_watch(s);
+	if (s->stub && e && gdb_stub_state(s->stub) == GDB_STUB_RUNNING)
+		exception_stop(s, e);
 	if (!s->stub)
 		return;
 	if (res->stop == KVMBOX_STOP_HALT || res->stop == KVMBOX_STOP_EXIT)

@@ -139,13 +139,40 @@
 #define GDT_DATA32 0x10u
 #define GDT_CODE64 0x18u
 #define GDT_TSS 0x20u     /* 16 bytes in long mode: slots 0x20 and 0x28 */
-#define GDT_ENTRIES 6u
+#define GDT_TSS_DF 0x30u  /* 32-bit modes: the #DF task's TSS (docs/crash-reports.md) */
+#define GDT_ENTRIES 7u
 #define GDT_LIMIT (GDT_ENTRIES * 8u - 1u)
 
 /* ---- Task-state segment (SDM Vol 3A 7.2.1, 7.7) ------------------------------------- */
 #define TSS_SIZE 104u        /* 32-bit and 64-bit TSS are both 104 bytes */
 #define TSS_LIMIT (TSS_SIZE - 1u)
 #define TSS_IOMAP_BASE_OFF 0x66u /* 16-bit offset of the I/O permission bitmap */
+/* 32-bit TSS fields (SDM Vol 3A 7.2.1, Figure 7-2). */
+#define TSS32_BACKLINK 0x00u
+#define TSS32_ESP0 0x04u
+#define TSS32_SS0 0x08u
+#define TSS32_CR3 0x1cu
+#define TSS32_EIP 0x20u
+#define TSS32_EFLAGS 0x24u
+#define TSS32_ESP 0x38u
+#define TSS32_ES 0x48u
+#define TSS32_CS 0x4cu
+#define TSS32_SS 0x50u
+#define TSS32_DS 0x54u
+#define TSS32_FS 0x58u
+#define TSS32_GS 0x5cu
+/* 64-bit TSS fields (SDM Vol 3A 7.7, Figure 7-11). */
+#define TSS64_RSP0 0x04u
+#define TSS64_IST1 0x24u
+
+/* ---- Interrupt descriptor table (SDM Vol 3A 6.11, 6.14.1) ------------------------- */
+#define GATE_TYPE_TASK 0x5u   /* 32-bit modes: task gate */
+#define GATE_TYPE_INTR 0xeu   /* 32-bit interrupt gate; in IA-32e mode the 64-bit one */
+#define GATE_P 0x80u          /* present, in the type/attribute byte */
+#define GATE_IST_DF 1u        /* long mode: #DF runs on IST1 */
+#define IDT_GATE32_SIZE 8u
+#define IDT_GATE64_SIZE 16u
+#define IVT_ENTRY_SIZE 4u     /* real mode: offset:segment */
 
 /* ---- Real mode ---------------------------------------------------------------------- */
 #define REAL_SEG_LIMIT 0xffffu  /* 64 KiB segments */

@@ -14,14 +14,27 @@
 #define SYS_PD_OFF 0x3000ull      /* long: first page directory; one per GiB of memory */
 #define SYS_PD_MAX 3u             /* KVMBOX_MEM_MAX is 3 GiB */
 #define SYS_TABLE_SIZE 0x1000ull  /* every paging structure is one 4 KiB page */
+/* Default exception handling (docs/crash-reports.md): the IDT, the handler stubs and the
+ * two stacks the CPU switches to while delivering an exception. */
+#define SYS_DF_TSS_OFF 0x0100ull  /* 32-bit modes: the #DF task's TSS (TSS_SIZE bytes) */
+#define SYS_IDT_OFF 0x6000ull     /* IDT: EXC_VECTORS gates of 16 (long) or 8 bytes */
+#define SYS_STUBS_OFF 0x7000ull   /* handler stubs: EXC_STUB_SIZE bytes per vector */
+#define SYS_EXC_STACK_TOP 0x9000ull /* [0x8000, 0x9000): stack for exceptions from CPL 3 */
+#define SYS_DF_STACK_TOP 0xa000ull  /* [0x9000, 0xa000): #DF stack (IST1 / the #DF task) */
 
 /* Real mode: images live in the first 64 KiB (SS = 0, so SS:SP = 0:0xFFF0). */
 #define REAL_STACK_TOP 0xfff0ull
+/* Real mode: the IVT at 0 points exceptions at stubs here, between the BIOS data area
+ * (the classic hello's word at 0x400) and images (0x1000 on). */
+#define REAL_STUBS_BASE 0x0500ull
 
 /* Granule of guest memory sizes. */
 #define MEM_SIZE_ALIGN (4ull << 10)
 
-_Static_assert(SYS_TSS_OFF >= SYS_GDT_OFF + 8 * 6, "TSS overlaps the GDT");
+_Static_assert(SYS_TSS_OFF >= SYS_GDT_OFF + 8 * 8, "TSS overlaps the GDT");
+_Static_assert(SYS_DF_TSS_OFF >= SYS_TSS_OFF + 104, "the #DF TSS overlaps the TSS");
+_Static_assert(SYS_IDT_OFF >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE, "IDT overlaps page tables");
+_Static_assert(SYS_DF_STACK_TOP <= SYS_AREA_SIZE, "stacks overflow the system area");
 _Static_assert(SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE <= SYS_AREA_SIZE,
 	       "page tables overflow the system area");
 

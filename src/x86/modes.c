@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bits.h"
+#include "idt.h"
 #include "layout.h"
 #include "paging.h"
 #include "x86.h"
@@ -146,6 +147,10 @@ static int build_gdt(const struct gmem *mem, const struct kvmbox_layout *layout,
 	 * (SDM Vol 3A 7.2.3 "TSS Descriptor in 64-bit mode"). Outside it the slot stays null. */
 	if (long_mode)
 		gdt[(tr->selector >> SEL_INDEX_SHIFT) + 1] = tr->base >> 32;
+	else
+		gdt[GDT_TSS_DF >> SEL_INDEX_SHIFT] = seg_desc(&(struct kvm_segment){
+			.base = page + SYS_DF_TSS_OFF, .limit = TSS_LIMIT,
+			.type = SYS_TYPE_TSS_AVAIL, .present = 1 });
 	memcpy(p + SYS_GDT_OFF, gdt, sizeof(gdt));
 	/* An I/O map base at or past the TSS limit means "no I/O permission bitmap": CPL 3
 	 * port access is then governed by IOPL alone (SDM Vol 1 19.5.2). */
@@ -220,19 +225,16 @@ static int descriptor_tables(const struct mode_desc *md, const struct gmem *mem,
 		sregs->gdt.limit = REAL_SEG_LIMIT;
 		sregs->idt.base = 0;
 		sregs->idt.limit = REAL_IVT_LIMIT;
-		return 0;
+		return ivt_build(mem);
 	}
 	ret = build_gdt(mem, layout, md, tr, md->efer & EFER_LMA);
 	if (ret)
 		return ret;
 	sregs->gdt.base = layout->gdt;
 	sregs->gdt.limit = GDT_LIMIT;
-	/* An empty IDT turns any guest exception into a triple fault, which KVM reports as
-	 * KVM_EXIT_SHUTDOWN, instead of vectoring through whatever is at address 0 (SDM Vol
-	 * 3A 6.10, 6.15 "Double Fault Exception"). Guests load their own. */
-	sregs->idt.base = 0;
-	sregs->idt.limit = 0;
-	return 0;
+	/* kvmbox's default handlers report every exception in one exit (docs/crash-reports.md);
+	 * a guest that loads its own IDT keeps it. */
+	return idt_build(mem, layout->sys_base, md->efer & EFER_LMA, layout->pt_root, &sregs->idt);
 }
 
 int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout,
@@ -272,4 +274,40 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
 	regs->rsp = layout->stack_top;
 	regs->rflags = RFLAGS_FIXED;
 	return 0;
+}
+
+unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+			 struct x86_table *t, unsigned max)
+{
+	gpa_t page = layout->gdt - SYS_GDT_OFF, base;
+	struct x86_table all[7 + SYS_PD_MAX];
+	unsigned n = 0, i, npd;
+
+	if ((unsigned)mode >= KVMBOX_MODE_COUNT || !modes[mode].has_gdt)
+		return 0;
+	all[n++] = (struct x86_table){ "GDT", layout->gdt, GDT_LIMIT + 1 };
+	all[n++] = (struct x86_table){ "TSS", page + SYS_TSS_OFF, TSS_SIZE };
+	if (mode != KVMBOX_MODE_LONG)
+		all[n++] = (struct x86_table){ "#DF TSS", page + SYS_DF_TSS_OFF, TSS_SIZE };
+	if (mode == KVMBOX_MODE_PAGED32)
+		all[n++] = (struct x86_table){ "PD", layout->pt_root, SYS_TABLE_SIZE };
+	if (mode == KVMBOX_MODE_LONG) {
+		/* As x86_build_pml4 lays them out: one PD per started GiB of memory. */
+		npd = (unsigned)((layout->mem_size + PAGE_SIZE_1G - 1) / PAGE_SIZE_1G);
+		base = layout->pt_root - SYS_PT_ROOT_OFF;
+		all[n++] = (struct x86_table){ "PML4", layout->pt_root, SYS_TABLE_SIZE };
+		all[n++] = (struct x86_table){ "PDPT", base + SYS_PDPT_OFF, SYS_TABLE_SIZE };
+		for (i = 0; i < npd && i < SYS_PD_MAX; i++)
+			all[n++] = (struct x86_table){ "PD", base + SYS_PD_OFF + i * SYS_TABLE_SIZE,
+						       SYS_TABLE_SIZE };
+	}
+	/* The default exception handlers (idt.c, docs/crash-reports.md). */
+	all[n++] = (struct x86_table){ "IDT", page + SYS_IDT_OFF,
+				       X86_EXC_VECTORS * (mode == KVMBOX_MODE_LONG ? IDT_GATE64_SIZE
+										    : IDT_GATE32_SIZE) };
+	all[n++] = (struct x86_table){ "exception stubs", page + SYS_STUBS_OFF,
+				       X86_EXC_VECTORS * X86_EXC_STUB_MAX };
+	for (i = 0; i < n && i < max; i++)
+		t[i] = all[i];
+	return n;
 }

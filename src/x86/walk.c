@@ -1,12 +1,14 @@
 /* Software page walker: translates a guest-virtual address the way the CPU would, reading
- * the guest's paging structures through gmem_ptr. Read-only: it never sets accessed or dirty
- * bits, because a host-side lookup is not a guest access. */
+ * the guest's paging structures through gmem_ptr, and (x86_walk_describe, x86_walk_segment)
+ * records every level it reads and the DS segment step for --walk and fault reports.
+ * Read-only: it never sets accessed or dirty bits, because a host-side lookup is not a guest
+ * access. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "bits.h"
-#include "x86.h"
+#include "walk.h"
 
 void x86_paging_from_sregs(const struct kvm_sregs *sregs, struct x86_paging *p)
 {
@@ -28,6 +30,28 @@ static int fault(struct x86_walk *w, int level, const char *why)
 	w->level = level;
 	w->why = why;
 	return -EFAULT;
+}
+
+/* Table names by level (SDM Vol 3A 4.5: PML5 and PML4 tables, page-directory-pointer
+ * table, page directory, page table; 32-bit paging has only the last two). */
+static const char *const table_names[] = { "?", "PT", "PD", "PDPT", "PML4", "PML5" };
+
+/* Note in T (when describing) the entry a walk read at LEVEL; E is NULL when the entry lies
+ * outside guest memory. */
+static void record(struct kvmbox_walk *t, int level, gpa_t table, uint64_t idx, unsigned size,
+		   const void *e)
+{
+	struct kvmbox_walk_level *l;
+
+	if (!t || t->nlevels >= KVMBOX_WALK_LEVELS_MAX)
+		return;
+	l = &t->levels[t->nlevels++];
+	l->table = table_names[level];
+	l->table_gpa = table;
+	l->index = (unsigned)idx;
+	l->entry_size = size;
+	l->read = e != NULL;
+	l->entry = !e ? 0 : size == 4 ? *(const uint32_t *)e : *(const uint64_t *)e;
 }
 
 /* Access rights accumulated over the levels of one walk (SDM Vol 3A 4.6): an access is
@@ -73,11 +97,11 @@ static void done(struct x86_walk *w, gpa_t gpa, uint64_t page_size)
  * 4 MiB pages (SDM Vol 3A 4.3). PSE-36 address bits 39:32 of a 4 MiB page are honoured;
  * the result is checked against guest memory by the caller. */
 static int walk32(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsigned access,
-		  struct x86_walk *w)
+		  struct x86_walk *w, struct kvmbox_walk *t)
 {
 	struct rights r = { 0, 0 };
 	const uint32_t *e;
-	uint64_t pde, pte;
+	uint64_t pde, pte, idx;
 	gpa_t table;
 	int ret;
 
@@ -85,7 +109,9 @@ static int walk32(const struct gmem *mem, const struct x86_paging *p, gva_t va, 
 		return fault(w, 2, "not a 32-bit address");
 
 	table = p->cr3 & CR3_ADDR_MASK_32;
-	e = gmem_ptr(mem, table + ((va >> PDE32_SHIFT) & (PT_ENTRIES_32 - 1)) * sizeof(*e), sizeof(*e));
+	idx = (va >> PDE32_SHIFT) & (PT_ENTRIES_32 - 1);
+	e = gmem_ptr(mem, table + idx * sizeof(*e), sizeof(*e));
+	record(t, 2, table, idx, sizeof(*e), e);
 	if (!e)
 		return fault(w, 2, "table outside guest memory");
 	pde = *e;
@@ -105,8 +131,9 @@ static int walk32(const struct gmem *mem, const struct x86_paging *p, gva_t va, 
 	}
 
 	table = pde & PTE32_ADDR_MASK;
-	e = gmem_ptr(mem, table + ((va >> PAGE_SHIFT) & (PT_ENTRIES_32 - 1)) * sizeof(*e),
-		     sizeof(*e));
+	idx = (va >> PAGE_SHIFT) & (PT_ENTRIES_32 - 1);
+	e = gmem_ptr(mem, table + idx * sizeof(*e), sizeof(*e));
+	record(t, 1, table, idx, sizeof(*e), e);
 	if (!e)
 		return fault(w, 1, "table outside guest memory");
 	pte = *e;
@@ -131,7 +158,7 @@ static uint64_t large_page_rsvd(unsigned shift)
  * level of the root: 3 (PAE PDPT), 4 (PML4) or 5 (PML5). Levels below 4 index with 9 bits
  * above the 12-bit page offset; the PAE PDPT has 4 entries indexed by bits 31:30. */
 static int walk64(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsigned access,
-		  struct x86_walk *w, int top)
+		  struct x86_walk *w, struct kvmbox_walk *t, int top)
 {
 	bool pae = top == 3;
 	struct rights r = { 0, 0 };
@@ -148,6 +175,7 @@ static int walk64(const struct gmem *mem, const struct x86_paging *p, gva_t va, 
 		if (pae && level == 3)
 			idx = (va >> shift) & (PDPT_PAE_ENTRIES - 1);
 		e = gmem_ptr(mem, table + idx * sizeof(*e), sizeof(*e));
+		record(t, level, table, idx, sizeof(*e), e);
 		if (!e)
 			return fault(w, level, "table outside guest memory");
 		entry = *e;
@@ -195,8 +223,9 @@ static bool canonical(gva_t va, unsigned bits)
 	return (uint64_t)((int64_t)(va << s) >> s) == va;
 }
 
-int x86_walk(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsigned access,
-	     struct x86_walk *w)
+/* The walk of x86_walk, recording into T when it is not NULL. */
+static int walk_linear(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsigned access,
+		       struct x86_walk *w, struct kvmbox_walk *t)
 {
 	memset(w, 0, sizeof(*w));
 	if (!x86_paging_enabled(p)) {
@@ -206,15 +235,93 @@ int x86_walk(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsig
 		return 0;
 	}
 	if (!(p->cr4 & CR4_PAE))
-		return walk32(mem, p, va, access, w);
+		return walk32(mem, p, va, access, w, t);
 	if (!(p->efer & EFER_LMA))
-		return walk64(mem, p, va, access, w, 3);
+		return walk64(mem, p, va, access, w, t, 3);
 	if (p->cr4 & CR4_LA57) {
 		if (!canonical(va, 57))
 			return fault(w, 5, "non-canonical");
-		return walk64(mem, p, va, access, w, 5);
+		return walk64(mem, p, va, access, w, t, 5);
 	}
 	if (!canonical(va, 48))
 		return fault(w, 4, "non-canonical");
-	return walk64(mem, p, va, access, w, 4);
+	return walk64(mem, p, va, access, w, t, 4);
+}
+
+int x86_walk(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsigned access,
+	     struct x86_walk *w)
+{
+	return walk_linear(mem, p, va, access, w, NULL);
+}
+
+static const char *paging_name(const struct x86_paging *p)
+{
+	if (!x86_paging_enabled(p))
+		return "off";
+	if (!(p->cr4 & CR4_PAE))
+		return "32-bit";
+	if (!(p->efer & EFER_LMA))
+		return "PAE";
+	return p->cr4 & CR4_LA57 ? "5-level" : "4-level";
+}
+
+int x86_walk_describe(const struct gmem *mem, const struct x86_paging *p, gva_t linear,
+		      unsigned access, struct kvmbox_walk *t)
+{
+	struct x86_walk w;
+	int ret;
+
+	t->paging = paging_name(p);
+	t->cr3 = x86_paging_enabled(p) ? p->cr3 : 0;
+	t->nlevels = 0;
+	ret = walk_linear(mem, p, linear, access, &w, t);
+	t->mapped = ret == 0;
+	t->why = w.why;
+	t->gpa = ret == 0 ? w.gpa : 0;
+	t->page_size = ret == 0 && x86_paging_enabled(p) ? w.page_size : 0;
+	return ret;
+}
+
+/* Is OFFSET inside segment S? Expand-down data segments hold the offsets above the limit, up
+ * to 0xffff or, with D/B, 0xffffffff (SDM Vol 3A 3.4.5.1); every other segment the offsets up
+ * to the limit (KVM keeps the limit in bytes, G already applied). */
+static bool in_limit(const struct kvm_segment *s, gva_t offset)
+{
+	bool expand_down = s->s && !(s->type & SEG_TYPE_CODE) && (s->type & SEG_TYPE_DATA_E);
+
+	if (expand_down)
+		return offset > s->limit && offset <= (s->db ? 0xffffffffull : 0xffffull);
+	return offset <= s->limit;
+}
+
+int x86_walk_segment(const struct kvm_sregs *sregs, gva_t gva, struct kvmbox_walk *w)
+{
+	const struct kvm_segment *ds = &sregs->ds;
+
+	w->gva = gva;
+	if (x86_in_64bit_code(sregs)) {
+		/* 64-bit mode treats the DS base as 0 and checks no limit (SDM Vol 3A 3.2.4). */
+		w->segment = NULL;
+		w->linear = gva;
+		return 0;
+	}
+	w->segment = "ds";
+	/* Real mode: the base is selector * 16, kept in the descriptor cache (SDM Vol 3A 20.1.1). */
+	w->real_mode = !(sregs->cr0 & CR0_PE);
+	w->selector = ds->selector;
+	w->seg_base = ds->base;
+	w->seg_limit = ds->limit;
+	w->mapped = false;
+	if (!w->real_mode && ds->unusable) {
+		w->why = "ds is unusable (null selector)";
+		return -EFAULT;
+	}
+	if (!in_limit(ds, gva)) {
+		w->why = "beyond the ds limit";
+		return -EFAULT;
+	}
+	/* Outside IA-32e mode linear addresses are 32 bits and wrap (SDM Vol 3A 3.4); real mode's
+	 * 21-bit sum stays below that. */
+	w->linear = (uint32_t)(ds->base + gva);
+	return 0;
 }

@@ -48,6 +48,94 @@ int x86_walk(const struct gmem *mem, const struct x86_paging *p, gva_t va, unsig
  * truncated to LEN). Returns the number of characters written. */
 size_t x86_format_regs(char *buf, size_t len, const struct kvm_regs *regs, const struct kvm_sregs *sregs);
 
+/* ---- Default exception handlers (docs/crash-reports.md) --------------------------------
+ * x86_mode_setup gives every mode handlers for vectors 0-31 (an IDT in the system area, the
+ * IVT in real mode) whose stubs push a dummy error code where the CPU pushes none, push the
+ * vector and execute `out %al, $KVMBOX_PORT_EXC`: one exit per exception, no register
+ * clobbered. The host then reads the report below from the guest's stack. */
+#define X86_EXC_VECTORS 32
+
+struct x86_exception {
+	uint8_t vector;
+	bool has_error_code;  /* the CPU pushed one (else error_code is 0) */
+	bool from_tss;        /* 32-bit #DF: the faulting state came from the TSS (task gate) */
+	uint32_t error_code;
+	uint64_t cr2;         /* the vCPU's CR2 at the report: the #PF linear address */
+	uint64_t rip, rsp, rflags; /* the faulting state, as the CPU saved it */
+	uint16_t cs, ss;
+};
+
+/* Where the frame of a report lies: STACK_LEN bytes at linear STACK (ss.base + rsp) and, for a
+ * 32-bit #DF that came through the task gate, TSS_LEN bytes of the interrupted task's TSS at
+ * guest-physical TSS (else TSS_LEN is 0). */
+struct x86_exc_frame_loc {
+	gva_t stack;
+	size_t stack_len, stack_min; /* read STACK_LEN bytes; at least STACK_MIN are needed */
+	gpa_t tss;
+	size_t tss_len;
+};
+
+/* The vector whose stub is at linear address LINEAR (the rip of the report's `out`, whose
+ * stub starts at or before it), or -1 when LINEAR is not inside MODE's stubs. CODE holds the
+ * X86_EXC_STUB_MAX bytes at the stub's start: a stub the guest overwrote does not count. */
+#define X86_EXC_STUB_MAX 16
+int x86_exc_stub_vector(enum kvmbox_mode mode, const struct kvmbox_layout *layout, gva_t linear);
+gva_t x86_exc_stub_addr(enum kvmbox_mode mode, const struct kvmbox_layout *layout, unsigned vector);
+bool x86_exc_stub_intact(enum kvmbox_mode mode, unsigned vector, const uint8_t code[X86_EXC_STUB_MAX]);
+
+/* Does the CPU push an error code for VECTOR in MODE (never in real mode)? */
+bool x86_exc_has_error_code(enum kvmbox_mode mode, unsigned vector);
+
+/* Where to read the frame of a report made from a stub (REGS, SREGS: the vCPU at the `out`).
+ * A report from inside the 32-bit #DF task is that double fault, whichever stub made it. */
+void x86_exc_locate(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+		    const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+		    struct x86_exc_frame_loc *loc);
+
+/* Decode the frame read as x86_exc_locate said (STACK_GOT bytes of the stack, TSS or NULL)
+ * into E. Returns 0, or -EFAULT when fewer than stack_min bytes could be read. */
+int x86_exc_decode(enum kvmbox_mode mode, const struct kvm_regs *regs,
+		   const struct kvm_sregs *sregs, unsigned vector, const uint8_t *stack,
+		   size_t stack_got, const uint8_t *tss, struct x86_exception *e);
+
+/* Put the faulting state of E back into REGS and SREGS (rip, rsp, rflags, cs, ss), so a
+ * register dump or a debugger shows the fault, not the handler. */
+void x86_exc_rewind(enum kvmbox_mode mode, const struct x86_exception *e, struct kvm_regs *regs,
+		    struct kvm_sregs *sregs);
+
+/* "page fault", "#PF" for VECTOR (0-31; "reserved vector" / "#??" for the reserved ones). */
+const char *x86_exc_name(unsigned vector);
+const char *x86_exc_mnemonic(unsigned vector);
+
+/* "page fault (#PF, write, not present)" / "general protection (#GP, selector 0x10: GDT
+ * index 2)": the name and the decoded error code. Returns the characters written. */
+size_t x86_exc_describe(char *buf, size_t len, const struct x86_exception *e);
+
+/* Is the IDT in SREGS kvmbox's default one (real mode: the IVT at 0, CR0.PE clear)? */
+bool x86_idt_is_default(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+			const struct kvm_sregs *sregs);
+
+/* Do REGS/SREGS look like the vCPU's reset state (rip 0xfff0, CS base 0xffff0000, CR0 with
+ * PE and PG clear)? AMD SVM resets the vCPU at a triple fault (KVM_EXIT_SHUTDOWN). */
+bool x86_regs_look_reset(const struct kvm_regs *regs, const struct kvm_sregs *sregs);
+
+/* The named control-register bits set in SREGS ("CR0.PE" ... "EFER.LMA"), in register and
+ * bit order, for the trace and --explain. Stores at most MAX names in NAMES (static strings)
+ * and returns how many bits are set, which may exceed MAX. */
+unsigned x86_ctl_bit_names(const struct kvm_sregs *sregs, const char **names, unsigned max);
+
+/* One structure x86_mode_setup builds in guest memory ("GDT", "TSS", "PML4", "PDPT", "PD"). */
+struct x86_table {
+	const char *name;
+	gpa_t gpa;
+	uint64_t size; /* bytes */
+};
+
+/* The structures x86_mode_setup builds for MODE under LAYOUT, in address order, so -v can
+ * say where they are. Stores at most MAX in T; returns how many there are (0 in real mode). */
+unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
+			 struct x86_table *t, unsigned max);
+
 /* Is the vCPU executing 64-bit code (EFER.LMA and CS.L)? Decides whether hypercall
  * arguments are read from rbx or ebx. */
 bool x86_in_64bit_code(const struct kvm_sregs *sregs);

@@ -5,6 +5,8 @@
 #include "kvmbox/guest.h"
 #include "bench_abi.h"
 
+KVMBOX_NO_ARGS; /* only the calls under test exit */
+
 #if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
 #define DIRTY_SIZE (256u << 10)
 #else
@@ -117,9 +119,9 @@ int main(void)
 				console_write(big, sizeof(big) - 1);
 		break;
 	case BENCH_OP_DIRTY:
-		return (int)dirty_run(n);
+		kvmbox_halt(dirty_run(n));
 	default:
-		return -1;
+		kvmbox_halt((uint32_t)-1);
 	}
-	return (int)n;
+	kvmbox_halt(n); /* main's own return would be an HC_exit */
 }

@@ -19,5 +19,5 @@ int main(void)
 	console_write(digits, 0);
 	console_write(digits + 3, 4); /* "3456" */
 	console_printf(" %d|%s\n", -12, built);
-	return 29; /* the bytes written: "<literal>acegi3456 -12|acegi\n" */
+	kvmbox_halt(29); /* the bytes written: "<literal>acegi3456 -12|acegi\n" */
 }

@@ -227,6 +227,30 @@ static void test_gdb_hw_watchpoint(void **state)
 	free(out);
 }
 
+/* A guest exception (kvmbox's crash-report handlers) is a SIGILL stop at the faulting
+ * instruction, with its source line and backtrace; continuing ends the guest with it. */
+static void test_gdb_exception_stop(void **state)
+{
+	enum kvmbox_mode mode = MODE(state);
+	const char *image = guest_image("test-exc_ud", mode);
+	const char *cmds[] = { "continue", "bt", "continue", NULL };
+	char *out;
+	struct kv k;
+
+	skip_without_gdb();
+	skip_unless_host_runs(mode);
+	kv_start(&k, "-S", image);
+	out = run_gdb(&k, mode, image, cmds);
+	kv_wait(&k);
+	assert_has(out, "Program received signal SIGILL");
+	assert_has(out, "bad_opcode () at tests/guests/exc_ud.c");
+	assert_has(out, "in main () at tests/guests/exc_ud.c");
+	assert_has(out, "terminated with signal SIGILL");
+	free(out);
+	assert_int_equal(k.status, 65); /* a guest fault, as without gdb */
+	assert_non_null(strstr(k.err, "#UD"));
+}
+
 /* ---- the raw protocol ------------------------------------------------------------------ */
 
 static int rsp_connect(unsigned port)
@@ -424,6 +448,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		PER_MODE_WITH(test_gdb_debug_session, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_hw_watchpoint, NULL, kill_leftover),
+		PER_MODE_WITH(test_gdb_exception_stop, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, kill_leftover),
 		cmocka_unit_test_teardown(test_gdb_detach, kill_leftover),
 		cmocka_unit_test(test_gdb_port_in_use),

@@ -92,7 +92,8 @@ static void test_flat_hello(void **state)
 	guest_run_free(&r);
 }
 
-/* An exception with no IDT escalates to a triple fault: KVM_EXIT_SHUTDOWN, a clean stop. */
+/* An exception through an empty IDT (the guest's own) escalates to a triple fault:
+ * KVM_EXIT_SHUTDOWN, a clean stop. */
 static void test_triple_fault(void **state)
 {
 	struct guest_run r;
@@ -103,7 +104,12 @@ static void test_triple_fault(void **state)
 	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
 	assert_int_equal(r.res.exit_reason, KVM_EXIT_SHUTDOWN);
 	assert_non_null(strstr(r.res.msg, "KVM_EXIT_SHUTDOWN"));
-	assert_non_null(strstr(r.res.msg, "rip=0x"));
+	/* A host that reset the vCPU at the shutdown (AMD SVM) has no rip to give: the report
+	 * says so instead (tests/host/test_faults.c checks both forms). */
+	if (kvmbox_vm_regs(r.vm)->rip == 0xfff0)
+		assert_non_null(strstr(r.res.msg, "reset state, not the fault's"));
+	else
+		assert_non_null(strstr(r.res.msg, "rip=0x"));
 	/* A stopped VM stays stopped. */
 	assert_int_equal(kvmbox_vm_run(r.vm, NULL, &r.res), -ESRCH);
 	guest_run_free(&r);

@@ -2,10 +2,13 @@
 # `make check-install`: install kvmbox into a temporary DESTDIR, build tests/install/embed.c out
 # of tree with nothing but `pkg-config --cflags --libs kvmbox`, run it against the installed
 # shared library (and once linked statically), check the shared library exports only kvmbox_
-# names, then uninstall and check nothing is left. Prints cmocka-style RUN/OK/FAILED/SKIPPED
-# lines, so tests/run.sh can count it, and exits 1 when a step failed.
+# names, build a guest out of tree for every mode it declares with nothing but `pkg-config
+# kvmbox-guest-MODE` and run it with the installed command (inside the QEMU lane where this
+# host has no usable KVM), then uninstall and check nothing is left. Prints cmocka-style
+# RUN/OK/FAILED/SKIPPED lines, so tests/run.sh can count it, and exits 1 when a step failed.
 # Environment: BUILD (build dir, default build), MAKE, EMBED_CC (else CC, else cc) and
-# EMBED_FLAGS (extra flags) for embed.c, GUEST_CC (default gcc) for the SDK guest.
+# EMBED_FLAGS (extra flags) for embed.c, GUEST_CC (default gcc) for the SDK guests, TESTS_IN
+# (auto, host or qemu: where the guests run, as for tests/run.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,9 +40,16 @@ step() {
 	esac
 }
 
+# pc ARGS...: pkg-config on the installed kvmbox.pc; pcg MODE ARGS...: on kvmbox-guest-MODE.pc.
 pc() {
 	PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" \
 		pkg-config "$@" kvmbox
+}
+pcg() {
+	local mode=$1
+	shift
+	PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" \
+		pkg-config "$@" "kvmbox-guest-$mode"
 }
 
 install_tree() {
@@ -51,7 +61,9 @@ install_tree() {
 		 include/kvmbox/kvmbox.h \
 		 include/kvmbox/sched.h include/kvmbox/abi.h share/kvmbox/guest/include/kvmbox/guest.h \
 		 share/kvmbox/guest/include/kvmbox/abi.h share/kvmbox/guest/link/guest.ld \
-		 share/kvmbox/guest/start/start64.S share/kvmbox/guest/lib/hypercall.c; do
+		 share/kvmbox/guest/start/start64.S share/kvmbox/guest/lib/hypercall.c \
+		 lib/pkgconfig/kvmbox-guest-real.pc lib/pkgconfig/kvmbox-guest-long.pc \
+		 share/kvmbox/guest/real/libkvmbox-guest.a share/kvmbox/guest/long/libkvmbox-guest.a; do
 		[ -e "$dest$prefix/$f" ] || { echo "not installed: $prefix/$f"; return 1; }
 	done
 	[ "$(readlink "$libdir/libkvmbox.so")" = libkvmbox.so.0 ] || { echo "bad libkvmbox.so link"; return 1; }
@@ -112,27 +124,65 @@ run_embed() {
 	[ $ran -eq 1 ] || { echo "SKIP: no usable /dev/kvm"; return 77; }
 }
 
-# A long-mode guest built from the installed SDK alone (the flags of docs/embedding.md), run
-# by the installed command.
-guest_sdk_builds() {
-	local sdk out status
-	sdk=$(pc --variable=guestdir)
-	mkdir -p "$tmp/guest" && cd "$tmp/guest" || return 1
-	printf '%s\n' '#include "kvmbox/guest.h"' 'int main(void)' '{' \
-		'	console_puts("Hello from the installed SDK\n");' '	return 42;' '}' > hello.c
-	$GUEST_CC -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
-		-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin \
-		-ffunction-sections -fdata-sections -Os -Wall -Werror -m64 -DKVMBOX_GUEST_MODE=4 \
-		-I"$sdk/include" -static -no-pie -Wl,--build-id=none -Wl,--gc-sections \
-		-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,-T,"$sdk/link/guest.ld" \
-		"$sdk/start/start64.S" "$sdk"/lib/*.c hello.c -o hello.elf 2>&1 |
-		grep -v 'has a LOAD segment with RWX' || true
-	[ -f hello.elf ] || { echo "the guest did not link"; return 1; }
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; return 77; }
-	out=$("$dest$prefix/bin/kvmbox" run hello.elf)
+# The out-of-tree guest: its arguments, a 64-bit division (libgcc's __udivdi3 in 16/32-bit
+# code, from the SDK) and main's return value as the status. It declares its modes as
+# in-tree guests do; guest_sdk_mode builds it for each.
+write_guest() {
+	cat >"$1" <<'EOF'
+/* kvmbox-modes: real protected paged32 long */
+#include <kvmbox/guest.h>
+
+int main(int argc, char **argv)
+{
+	volatile uint64_t big = 1000000000000ull;
+
+	console_printf("%s:", argv[0]);
+	for (int i = 1; i < argc; i++)
+		console_printf(" [%s]", argv[i]);
+	console_printf(" %llu\n", (unsigned long long)(big / (uint64_t)argc));
+	return argc;
+}
+EOF
+}
+guest_modes() {
+	sed -n 's|^/\* kvmbox-modes:\(.*\)\*/[[:space:]]*$|\1|p;T;q' "$1"
+}
+
+# Where the installed command runs guests: this host when its KVM is usable, else the QEMU
+# lane (kvmbox doctor --brief: status 69), as tests/run.sh decides; TESTS_IN forces one.
+guests_in() {
+	case ${TESTS_IN:-auto} in
+	host | qemu) echo "$TESTS_IN" ;;
+	*) "$build/kvmbox" doctor --brief >/dev/null 2>&1; [ $? -eq 69 ] && echo qemu || echo host ;;
+	esac
+}
+run_installed() {
+	if [ "$where" = qemu ]; then
+		BUILD="$build" "$root/scripts/kvm-in-qemu" "$dest$prefix/bin/kvmbox" "$@"
+	else
+		"$dest$prefix/bin/kvmbox" "$@"
+	fi
+}
+
+# MODE: the guest built in an empty directory with `pkg-config kvmbox-guest-MODE` only, run by
+# the installed command as `kvmbox run hello-MODE.elf -- one 'two words'`: it prints both and
+# the quotient, and exits 3 (its argc). A mode this host's KVM cannot run is a skip.
+guest_sdk_mode() {
+	local mode=$1 out status want
+	cd "$tmp/guest" || return 1
+	# shellcheck disable=SC2046
+	$GUEST_CC -std=gnu11 -Os -Wall -Wextra -Werror $(pcg "$mode" --cflags) -c hello.c \
+		-o "hello-$mode.o" &&
+		$GUEST_CC "hello-$mode.o" $(pcg "$mode" --libs) -o "hello-$mode.elf" || return 1
+	out=$(run_installed run "hello-$mode.elf" -- one "two words" 2>"$tmp/guest/err")
 	status=$?
-	[ $status -eq 0 ] && [ "$out" = "Hello from the installed SDK" ] ||
-		{ echo "kvmbox run: status $status, output '$out'"; return 1; }
+	if [ $status -eq 70 ]; then
+		echo "SKIP: $mode: $(tail -n 1 "$tmp/guest/err")"
+		return 77
+	fi
+	want="hello-$mode.elf: [one] [two words] 333333333333"
+	[ "$out" = "$want" ] && [ $status -eq 3 ] ||
+		{ echo "$mode ($where): status $status, output '$out', want 3, '$want'"; cat "$tmp/guest/err"; return 1; }
 }
 
 man_page_renders() {
@@ -173,7 +223,11 @@ step pkg_config_works pkg_config_works
 step build_embed_out_of_tree build_embed
 step run_embed_shared run_embed embed
 step run_embed_static run_embed embed-static
-step guest_sdk_builds guest_sdk_builds
+mkdir -p "$tmp/guest" && write_guest "$tmp/guest/hello.c"
+where=$(guests_in)
+for mode in $(guest_modes "$tmp/guest/hello.c"); do
+	step "guest_sdk_$mode" guest_sdk_mode "$mode"
+done
 step man_page_renders man_page_renders
 step completion_works completion_works
 step uninstall_leaves_nothing uninstall_leaves_nothing

@@ -167,7 +167,7 @@ static void test_share_suffixes(void **state)
 	(void)state;
 	assert_int_equal(PARSE("--regs", "--stats", "--strict", "-vv", "--trace",
 			       "--share", "/srv/data:ro", "x.elf"), 0);
-	assert_true(o->vms[0].regs && o->vms[0].stats && o->vms[0].strict && o->trace);
+	assert_true(o->vms[0].regs && o->vms[0].stats && o->vms[0].strict && o->vms[0].trace);
 	assert_int_equal(o->verbosity, 2);
 	assert_string_equal(o->vms[0].share, "/srv/data");
 	assert_true(o->vms[0].share_ro);
@@ -185,6 +185,32 @@ static void test_share_suffixes(void **state)
 }
 
 /* Every per-VM option works in --vm; the command line's are the defaults of each --vm. */
+/* --trace, --explain and --trace-file are per VM: defaults on the command line, keys in --vm;
+ * the log level follows (-v alone INFO, trace TRACE, trace-file implies trace, explain above). */
+static void test_trace_options_per_vm(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--trace-file", "t.log", "x.elf"), 0);
+	assert_string_equal(o->vms[0].trace_file, "t.log");
+	assert_int_equal(cli_log_level(0, &o->vms[0]), KVMBOX_LOG_TRACE);
+	assert_int_equal(PARSE("-v", "x.elf"), 0);
+	assert_int_equal(cli_log_level(o->verbosity, &o->vms[0]), KVMBOX_LOG_INFO);
+	assert_int_equal(cli_log_level(o->verbosity, NULL), KVMBOX_LOG_INFO);
+	assert_int_equal(PARSE("--explain", "--trace-file", "all.log", "--vm", "a=x.elf,trace-file=a.log",
+			       "--vm", "b=y.elf"), 0);
+	assert_string_equal(o->vms[0].trace_file, "a.log");
+	assert_string_equal(o->vms[1].trace_file, "all.log");
+	assert_true(o->vms[0].explain && o->vms[1].explain);
+	assert_int_equal(cli_log_level(0, &o->vms[1]), KVMBOX_LOG_EXPLAIN);
+	assert_int_equal(PARSE("--vm", "a=x.elf,trace", "--vm", "b=y.elf"), 0);
+	assert_true(o->vms[0].trace && !o->vms[1].trace);
+	assert_int_equal(cli_log_level(0, &o->vms[1]), KVMBOX_LOG_WARN);
+	assert_int_equal(PARSE("--vm", "a=x.elf,trace=1"), -1);
+	assert_non_null(strstr(err, "takes no value"));
+	assert_int_equal(PARSE("--vm", "a=x.elf,trace-file"), -1);
+	assert_int_equal(PARSE("--trace-file"), -1);
+}
+
 static void test_per_vm_options_in_both_forms(void **state)
 {
 	const struct vm_opts *a, *b;
@@ -312,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_values),
 		cmocka_unit_test(test_share_suffixes),
 		cmocka_unit_test(test_per_vm_options_in_both_forms),
+		cmocka_unit_test(test_trace_options_per_vm),
 		cmocka_unit_test(test_run_wide_options),
 		cmocka_unit_test(test_junk_refused),
 		cmocka_unit_test(test_guest_status_mapping),

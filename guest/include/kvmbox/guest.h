@@ -26,9 +26,27 @@ _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step wit
 #define KVMBOX_NORETURN __attribute__((noreturn))
 #define KVMBOX_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* The guest program. The start code calls it with the stack set up and halts with
- * eax = its return value (then halts again forever). */
-int main(void);
+/* The guest program is `int main(void)` or `int main(int argc, char **argv)`: the start
+ * code calls it with the stack set up and argv[0..argc) the strings given to the VM
+ * (`kvmbox run IMAGE -- ARG...`; argv[0] is the image; argv[argc] is NULL). Its return
+ * value is the guest's status: 0 halts (eax = 0), any other value N ends the run with
+ * HC_exit(N), so `kvmbox run` exits with N (docs/sdk.md, "main, its arguments and its
+ * status"). */
+
+/* Write `KVMBOX_NO_ARGS;` at file scope in a guest that takes no arguments and whose exit
+ * counts are part of its contract (the classic hello and CS695 guests, benchmarks): the
+ * start code then skips its KVMBOX_HC_ARGS call (one exit less) and main gets argc = 0,
+ * argv = { NULL }. */
+#define KVMBOX_NO_ARGS const char kvmbox_no_args = 1
+
+/* Halt with eax = EAX and stay halted: the classic kvm-hello-world ending (`mov $42, %eax;
+ * hlt`), which kvmbox reports as status 0 whatever EAX is; the built-in hello's check reads
+ * EAX. Never returns. */
+static inline KVMBOX_NORETURN void kvmbox_halt(uint32_t eax)
+{
+	for (;;)
+		__asm__ volatile("hlt" : : "a"(eax) : "memory");
+}
 
 /* ---- Raw hypercall ------------------------------------------------------------------ */
 

@@ -1,0 +1,22 @@
+/* Crash reports: the port kvmbox's default exception handlers report on (src/x86/idt.c
+ * builds them) and the last exception of a VM, for the run result's text and for a debugger
+ * (docs/crash-reports.md). A feature of src/features.c: its state is per VM. */
+#ifndef KVMBOX_FAULT_H
+#define KVMBOX_FAULT_H
+
+#include "../x86/x86.h"
+
+struct kvmbox_vm;
+
+/* The exception that ended VM's last run, with the faulting state (rip, rsp, rflags, cs,
+ * ss: also what the vCPU's registers were rewound to), or NULL when the last run did not end
+ * in an exception report. Valid until the next run, reset or destroy. The gdb stub turns it
+ * into a stop signal (#PF and #GP: SIGSEGV, #UD: SIGILL, #DE: SIGFPE ...). */
+const struct x86_exception *vm_exception(const struct kvmbox_vm *vm);
+
+/* End VM's run at its KVM_EXIT_SHUTDOWN (a triple fault) with a report that says whose IDT
+ * failed and where, or, when the host reset the vCPU at the shutdown (AMD SVM), that the
+ * registers are reset state and not the fault's. Called by exit_stop (src/exits.c). */
+void fault_shutdown(struct kvmbox_vm *vm);
+
+#endif

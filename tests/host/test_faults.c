@@ -1,0 +1,289 @@
+/* Crash reports (docs/crash-reports.md): every exception a guest raises is caught by
+ * kvmbox's default handlers and reported in one exit, in every mode the host runs. Each
+ * test runs one tests/guests/exc_*.c guest and checks the report: the exception's name, the
+ * decoded error code, for #PF the level where the walk stopped, the registers rewound to the
+ * faulting instruction, and never the vCPU's reset state presented as the fault's. */
+#include <stdio.h>
+#include <string.h>
+#include "harness.h"
+
+#define MEM_PF (12u << 20) /* the #PF guests change the mapping of 0x500000: keep it apart */
+
+static void has(const char *msg, const char *want)
+{
+	if (!strstr(msg, want))
+		fail_msg("report \"%s\" lacks \"%s\"", msg, want);
+}
+
+/* Run tests/guests/NAME.c in the test's mode; the report must be a guest fault at a rip in
+ * the image (not the handler stub, not the reset vector). */
+static void run_fault(struct guest_run *r, const char *name, void **state, uint64_t mem)
+{
+	char prefix[64];
+	struct guest_spec s = { .mem = mem };
+	const struct kvm_regs *regs;
+
+	skip_unless_host_runs(MODE(state));
+	snprintf(prefix, sizeof(prefix), "test-%s", name);
+	s.path = guest_image(prefix, MODE(state));
+	guest_run(r, &s);
+	assert_int_equal(r->res.stop, KVMBOX_STOP_FAULT);
+	regs = kvmbox_vm_regs(r->vm);
+	/* Images start at 0x1000 and end well below 64 KiB; the stubs lie outside them. */
+	assert_true(regs->rip >= 0x1000 && regs->rip < 0x10000);
+}
+
+/* The report names the function and the source line the marker comment MARKER sits on in
+ * tests/guests/NAME.c (the symbolizer reads the image's DWARF line table). */
+static void names_place(const struct guest_run *r, const char *name, const char *function,
+			const char *marker)
+{
+	char file[96], want[192];
+	int line;
+
+	snprintf(file, sizeof(file), "tests/guests/%s.c", name);
+	line = marker_line(file, marker);
+	assert_true(line > 1);
+	snprintf(want, sizeof(want), " in %s (%s:%d)", function, file, line - 1);
+	has(r->res.msg, want);
+}
+
+/* The report's "at rip 0x..." is the rip the registers were rewound to. */
+static void rip_matches(const struct guest_run *r)
+{
+	char want[48];
+
+	snprintf(want, sizeof(want), "at rip 0x%llx", (unsigned long long)kvmbox_vm_regs(r->vm)->rip);
+	has(r->res.msg, want);
+}
+
+static void test_divide_error(void **state)
+{
+	struct guest_run r;
+
+	run_fault(&r, "exc_de", state, 0);
+	has(r.res.msg, "divide error (#DE)");
+	names_place(&r, "exc_de", "divide", "exc-fault-line");
+	rip_matches(&r);
+	guest_run_free(&r);
+}
+
+static void test_invalid_opcode(void **state)
+{
+	struct guest_run r;
+	uint8_t op[2];
+
+	run_fault(&r, "exc_ud", state, 0);
+	has(r.res.msg, "invalid opcode (#UD)");
+	names_place(&r, "exc_ud", "bad_opcode", "exc-fault-line");
+	rip_matches(&r);
+	/* The rewound rip is the ud2 itself (0f 0b). */
+	assert_int_equal(kvmbox_vm_read(r.vm, kvmbox_vm_regs(r.vm)->rip, op, 2), 0);
+	assert_int_equal(op[0], 0x0f);
+	assert_int_equal(op[1], 0x0b);
+	guest_run_free(&r);
+}
+
+static void test_general_protection(void **state)
+{
+	struct guest_run r;
+
+	run_fault(&r, "exc_gp", state, 0);
+	has(r.res.msg, "general protection (#GP");
+	/* Real mode pushes no error code; elsewhere it is the selector, decoded. */
+	if (MODE(state) != KVMBOX_MODE_REAL)
+		has(r.res.msg, "selector 0x50: GDT index 10");
+	names_place(&r, "exc_gp", "load_bad_segment",
+		    MODE(state) == KVMBOX_MODE_REAL ? "exc-fault-line" : "exc-fault-line-pm");
+	rip_matches(&r);
+	guest_run_free(&r);
+}
+
+static void test_page_fault_not_present(void **state)
+{
+	struct guest_run r;
+
+	run_fault(&r, "exc_pf_np", state, 0);
+	has(r.res.msg, "page fault (#PF, write, not present)");
+	has(r.res.msg, "address 0x40000000");
+	names_place(&r, "exc_pf_np", "fill_table", "exc-fault-line");
+	has(r.res.msg, MODE(state) == KVMBOX_MODE_LONG ? "PML4[0] -> PDPT[1] not present"
+						       : "PD[256] not present");
+	guest_run_free(&r);
+}
+
+static void test_page_fault_read_only(void **state)
+{
+	struct guest_run r;
+
+	run_fault(&r, "exc_pf_ro", state, MEM_PF);
+	has(r.res.msg, "page fault (#PF, write, read-only page)");
+	has(r.res.msg, "address 0x500000");
+	names_place(&r, "exc_pf_ro", "store_value", "exc-fault-line");
+	has(r.res.msg, MODE(state) == KVMBOX_MODE_LONG ? "PML4[0] -> PDPT[0] -> PD[2] not writable"
+						       : "PD[1] not writable");
+	guest_run_free(&r);
+}
+
+static void test_page_fault_user_supervisor(void **state)
+{
+	struct guest_run r;
+	char dump[1024];
+
+	run_fault(&r, "exc_pf_user", state, MEM_PF);
+	has(r.res.msg, "page fault (#PF, read, user mode, protection violation)");
+	names_place(&r, "exc_pf_user", "read_supervisor_page", "exc-fault-line");
+	has(r.res.msg, MODE(state) == KVMBOX_MODE_LONG ? "PML4[0] -> PDPT[0] -> PD[2] not user"
+						       : "PD[1] not user");
+	/* Rewound to the CPL-3 code that faulted: its code selector (slot 7, RPL 3). */
+	kvmbox_vm_format_regs(r.vm, dump, sizeof(dump));
+	has(dump, "cs=003b");
+	guest_run_free(&r);
+}
+
+/* The 32-bit #DF handler is a task (a task gate to its own TSS and stack). Skip, with the
+ * reason, where this host's KVM cannot emulate a task switch (kvm_pvm: internal error). */
+static void skip_unless_task_switch(enum kvmbox_mode mode)
+{
+	struct guest_run r;
+	struct guest_spec s = { .path = guest_image("test-exc_taskgate", mode) };
+	uint32_t reason;
+
+	if (mode == KVMBOX_MODE_LONG)
+		return; /* #DF uses IST1: no task switch */
+	skip_unless_host_runs(mode);
+	guest_run(&r, &s);
+	reason = r.res.exit_reason;
+	guest_run_free(&r);
+	if (reason == KVM_EXIT_INTERNAL_ERROR) {
+		printf("SKIP: %s mode: this host's KVM cannot emulate the task switch to the #DF "
+		       "task (KVM_EXIT_INTERNAL_ERROR, as kvm_pvm does)\n", kvmbox_mode_name(mode));
+		skip();
+	}
+}
+
+/* int $8 through the #DF task gate: a double fault with the state the task switch saved. */
+static void test_double_fault_task(void **state)
+{
+	struct guest_run r;
+
+	skip_unless_task_switch(MODE(state));
+	run_fault(&r, "exc_taskgate", state, 0);
+	has(r.res.msg, "double fault (#DF)");
+	/* A software int saves the rip after it: still in the same function. */
+	has(r.res.msg, " in raise_double_fault (tests/guests/exc_taskgate.c:");
+	guest_run_free(&r);
+}
+
+/* The stack runs below 0: the #PF cannot be pushed, the #DF runs on kvmbox's own stack
+ * (paged32: the #DF task; protected mode has no paging to make it fault, see exc_stack.c). */
+static void test_stack_overflow(void **state)
+{
+	struct guest_run r;
+	uint64_t rsp, below;
+
+	skip_unless_task_switch(MODE(state));
+	run_fault(&r, "exc_stack", state, 0);
+	has(r.res.msg, "double fault (#DF)");
+	has(r.res.msg, "stack pointer 0x");
+	/* Which push or store of the recursion faults first depends on the compiler. */
+	has(r.res.msg, " in recurse (tests/guests/exc_stack.c:");
+	/* The faulting stack pointer is at 0 (the push that wraps) or just below it. */
+	rsp = kvmbox_vm_regs(r.vm)->rsp;
+	below = MODE(state) == KVMBOX_MODE_LONG ? 0 - rsp : (0x100000000ull - rsp) & 0xffffffffull;
+	assert_true(below <= 0x1000);
+	guest_run_free(&r);
+}
+
+/* A guest's own broken IDT: a triple fault, reported as such, with the reset state (AMD
+ * SVM) never given as the fault's. */
+static void test_broken_idt(void **state)
+{
+	struct guest_run r;
+	char dump[1024];
+	struct guest_spec s;
+
+	skip_unless_host_runs(MODE(state));
+	s = (struct guest_spec){ .path = guest_image("test-exc_idt", MODE(state)) };
+	guest_run(&r, &s);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
+	assert_int_equal(r.res.exit_reason, KVM_EXIT_SHUTDOWN);
+	has(r.res.msg, "triple fault");
+	kvmbox_vm_format_regs(r.vm, dump, sizeof(dump));
+	if (kvmbox_vm_regs(r.vm)->rip == 0xfff0) {
+		/* The host reset the vCPU: the report says so and names no rip. */
+		has(r.res.msg, "reset state, not the fault's");
+		assert_null(strstr(r.res.msg, "rip=0xfff0"));
+		has(dump, "reset state");
+	} else {
+		has(r.res.msg, "the guest's own IDT");
+		has(r.res.msg, " in main (tests/guests/exc_idt.c:");
+		assert_null(strstr(dump, "reset state"));
+	}
+	guest_run_free(&r);
+}
+
+/* Only kvmbox's stubs may report: the guest writing the port itself is a bad-port fault. */
+static void test_forged_report(void **state)
+{
+	struct guest_run r;
+	struct guest_spec s;
+
+	skip_unless_host_runs(MODE(state));
+	s = (struct guest_spec){ .path = guest_image("test-exc_forge", MODE(state)) };
+	guest_run(&r, &s);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
+	has(r.res.msg, "port 0xea (kvmbox's exception reports) from outside its handlers");
+	guest_run_free(&r);
+}
+
+/* A fault, a reset, the same fault again: the report and the rewound registers do not leak
+ * into the reset VM, and the handlers (built before the snapshot) come back with it. */
+static void test_fault_after_reset(void **state)
+{
+	struct guest_run r;
+	struct guest_spec s;
+	char first[sizeof(r.res.msg)];
+	uint64_t rip;
+
+	skip_unless_host_runs(MODE(state));
+	s = (struct guest_spec){ .path = guest_image("test-exc_ud", MODE(state)) };
+	guest_prepare(&r, &s);
+	assert_int_equal(kvmbox_vm_snapshot(r.vm, &r.err), 0);
+	guest_start(&r, &s);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
+	snprintf(first, sizeof(first), "%s", r.res.msg);
+	rip = kvmbox_vm_regs(r.vm)->rip;
+	assert_int_equal(kvmbox_vm_reset(r.vm, &r.err), 0);
+	assert_int_not_equal(kvmbox_vm_regs(r.vm)->rip, rip); /* back at the entry point */
+	guest_start(&r, &s);
+	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
+	assert_string_equal(r.res.msg, first);
+	assert_int_equal(kvmbox_vm_regs(r.vm)->rip, rip);
+	guest_run_free(&r);
+}
+
+/* Modes a guest declares (kvmbox-modes): the paging faults need paging. */
+#define PAGED_MODES(fn) \
+	{ #fn "/paged32", fn, NULL, NULL, (void *)&all_modes[2] }, \
+	{ #fn "/long", fn, NULL, NULL, (void *)&all_modes[3] }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		PER_MODE(test_divide_error),
+		PER_MODE(test_invalid_opcode),
+		PER_MODE(test_general_protection),
+		PAGED_MODES(test_page_fault_not_present),
+		PAGED_MODES(test_page_fault_read_only),
+		PAGED_MODES(test_page_fault_user_supervisor),
+		PAGED_MODES(test_stack_overflow),
+		{ "test_double_fault_task/protected", test_double_fault_task, NULL, NULL, (void *)&all_modes[1] },
+		{ "test_double_fault_task/paged32", test_double_fault_task, NULL, NULL, (void *)&all_modes[2] },
+		PER_MODE(test_broken_idt),
+		PER_MODE(test_forged_report),
+		PER_MODE(test_fault_after_reset),
+	};
+
+	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+}

@@ -1,0 +1,197 @@
+/* Unit tests for the symbolizer (src/debuginfo/): it names the same function and file:line as
+ * binutils' addr2line for addresses in the built guest images (the expectations are computed
+ * at build time by tests/unit/debuginfo_expect.sh and compiled in), and degrades to the function or the bare
+ * address for images without DWARF, without symbols, or that are not ELF at all. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debuginfo/debuginfo.h"
+#include "debuginfo_expect.h" /* addr2line_lines, from tests/unit/debuginfo_expect.sh */
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("BUILD");
+
+	return b && *b ? b : "build";
+}
+
+static uint8_t *slurp(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	*size = buf ? (size_t)n : 0;
+	fclose(f);
+	return buf;
+}
+
+static struct debuginfo *open_guest(const char *name)
+{
+	struct kvmbox_error err = { "" };
+	struct debuginfo *di = NULL;
+	char path[512];
+	uint8_t *data;
+	size_t size;
+
+	snprintf(path, sizeof(path), "%s/guests/%s", build_dir(), name);
+	data = slurp(path, &size);
+	assert_non_null(data);
+	assert_int_equal(debuginfo_open(&di, data, size, &err), 0);
+	free(data); /* the symbolizer keeps its own copy */
+	return di;
+}
+
+/* Does addr2line's PATH name the same file as our (compilation-directory relative) FILE? */
+static bool same_file(const char *path, const char *file)
+{
+	size_t p = strlen(path), f = strlen(file);
+
+	return !strcmp(path, file) || (p > f && path[p - f - 1] == '/' && !strcmp(path + p - f, file));
+}
+
+/* One expectation line: NAME ADDR FUNCTION FILE:LINE[ (discriminator N)]. */
+static void check_line(const char *line, int *checked)
+{
+	char name[128], fn[128], where[512], *colon, desc[700], want[700];
+	struct debuginfo_where w;
+	struct debuginfo *di;
+	unsigned long long addr;
+	int want_line;
+
+	assert_int_equal(sscanf(line, "%127s %llx %127s %511s", name, &addr, fn, where), 4);
+	colon = strrchr(where, ':');
+	assert_non_null(colon);
+	*colon = '\0';
+	want_line = atoi(colon + 1);
+	if (!strcmp(fn, "??") || want_line <= 0)
+		return; /* addr2line knows nothing there either */
+	di = open_guest(name);
+	assert_int_equal(debuginfo_lookup(di, addr, &w), 0);
+	assert_non_null(w.function);
+	assert_string_equal(w.function, fn);
+	assert_non_null(w.file);
+	if (!same_file(where, w.file))
+		fail_msg("%s 0x%llx: file %s, addr2line says %s", name, addr, w.file, where);
+	assert_int_equal(w.line, want_line);
+	/* The one-line form the crash report uses. */
+	debuginfo_describe(di, addr, desc, sizeof(desc));
+	snprintf(want, sizeof(want), "%s (%s:%d)", fn, w.file, want_line);
+	assert_string_equal(desc, want);
+	debuginfo_close(di);
+	(*checked)++;
+}
+
+static void test_agrees_with_addr2line(void **state)
+{
+	int checked = 0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(addr2line_lines) / sizeof(addr2line_lines[0]); i++)
+		check_line(addr2line_lines[i], &checked);
+	/* Every mode's hello image has several functions with lines: fewer is a bug. */
+	assert_true(checked >= 8);
+}
+
+/* An address outside every function and line: the bare address. */
+static void test_unknown_address(void **state)
+{
+	struct debuginfo *di = open_guest("hello-long.elf");
+	struct debuginfo_where w;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(debuginfo_lookup(di, 0x7fff0000, &w), -ENOENT);
+	assert_null(w.function);
+	assert_null(w.file);
+	assert_int_equal(debuginfo_describe(di, 0x7fff0000, buf, sizeof(buf)), strlen("0x7fff0000"));
+	assert_string_equal(buf, "0x7fff0000");
+	debuginfo_close(di);
+}
+
+/* A flat binary (not ELF), an empty image and a NULL symbolizer: bare addresses, no crash. */
+static void test_not_elf(void **state)
+{
+	static const uint8_t flat[] = { 0xf4, 0xeb, 0xfd, 0x90 };
+	struct debuginfo *di = NULL;
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(debuginfo_open(&di, flat, sizeof(flat), NULL), 0);
+	debuginfo_describe(di, 0x1000, buf, sizeof(buf));
+	assert_string_equal(buf, "0x1000");
+	debuginfo_close(di);
+	assert_int_equal(debuginfo_open(&di, NULL, 0, NULL), 0);
+	debuginfo_describe(di, 0x1, buf, sizeof(buf));
+	assert_string_equal(buf, "0x1");
+	debuginfo_close(di);
+	debuginfo_describe(NULL, 0xabc, buf, sizeof(buf));
+	assert_string_equal(buf, "0xabc");
+	assert_int_equal(debuginfo_open(NULL, flat, sizeof(flat), NULL), -EINVAL);
+	debuginfo_close(NULL);
+}
+
+/* A truncated ELF (valid header, sections cut off) still opens and describes addresses. */
+static void test_truncated_elf(void **state)
+{
+	char path[512], buf[64];
+	struct debuginfo *di = NULL;
+	uint8_t *data;
+	size_t size, cut;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/guests/hello-long.elf", build_dir());
+	data = slurp(path, &size);
+	assert_non_null(data);
+	for (cut = 0; cut < size; cut += size / 37 + 1) {
+		assert_int_equal(debuginfo_open(&di, data, cut, NULL), 0);
+		assert_true(debuginfo_describe(di, 0x1010, buf, sizeof(buf)) > 0);
+		debuginfo_close(di);
+	}
+	free(data);
+}
+
+/* Truncation of the description: NUL-terminated, full length returned. */
+static void test_describe_truncates(void **state)
+{
+	struct debuginfo *di = open_guest("hello-long.elf");
+	char full[256], small[8];
+	size_t n;
+
+	(void)state;
+	n = debuginfo_describe(di, 0x1007, full, sizeof(full));
+	assert_int_equal(n, strlen(full));
+	assert_int_equal(debuginfo_describe(di, 0x1007, small, sizeof(small)), n);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_memory_equal(small, full, sizeof(small) - 1);
+	debuginfo_close(di);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_agrees_with_addr2line),
+		cmocka_unit_test(test_unknown_address),
+		cmocka_unit_test(test_not_elf),
+		cmocka_unit_test(test_truncated_elf),
+		cmocka_unit_test(test_describe_truncates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
