@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt -ldw -lelf -pthread
+LDLIBS := -lrt -ldw -lelf -lseccomp -pthread
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -41,6 +41,7 @@ LIB_SRCS := \
 	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
+	src/sandbox/sandbox.c \
 	src/snapshot.c \
 	src/trace.c \
 	src/util.c \
@@ -74,6 +75,7 @@ LIB_SRCS := \
 
 CLI_SRCS := \
 	cli/doctor.c \
+	cli/harden.c \
 	cli/inputs.c \
 	cli/load.c \
 	cli/main.c \
@@ -140,6 +142,7 @@ TESTS := \
 	host/test_faults \
 	host/test_gdb_session \
 	host/test_guests \
+	host/test_harden \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \

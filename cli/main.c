@@ -9,6 +9,7 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
 #include "doctor.h"
+#include "harden.h"
 #include "inputs.h"
 #include "multi.h"
 #include "opts.h"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
+	cli_close_inherited();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);

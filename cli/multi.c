@@ -10,6 +10,7 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
+#include "harden.h"
 #include "load.h"
 #include "multi.h"
 #include "status.h"
@@ -111,6 +112,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
 				     .prefix = r->o->nvms > 1, .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
+	cli_apply_profile(r->o, v, &cfg);
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, who, &r->vms[i]);
@@ -243,6 +245,8 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 	if (!r.ctx)
 		return EXIT_HOST;
 	status = create_sched(&r);
+	if (status == EXIT_OK)
+		status = cli_harden(o, r.vms, o->nvms, 0);
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;

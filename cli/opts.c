@@ -42,6 +42,8 @@ const char cli_usage[] =
 	"      --explain        --trace plus one line of why for each bring-up step (learners)\n"
 	"      --trace-file FILE  the VM's log (--trace, --explain, -v) to FILE, not stderr;\n"
 	"                       implies --trace, as QEMU's -D (--trace-out is another thing)\n"
+	"      --file-size-max SIZE  no guest write makes a share file longer (default 1G):\n"
+	"                       past it a write fails with EFBIG\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -57,6 +59,10 @@ const char cli_usage[] =
 	"                       scheduler's timeline; --trace-file is the KVM call log)\n"
 	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
 	"                       with the scheduler options above, which measure one run)\n"
+	"      --sandbox        the profile for untrusted guests: no host address reaches the\n"
+	"                       guest (gvaToHva fails), shares default to 64M files\n"
+	"      --user USER      started as root: run as USER once /dev/kvm and shares are open\n"
+	"      --no-seccomp     no system-call filter (for debugging kvmbox; says so on stderr)\n"
 	"  -v, --verbose        each VM's mode, memory layout, entry and segments (-vv: debug)\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -84,6 +90,7 @@ const char cli_status_help[] =
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
 	OPT_JSON, OPT_TRACE_OUT, OPT_REPEAT,
+	OPT_NO_SECCOMP, OPT_SANDBOX, OPT_USER,
 	OPT_PER_VM, /* per-VM options: OPT_PER_VM + index in per_vm_keys */
 };
 
@@ -104,6 +111,9 @@ static const struct option long_options[] = {
 	{ "stats-json", required_argument, NULL, OPT_JSON },
 	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -231,6 +241,13 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 		return 0;
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
+	case OPT_NO_SECCOMP: o->no_seccomp = true; return 0;
+	case OPT_SANDBOX: o->sandbox = true; return 0;
+	case OPT_USER:
+		if (!*optarg)
+			return cli_fail(err, errlen, "--user: a user name or number is needed");
+		o->user = optarg;
+		return 0;
 	case 'v': o->verbosity++; return 0;
 	case 'h': o->help = true; return 0;
 	case 'V': o->version = true; return 0;
@@ -417,6 +434,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
 	if (o->repeat > 1 && o->vms[0].gdb)
 		return cli_fail(err, errlen, "--repeat: gdb debugs one run (not with -s, -S or --gdb)");
+	if (o->sandbox && o->no_seccomp)
+		return cli_fail(err, errlen, "--sandbox is for untrusted guests; it does not run "
+				"without the system-call filter (--no-seccomp)");
 	if (!o->repeat)
 		o->repeat = 1;
 	return 0;

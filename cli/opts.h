@@ -32,6 +32,7 @@ struct vm_opts {
 	unsigned weight;       /* for --sched share (>= 1) */
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
+	uint64_t file_size_max; /* longest file the guest may write in its share; 0: default */
 	bool strict, regs, stats, no_coalesce;
 	const char *gdb;       /* gdb server: "tcp:[HOST:]PORT" or "unix:PATH"; NULL: none */
 	bool gdb_wait;         /* -S: the guest waits for gdb before its first instruction */
@@ -59,6 +60,9 @@ struct run_opts {
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
 	bool help, version;
+	bool no_seccomp;       /* --no-seccomp: run without the seccomp filter (debugging) */
+	bool sandbox;          /* --sandbox: the profile for untrusted guests (docs/security.md) */
+	const char *user;      /* --user USER: drop to USER after setup (when started as root) */
 	struct vm_opts defaults; /* per-VM options given outside --vm */
 	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
 };
@@ -83,7 +87,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(11, "no-coalesce", no_argument)                                                     \
 	X(12, "walk", required_argument)                                                      \
 	X(13, "trace", no_argument) X(14, "explain", no_argument)                             \
-	X(15, "trace-file", required_argument) X(16, "gdb", required_argument)
+	X(15, "trace-file", required_argument)                                                \
+	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"

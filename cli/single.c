@@ -6,6 +6,8 @@
 #include <time.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
+#include "kvmbox/sandbox.h"
+#include "harden.h"
 #include "load.h"
 #include "single.h"
 #include "status.h"
@@ -126,6 +128,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	cfg.argc = cli_guest_argv(v, guest_argv);
 	cfg.argv = guest_argv;
 
+	cli_apply_profile(o, v, &cfg);
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
@@ -133,6 +136,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
+	if (status == EXIT_OK)
+		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0);
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)

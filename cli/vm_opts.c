@@ -92,7 +92,7 @@ static int set_mode(struct vm_opts *v, const char *val, const char *where, char 
 	return 0;
 }
 
-/* The options whose value is a number: mem, load, entry, weight, timeout. */
+/* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max. */
 static int set_number(struct vm_opts *v, const char *key, const char *val, const char *where,
 		      char *err, size_t errlen)
 {
@@ -106,7 +106,7 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 	}
 	if (cli_parse_u64(val, &n) < 0)
 		return cli_fail(err, errlen, "%s: '%s' is not a %s", where, val,
-				!strcmp(key, "mem") ? "size (e.g. 2M, 1G)" :
+				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "size (e.g. 2M, 1G)" :
 				!strcmp(key, "weight") ? "weight (1..1000000)" : "an address");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
@@ -117,6 +117,10 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		if (n < 1 || n > 1000000)
 			return cli_fail(err, errlen, "%s: '%s' is not a weight (1..1000000)", where, val);
 		v->weight = (unsigned)n;
+	} else if (!strcmp(key, "file-size-max")) {
+		if (n < 1)
+			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
+		v->file_size_max = n;
 	} else if (!strcmp(key, "load")) {
 		v->load = n;
 		v->flat = true;
@@ -175,8 +179,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, walk, strict, regs, stats, no-coalesce, trace, explain, "
-					"trace-file, gdb)", where);
+					"weight, out, timeout, walk, file-size-max, strict, regs, stats, no-coalesce, "
+					"trace, explain, trace-file, gdb)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)

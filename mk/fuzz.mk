@@ -29,7 +29,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lseccomp
 
 # Each target for $(FUZZ_S) seconds, one after the other (one core); libFuzzer's status is not 0
 # on a crash, a leak or a broken contract: the loop stops there and shows the end of its log.

@@ -64,6 +64,7 @@ enum kvmbox_hc_nr {
 #define KVMBOX_EISDIR 21
 #define KVMBOX_EINVAL 22
 #define KVMBOX_EMFILE 24
+#define KVMBOX_EFBIG 27  /* a write past the share's file-size cap */
 #define KVMBOX_ENOSPC 28
 #define KVMBOX_ESPIPE 29
 #define KVMBOX_EROFS 30

@@ -31,6 +31,9 @@ KVMBOX_API_BEGIN
 #define KVMBOX_CHAN_MSG_MAX 4096
 #define KVMBOX_CHAN_CAPACITY 16
 #define KVMBOX_CHAN_CAPACITY_MAX 65536
+/* The record bytes one hub holds at once, over all its channels (queued, and held for
+ * blocked senders): a send past it fails with -ENOSPC instead of blocking. */
+#define KVMBOX_CHAN_HUB_BYTES_MAX (64u << 20)
 
 struct kvmbox_chan_hub;
 

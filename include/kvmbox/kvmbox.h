@@ -45,6 +45,8 @@ int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
 #define KVMBOX_MEM_DEFAULT (2ull << 20)
 #define KVMBOX_MEM_MIN (256ull << 10)
 #define KVMBOX_MEM_MAX (3ull << 30) /* guest memory ends below the TSS area at 0xfffbd000 */
+/* The longest file a guest's writes may make in its share, unless the config says otherwise. */
+#define KVMBOX_SHARE_FILE_SIZE_DEFAULT (1ull << 30)
 
 /* Where kvmbox puts the structures it builds in guest memory (docs/memory.md).
  * [sys_base, mem_size) holds the GDT and page tables; images may not overlap it.
@@ -127,6 +129,9 @@ typedef void (*kvmbox_console_fn)(void *ctx, const char *buf, size_t len);
 enum {
 	KVMBOX_VM_STRICT = 1u << 0,      /* a bad hypercall stops the VM instead of returning an error */
 	KVMBOX_VM_NO_COALESCE = 1u << 1, /* every console byte is a full exit (no coalesced PIO) */
+	/* No hypercall tells the guest a host address: gvaToHva answers 0, gvaToHva64 -EPERM
+	 * (for untrusted guests: host addresses would defeat the host's ASLR). */
+	KVMBOX_VM_HIDE_HOST_ADDRESSES = 1u << 5,
 };
 
 /* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per
@@ -147,6 +152,8 @@ struct kvmbox_vm_config {
 	const char *share_dir;    /* host directory the file hypercalls may use; NULL: none */
 	bool share_readonly;
 	unsigned max_open_files;  /* 0: default 16 */
+	uint64_t share_file_size_max; /* no guest write makes a share file longer (-EFBIG);
+				       * 0: KVMBOX_SHARE_FILE_SIZE_DEFAULT */
 	uint16_t user_port_first; /* ports [first, first + count) go to user_port, not a fault */
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */

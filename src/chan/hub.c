@@ -32,6 +32,7 @@ struct kvmbox_chan_hub {
 	struct member *members;
 	unsigned nmembers, cap_members;
 	uint64_t seq;
+	uint64_t bytes;   /* record bytes held: queued, and taken from blocked senders */
 	kvmbox_chan_wake_fn wake;
 	void *wake_ctx;
 };
@@ -123,6 +124,7 @@ void hub_leave(struct kvmbox_chan_hub *hub, const struct kvmbox_vm *vm)
 
 	if (!m)
 		return;
+	hub->bytes -= m->msg.len;
 	free(m->msg.data);
 	*m = hub->members[--hub->nmembers];
 }
@@ -188,13 +190,14 @@ static void chan_push(struct chan *c, struct chan_rec rec)
 
 /* Hand the oldest record to receiver VM through OPS; drop it from the FIFO when that
  * worked. Returns what deliver returned. */
-static int32_t chan_take(struct chan *c, struct kvmbox_vm *vm, uint64_t buf, uint64_t len,
-			 const struct hub_ops *ops)
+static int32_t chan_take(struct kvmbox_chan_hub *hub, struct chan *c, struct kvmbox_vm *vm,
+			 uint64_t buf, uint64_t len, const struct hub_ops *ops)
 {
 	int32_t ret = ops->deliver(vm, buf, len, &c->ring[c->head]);
 
 	if (ret < 0)
 		return ret;
+	hub->bytes -= c->ring[c->head].len;
 	free(c->ring[c->head].data);
 	c->head = (c->head + 1) % c->capacity;
 	c->count--;
@@ -239,7 +242,7 @@ static void settle(struct kvmbox_chan_hub *hub, uint32_t chan, const struct hub_
 
 		progress = false;
 		if (c->count && (m = oldest_waiter(hub, chan, WAIT_RECV))) {
-			complete(hub, m, chan_take(c, m->vm, m->buf, m->len, ops), ops);
+			complete(hub, m, chan_take(hub, c, m->vm, m->buf, m->len, ops), ops);
 			progress = true;
 		}
 		if (c->count < c->capacity && (m = oldest_waiter(hub, chan, WAIT_SEND))) {
@@ -279,11 +282,14 @@ enum hub_outcome hub_send(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm, uin
 	struct member *m = member_of(hub, vm);
 	struct chan *c = &hub->chans[chan];
 
-	if (!m || !c->ring) {
+	/* The hub's total is capped as well as each channel's count: 64 channels of 65536
+	 * records of 4 KiB would otherwise let guests make kvmbox hold 16 GiB. */
+	if (!m || !c->ring || hub->bytes + rec.len > KVMBOX_CHAN_HUB_BYTES_MAX) {
 		free(rec.data);
 		*ret = !m ? -KVMBOX_ENOSYS : -KVMBOX_ENOSPC;
 		return HUB_DONE;
 	}
+	hub->bytes += rec.len;
 	if (c->count == c->capacity) {
 		c->st.send_blocks++;
 		m->msg = rec;
@@ -315,7 +321,7 @@ enum hub_outcome hub_recv(struct kvmbox_chan_hub *hub, struct kvmbox_vm *vm, uin
 		m->len = len;
 		return block(hub, m, WAIT_RECV, chan);
 	}
-	*ret = chan_take(c, vm, buf, len, ops);
+	*ret = chan_take(hub, c, vm, buf, len, ops);
 	if (*ret >= 0)
 		settle(hub, chan, ops);
 	return HUB_DONE;

@@ -33,13 +33,17 @@ _Static_assert(KVMBOX_O_WRONLY == O_WRONLY && KVMBOX_O_RDWR == O_RDWR && KVMBOX_
 _Static_assert(KVMBOX_SEEK_SET == SEEK_SET && KVMBOX_SEEK_CUR == SEEK_CUR && KVMBOX_SEEK_END == SEEK_END,
 	       "the ABI's whence values are the host's");
 _Static_assert(KVMBOX_EXDEV == EXDEV && KVMBOX_ELOOP == ELOOP && KVMBOX_EMFILE == EMFILE &&
+		       KVMBOX_EFBIG == EFBIG &&
 		       KVMBOX_EROFS == EROFS && KVMBOX_EBADF == EBADF && KVMBOX_ENOENT == ENOENT,
 	       "host errno values pass through to the guest unchanged");
 
 /* A VM's open guest files. Guest descriptor N is fds[N]; -1 marks a free slot. */
 struct hc_files {
 	int dir_fd;     /* the share, O_PATH: only a base for openat2 */
+	int proc_fd;    /* /proc/self/fd, O_PATH: reopens a checked file (and nothing else may,
+			 * once src/sandbox/ allows openat on this directory only) */
 	bool readonly;
+	uint64_t size_max; /* no write makes a file longer than this */
 	unsigned max;   /* slots in fds[] */
 	uint8_t *chunk; /* CHUNK bytes of bounce buffer between guest memory and read/write */
 	int fds[];
@@ -67,17 +71,25 @@ static int files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, 
 		free(f);
 		return set_error(err, ENOMEM, "out of memory");
 	}
+	f->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	f->dir_fd = open(cfg->share_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (f->dir_fd < 0) {
+	if (f->dir_fd < 0 || f->proc_fd < 0) {
 		int e = errno;
+		const char *what = f->dir_fd < 0 ? cfg->share_dir : "/proc/self/fd";
 
+		if (f->dir_fd >= 0)
+			close(f->dir_fd);
+		if (f->proc_fd >= 0)
+			close(f->proc_fd);
 		free(f->chunk);
 		free(f);
-		return set_error(err, e, "share directory %s: %s", cfg->share_dir, strerror(e));
+		return set_error(err, e, "share directory %s: %s", what, strerror(e));
 	}
 	for (unsigned i = 0; i < max; i++)
 		f->fds[i] = -1;
 	f->readonly = cfg->share_readonly;
+	f->size_max = cfg->share_file_size_max ? cfg->share_file_size_max
+					       : KVMBOX_SHARE_FILE_SIZE_DEFAULT;
 	f->max = max;
 	*state = f;
 	return 0;
@@ -107,6 +119,7 @@ static void files_release(struct kvmbox_vm *vm, void *state)
 		return;
 	files_reset(vm, f);
 	close(f->dir_fd);
+	close(f->proc_fd);
 	free(f->chunk);
 	free(f);
 }
@@ -165,9 +178,10 @@ static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint
  * swapped meanwhile cannot slip another object in. A name that does not exist is created
  * with O_EXCL, which makes a new regular file or fails. Returns the fd or -errno (-EISDIR
  * for a directory, -EACCES for anything else that is not a regular file). */
-static int open_regular(struct kvmbox_vm *vm, int dir_fd, const char *path, uint32_t flags,
-			uint32_t mode)
+static int open_regular(struct kvmbox_vm *vm, const struct hc_files *f, const char *path,
+			uint32_t flags, uint32_t mode)
 {
+	int dir_fd = f->dir_fd;
 	char proc[32];
 	struct stat st;
 	int pfd, fd;
@@ -187,8 +201,8 @@ static int open_regular(struct kvmbox_vm *vm, int dir_fd, const char *path, uint
 	if (fd == 0 && !S_ISREG(st.st_mode))
 		fd = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
 	if (fd == 0) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-		fd = open(proc, (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
+		snprintf(proc, sizeof(proc), "%d", pfd);
+		fd = openat(f->proc_fd, proc, (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			fd = -errno;
 	}
@@ -226,7 +240,7 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 		;
 	if (slot == f->max)
 		return -KVMBOX_EMFILE;
-	fd = open_regular(vm, f->dir_fd, path, a.flags, a.mode);
+	fd = open_regular(vm, f, path, a.flags, a.mode);
 	if (fd < 0) {
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "open(\"%s\", 0%o): refused: %s",
 			printable(path, shown, sizeof(shown)), a.flags, strerror(-fd));
@@ -294,11 +308,31 @@ static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
 	return (int32_t)total;
 }
 
+/* How many of LEN bytes written at FD's offset stay within SIZE_MAX (as RLIMIT_FSIZE does
+ * for write(2): up to the cap, then -EFBIG), or -errno. An O_APPEND file writes at its end. */
+static int64_t within_cap(int fd, uint64_t len, uint64_t size_max)
+{
+	struct stat st;
+	off_t pos = lseek(fd, 0, SEEK_CUR);
+
+	if (pos >= 0 && (fcntl(fd, F_GETFL) & O_APPEND)) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		pos = st.st_size;
+	}
+	if (pos < 0)
+		return -errno;
+	if ((uint64_t)pos >= size_max)
+		return len ? -KVMBOX_EFBIG : 0;
+	return (int64_t)(len < size_max - (uint64_t)pos ? len : size_max - (uint64_t)pos);
+}
+
 static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 {
 	struct hc_files *f = c->state;
 	struct kvmbox_hc_rw a;
 	uint64_t total = 0;
+	int64_t room;
 	int32_t ret;
 	int fd;
 
@@ -307,6 +341,10 @@ static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 	ret = rw_args(vm, c, "write", false, &a, &fd);
 	if (ret < 0)
 		return ret;
+	room = within_cap(fd, a.len, f->size_max);
+	if (room < 0)
+		return (int32_t)room;
+	a.len = (uint64_t)room;
 	while (total < a.len) {
 		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;
 		ssize_t n;
@@ -415,3 +453,14 @@ const struct vm_feature hc_files_feature = {
 	.reset = files_reset,
 	.release = files_release,
 };
+
+int hc_files_sandbox_fds(const struct kvmbox_vm *vm, int *dir_fd, int *proc_fd)
+{
+	const struct hc_files *f = vm_feature_state(vm, &hc_files_feature);
+
+	if (!f)
+		return -1;
+	*dir_fd = f->dir_fd;
+	*proc_fd = f->proc_fd;
+	return 0;
+}

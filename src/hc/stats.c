@@ -57,6 +57,8 @@ static void *translate(struct kvmbox_vm *vm, gva_t gva)
 
 static int32_t hc_gva_to_hva(struct kvmbox_vm *vm, const struct hc_call *c)
 {
+	if (vm->flags & KVMBOX_VM_HIDE_HOST_ADDRESSES)
+		return 0; /* the classic "no address" */
 	return (int32_t)(uint32_t)(uintptr_t)translate(vm, (uint32_t)c->arg);
 }
 
@@ -64,6 +66,8 @@ static int32_t hc_gva_to_hva64(struct kvmbox_vm *vm, const struct hc_call *c)
 {
 	struct kvmbox_hc_xlate x;
 
+	if (vm->flags & KVMBOX_VM_HIDE_HOST_ADDRESSES)
+		return -KVMBOX_EPERM;
 	if (guest_read(vm, c->arg, &x, sizeof(x)) < 0)
 		return vm_bad_call(vm, KVMBOX_EFAULT, "gvaToHva64: bad struct address 0x%llx",
 				   (unsigned long long)c->arg);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include "../vm.h"
+#include "../x86/bits.h"
 #include "../x86/x86.h"
 #include "hc.h"
 
@@ -27,6 +28,22 @@ int hc_register(struct hc_table *t, const struct hc_def *defs, unsigned n, uint8
 	return 0;
 }
 
+/* Virtual-8086 mode, whose code runs at CPL 3 (SDM Vol 1 3.4.3.3, Vol 3 20.2). */
+#define RFLAGS_VM (1ull << 17)
+
+/* The privilege level of the code that made the exit: 0 in real mode, 3 in virtual-8086
+ * mode, else SS.DPL, which always equals the CPL (SDM Vol 3 5.5; AMD keeps the CPL there). */
+static unsigned caller_cpl(const struct kvm_run *run)
+{
+	const struct kvm_sregs *s = &run->s.regs.sregs;
+
+	if (!(s->cr0 & CR0_PE))
+		return 0;
+	if (run->s.regs.regs.rflags & RFLAGS_VM)
+		return 3;
+	return s->ss.dpl;
+}
+
 int hc_dispatch(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 {
 	uint32_t nr = io->port - KVMBOX_PORT_HC_BASE;
@@ -47,7 +64,13 @@ int hc_dispatch(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 			memcpy(io->data + (size_t)i * io->size, &ret, io->size);
 		return 0;
 	}
-	if (!def) {
+	if (caller_cpl(vm->run) > 0) {
+		/* Hypercalls are the guest kernel's, as KVM's own are (-KVM_EPERM from CPL > 0):
+		 * a user program that the kernel gave IOPL 3 must not reach the host, which
+		 * would read and write its pointers with the kernel's rights. docs/abi.md. */
+		ret = vm_bad_call(vm, KVMBOX_EPERM, "hypercall %u from CPL %u: hypercalls are "
+				  "served to CPL 0 only", nr, caller_cpl(vm->run));
+	} else if (!def) {
 		ret = vm_bad_call(vm, KVMBOX_ENOSYS, "hypercall %u: no such call", nr);
 	} else {
 		const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;

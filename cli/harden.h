@@ -1,0 +1,30 @@
+/* Least privilege for `kvmbox run`: inherited descriptors closed, the process sandbox
+ * (include/kvmbox/sandbox.h) entered and, when asked, root dropped to --user, after the VMs
+ * are set up and before the first guest instruction, in every run style. */
+#ifndef KVMBOX_CLI_HARDEN_H
+#define KVMBOX_CLI_HARDEN_H
+
+#include "kvmbox/kvmbox.h"
+#include "opts.h"
+
+/* Close every descriptor above 2: kvmbox has opened none yet when main calls this, so all
+ * of them are inherited (a parent's forgotten pipe or file must not reach a guest's run). */
+void cli_close_inherited(void);
+
+/* The --sandbox profile's default share file cap (docs/security.md). */
+#define SANDBOX_FILE_SIZE_MAX (64ull << 20)
+
+/* Apply V's file-size cap and the run's profile (--sandbox: no host addresses, a 64M file
+ * cap unless V gives one) to CFG, which the caller has filled with the rest. */
+void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
+		       struct kvmbox_vm_config *cfg);
+
+/* Between setup and the first run: say once that root is not needed (started as root
+ * without --user, when stderr is a terminal or with -v), drop to O->user (root only; its
+ * uid, gid and supplementary groups), then kvmbox_sandbox_enter for VMS[0..N) with FLAGS
+ * (KVMBOX_SANDBOX_*; KVMBOX_SANDBOX_NO_SECCOMP is added for --no-seccomp, which says so
+ * on stderr; a gdb stub's caller adds KVMBOX_SANDBOX_GDB). Returns EXIT_OK, or a status
+ * after one line on stderr (EXIT_USAGE: bad --user; EXIT_HOST: the sandbox failed). */
+int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags);
+
+#endif
