@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt -ldw -lelf -lseccomp
+LDLIBS := -lrt -ldw -lelf -lseccomp -pthread
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -56,8 +56,11 @@ LIB_SRCS := \
 	src/hc/table.c \
 	src/fault/report.c \
 	src/gdb/conn.c \
+	src/gdb/kvm_target.c \
 	src/gdb/packet.c \
+	src/gdb/probe.c \
 	src/gdb/reply.c \
+	src/gdb/session.c \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \
@@ -137,6 +140,7 @@ TESTS := \
 	host/test_cli \
 	host/test_doctor \
 	host/test_faults \
+	host/test_gdb_session \
 	host/test_guests \
 	host/test_harden \
 	host/test_hypercalls \

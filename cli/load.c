@@ -2,6 +2,7 @@
  * and the scheduled run (cli/multi.c). */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include "doctor.h"
 #include "load.h"
@@ -68,6 +69,10 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
 	int ret;
 
 	ret = kvmbox_vm_create(vmp, cfg, &err);
+	if (ret < 0 && cfg->gdb && !strncmp(err.msg, "gdb ", 4)) {
+		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		return EXIT_USAGE; /* the address given: in use, unknown host, bad port */
+	}
 	if (ret < 0) {
 		if (doctor_say_no_kvm())
 			return EXIT_NO_KVM;

@@ -19,7 +19,7 @@ const char cli_usage[] =
 	"  -m, --mode MODE      real | protected | paged32 | long. An ELF runs in its own mode\n"
 	"                       (its mode note, else long for ELF64, protected for ELF32): MODE\n"
 	"                       may only repeat it. A flat binary needs it.\n"
-	"  -r, -s, -p, -l       the same as -m real / protected / paged32 / long\n"
+	"  -r, -p, -l           the same as -m real / paged32 / long (-s is gdb's now)\n"
 	"      --mem SIZE       guest memory, e.g. 2M, 64M, 1G (default 2M, 256K..3G)\n"
 	"      --load ADDR      IMAGE is a flat binary loaded at guest address ADDR\n"
 	"      --entry ADDR     entry point of a flat binary (default: the load address)\n"
@@ -33,6 +33,11 @@ const char cli_usage[] =
 	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
+	"      --gdb tcp:[HOST:]PORT | unix:PATH  a gdb server (127.0.0.1 unless HOST is\n"
+	"                       given); gdb may attach while the guest runs. One VM only\n"
+	"  -s                   --gdb tcp:127.0.0.1:1234, as QEMU's -s\n"
+	"  -S                   the guest waits for gdb before its first instruction (with\n"
+	"                       the -s server unless --gdb is given), as QEMU's -S\n"
 	"      --trace          every KVM call with its arguments, every exit with its fields\n"
 	"      --explain        --trace plus one line of why for each bring-up step (learners)\n"
 	"      --trace-file FILE  the VM's log (--trace, --explain, -v) to FILE, not stderr;\n"
@@ -196,10 +201,10 @@ static const char *sched_only(int c)
 	}
 }
 
-/* The -m short forms. */
+/* The -m short forms (-s was protected mode; it is gdb's, as in QEMU). */
 static const char *short_mode(int c)
 {
-	return c == 'r' ? "real" : c == 's' ? "protected" : c == 'p' ? "paged32" : "long";
+	return c == 'r' ? "real" : c == 'p' ? "paged32" : "long";
 }
 
 /* One option getopt_long returned as C (its value, if any, in optarg). */
@@ -216,8 +221,13 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 	}
 	switch (c) {
 	case 'm': return vm_opt_set(&o->defaults, "mode", optarg, "-m", err, errlen);
-	case 'r': case 's': case 'p': case 'l':
+	case 'r': case 'p': case 'l':
 		return vm_opt_set(&o->defaults, "mode", short_mode(c), "-m", err, errlen);
+	case 's':
+		if (!o->defaults.gdb)
+			o->defaults.gdb = CLI_GDB_DEFAULT;
+		return 0;
+	case 'S': o->defaults.gdb_wait = true; return 0;
 	case OPT_VM:
 		if (!strcmp(optarg, "--help") || !strcmp(optarg, "-h")) { /* `kvmbox run --vm --help` */
 			o->help = true;
@@ -320,6 +330,10 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
 	if (o->several && !v->image)
 		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
+	if (run_is_scheduled(o) && (v->gdb || v->gdb_wait))
+		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
+				"IMAGE): under the scheduler a VM stopped in gdb would stop every other VM",
+				o->several ? v->name : o->sched_opt);
 	return 0;
 }
 
@@ -367,6 +381,8 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 		if (copy_defaults(&o->vms[0], &o->defaults, err, errlen) < 0)
 			return -1;
 		single_name(&o->vms[0]);
+		if (o->vms[0].gdb_wait && !o->vms[0].gdb)
+			o->vms[0].gdb = CLI_GDB_DEFAULT;
 		o->nvms = 1;
 		if (check_args(&o->vms[0], err, errlen) < 0)
 			return -1;
@@ -406,7 +422,7 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 		}
 	optind = 0; /* GNU: full reinitialisation, so the parser can be called again */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:rsplvhV", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":m:rsSplvhV", long_options, NULL)) != -1)
 		if (parse_option(o, c, argv, err, errlen) < 0)
 			return -1;
 	if (o->help || o->version)
@@ -416,6 +432,8 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 	if (o->repeat > 1 && run_is_scheduled(o))
 		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; %s needs "
 				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
+	if (o->repeat > 1 && o->vms[0].gdb)
+		return cli_fail(err, errlen, "--repeat: gdb debugs one run (not with -s, -S or --gdb)");
 	if (o->sandbox && o->no_seccomp)
 		return cli_fail(err, errlen, "--sandbox is for untrusted guests; it does not run "
 				"without the system-call filter (--no-seccomp)");

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
+#include "kvmbox/sandbox.h"
 #include "harden.h"
 #include "load.h"
 #include "single.h"
@@ -34,6 +35,10 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 				? ", one kvmbox owns: reported as 68" : "");
 		return exit_status_of_guest(res->status);
 	case KVMBOX_STOP_CANCELLED:
+		if (!signo) { /* no signal of ours: gdb's kill */
+			fprintf(stderr, "kvmbox: %s\n", res->msg);
+			return EXIT_SIGNAL + 9;
+		}
 		fprintf(stderr, "kvmbox: interrupted by signal %d: the guest was stopped\n", signo);
 		return EXIT_SIGNAL + signo;
 	case KVMBOX_STOP_ASSERT:
@@ -111,6 +116,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 		.console_fd = in->out[0] ? fileno(in->out[0]) : 1,
 		.share_dir = v->share,
 		.share_readonly = v->share_ro,
+		.gdb = v->gdb,
+		.gdb_wait = v->gdb_wait,
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
@@ -126,8 +133,11 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
 	free(file);
+	if (status == EXIT_OK && v->gdb)
+		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
+			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
 	if (status == EXIT_OK)
-		status = cli_harden(o, &vm, 1, 0);
+		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0);
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)

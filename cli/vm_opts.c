@@ -180,7 +180,7 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
 					"weight, out, timeout, walk, file-size-max, strict, regs, stats, no-coalesce, "
-					"trace, explain, trace-file)", where);
+					"trace, explain, trace-file, gdb)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -189,6 +189,12 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_mode(v, val, where, err, errlen);
 	if (!strcmp(key, "share"))
 		return set_share(v, val, where, err, errlen);
+	if (!strcmp(key, "gdb")) {
+		if (strncmp(val, "tcp:", 4) && strncmp(val, "unix:", 5))
+			return cli_fail(err, errlen, "%s: '%s' (tcp:[HOST:]PORT or unix:PATH)", where, val);
+		v->gdb = val;
+		return 0;
+	}
 	if (!strcmp(key, "walk"))
 		return add_walk(v, val, where, err, errlen);
 	if (!strcmp(key, "out") || !strcmp(key, "trace-file")) {

@@ -9,6 +9,8 @@
 struct kvmbox_vm;
 struct kvmbox_vm_config;
 struct kvmbox_error;
+struct kvmbox_run_opts;
+struct kvmbox_result;
 struct kvmbox_image;
 
 /* One feature. Every hook is optional (NULL). STATE is the feature's own per-VM slot: NULL
@@ -31,6 +33,18 @@ struct vm_feature {
 	void (*reset)(struct kvmbox_vm *vm, void *state);
 	/* kvmbox_vm_destroy, in reverse list order: free STATE (which may be NULL). */
 	void (*release)(struct kvmbox_vm *vm, void *state);
+
+	/* Run-loop hooks, called only for a feature whose init set a state (an unconfigured
+	 * feature costs the loop nothing). A debugger is the user: it stops the vCPU and serves
+	 * its client inside these calls, which may block. */
+	/* kvmbox_vm_run, before every KVM_RUN. May change the registers (kvm_run sync_regs)
+	 * and end the run with vm_request_stop; OPTS->cancel bounds any wait. */
+	void (*before_run)(struct kvmbox_vm *vm, void *state, const struct kvmbox_run_opts *opts);
+	/* After every exit, before the core serves it: true when the feature served the exit
+	 * itself (one it caused: a debug exit, a planted instruction), so the core skips it. */
+	bool (*exit)(struct kvmbox_vm *vm, void *state);
+	/* The run ends with RES (any stop, also the ones after which the VM runs again). */
+	void (*run_end)(struct kvmbox_vm *vm, void *state, const struct kvmbox_result *res);
 };
 
 /* Most features a VM can hold (the list in features.c has fewer; checked at create). */
@@ -47,6 +61,11 @@ struct vm_feature_slot {
  * on failure the caller destroys the VM, whose features_release undoes what was done. */
 int features_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, struct kvmbox_error *err);
 
+/* The run-loop hooks of the features that have a state (src/run.c). features_exit returns
+ * true when one of them served the exit. */
+void features_before_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts);
+bool features_exit(struct kvmbox_vm *vm);
+void features_run_end(struct kvmbox_vm *vm, const struct kvmbox_result *res);
 /* Call every feature's load hook (kvmbox_vm_load, once the image is in guest memory). */
 void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img);
 

@@ -36,6 +36,17 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 	return ret;
 }
 
+int kvm_set_guest_debug(const struct kvmbox_log *log, const char *who, int fd, uint32_t control,
+			const uint64_t dr[4], uint64_t dr7, struct kvmbox_error *err)
+{
+	struct kvm_guest_debug dbg = { .control = control };
+
+	for (int i = 0; i < 4; i++)
+		dbg.arch.debugreg[i] = dr[i];
+	dbg.arch.debugreg[7] = dr7;
+	return kvm_ioctl(log, who, fd, KVM_SET_GUEST_DEBUG, &dbg, err);
+}
+
 int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name)
 {
 	int ret = kvm_ioctl(NULL, NULL, fd, KVM_CHECK_EXTENSION, cap, NULL);

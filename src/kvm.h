@@ -15,6 +15,11 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 #define kvm_ioctl(log, who, fd, req, arg, err) \
 	kvm_ioctl_named((log), (who), (fd), (req), #req, (unsigned long)(arg), (err))
 
+/* KVM_SET_GUEST_DEBUG on vCPU FD: CONTROL (KVM_GUESTDBG_* bits, 0 turns debugging off),
+ * the breakpoint addresses DR[0..3] and DR7 (Intel SDM Vol. 3, 18.2). 0 or -errno with ERR. */
+int kvm_set_guest_debug(const struct kvmbox_log *log, const char *who, int fd, uint32_t control,
+			const uint64_t dr[4], uint64_t dr7, struct kvmbox_error *err);
+
 /* Open PATH (O_RDWR | O_CLOEXEC) and check it: KVM_GET_API_VERSION == 12 and every
  * capability in kvm.c's table (INFO->caps gets each value, required or optional). Returns
  * the fd with INFO->state OK; otherwise closes what it opened, reads the facts and words the

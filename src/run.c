@@ -6,6 +6,7 @@
 #include "console.h"
 #include "deadline.h"
 #include "exits.h"
+#include "feature.h"
 #include "kvm.h"
 #include "log.h"
 #include "ports.h"
@@ -70,6 +71,8 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	default:
 		vm->stopped = true;
 	}
+	if (vm->nhooked)
+		features_run_end(vm, res);
 }
 
 /* KVM_RUN failed with RET. Returns true when that ends the run (RES is filled), false when
@@ -112,7 +115,9 @@ static bool handle_exit(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts
 		vm->stats.by_reason[reason]++;
 	if (log_on(vm->log, KVMBOX_LOG_TRACE))
 		exit_trace(vm);
-	if (reason == KVM_EXIT_IO)
+	if (vm->nhooked && features_exit(vm))
+		; /* a feature's own exit (a debugger's breakpoint or step) */
+	else if (reason == KVM_EXIT_IO)
 		handle_io(vm);
 	else
 		exit_stop(vm);
@@ -156,6 +161,13 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		if (opts->cancel && *opts->cancel) {
 			finish(vm, res, KVMBOX_STOP_CANCELLED, 0, "cancelled");
 			return 0;
+		}
+		if (vm->nhooked) {
+			features_before_run(vm, opts);
+			if (vm->pending != KVMBOX_STOP_NONE) {
+				finish(vm, res, vm->pending, vm->pending_status, vm->pending_msg);
+				return 0;
+			}
 		}
 		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, &err);
 		if (ret == -EINTR || ret == -EAGAIN)

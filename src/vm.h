@@ -54,6 +54,8 @@ struct kvmbox_vm {
 
 	struct vm_feature_slot feat[VM_FEATURES_MAX]; /* features.c's list, in order */
 	unsigned nfeat;                               /* slots in use */
+	uint8_t hooked[VM_FEATURES_MAX];              /* slots with run-loop hooks and a state */
+	unsigned nhooked;
 
 	struct {
 		bool taken;            /* kvmbox_vm_snapshot succeeded (memory: vm->mem.snap) */

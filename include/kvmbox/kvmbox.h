@@ -158,6 +158,12 @@ struct kvmbox_vm_config {
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */
 	void *user_port_ctx;
+	/* A gdb server for this VM (docs/debugging.md): "tcp:[HOST:]PORT" (127.0.0.1 unless
+	 * HOST is given; port 0 lets the kernel choose) or "unix:PATH"; NULL: none. The socket
+	 * is made at create (a port in use fails it with -EADDRINUSE). gdb may attach while the
+	 * guest runs; with gdb_wait the first run waits for gdb before the first instruction. */
+	const char *gdb;
+	bool gdb_wait;
 	/* The guest's main(argc, argv) (SDK guests; KVMBOX_HC_ARGS in kvmbox/abi.h): ARGC
 	 * strings, argv[0] by convention the program's name; copied at create. 0: the guest
 	 * gets argc = 0. More than KVMBOX_ARGC_MAX strings or KVMBOX_ARGS_MAX bytes with their
@@ -256,6 +262,10 @@ const char *kvmbox_exit_name(uint32_t reason);
 
 /* General registers as of the last exit (kvm_run sync_regs; no ioctl). */
 const struct kvm_regs *kvmbox_vm_regs(const struct kvmbox_vm *vm);
+
+/* Where the VM's gdb server listens, as "tcp:127.0.0.1:1234" (the port the kernel chose
+ * for port 0) or "unix:PATH"; "" when the VM has none. Static until kvmbox_vm_destroy. */
+const char *kvmbox_vm_gdb_address(const struct kvmbox_vm *vm);
 
 /* Write a register dump (general and special registers as of the last exit) into BUF;
  * returns the characters written (truncated to LEN, always NUL-terminated when LEN > 0). */

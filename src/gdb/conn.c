@@ -197,7 +197,7 @@ int gdb_conn_accept(struct gdb_conn *c, int timeout_ms, struct kvmbox_error *err
 	return 0;
 }
 
-static void drop_client(struct gdb_conn *c)
+void gdb_conn_drop_client(struct gdb_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -217,7 +217,7 @@ ssize_t gdb_conn_read(struct gdb_conn *c, void *buf, size_t len)
 		return -EAGAIN;
 	if (n < 0 && errno != ECONNRESET)
 		return -errno;
-	drop_client(c);
+	gdb_conn_drop_client(c);
 	return -ECONNRESET;
 }
 
@@ -247,7 +247,7 @@ int gdb_conn_write(struct gdb_conn *c, const void *buf, size_t len, int timeout_
 			continue;
 		}
 		if (c->fd < 0 || errno == EPIPE || errno == ECONNRESET) {
-			drop_client(c);
+			gdb_conn_drop_client(c);
 			return -ECONNRESET;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -296,7 +296,7 @@ int gdb_conn_pump(struct gdb_conn *c, struct gdb_stub *stub)
 
 void gdb_conn_close(struct gdb_conn *c)
 {
-	drop_client(c);
+	gdb_conn_drop_client(c);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	c->listen_fd = -1;

@@ -62,6 +62,9 @@ int gdb_conn_write(struct gdb_conn *c, const void *buf, size_t len, int timeout_
 int gdb_conn_pump(struct gdb_conn *c, struct gdb_stub *stub);
 int gdb_conn_flush(struct gdb_conn *c, struct gdb_stub *stub);
 
+/* Close the client (gdb detached), keeping the listening socket for the next one. */
+void gdb_conn_drop_client(struct gdb_conn *c);
+
 /* Close the client and the listening socket, and remove a unix socket we created. */
 void gdb_conn_close(struct gdb_conn *c);
 

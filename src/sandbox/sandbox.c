@@ -75,6 +75,9 @@ static const int gdb_calls[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockopt),
+	/* the stub's watcher thread kicks the vCPU thread out of KVM_RUN (pthread_kill), and a
+	 * unix socket of the stub's own is removed when the VM is destroyed (src/gdb/) */
+	SCMP_SYS(tgkill), SCMP_SYS(unlink),
 };
 
 /* Append the unsigned decimal V at P; returns the end. For the signal handler, which may

@@ -62,13 +62,12 @@ static void test_defaults(void **state)
 static void test_modes_and_short_flags(void **state)
 {
 	static const struct { const char *flag; enum kvmbox_mode mode; } cases[] = {
-		{ "-r", KVMBOX_MODE_REAL }, { "-s", KVMBOX_MODE_PROTECTED },
-		{ "-p", KVMBOX_MODE_PAGED32 }, { "-l", KVMBOX_MODE_LONG },
+		{ "-r", KVMBOX_MODE_REAL }, { "-p", KVMBOX_MODE_PAGED32 }, { "-l", KVMBOX_MODE_LONG },
 	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		assert_int_equal(PARSE("run", cases[i].flag), 0);
 		assert_int_equal(o->vms[0].mode, cases[i].mode);
 		assert_int_equal(PARSE("run", "--mode", kvmbox_mode_name(cases[i].mode)), 0);
@@ -81,6 +80,28 @@ static void test_modes_and_short_flags(void **state)
 	assert_int_equal(PARSE("-m", "auto"), -1);
 	assert_int_equal(PARSE("-m"), -1);
 	assert_non_null(strstr(err, "needs a value"));
+}
+
+/* -s is QEMU's gdb server now (no longer protected mode); -S waits for gdb; --gdb SPEC. */
+static void test_gdb_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("run", "-s", "g.elf"), 0);
+	assert_string_equal(o->vms[0].gdb, "tcp:127.0.0.1:1234");
+	assert_false(o->vms[0].gdb_wait);
+	assert_int_equal(o->vms[0].mode, KVMBOX_MODE_AUTO); /* not protected mode any more */
+	assert_int_equal(PARSE("run", "-S", "g.elf"), 0);
+	assert_string_equal(o->vms[0].gdb, "tcp:127.0.0.1:1234");
+	assert_true(o->vms[0].gdb_wait);
+	assert_int_equal(PARSE("run", "-S", "--gdb", "unix:/tmp/x", "g.elf"), 0);
+	assert_string_equal(o->vms[0].gdb, "unix:/tmp/x");
+	assert_int_equal(PARSE("run", "--gdb", "1234", "g.elf"), -1);
+	assert_non_null(strstr(err, "tcp:[HOST:]PORT"));
+	assert_int_equal(PARSE("run", "--vm", "a=x.elf,gdb=tcp:1234", "--vm", "b=y.elf"), -1);
+	assert_non_null(strstr(err, "gdb debugs a VM run alone"));
+	assert_int_equal(PARSE("run", "-s", "--vm", "a=x.elf"), -1);
+	assert_int_equal(PARSE("run", "-s", "--repeat", "2", "g.elf"), -1);
+	assert_non_null(strstr(err, "--repeat"));
 }
 
 static void test_sizes(void **state)
@@ -311,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_modes_and_short_flags),
+		cmocka_unit_test(test_gdb_options),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_flat_load_and_entry),
 		cmocka_unit_test(test_timeout_values),
