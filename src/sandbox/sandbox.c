@@ -75,9 +75,9 @@ static const int gdb_calls[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockopt),
-	/* the stub's watcher thread kicks the vCPU thread out of KVM_RUN (pthread_kill), and a
-	 * unix socket of the stub's own is removed when the VM is destroyed (src/gdb/) */
-	SCMP_SYS(tgkill), SCMP_SYS(unlink),
+	/* a unix socket of the stub's own is removed when the VM is destroyed (src/gdb/); tgkill,
+	 * for the watcher thread's pthread_kill, is allowed in load_rules, on our process only */
+	SCMP_SYS(unlink),
 };
 
 /* Append the unsigned decimal V at P; returns the end. For the signal handler, which may
@@ -224,6 +224,9 @@ static int build_filter(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 	if (cfg->flags & KVMBOX_SANDBOX_GDB) {
 		ret = ret ?: allow_all(ctx, gdb_calls, ARRAY_SIZE(gdb_calls));
 		ret = ret ?: allow_ioctls(ctx, gdb_requests, ARRAY_SIZE(gdb_requests));
+		/* the stub's watcher kicks the vCPU thread out of KVM_RUN: a thread of ours */
+		ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+					      arg_eq(0, (uint64_t)getpid()));
 	}
 	return ret;
 }
