@@ -115,6 +115,10 @@ static bool handle_exit(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts
 		vm->stats.by_reason[reason]++;
 	if (log_on(vm->log, KVMBOX_LOG_TRACE))
 		exit_trace(vm);
+	if (reason != KVM_EXIT_SHUTDOWN) {
+		vm->last_exit_pc = vm->run->s.regs.sregs.cs.base + vm->run->s.regs.regs.rip;
+		vm->last_exit_count = vm->stats.exits;
+	}
 	if (vm->nhooked && features_exit(vm))
 		; /* a feature's own exit (a debugger's breakpoint or step) */
 	else if (reason == KVM_EXIT_IO)

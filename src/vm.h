@@ -44,6 +44,10 @@ struct kvmbox_vm {
 	bool loaded;
 	bool stopped;        /* a finished run: running again is refused */
 	bool ran;            /* KVM_RUN has applied the initial registers at least once */
+	/* Where the guest stood at its last exit other than a shutdown (cs base + rip), and how
+	 * many exits ago: a triple-fault report on a host that resets the vCPU at shutdown
+	 * (AMD SVM) has nothing else to show. */
+	uint64_t last_exit_pc, last_exit_count;
 	enum kvmbox_stop pending; /* set by a handler; the run loop ends the run with it */
 	int pending_status;
 	char pending_msg[512];

@@ -157,6 +157,22 @@ static int exc_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	return 0;
 }
 
+/* ": the guest was last seen at 0x... in F (FILE:LINE), at its exit N (of M)": the state
+ * kvmbox saw before a host reset the vCPU at a shutdown, or nothing if it never exited. */
+static void last_seen(const struct kvmbox_vm *vm, struct exc_state *st, char *buf, size_t len)
+{
+	char sym[220] = "";
+
+	buf[0] = '\0';
+	if (!vm->last_exit_count)
+		return;
+	if (st)
+		symbolize(st, vm->last_exit_pc, sym, sizeof(sym));
+	snprintf(buf, len, "; the guest was last seen at linear address 0x%llx%s, at its exit %llu of %llu",
+		 (unsigned long long)vm->last_exit_pc, sym, (unsigned long long)vm->last_exit_count,
+		 (unsigned long long)vm->stats.exits);
+}
+
 /* A triple fault: an exception while the CPU delivered a double fault (SDM Vol 3A 6.15,
  * "Interrupt 8"). With kvmbox's handlers in place (#DF has its own stack) that means the
  * guest broke the IDT, the GDT or the TSS: say whose IDT it was. */
@@ -167,15 +183,16 @@ void fault_shutdown(struct kvmbox_vm *vm)
 	const struct kvm_regs *regs = &vm->run->s.regs.regs;
 	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
 	struct exc_state *st = vm_feature_state(vm, &exc_feature);
-	char sym[220] = "";
+	char sym[320] = "";
 	bool ours;
 
 	if (x86_regs_look_reset(regs, sregs)) {
+		last_seen(vm, st, sym, sizeof(sym));
 		vm_request_stop(vm, KVMBOX_STOP_FAULT, 0,
 				"%s; the host reset the vCPU at the triple fault (AMD SVM does), so the "
-				"registers are its reset state, not the fault's; with kvmbox's own IDT a "
+				"registers are its reset state, not the fault's%s; with kvmbox's own IDT a "
 				"fault is reported before this, so the guest's IDT, GDT or TSS is suspect",
-				what);
+				what, sym);
 		return;
 	}
 	if (st)

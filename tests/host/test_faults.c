@@ -214,6 +214,10 @@ static void test_broken_idt(void **state)
 		/* The host reset the vCPU: the report says so and names no rip. */
 		has(r.res.msg, "reset state, not the fault's");
 		assert_null(strstr(r.res.msg, "rip=0xfff0"));
+		/* ... and shows the last state kvmbox saw: the start code's arguments call, in the
+		 * inlined kvmbox_hypercall (the symbolizer names the innermost inlined function). */
+		has(r.res.msg, "the guest was last seen at linear address 0x");
+		has(r.res.msg, " in kvmbox_hypercall (guest/include/kvmbox/guest.h:");
 		has(dump, "reset state");
 	} else {
 		has(r.res.msg, "the guest's own IDT");
