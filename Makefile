@@ -61,6 +61,7 @@ LIB_SRCS := \
 	src/x86/walk.c
 
 CLI_SRCS := \
+	cli/conout.c \
 	cli/doctor.c \
 	cli/inputs.c \
 	cli/load.c \
