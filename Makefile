@@ -125,6 +125,7 @@ TESTS := \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \
+	host/test_robust \
 	host/test_sched \
 	host/test_sdk
 

@@ -242,6 +242,20 @@ static int exit_status(const struct multi_run *r)
 	return EXIT_OK;
 }
 
+/* The guest's bytes among what C still has buffered: with prefixed lines, the buffer holds
+ * whole lines, each "[name] " and a newline (the guest's, or one kvmbox added to end it). */
+static uint64_t guest_bytes_left(const struct vm_ctx *c)
+{
+	const struct conout *o = c->out;
+	uint64_t lines = 0;
+
+	if (!c->prefix)
+		return o->len;
+	for (size_t k = 0; k < o->len; k++)
+		lines += o->buf[k] == '\n';
+	return o->len - lines * (strlen(c->name) + 3);
+}
+
 /* After the run, the consoles' last lines and what is still buffered: written as the
  * readers take them, waiting for them without a limit only when the run had no duration
  * and was not cancelled (the guests have ended: nobody else waits), else at most
@@ -263,7 +277,7 @@ static int finish_output(struct multi_run *r)
 		left = conout_drain(&r->outs[i], until, r->cancel);
 		/* After a failed write nothing more is written: what waits is lost too. */
 		if (left != 0)
-			kvmbox_vm_console_dropped(r->vms[i], r->outs[i].len);
+			kvmbox_vm_console_dropped(r->vms[i], guest_bytes_left(&r->ctx[i]));
 		if (left < 0 && !err)
 			err = (int)-left;
 	}
