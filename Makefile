@@ -74,6 +74,7 @@ LIB_SRCS := \
 	src/x86/walk_text.c
 
 CLI_SRCS := \
+	cli/conout.c \
 	cli/doctor.c \
 	cli/harden.c \
 	cli/inputs.c \
@@ -146,6 +147,7 @@ TESTS := \
 	host/test_hypercalls \
 	host/test_lifecycle \
 	host/test_reset \
+	host/test_robust \
 	host/test_sched \
 	host/test_sdk \
 	host/test_trace \

@@ -35,8 +35,8 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-/* A single VM: Ctrl-C and SIGTERM stop the guest cleanly (console flushed, report printed).
- * The scheduler has no cancel, so a scheduled run keeps the default: the signal ends it. */
+/* Ctrl-C and SIGTERM stop the guests cleanly (console flushed, report printed), with one VM
+ * or several. */
 static void catch_stop_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -96,12 +96,12 @@ static int run(int argc, char **argv)
 		status = version();
 	} else {
 		status = run_inputs_open(o, &in);
-		if (status == EXIT_OK && run_is_scheduled(o)) {
-			status = cli_multi_run(o, &in);
-		} else if (status == EXIT_OK) {
+		if (status == EXIT_OK)
 			catch_stop_signals();
+		if (status == EXIT_OK && run_is_scheduled(o))
+			status = cli_multi_run(o, &in, &interrupted);
+		else if (status == EXIT_OK)
 			status = cli_single_run(o, &in, &interrupted);
-		}
 		run_inputs_close(&in);
 	}
 	run_opts_free(o);

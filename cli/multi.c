@@ -3,13 +3,17 @@
  * several (or to a file each), the Matrix ports served and counted, a per-VM report and the
  * JSON statistics at the end. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/matrix.h"
 #include "kvmbox/sched.h"
+#include "conout.h"
 #include "harden.h"
 #include "load.h"
 #include "multi.h"
@@ -18,10 +22,20 @@
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 
+/* After the run, how long kvmbox waits for a slow reader of what is still buffered when the
+ * run had a --duration or was cancelled (docs/scheduler.md, "Slow readers"). */
+#define DRAIN_GRACE_NS 250000000ull
+
+/* A console write failed: stop the run. The run's cancel flag is the one the scheduler
+ * checks; STOP_WRITE_ERROR marks a write error (no signal) for the exit status. */
+#define STOP_WRITE_ERROR (-1)
+
 struct vm_ctx {
 	const char *name;
 	struct kvmbox_log log; /* the VM's own: its trace level and trace-file */
-	FILE *file;          /* out=FILE, or NULL: stdout */
+	struct kvmbox_vm *vm;
+	struct conout *out;  /* this VM's bounded buffer, to stdout or its out=FILE */
+	volatile int *cancel;
 	bool prefix;         /* stdout lines prefixed "[name] " (several VMs) */
 	char line[1024];
 	size_t len;
@@ -30,12 +44,35 @@ struct vm_ctx {
 	uint32_t last_value[KVMBOX_PORT_MATRIX_COUNT];
 };
 
+/* Queue LEN bytes of C's output (WHOLE: all or nothing; GUEST: the guest bytes among them,
+ * counted as dropped when they do not fit). */
+static void emit(struct vm_ctx *c, const char *p, size_t len, bool whole, size_t guest)
+{
+	size_t lost = conout_put(c->out, p, len, whole);
+
+	if (lost)
+		kvmbox_vm_console_dropped(c->vm, whole ? guest : lost);
+}
+
+/* Write what C's fd takes now: once per console call, not per line (a poll each). A failed
+ * write ends the run: EPIPE as SIGPIPE would (status 141), any other error as a host error. */
+static void pump(struct vm_ctx *c)
+{
+	int ret = conout_pump(c->out);
+
+	if (ret < 0 && !*c->cancel)
+		*c->cancel = ret == -EPIPE ? SIGPIPE : STOP_WRITE_ERROR;
+}
+
 static void line_flush(struct vm_ctx *c)
 {
+	char buf[sizeof(c->line) + VM_NAME_MAX + 8];
+	int n;
+
 	if (c->len) {
-		printf("[%s] %.*s", c->name, (int)c->len, c->line);
-		if (c->line[c->len - 1] != '\n')
-			putchar('\n');
+		n = snprintf(buf, sizeof(buf), "[%s] %.*s%s", c->name, (int)c->len, c->line,
+			     c->line[c->len - 1] != '\n' ? "\n" : "");
+		emit(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, true, c->len);
 		c->len = 0;
 	}
 }
@@ -44,15 +81,14 @@ static void console(void *ctx, const char *buf, size_t len)
 {
 	struct vm_ctx *c = ctx;
 
-	if (c->file || !c->prefix) {
-		fwrite(buf, 1, len, c->file ? c->file : stdout);
-		return;
-	}
-	while (len--) {
+	if (!c->prefix)
+		emit(c, buf, len, false, len);
+	while (c->prefix && len--) {
 		c->line[c->len++] = *buf;
 		if (*buf++ == '\n' || c->len == sizeof(c->line))
 			line_flush(c);
 	}
+	pump(c);
 }
 
 static void matrix_port(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size)
@@ -65,8 +101,13 @@ static void matrix_port(void *ctx, uint16_t port, bool out, uint32_t *value, uns
 		return; /* reads give 0 */
 	c->port_writes[k]++;
 	c->last_value[k] = *value;
-	if (c->show_ports)
-		printf("[%s] out 0x%x: %u\n", c->name, port, *value);
+	if (c->show_ports) {
+		char line[VM_NAME_MAX + 48];
+		int n = snprintf(line, sizeof(line), "[%s] out 0x%x: %u\n", c->name, port, *value);
+
+		emit(c, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, true, 0);
+		pump(c);
+	}
 }
 
 
@@ -80,6 +121,8 @@ struct multi_run {
 	struct kvmbox_sched *s;
 	struct kvmbox_vm *vms[RUN_MAX_VMS];
 	struct vm_ctx *ctx;  /* one per VM */
+	struct conout *outs; /* one per VM */
+	volatile int *cancel; /* a signal's number, STOP_WRITE_ERROR, or 0 */
 };
 
 static int create_vm(struct multi_run *r, unsigned i)
@@ -107,16 +150,19 @@ static int create_vm(struct multi_run *r, unsigned i)
 
 	cfg.argc = cli_guest_argv(v, guest_argv);
 	cfg.argv = guest_argv;
-	r->ctx[i] = (struct vm_ctx){ .name = v->name, .file = r->in->out[i],
+	r->outs[i].fd = r->in->out[i] ? fileno(r->in->out[i]) : STDOUT_FILENO;
+	r->ctx[i] = (struct vm_ctx){ .name = v->name, .out = &r->outs[i], .cancel = r->cancel,
 				     .log = { .level = cli_log_level(r->o->verbosity, v),
 					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
-				     .prefix = r->o->nvms > 1, .show_ports = r->o->show_ports };
+				     .prefix = r->o->nvms > 1 && !r->in->out[i],
+				     .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
 	cli_apply_profile(r->o, v, &cfg);
 	status = cli_image_read(v, &file, &img, &cfg.mode);
 	if (status == EXIT_OK)
 		status = cli_vm_start(&cfg, &img, who, &r->vms[i]);
 	free(file);
+	r->ctx[i].vm = r->vms[i];
 	return status;
 }
 
@@ -131,6 +177,7 @@ static int create_sched(struct multi_run *r)
 		.duration_ns = (uint64_t)(o->duration * 1e9),
 		.script = r->in->script,
 		.trace = r->in->trace,
+		.cancel = r->cancel,
 		.log = &r->log,
 	};
 	struct kvmbox_error err = { "" };
@@ -205,16 +252,73 @@ static int exit_status(const struct multi_run *r)
 	return EXIT_OK;
 }
 
-/* After the run: the consoles' last lines, the per-VM report, registers and counters asked
+/* The guest's bytes among what C still has buffered: with prefixed lines, the buffer holds
+ * whole lines, each "[name] " and a newline (the guest's, or one kvmbox added to end it). */
+static uint64_t guest_bytes_left(const struct vm_ctx *c)
+{
+	const struct conout *o = c->out;
+	uint64_t lines = 0;
+
+	if (!c->prefix)
+		return o->len;
+	for (size_t k = 0; k < o->len; k++)
+		lines += o->buf[k] == '\n';
+	return o->len - lines * (strlen(c->name) + 3);
+}
+
+/* After the run, the consoles' last lines and what is still buffered: written as the
+ * readers take them, waiting for them without a limit only when the run had no duration
+ * and was not cancelled (the guests have ended: nobody else waits), else at most
+ * DRAIN_GRACE_NS; what is left then is dropped and counted. Returns the write error, or 0. */
+static int finish_output(struct multi_run *r)
+{
+	uint64_t until = 0;
+	struct timespec ts;
+	unsigned i;
+	int err = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (r->o->duration > 0 || *r->cancel)
+		until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + DRAIN_GRACE_NS;
+	for (i = 0; i < r->o->nvms; i++) {
+		long left;
+
+		line_flush(&r->ctx[i]);
+		left = conout_drain(&r->outs[i], until, r->cancel);
+		/* After a failed write nothing more is written: what waits is lost too. */
+		if (left != 0)
+			kvmbox_vm_console_dropped(r->vms[i], guest_bytes_left(&r->ctx[i]));
+		if (left < 0 && !err)
+			err = (int)-left;
+	}
+	return err;
+}
+
+/* The run's exit status when the output or a signal ended it (0: neither), with its line. */
+static int stopped_status(const struct multi_run *r, int write_err)
+{
+	if (write_err && write_err != EPIPE) {
+		fprintf(stderr, "kvmbox: host error: console output: %s\n", strerror(write_err));
+		return EXIT_HOST;
+	}
+	if (write_err == EPIPE || *r->cancel == SIGPIPE) {
+		fprintf(stderr, "kvmbox: the console's reader went away (SIGPIPE): the guests were stopped\n");
+		return EXIT_SIGNAL + SIGPIPE;
+	}
+	if (*r->cancel > 0) {
+		fprintf(stderr, "kvmbox: interrupted by signal %d: the guests were stopped\n", *r->cancel);
+		return EXIT_SIGNAL + *r->cancel;
+	}
+	return 0;
+}
+
+/* After the run: the per-VM report, registers and counters asked
  * for, the Matrix port counts and the JSON report. */
 static void report(const struct multi_run *r)
 {
 	const struct run_opts *o = r->o;
 	unsigned i;
 
-	for (i = 0; i < o->nvms; i++)
-		line_flush(&r->ctx[i]);
-	fflush(stdout);
 	kvmbox_sched_write_report(r->s, stderr);
 	for (i = 0; i < o->nvms; i++) {
 		const struct vm_ctx *c = &r->ctx[i];
@@ -233,17 +337,24 @@ static void report(const struct multi_run *r)
 	}
 }
 
-int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
+int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
-	struct multi_run r = { .o = o, .in = in, .log = { .level = cli_log_level(o->verbosity, NULL),
-							  .sink = stderr } };
+	struct multi_run r = { .o = o, .in = in, .cancel = cancel,
+			       .log = { .level = cli_log_level(o->verbosity, NULL), .sink = stderr } };
 	struct kvmbox_error err = { "" };
-	int status;
+	int status, stopped;
 	unsigned i;
 
+	/* A reader that went away is seen as EPIPE by the console writer, which ends the run
+	 * with the report, the JSON and status 141 instead of dying silently. */
+	signal(SIGPIPE, SIG_IGN);
 	r.ctx = calloc(o->nvms, sizeof(*r.ctx));
-	if (!r.ctx)
+	r.outs = calloc(o->nvms, sizeof(*r.outs));
+	if (!r.ctx || !r.outs) {
+		free(r.ctx);
+		free(r.outs);
 		return EXIT_HOST;
+	}
 	status = create_sched(&r);
 	if (status == EXIT_OK)
 		status = cli_harden(o, r.vms, o->nvms, 0);
@@ -251,8 +362,9 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;
 	} else if (status == EXIT_OK) {
+		stopped = stopped_status(&r, finish_output(&r));
 		report(&r);
-		status = exit_status(&r);
+		status = stopped ? stopped : exit_status(&r);
 		if (in->stats_json && (kvmbox_sched_write_json(r.s, in->stats_json) < 0 ||
 				       fflush(in->stats_json) == EOF)) {
 			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
@@ -261,9 +373,12 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in)
 	}
 	kvmbox_sched_destroy(r.s);
 	for (i = 0; i < o->nvms; i++) {
+		r.ctx[i].vm = NULL;
 		kvmbox_vm_destroy(r.vms[i]);
 		line_flush(&r.ctx[i]);
+		conout_drain(&r.outs[i], 1, r.cancel); /* a run that failed early: what fits now */
 	}
 	free(r.ctx);
+	free(r.outs);
 	return status;
 }

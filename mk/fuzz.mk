@@ -1,5 +1,6 @@
 # libFuzzer targets (docs/security.md, "Fuzzing"): fuzz/NAME.c against the library and the option
-# parser (cli/opts.c, cli/vm_opts.c), built with clang and
+# parser (cli/opts.c, cli/vm_opts.c): image, walk, sched, opts, hc (every hypercall handler on
+# fake VMs), mem (guest-memory accessors), gdb (the gdb stub's parser and commands), built with clang and
 # -fsanitize=fuzzer-no-link,address,undefined in $(FUZZ_BUILD). Included by the
 # Makefile, which provides $(BUILD), $(LIB_SRCS), $(WARNINGS) and $(Q). Needs Debian's clang and
 # libclang-rt-14-dev (scripts/deps.sh).
@@ -11,7 +12,7 @@
 #   make fuzz-smoke      each target for about 5 s (CI)
 #   make fuzz-build      only build the targets: $(FUZZ_BUILD)/fuzz-NAME [-runs=N] [DIR or FILE]...
 
-FUZZ_TARGETS := image walk sched opts
+FUZZ_TARGETS := image walk sched opts hc mem gdb
 FUZZ_S ?= 10
 FUZZ_CC ?= clang
 FUZZ_BUILD := $(BUILD)/fuzz
@@ -30,6 +31,10 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lseccomp
+
+# The gdb stub's target drives the unit tests' fake target.
+$(FUZZ_BUILD)/obj/fuzz/gdb.o: FUZZ_CFLAGS += -Itests/unit
+$(FUZZ_BUILD)/fuzz-gdb: $(FUZZ_BUILD)/obj/tests/unit/gdb_fake_target.o
 
 # Each target for $(FUZZ_S) seconds, one after the other (one core); libFuzzer's status is not 0
 # on a crash, a leak or a broken contract: the loop stops there and shows the end of its log.

@@ -146,3 +146,9 @@ int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 		vm_console_write(vm, (const char *)io->data + (size_t)i * io->size, 1);
 	return 0;
 }
+
+void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes)
+{
+	if (vm)
+		vm->stats.console_dropped += bytes;
+}

@@ -187,10 +187,26 @@ int guest_check(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, bool write)
 	return for_each_page(vm, gva, len, write ? X86_WALK_WRITE : 0, check_only, NULL);
 }
 
+/* Pages a multi-page write translates on the stack; a longer one allocates (a 1 MiB read
+ * hypercall is 257 pages at most). */
+#define WRITE_PAGES_ON_STACK 64
+
+static int collect_page(void *hva, uint64_t off, uint64_t n, void *ctx)
+{
+	void ***next = ctx;
+
+	(void)off;
+	(void)n;
+	*(*next)++ = hva;
+	return 0;
+}
+
 int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len)
 {
 	struct copy_in_ctx c = { vm, buf };
-	uint64_t end;
+	void *stack[WRITE_PAGES_ON_STACK], **hvas = stack, **next;
+	uint64_t end, pages, off = 0;
+	int ret;
 
 	/* A range inside one page (the common case) takes one walk: it is checked and written
 	 * at once. */
@@ -201,10 +217,26 @@ int guest_write(struct kvmbox_vm *vm, gva_t gva, const void *buf, uint64_t len)
 		return hva ? copy_in(hva, 0, len, &c) : -KVMBOX_EFAULT;
 	}
 	/* All or nothing: a range whose last page is bad must not leave its first pages
-	 * half-written (they may be the guest's page tables or stack). */
+	 * half-written (they may be the guest's page tables or stack). So every page is
+	 * translated before the first byte is written: walking each page as it is reached would
+	 * let the write's first pages (when they hold the page tables) unmap or move its later
+	 * ones, leaving half a write behind an -EFAULT. */
 	if (guest_check(vm, gva, len, true) < 0)
 		return -KVMBOX_EFAULT;
-	return for_each_page(vm, gva, len, X86_WALK_WRITE, copy_in, &c);
+	pages = ((gva & (PAGE_SIZE - 1)) + len + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (pages > WRITE_PAGES_ON_STACK && !(hvas = malloc(pages * sizeof(*hvas))))
+		return -KVMBOX_EFAULT;
+	next = hvas;
+	ret = for_each_page(vm, gva, len, X86_WALK_WRITE, collect_page, &next);
+	for (uint64_t i = 0; ret == 0 && off < len; i++) {
+		uint64_t n = PAGE_SIZE - ((gva + off) & (PAGE_SIZE - 1));
+
+		copy_in(hvas[i], off, n < len - off ? n : len - off, &c);
+		off += n < len - off ? n : len - off;
+	}
+	if (hvas != stack)
+		free(hvas);
+	return ret;
 }
 
 int guest_read_str(const struct kvmbox_vm *vm, gva_t gva, char *buf, size_t max)

@@ -246,7 +246,7 @@ struct kvmbox_stats {
 	uint64_t hypercalls;                   /* well-formed hypercalls served */
 	uint64_t bad_calls;                    /* malformed hypercalls (refused) */
 	uint64_t console_bytes;                /* bytes written to the console */
-	uint64_t console_dropped;              /* bytes a blocked console never took (deadline) */
+	uint64_t console_dropped;              /* bytes a slow or blocked console never took */
 	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
 	uint64_t runs;                         /* KVM_RUN calls */
 	uint64_t guest_ns;                     /* wall time of this VM's runs (kvmbox_vm_run):
@@ -255,6 +255,11 @@ struct kvmbox_stats {
 						  run its deadline ended, when KVM_RUN returned */
 };
 const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
+
+/* For a console sink (kvmbox_vm_config.console) that had to drop BYTES of VM's output (a
+ * reader slower than the guest): counted in stats.console_dropped, as the library's own
+ * fd console counts what it drops, so reports and --stats-json show it. */
+void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes);
 
 /* Name of a KVM exit reason ("KVM_EXIT_HLT", ...); "KVM_EXIT_UNKNOWN_REASON" for one this
  * build does not know (fault messages then give the number). Never NULL. */

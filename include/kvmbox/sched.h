@@ -35,6 +35,10 @@ struct kvmbox_sched_config {
 	const char *script;
 	uint64_t duration_ns; /* 0: none; else VMs still running then end as STOPPED (not a failure) */
 	FILE *trace;          /* NULL, or Chrome/Perfetto trace-event JSON is written here */
+	/* NULL, or a flag the caller sets (a signal handler, a console sink that lost its
+	 * reader) to end the run: passed to every kvmbox_vm_run, checked before every pick;
+	 * the VMs still running then end as CANCELLED and kvmbox_sched_run returns 0. */
+	const volatile int *cancel;
 	struct kvmbox_log *log;
 };
 
@@ -49,10 +53,11 @@ enum kvmbox_sched_status {
 	KVMBOX_SCHED_DEADLOCK,    /* waited on a channel when every remaining VM waited */
 	KVMBOX_SCHED_STOPPED,     /* still running when the run's duration ended */
 	KVMBOX_SCHED_HOST_ERROR,  /* a KVM call failed */
+	KVMBOX_SCHED_CANCELLED,   /* still running when the caller's cancel flag was set */
 };
 
 /* "running", "halted", "exited", "fault", "assert", "bad-call", "timeout", "deadlock",
- * "stopped", "host-error". */
+ * "stopped", "host-error", "cancelled". */
 const char *kvmbox_sched_status_name(enum kvmbox_sched_status st);
 
 struct kvmbox_sched;
@@ -124,7 +129,8 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f);
 /* {"policy":..,"quantum_ns":..,"wall_ns":..,"deadlock":bool,"vms":[{"name":..,"cpu_ns":..,
  * "share_asked":..,"share_achieved":..,"quanta":..,"preemptions":..,
  * "exits":{"total":..,"io":..,"hlt":..,...,"io_in":..,"io_out":..,"hypercalls":..},
- * "preempt_latency_ns":{"p50":..,"p99":..,"max":..},"status":..,"exit_status":..,
+ * "preempt_latency_ns":{"p50":..,"p99":..,"max":..},"console":{"bytes":..,"dropped":..},
+ * "status":..,"exit_status":..,
  * "message":..}],"channels":[{"chan":..,"sent":..,...}]}. Returns 0 or -EIO. */
 int kvmbox_sched_write_json(const struct kvmbox_sched *s, FILE *f);
 

@@ -14,6 +14,7 @@ const char *kvmbox_sched_status_name(enum kvmbox_sched_status st)
 		[KVMBOX_SCHED_ASSERT] = "assert",     [KVMBOX_SCHED_BAD_CALL] = "bad-call",
 		[KVMBOX_SCHED_TIMEOUT] = "timeout",   [KVMBOX_SCHED_DEADLOCK] = "deadlock",
 		[KVMBOX_SCHED_STOPPED] = "stopped",   [KVMBOX_SCHED_HOST_ERROR] = "host-error",
+		[KVMBOX_SCHED_CANCELLED] = "cancelled",
 	};
 
 	if ((size_t)st < ARRAY_SIZE(names) && names[st])
@@ -128,8 +129,12 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 			(unsigned long long)r.stats->exits,
 			(unsigned long long)r.stats->by_reason[KVM_EXIT_IO], lat);
 		if (r.status != KVMBOX_SCHED_HALTED && r.status != KVMBOX_SCHED_STOPPED &&
-		    !(r.status == KVMBOX_SCHED_EXITED && r.exit_status == 0))
+		    r.status != KVMBOX_SCHED_CANCELLED && !(r.status == KVMBOX_SCHED_EXITED && r.exit_status == 0))
 			fprintf(f, "  %-12s   %s\n", "", r.message);
+		if (r.stats->console_dropped)
+			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (the reader was slower "
+				   "than the guest)\n", "", (unsigned long long)r.stats->console_dropped,
+				(unsigned long long)r.stats->console_bytes);
 	}
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {
 		struct kvmbox_chan_stats cs;
@@ -200,13 +205,15 @@ int kvmbox_sched_write_json(const struct kvmbox_sched *s, FILE *f)
 		}
 		fprintf(f, ",\"io_in\":%llu,\"io_out\":%llu,\"hypercalls\":%llu,\"bad_calls\":%llu,"
 			   "\"kvm_runs\":%llu},\n  \"preempt_latency_ns\":{\"p50\":%llu,\"p99\":%llu,"
-			   "\"max\":%llu,\"samples\":%zu},\n  \"status\":\"%s\",\"exit_status\":%d,\"message\":",
+			   "\"max\":%llu,\"samples\":%zu},\n  \"console\":{\"bytes\":%llu,\"dropped\":%llu},"
+			   "\"status\":\"%s\",\"exit_status\":%d,\"message\":",
 			(unsigned long long)rep.stats->io_in, (unsigned long long)rep.stats->io_out,
 			(unsigned long long)rep.stats->hypercalls,
 			(unsigned long long)rep.stats->bad_calls, (unsigned long long)rep.stats->runs,
 			(unsigned long long)rep.latency_p50_ns, (unsigned long long)rep.latency_p99_ns,
 			(unsigned long long)rep.latency_max_ns, s->vms[i].nlat,
-			kvmbox_sched_status_name(rep.status), rep.exit_status);
+			(unsigned long long)rep.stats->console_bytes,
+			(unsigned long long)rep.stats->console_dropped, kvmbox_sched_status_name(rep.status), rep.exit_status);
 		json_str(f, rep.message);
 		fputc('}', f);
 	}

@@ -199,6 +199,7 @@ static void end_from_result(struct kvmbox_sched *s, unsigned i, const struct kvm
 		[KVMBOX_STOP_BAD_CALL] = KVMBOX_SCHED_BAD_CALL,
 		[KVMBOX_STOP_TIMEOUT] = KVMBOX_SCHED_TIMEOUT,
 		[KVMBOX_STOP_HOST_ERROR] = KVMBOX_SCHED_HOST_ERROR,
+		[KVMBOX_STOP_CANCELLED] = KVMBOX_SCHED_CANCELLED,
 	};
 	enum kvmbox_sched_status st = KVMBOX_SCHED_HOST_ERROR;
 
@@ -355,7 +356,8 @@ static void run_one(struct kvmbox_sched *s, unsigned i, uint64_t now)
 {
 	struct sched_vm *v = &s->vms[i];
 	const struct kvmbox_stats *st = kvmbox_vm_stats(v->vm);
-	struct kvmbox_run_opts ro = { .flags = s->cfg.yield_on_io ? KVMBOX_RUN_YIELD_ON_IO : 0 };
+	struct kvmbox_run_opts ro = { .flags = s->cfg.yield_on_io ? KVMBOX_RUN_YIELD_ON_IO : 0,
+				      .cancel = s->cfg.cancel };
 	struct kvmbox_result res;
 	uint64_t g0 = st->guest_ns, delta;
 	const char *why;
@@ -409,6 +411,16 @@ static void run_one(struct kvmbox_sched *s, unsigned i, uint64_t now)
 		end_from_result(s, i, &res);
 }
 
+/* End every VM still running with ST and MSG (the duration's end, a cancel). */
+static void end_remaining(struct kvmbox_sched *s, enum kvmbox_sched_status st, const char *msg)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nvms; i++)
+		if (s->vms[i].state != SVM_DONE)
+			end_vm(s, i, st, 0, msg);
+}
+
 int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 {
 	unsigned i;
@@ -434,10 +446,12 @@ int kvmbox_sched_run(struct kvmbox_sched *s, struct kvmbox_error *err)
 		int next;
 
 		if (s->stop_at_ns && now >= s->stop_at_ns) {
-			for (i = 0; i < s->nvms; i++)
-				if (s->vms[i].state != SVM_DONE)
-					end_vm(s, i, KVMBOX_SCHED_STOPPED, 0,
-					       "still running at the end of the run's duration");
+			end_remaining(s, KVMBOX_SCHED_STOPPED, "still running at the end of the run's duration");
+			break;
+		}
+		/* A VM whose run saw the flag ended as CANCELLED already; the others end here. */
+		if (s->cfg.cancel && *s->cfg.cancel) {
+			end_remaining(s, KVMBOX_SCHED_CANCELLED, "cancelled");
 			break;
 		}
 		live = update_states(s, now, &runnable);

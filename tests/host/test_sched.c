@@ -31,6 +31,8 @@ struct world {
 	uint16_t port[PORT_LOG_MAX];
 	uint32_t value[PORT_LOG_MAX];
 	size_t nports;
+	volatile int cancel;   /* the run's cancel flag (world_new_cancellable) */
+	size_t cancel_after;   /* set it once VM 0 has printed this many bytes (0: never) */
 };
 
 static void capture(void *ctx, const char *buf, size_t len)
@@ -43,6 +45,8 @@ static void capture(void *ctx, const char *buf, size_t len)
 	memcpy(c->w->out[c->i] + c->w->out_len[c->i], buf, len);
 	c->w->out_len[c->i] += len;
 	c->w->out[c->i][c->w->out_len[c->i]] = 0;
+	if (c->w->cancel_after && c->i == 0 && c->w->out_len[0] >= c->w->cancel_after)
+		c->w->cancel = 1; /* as a signal handler or a console writer that lost its reader */
 }
 
 static void port_log(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size)
@@ -63,6 +67,20 @@ static struct world *world_new(const struct kvmbox_sched_config *cfg)
 
 	assert_non_null(w);
 	if (kvmbox_sched_create(&w->s, cfg, &err) < 0)
+		fail_msg("kvmbox_sched_create: %s", err.msg);
+	return w;
+}
+
+/* A world whose scheduler ends the run when w->cancel is set. */
+static struct world *world_new_cancellable(const struct kvmbox_sched_config *cfg)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct kvmbox_sched_config c = *cfg;
+	struct kvmbox_error err = { "" };
+
+	assert_non_null(w);
+	c.cancel = &w->cancel;
+	if (kvmbox_sched_create(&w->s, &c, &err) < 0)
 		fail_msg("kvmbox_sched_create: %s", err.msg);
 	return w;
 }
@@ -343,6 +361,30 @@ static void test_timeout_stops_one_vm(void **state)
 	world_free(w);
 }
 
+/* The cancel flag, set while a VM runs (here by its console sink), ends that VM's run at
+ * once and every other VM at the next pick: all end as CANCELLED, none is run again. */
+static void test_cancel_ends_every_vm(void **state)
+{
+	struct kvmbox_sched_config cfg = { .policy = KVMBOX_SCHED_RR, .quantum_ns = 5 * MS };
+	struct world *w = world_new_cancellable(&cfg);
+	struct kvmbox_sched_vm_report a, b;
+
+	(void)state;
+	w->cancel_after = 64;
+	world_add(w, "chatter", "test-chatter", KVMBOX_MODE_LONG, 1, 10000 * MS);
+	world_add(w, "neo", "neo-spin", KVMBOX_MODE_LONG, 1, 10000 * MS);
+	world_run(w);
+	a = report(w, 0);
+	b = report(w, 1);
+	assert_int_equal(a.status, KVMBOX_SCHED_CANCELLED);
+	assert_int_equal(b.status, KVMBOX_SCHED_CANCELLED);
+	assert_string_equal(kvmbox_sched_status_name(a.status), "cancelled");
+	assert_true(w->out_len[0] >= 64);
+	/* The flag was seen in the chatter's first quantum or right after it. */
+	assert_true(a.quanta <= 2 && b.quanta <= 1);
+	world_free(w);
+}
+
 /* Two consumers and no producer: reported as a deadlock at once, not spun on. */
 static void test_deadlock_reported(void **state)
 {
@@ -462,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_crash_leaves_others_running),
 		cmocka_unit_test(test_timeout_stops_one_vm),
 		cmocka_unit_test(test_deadlock_reported),
+		cmocka_unit_test(test_cancel_ends_every_vm),
 		cmocka_unit_test(test_json_outputs),
 		cmocka_unit_test(test_refusals),
 	};

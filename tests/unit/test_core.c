@@ -1,6 +1,7 @@
 /* Unit tests for the VM core's registries and the channel hub: the port registry
  * (src/ports.c), the hypercall table (src/hc/table.c hc_register) and the hub
- * (src/chan/hub.c), which knows VMs only as handles, so fake ones do. No KVM needed. */
+ * (src/chan/hub.c), which knows VMs only as handles, so fake ones do; and one guest-memory
+ * contract (src/mem.c) on a fake VM. No KVM needed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 #include "chan/hub.h"
 #include "hc/hc.h"
 #include "ports.h"
+#include "vm.h"
+#include "x86/bits.h"
 
 static int port_a(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 {
@@ -248,6 +251,44 @@ static void test_hub_fifo_and_wakeups(void **state)
 	hub_free(hub);
 }
 
+/* guest_write is all or nothing even when the write rewrites the page tables it goes
+ * through: 32-bit paging, identity map of the first 16 pages with the page table at gva
+ * 0x2000; a 3-page write from 0x2000 clears the entry of its own last page (0x4000). Found by
+ * fuzz/mem.c: the write used to walk each page as it reached it, wrote two pages and failed. */
+static void test_guest_write_through_own_page_tables(void **state)
+{
+	enum { PD = 0x1000, PT = 0x2000, MEM = 16 * 4096 };
+	const uint32_t pte = 0x7; /* present, writable, user */
+	struct kvmbox_vm *vm = calloc(1, sizeof(*vm));
+	struct kvm_run *run = calloc(1, sizeof(*run));
+	uint8_t *mem = calloc(1, MEM), data[3 * 4096];
+	uint32_t e;
+
+	(void)state;
+	assert_true(vm && run && mem);
+	vm->run = run;
+	vm->mem = (struct gmem){ .host = mem, .size = MEM };
+	run->s.regs.sregs.cr0 = CR0_PE | CR0_PG;
+	run->s.regs.sregs.cr3 = PD;
+	e = PT | pte;
+	memcpy(mem + PD, &e, 4);
+	for (uint32_t i = 0; i < 16; i++) {
+		e = i * 4096 | pte;
+		memcpy(mem + PT + 4 * i, &e, 4);
+	}
+	memset(data, 0xAB, sizeof(data));
+	memset(data, 0, 16 * 4); /* what lands on the page table: pages 0-15 unmapped */
+	assert_int_equal(guest_write(vm, PT, data, sizeof(data)), 0);
+	assert_memory_equal(mem + 0x4000, data + 2 * 4096, 4096);
+	/* Now the table maps nothing: the same write fails and writes nothing. */
+	memset(mem + 0x3000, 0, 4096);
+	assert_int_equal(guest_write(vm, PT, data, sizeof(data)), -KVMBOX_EFAULT);
+	assert_int_equal(mem[0x3000], 0);
+	free(mem);
+	free(run);
+	free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_user_ports_refused),
 		cmocka_unit_test(test_hc_register),
 		cmocka_unit_test(test_hub_fifo_and_wakeups),
+		cmocka_unit_test(test_guest_write_through_own_page_tables),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);

@@ -1,0 +1,289 @@
+/* Several-VM runs against a hostile environment (docs/scheduler.md, "Slow readers"): a
+ * reader that goes away after 100 bytes, a reader that pauses, a full disk, SIGTERM. Each
+ * runs the command with a console-flooding guest (test-chatter) next to a pure compute one
+ * (neo-spin) and checks the exit status, the report on stderr and the --stats-json file.
+ * Time bounds are generous (2 busy cores, the QEMU lane) but still tell a stalled scheduler
+ * (the whole pause) from a working one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+#include "../../cli/conout.h"
+#include "../../cli/status.h"
+
+extern char **environ;
+
+struct robust {
+	char json[64], err[64], out[64]; /* temporary files: stats JSON, stderr, out=FILE */
+	char chatter[512], spin[512];    /* --vm a=... and --vm b=... */
+};
+
+static int setup(void **state)
+{
+	struct robust *r = calloc(1, sizeof(*r));
+	int fds[3];
+
+	if (!r)
+		return -1;
+	strcpy(r->json, "/tmp/kvmbox-robust-json-XXXXXX");
+	strcpy(r->err, "/tmp/kvmbox-robust-err-XXXXXX");
+	strcpy(r->out, "/tmp/kvmbox-robust-out-XXXXXX");
+	fds[0] = mkstemp(r->json);
+	fds[1] = mkstemp(r->err);
+	fds[2] = mkstemp(r->out);
+	for (int i = 0; i < 3; i++)
+		if (fds[i] < 0)
+			return -1;
+		else
+			close(fds[i]);
+	snprintf(r->chatter, sizeof(r->chatter), "a=%s", build_path("guests/test-chatter-long.elf"));
+	snprintf(r->spin, sizeof(r->spin), "b=%s", build_path("guests/neo-spin-long.elf"));
+	*state = r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct robust *r = *state;
+
+	unlink(r->json);
+	unlink(r->err);
+	unlink(r->out);
+	free(r);
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Start build/kvmbox ARGS with stdout on OUT_FD and stderr into R->err. */
+static pid_t start(const struct robust *r, int out_fd, const char *const *args)
+{
+	const char *argv[32] = { build_path("kvmbox") };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* Wait for PID at most LIMIT_S seconds (then kill it and fail); its exit status. */
+static int finish(pid_t pid, double limit_s, double *took_s)
+{
+	uint64_t t0 = mono_ns(), limit = (uint64_t)(limit_s * 1e9);
+	int st;
+
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid)
+			break;
+		assert_int_equal(w, 0);
+		if (mono_ns() - t0 > limit) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			fail_msg("kvmbox still ran after %.1f s", limit_s);
+		}
+		usleep(10000);
+	}
+	if (took_s)
+		*took_s = (double)(mono_ns() - t0) / 1e9;
+	if (!WIFEXITED(st))
+		fail_msg("kvmbox died of signal %d instead of exiting", WTERMSIG(st));
+	return WEXITSTATUS(st);
+}
+
+/* The file PATH, NUL-terminated, into BUF of MAX bytes. */
+static void slurp(const char *path, char *buf, size_t max)
+{
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	read_all_fd(fd, buf, max);
+}
+
+/* The number after "KEY": in the JSON object of VM NAME of the stats file TEXT. */
+static double vm_num(const char *text, const char *name, const char *key)
+{
+	char pat[80];
+	const char *vm, *p;
+
+	snprintf(pat, sizeof(pat), "{\"name\":\"%s\"", name);
+	vm = strstr(text, pat);
+	assert_non_null(vm);
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(vm, pat);
+	assert_non_null(p);
+	return strtod(p + strlen(pat), NULL);
+}
+
+/* `kvmbox run --vm ... | head -c 100`: the reader takes 100 bytes and goes away. The run
+ * ends as SIGPIPE would end a command (141), with the report and the JSON written. */
+static void test_reader_goes_away(void **state)
+{
+	struct robust *r = *state;
+	char buf[100], text[OUT_MAX];
+	size_t got = 0;
+	int p[2], status;
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* the child must not hold a reader */
+	pid = start(r, p[1], (const char *const[]){ "run", "--vm", r->chatter, "--vm", r->spin,
+						   "--stats-json", r->json, NULL });
+	close(p[1]);
+	while (got < sizeof(buf)) {
+		ssize_t n = read(p[0], buf + got, sizeof(buf) - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	close(p[0]);
+	status = finish(pid, 20, NULL);
+	assert_int_equal(status, EXIT_SIGNAL + SIGPIPE);
+	assert_memory_equal(buf, "[a] chatter\n", 12);
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "reader went away"));
+	assert_non_null(strstr(text, "kvmbox: 2 VMs"));
+	slurp(r->json, text, sizeof(text));
+	assert_non_null(strstr(text, "\"status\":\"cancelled\""));
+	assert_true(vm_num(text, "a", "bytes") >= 100);
+}
+
+/* A reader that does not read for the whole run (a paused pager): a --duration 2 run still
+ * ends within 3 s (natively from its start; in the QEMU lane, where starting the VMs takes
+ * long, from its first line), the compute VM keeps its half of the CPU, and the chatter's
+ * lost output is counted. A stalled scheduler would keep kvmbox until the reader reads. */
+static void test_paused_reader_stalls_nobody(void **state)
+{
+	struct robust *r = *state;
+	char text[OUT_MAX];
+	double took, bytes, dropped;
+	int p[2], status, pipe_size;
+	uint64_t t0;
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* the child must not hold a reader */
+	pipe_size = fcntl(p[1], F_SETPIPE_SZ, 4096); /* the smallest: the chatter soon fills it */
+	assert_true(pipe_size > 0);
+	t0 = mono_ns();
+	pid = start(r, p[1], (const char *const[]){ "run", "--vm", r->chatter, "--vm", r->spin,
+						   "--sched", "share", "--duration", "2",
+						   "--stats-json", r->json, NULL });
+	close(p[1]);
+	/* The reader pauses all along: it only notes when the first line was there to read
+	 * (the run had started: VMs take a while to start in the QEMU lane). */
+	assert_int_equal(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 10000), 1);
+	status = finish(pid, 10, &took);
+	close(p[0]);
+	assert_int_equal(status, EXIT_OK);
+	if (took >= 3.0)
+		fail_msg("a --duration 2 run with a paused reader ended %.2f s after its first line", took);
+	took = (double)(mono_ns() - t0) / 1e9;
+	if (!in_realkvm_lane() && took >= 3.0)
+		fail_msg("a --duration 2 run with a paused reader took %.2f s", took);
+	slurp(r->json, text, sizeof(text));
+	/* Whatever did not fit in the pipe and kvmbox's buffer was dropped and counted (the
+	 * buffer holds the lines with their "[a] " prefix, so even less fits than this). */
+	bytes = vm_num(text, "a", "bytes");
+	dropped = vm_num(text, "a", "dropped");
+	assert_true(bytes > 0 && dropped <= bytes);
+	if (dropped < bytes - (CONOUT_MAX + pipe_size))
+		fail_msg("%.0f of %.0f console bytes dropped: more went missing", dropped, bytes);
+	assert_true(vm_num(text, "b", "share_achieved") >= 0.3);
+	assert_true(vm_num(text, "a", "share_achieved") >= 0.3);
+	assert_non_null(strstr(text, "\"wall_ns\":"));
+	assert_true(strtod(strstr(text, "\"wall_ns\":") + 10, NULL) < 2.5e9);
+	slurp(r->err, text, sizeof(text));
+	if (dropped > 0)
+		assert_non_null(strstr(text, "bytes dropped (the reader was slower than the guest)"));
+}
+
+/* Console output that cannot be written (a full disk) is a host error, as for one VM: on
+ * stdout and in an out= file. */
+static void test_full_disk_is_host_error(void **state)
+{
+	struct robust *r = *state;
+	char vm_a[600], text[OUT_MAX];
+	int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	assert_true(full >= 0);
+	assert_int_equal(finish(start(r, full, (const char *const[]){ "run", "--vm", r->chatter, "--vm",
+								       r->spin, NULL }), 20, NULL),
+			 EXIT_HOST);
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "No space left on device"));
+	snprintf(vm_a, sizeof(vm_a), "%s,out=/dev/full", r->chatter);
+	assert_int_equal(finish(start(r, 1, (const char *const[]){ "run", "--vm", vm_a, "--vm", r->spin,
+								    "--stats-json", r->json, NULL }), 20, NULL),
+			 EXIT_HOST);
+	slurp(r->json, text, sizeof(text));
+	assert_non_null(strstr(text, "\"status\":\"cancelled\""));
+	close(full);
+}
+
+/* SIGTERM stops every guest: status 143, the report, the JSON, and the out= file holds every
+ * byte the chatter wrote (its tail was not lost: the file's size is the guest's count). */
+static void test_sigterm_keeps_report_and_tail(void **state)
+{
+	struct robust *r = *state;
+	char vm_a[600], text[OUT_MAX];
+	struct stat sb;
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(vm_a, sizeof(vm_a), "%s,out=%s", r->chatter, r->out);
+	pid = start(r, 1, (const char *const[]){ "run", "--vm", vm_a, "--vm", r->spin, "--stats-json",
+						 r->json, NULL });
+	/* Once the chatter has printed (a slow host takes a while to start the VMs), then more. */
+	for (int i = 0; i < 1000 && (stat(r->out, &sb) < 0 || sb.st_size == 0); i++)
+		usleep(10000);
+	usleep(200000);
+	kill(pid, SIGTERM);
+	assert_int_equal(finish(pid, 10, NULL), EXIT_SIGNAL + SIGTERM);
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "interrupted by signal 15"));
+	assert_non_null(strstr(text, "kvmbox: 2 VMs"));
+	slurp(r->json, text, sizeof(text));
+	assert_int_equal(stat(r->out, &sb), 0);
+	assert_true(sb.st_size > 0);
+	assert_int_equal(vm_num(text, "a", "dropped"), 0);
+	assert_int_equal((uint64_t)vm_num(text, "a", "bytes"), (uint64_t)sb.st_size);
+	slurp(r->out, text, sizeof(text));
+	assert_memory_equal(text, "chatter\n", 8); /* no prefix: a file of its own */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reader_goes_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paused_reader_stalls_nobody, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk_is_host_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_keeps_report_and_tail, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
