@@ -1,8 +1,10 @@
 /* Test harness: run guests through the library with captured consoles; host-limit skips. */
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -176,4 +178,42 @@ void read_all_fd(int fd, char *buf, size_t max)
 		len += (size_t)n;
 	buf[len] = 0;
 	close(fd);
+}
+
+extern char **environ;
+
+void run_command(struct cli *c, const char *const *argv)
+{
+	posix_spawn_file_actions_t fa;
+	int out[2], err[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(err), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	posix_spawn_file_actions_addclose(&fa, err[0]);
+	assert_int_equal(posix_spawnp(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	close(err[1]);
+	read_all_fd(out[0], c->out, sizeof(c->out)); /* small outputs: the pipe never fills both */
+	read_all_fd(err[0], c->err, sizeof(c->err));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	c->status = WEXITSTATUS(st);
+}
+
+void run_cli(struct cli *c, const char *const *args)
+{
+	const char *argv[48] = { build_path("kvmbox") };
+	int i;
+
+	for (i = 0; args[i]; i++) {
+		assert_true(i + 2 < (int)(sizeof(argv) / sizeof(argv[0])));
+		argv[i + 1] = args[i];
+	}
+	run_command(c, argv);
 }

@@ -70,6 +70,19 @@ extern const enum kvmbox_mode all_modes[4];
  * and close FD. For the outputs of commands a test runs. */
 void read_all_fd(int fd, char *buf, size_t max);
 
+/* A command a test ran: its exit status and its stdout and stderr, captured apart. */
+struct cli {
+	int status;
+	char out[OUT_MAX], err[OUT_MAX];
+};
+
+/* Run ARGV (argv[0] looked up in PATH when it has no '/'); the command must exit normally. */
+void run_command(struct cli *c, const char *const *argv);
+
+/* Run build/kvmbox with the NULL-terminated ARGS (at most 46). */
+void run_cli(struct cli *c, const char *const *args);
+#define RUN(c, ...) run_cli((c), (const char *const[]){ __VA_ARGS__, NULL })
+
 /* One cmocka test per CPU mode: FN runs four times, named FN/real ... FN/long, with
  * MODE(state) its mode; PER_MODE_WITH adds a setup and teardown for each. */
 #define MODE(state) (*(const enum kvmbox_mode *)*(state))

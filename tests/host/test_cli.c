@@ -17,47 +17,6 @@
 
 extern char **environ;
 
-struct cli {
-	int status;
-	char out[OUT_MAX], err[OUT_MAX];
-};
-
-/* Run ARGV (argv[0] looked up in PATH); stdout and stderr captured apart. */
-static void run_cmd(struct cli *c, const char *const *argv)
-{
-	posix_spawn_file_actions_t fa;
-	int out[2], err[2], st;
-	pid_t pid;
-
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(pipe(err), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, err[0]);
-	assert_int_equal(posix_spawnp(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	close(err[1]);
-	read_all_fd(out[0], c->out, sizeof(c->out)); /* small outputs: the pipe never fills both */
-	read_all_fd(err[0], c->err, sizeof(c->err));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	c->status = WEXITSTATUS(st);
-}
-
-/* Run build/kvmbox with the NULL-terminated ARGS. */
-static void run_cli(struct cli *c, const char *const *args)
-{
-	const char *argv[32] = { build_path("kvmbox") };
-	int i;
-
-	for (i = 0; args[i]; i++)
-		argv[i + 1] = args[i];
-	run_cmd(c, argv);
-}
-
 static int count_lines(const char *s)
 {
 	int n = 0;
@@ -66,8 +25,6 @@ static int count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
-
-#define RUN(c, ...) run_cli((c), (const char *const[]){ __VA_ARGS__, NULL })
 
 static void expect_hello(const char *mode)
 {
@@ -518,7 +475,7 @@ static void expect_valid_stats(const char *a, const char *b)
 		printf("SKIP: stats schema: python3 or the source tree is not here\n");
 		skip();
 	}
-	run_cmd(&c, argv);
+	run_command(&c, argv);
 	if (c.status != 0)
 		fail_msg("stats JSON does not follow docs/stats.schema.json:\n%s%s", c.out, c.err);
 }
@@ -704,13 +661,13 @@ static void test_readme_examples(void **state)
 
 		snprintf(sh, sizeof(sh), "cd %s && export TMPDIR=%s && %.*s%s%s", dir, dir,
 			 (int)(k - cmds[i].line), cmds[i].line, lane, k);
-		run_cmd(&c, (const char *const[]){ "bash", "-c", sh, NULL });
+		run_command(&c, (const char *const[]){ "bash", "-c", sh, NULL });
 		if (c.status != cmds[i].want && c.status != EXIT_UNSUPPORTED)
 			fail_msg("README: %s\nstatus %d, not %d; stderr:\n%s", cmds[i].line, c.status,
 				 cmds[i].want, c.err);
 	}
 	snprintf(sh, sizeof(sh), "rm -rf %s", dir);
-	run_cmd(&c, (const char *const[]){ "sh", "-c", sh, NULL });
+	run_command(&c, (const char *const[]){ "sh", "-c", sh, NULL });
 }
 
 int main(void)

@@ -762,7 +762,7 @@ static void test_share_must_exist(void **state)
 /* ---- The command ---------------------------------------------------------------------------- */
 
 /* Run build/kvmbox with ARGV; stdout and stderr go to files read back into OUT and ERR. */
-static int run_cli(char *const argv[], char *out, size_t outlen, char *err, size_t errlen)
+static int spawn_cli(char *const argv[], char *out, size_t outlen, char *err, size_t errlen)
 {
 	char opath[] = "/tmp/kvmbox-hc-out-XXXXXX", epath[] = "/tmp/kvmbox-hc-err-XXXXXX";
 	int ofd = mkstemp(opath), efd = mkstemp(epath), status = 0;
@@ -805,7 +805,7 @@ static void test_cli_share(void **state)
 	{
 		char *argv[] = { kvmbox, "run", "--share", sh.dir, image, NULL };
 
-		assert_int_equal(run_cli(argv, out, sizeof(out), err, sizeof(err)), 1);
+		assert_int_equal(spawn_cli(argv, out, sizeof(out), err, sizeof(err)), 1);
 	}
 	data = get_file(sh.dir, "copy.bin", &len);
 	assert_non_null(data);
@@ -824,7 +824,7 @@ static void test_cli_strict(void **state)
 	(void)state;
 	snprintf(kvmbox, sizeof(kvmbox), "%s", build_path("kvmbox"));
 	snprintf(image, sizeof(image), "%s", guest_image("test-hc_bad", KVMBOX_MODE_LONG));
-	assert_int_equal(run_cli(argv, out, sizeof(out), err, sizeof(err)), 65);
+	assert_int_equal(spawn_cli(argv, out, sizeof(out), err, sizeof(err)), 65);
 	printf("stderr: %s", err);
 	assert_non_null(strstr(err, "bad hypercall (--strict): printStr(0xfffff000): bad address"));
 	assert_string_equal(out, "");

@@ -136,40 +136,6 @@ static void test_walk_fault_form(void **state)
 
 /* ---- The command ---------------------------------------------------------------------- */
 
-struct cli {
-	int status;
-	char out[OUT_MAX], err[OUT_MAX];
-};
-
-static void run_cli(struct cli *c, const char *const *args)
-{
-	const char *argv[48] = { build_path("kvmbox") };
-	posix_spawn_file_actions_t fa;
-	int out[2], err[2], st, i;
-	pid_t pid;
-
-	for (i = 0; args[i]; i++)
-		argv[i + 1] = args[i];
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(pipe(err), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawn_file_actions_addclose(&fa, out[0]);
-	posix_spawn_file_actions_addclose(&fa, err[0]);
-	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	close(err[1]);
-	read_all_fd(out[0], c->out, sizeof(c->out));
-	read_all_fd(err[0], c->err, sizeof(c->err));
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	c->status = WEXITSTATUS(st);
-}
-
-#define RUN(c, ...) run_cli((c), (const char *const[]){ __VA_ARGS__, NULL })
-
 /* The "physical" line --walk printed after "walk GVA": the address, or ~0 for "none". */
 static uint64_t printed_physical(const char *err, gva_t gva)
 {
