@@ -59,11 +59,13 @@ static bool check_probe(struct kvmbox_vm *vm, gva_t gva)
 static void test_walk_matches_kvm_translate(void **state)
 {
 	struct guest_spec s = { .path = guest_image("hello", MODE(state)) };
-	struct guest_run *r = calloc(1, sizeof(*r));
+	struct guest_run *r;
 	bool paging = MODE(state) == KVMBOX_MODE_PAGED32 || MODE(state) == KVMBOX_MODE_LONG;
 	unsigned i, mapped = 0, unmapped = 0;
 
-	skip_unless_host_runs(MODE(state));
+	skip_unless_host_runs(MODE(state)); /* before any allocation: a skip returns here */
+	r = calloc(1, sizeof(*r));
+	assert_non_null(r);
 	guest_run(r, &s);
 	assert_int_equal(r->res.stop, KVMBOX_STOP_HALT);
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
@@ -161,11 +163,14 @@ static void test_cli_walk_matches_kvm(void **state)
 {
 	static const gva_t asked[] = { 0x1000, 0x1ff000, 0x500000 };
 	struct guest_spec s = { .path = guest_image("hello", MODE(state)) };
-	struct guest_run *r = calloc(1, sizeof(*r));
-	struct cli *c = calloc(1, sizeof(*c));
+	struct guest_run *r;
+	struct cli *c;
 	unsigned i;
 
-	skip_unless_host_runs(MODE(state));
+	skip_unless_host_runs(MODE(state)); /* before any allocation: a skip returns here */
+	r = calloc(1, sizeof(*r));
+	c = calloc(1, sizeof(*c));
+	assert_true(r && c);
 	guest_run(r, &s);
 	RUN(c, "run", "--walk", "0x1000", "--walk", "2093056", "--walk", "0x500000", s.path);
 	assert_int_equal(c->status, 0);
