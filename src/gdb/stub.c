@@ -300,16 +300,15 @@ int gdb_stub_create(const struct gdb_target_ops *ops, void *ctx, const struct gd
 		    struct gdb_stub **out)
 {
 	struct gdb_stub *s = calloc(1, sizeof(*s));
+	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	s->xml_len = gdb_tdesc_xml(tdesc, NULL, 0);
-	s->xml = malloc(s->xml_len + 1);
-	if (!s->xml) {
+	rc = gdb_tdesc_target_xml(tdesc, &s->xml, &s->xml_len);
+	if (rc < 0) {
 		free(s);
-		return -ENOMEM;
+		return rc;
 	}
-	gdb_tdesc_xml(tdesc, s->xml, s->xml_len + 1);
 	s->ops = ops;
 	s->ctx = ctx;
 	s->tdesc = tdesc;
@@ -324,7 +323,6 @@ void gdb_stub_destroy(struct gdb_stub *s)
 {
 	if (!s)
 		return;
-	free(s->xml);
 	free(s);
 }
 

@@ -87,7 +87,7 @@ struct gdb_stub;
 
 /* A stub for one connection to a target described by TDESC (gdb_tdesc_for_mode), driven through
  * OPS with CTX. OPS, CTX and TDESC must outlive the stub. The target is taken to be stopped.
- * Returns 0 and *OUT, or -ENOMEM. */
+ * Returns 0 and *OUT, -ENOMEM, or -EINVAL for a TDESC not of gdb_tdesc_for_mode. */
 int gdb_stub_create(const struct gdb_target_ops *ops, void *ctx, const struct gdb_tdesc *tdesc,
 		    struct gdb_stub **out);
 

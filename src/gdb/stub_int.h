@@ -32,7 +32,7 @@ struct gdb_stub {
 	bool gdb_swbreak;  /* gdb said swbreak+: report swbreak: in stop replies */
 	bool gdb_hwbreak;  /* likewise hwbreak+ */
 	unsigned bp_types; /* GDB_BP_MASK bits the target can set */
-	char *xml;         /* target.xml */
+	const char *xml;   /* target.xml, shared by every stub of its mode (tdesc.c) */
 	size_t xml_len;
 	struct bp bps[MAX_BPS];
 	struct gdb_stub_stats stats;

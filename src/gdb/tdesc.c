@@ -1,8 +1,10 @@
 /* The register tables of gdb's i386 and amd64 descriptions (gdb manual, "i386 Features"), our own
  * system-register feature, and the XML generated from them. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "gdb/tdesc.h"
 #include "util.h"
@@ -209,6 +211,45 @@ size_t gdb_tdesc_xml(const struct gdb_tdesc *t, char *buf, size_t len)
 		xml_feature(&o, t, &t->features[i]);
 	xml(&o, "</target>");
 	return o.pos;
+}
+
+/* Each mode's target.xml, formatted once per process and then shared read-only by every stub
+ * (several VMs, each with a stub, may start at once in one process: pthread_once orders the
+ * formatting before any reader). A slot left NULL by a failed allocation stays NULL. */
+static const struct gdb_tdesc *const shared_tdescs[] = { &tdesc_i8086, &tdesc_i386, &tdesc_amd64 };
+static struct {
+	char *text;
+	size_t len;
+} shared_xml[ARRAY_SIZE(shared_tdescs)];
+static pthread_once_t shared_xml_once = PTHREAD_ONCE_INIT;
+
+static void shared_xml_build(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(shared_tdescs); i++) {
+		size_t n = gdb_tdesc_xml(shared_tdescs[i], NULL, 0);
+		char *text = malloc(n + 1);
+
+		if (!text)
+			continue;
+		gdb_tdesc_xml(shared_tdescs[i], text, n + 1);
+		shared_xml[i].text = text;
+		shared_xml[i].len = n;
+	}
+}
+
+int gdb_tdesc_target_xml(const struct gdb_tdesc *t, const char **xml, size_t *len)
+{
+	pthread_once(&shared_xml_once, shared_xml_build);
+	for (size_t i = 0; i < ARRAY_SIZE(shared_tdescs); i++) {
+		if (shared_tdescs[i] != t)
+			continue;
+		if (!shared_xml[i].text)
+			return -ENOMEM;
+		*xml = shared_xml[i].text;
+		*len = shared_xml[i].len;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* The full x87 tag word (two bits per physical register: 0 valid, 1 zero, 2 special, 3 empty)

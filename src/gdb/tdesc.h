@@ -66,6 +66,12 @@ size_t gdb_tdesc_regs_size(const struct gdb_tdesc *t);
  * returns the full length, which may exceed LEN - 1 (call with NULL, 0 to size a buffer). */
 size_t gdb_tdesc_xml(const struct gdb_tdesc *t, char *buf, size_t len);
 
+/* T's target.xml as gdb_tdesc_xml writes it, formatted once per process and shared. Returns 0
+ * with the NUL-terminated text in *XML (static, read-only, never freed) and its length in *LEN;
+ * -EINVAL when T is not a description of gdb_tdesc_for_mode; -ENOMEM when memory ran out at
+ * the first call (for good). Safe to call from several threads. */
+int gdb_tdesc_target_xml(const struct gdb_tdesc *t, const char **xml, size_t *len);
+
 /* Copy register REGNO of CPU into BUF (gdb_tdesc_reg_size bytes, little-endian, as gdb wants
  * it). Returns that size, or -EINVAL when REGNO is not in T. */
 int gdb_tdesc_reg_read(const struct gdb_tdesc *t, unsigned regno, const struct gdb_cpu *cpu,
