@@ -282,6 +282,35 @@ static void test_tdesc_xml(void **state)
 	free(x);
 }
 
+/* Each mode's target.xml is formatted once and shared: every call hands out the same text,
+ * equal to gdb_tdesc_xml's; a description not of gdb_tdesc_for_mode is refused. */
+static void test_tdesc_target_xml_shared(void **state)
+{
+	static const enum kvmbox_mode modes[] = { KVMBOX_MODE_REAL, KVMBOX_MODE_PROTECTED,
+						  KVMBOX_MODE_PAGED32, KVMBOX_MODE_LONG };
+	struct gdb_tdesc fake;
+	const char *a, *b;
+	size_t na, nb;
+	char *want;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		const struct gdb_tdesc *t = gdb_tdesc_for_mode(modes[i]);
+
+		assert_int_equal(gdb_tdesc_target_xml(t, &a, &na), 0);
+		assert_int_equal(gdb_tdesc_target_xml(t, &b, &nb), 0);
+		assert_ptr_equal(a, b);
+		assert_int_equal(na, nb);
+		want = malloc(na + 1);
+		assert_non_null(want);
+		assert_int_equal(gdb_tdesc_xml(t, want, na + 1), na);
+		assert_memory_equal(a, want, na);
+		free(want);
+	}
+	memcpy(&fake, gdb_tdesc_for_mode(KVMBOX_MODE_LONG), sizeof(fake));
+	assert_int_equal(gdb_tdesc_target_xml(&fake, &a, &na), -EINVAL);
+}
+
 static void test_tdesc_registers(void **state)
 {
 	const struct gdb_tdesc *r = gdb_tdesc_for_mode(KVMBOX_MODE_REAL);
@@ -1140,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_packet_encode),
 		cmocka_unit_test(test_tdesc_tables),
 		cmocka_unit_test(test_tdesc_xml),
+		cmocka_unit_test(test_tdesc_target_xml_shared),
 		cmocka_unit_test(test_tdesc_registers),
 		cmocka_unit_test(test_tdesc_x87_tag),
 		cmocka_unit_test(test_qsupported),
