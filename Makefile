@@ -54,6 +54,7 @@ LIB_SRCS := \
 	src/hc/files.c \
 	src/hc/stats.c \
 	src/hc/table.c \
+	src/fault/images.c \
 	src/fault/report.c \
 	src/gdb/conn.c \
 	src/gdb/kvm_target.c \

@@ -14,6 +14,7 @@
 #include "../ports.h"
 #include "../vm.h"
 #include "fault.h"
+#include "images.h"
 
 extern const struct vm_feature exc_feature;
 
@@ -22,8 +23,7 @@ struct exc_state {
 	struct x86_exception e;
 	/* The loaded image, for the symbolizer; opened at the first report, as most runs
 	 * never fault and libdw's setup would only slow every load. */
-	uint8_t *image;
-	size_t image_size;
+	const struct image_copy *image; /* shared with the other VMs of the same image */
 	struct debuginfo *di;
 };
 
@@ -42,7 +42,7 @@ static void symbolize(struct exc_state *st, uint64_t rip, char *buf, size_t len)
 	char what[200];
 
 	buf[0] = '\0';
-	if (!st->di && st->image && debuginfo_open(&st->di, st->image, st->image_size, &err) < 0)
+	if (!st->di && st->image && debuginfo_open(&st->di, st->image->data, st->image->size, &err) < 0)
 		st->di = NULL;
 	if (debuginfo_lookup(st->di, rip, &where) < 0)
 		return;
@@ -228,10 +228,13 @@ static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_imag
 	struct exc_state *st = state;
 
 	(void)vm;
-	if (!st || !img->size || !(st->image = malloc(img->size)))
+	if (!st)
 		return;
-	memcpy(st->image, img->data, img->size);
-	st->image_size = img->size;
+	/* A reload replaces the image: its symbols go with it. */
+	debuginfo_close(st->di);
+	st->di = NULL;
+	image_copy_put(st->image);
+	st->image = img->size ? image_copy_get(img->data, img->size) : NULL;
 }
 
 static void exc_reset(struct kvmbox_vm *vm, void *state)
@@ -251,7 +254,7 @@ static void exc_release(struct kvmbox_vm *vm, void *state)
 	if (!st)
 		return;
 	debuginfo_close(st->di);
-	free(st->image);
+	image_copy_put(st->image);
 	free(st);
 }
 
