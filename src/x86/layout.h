@@ -17,8 +17,10 @@
 /* Default exception handling (docs/crash-reports.md): the IDT, the handler stubs and the
  * two stacks the CPU switches to while delivering an exception. */
 #define SYS_DF_TSS_OFF 0x0100ull  /* 32-bit modes: the #DF task's TSS (TSS_SIZE bytes) */
-#define SYS_IDT_OFF 0x6000ull     /* IDT: EXC_VECTORS gates of 16 (long) or 8 bytes */
-#define SYS_STUBS_OFF 0x7000ull   /* handler stubs: EXC_STUB_SIZE bytes per vector */
+/* The IDT and the stubs share the GDT's page, which every VM writes anyway: two more pages
+ * here would be 8 KiB of RSS per VM (docs/performance.md). */
+#define SYS_IDT_OFF 0x0200ull     /* IDT: EXC_VECTORS gates of 16 (long) or 8 bytes */
+#define SYS_STUBS_OFF 0x0400ull   /* handler stubs: EXC_STUB_SIZE bytes per vector */
 #define SYS_EXC_STACK_TOP 0x9000ull /* [0x8000, 0x9000): stack for exceptions from CPL 3 */
 #define SYS_DF_STACK_TOP 0xa000ull  /* [0x9000, 0xa000): #DF stack (IST1 / the #DF task) */
 
@@ -33,7 +35,11 @@
 
 _Static_assert(SYS_TSS_OFF >= SYS_GDT_OFF + 8 * 8, "TSS overlaps the GDT");
 _Static_assert(SYS_DF_TSS_OFF >= SYS_TSS_OFF + 104, "the #DF TSS overlaps the TSS");
-_Static_assert(SYS_IDT_OFF >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE, "IDT overlaps page tables");
+_Static_assert(SYS_IDT_OFF >= SYS_DF_TSS_OFF + 104, "the IDT overlaps the #DF TSS");
+_Static_assert(SYS_STUBS_OFF >= SYS_IDT_OFF + 32 * 16, "the stubs overlap the IDT");
+_Static_assert(SYS_STUBS_OFF + 32 * 16 <= SYS_PT_ROOT_OFF, "the stubs overflow the GDT's page");
+_Static_assert(SYS_EXC_STACK_TOP - 0x1000 >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE,
+	       "the exception stacks overlap the page tables");
 _Static_assert(SYS_DF_STACK_TOP <= SYS_AREA_SIZE, "stacks overflow the system area");
 _Static_assert(SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE <= SYS_AREA_SIZE,
 	       "page tables overflow the system area");
