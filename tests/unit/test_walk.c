@@ -18,6 +18,7 @@
 #include "x86/bits.h"
 #include "x86/paging.h"
 #include "x86/walk.h"
+#include "gmem_test.h"
 
 #define MEM (8ull << 20)
 #define PD32 0x10000ull  /* 32-bit paging: page directory */
@@ -27,28 +28,6 @@
 #define PD64 0x22000ull
 #define PT64 0x23000ull
 #define PAGE 0x300000ull /* the 4 KiB page the page tables map */
-
-static struct gmem mem_new(uint64_t size)
-{
-	struct gmem m = { 0 };
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-
-	assert_true(p != MAP_FAILED);
-	m.host = p;
-	m.size = size;
-	return m;
-}
-
-static void put32(const struct gmem *m, gpa_t gpa, uint32_t v)
-{
-	memcpy(gmem_ptr(m, gpa, 4), &v, 4);
-}
-
-static void put64(const struct gmem *m, gpa_t gpa, uint64_t v)
-{
-	memcpy(gmem_ptr(m, gpa, 8), &v, 8);
-}
 
 struct fix {
 	struct gmem mem;

@@ -15,56 +15,13 @@
 #include "x86/bits.h"
 #include "x86/layout.h"
 #include "x86/x86.h"
+#include "gmem_test.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 
 /* ---- Guest memory for tests ----------------------------------------------------------- */
-
-/* Untouched MAP_NORESERVE pages cost nothing, so even 3 GiB guests are cheap. */
-static struct gmem mem_new(uint64_t size)
-{
-	struct gmem m;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-
-	assert_true(p != MAP_FAILED);
-	m.host = p;
-	m.size = size;
-	return m;
-}
-
-static void mem_free(struct gmem *m)
-{
-	munmap(m->host, m->size);
-}
-
-static void put64(const struct gmem *m, gpa_t gpa, uint64_t v)
-{
-	void *p = gmem_ptr(m, gpa, sizeof(v));
-
-	assert_non_null(p);
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put32(const struct gmem *m, gpa_t gpa, uint32_t v)
-{
-	void *p = gmem_ptr(m, gpa, sizeof(v));
-
-	assert_non_null(p);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint64_t get64(const struct gmem *m, gpa_t gpa)
-{
-	uint64_t v;
-	void *p = gmem_ptr(m, gpa, sizeof(v));
-
-	assert_non_null(p);
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static uint64_t round_up(uint64_t v, uint64_t a)
 {
