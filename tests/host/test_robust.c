@@ -1,7 +1,8 @@
-/* Several-VM runs against a hostile environment (docs/scheduler.md, "Slow readers"): a
- * reader that goes away after 100 bytes, a reader that pauses, a full disk, SIGTERM. Each
- * runs the command with a console-flooding guest (test-chatter) next to a pure compute one
- * (neo-spin) and checks the exit status, the report on stderr and the --stats-json file.
+/* Runs against a hostile environment (docs/scheduler.md, "Slow readers"; docs/security.md):
+ * a reader that goes away after 100 bytes, a reader that pauses, a full disk, SIGTERM, a
+ * crafted image. Most run the command with a console-flooding guest (test-chatter) next to a
+ * pure compute one (neo-spin) and check the exit status, the report on stderr and the
+ * --stats-json file.
  * Time bounds are generous (2 busy cores, the QEMU lane) but still tell a stalled scheduler
  * (the whole pause) from a working one. */
 #include <errno.h>
@@ -276,6 +277,47 @@ static void test_sigterm_keeps_report_and_tail(void **state)
 	assert_memory_equal(text, "chatter\n", 8); /* no prefix: a file of its own */
 }
 
+/* A guest image whose debug data names a supplementary file (.gnu_debugaltlink, names in
+ * DW_FORM_strp_sup / DW_FORM_GNU_strp_alt: build/guests/crafted-altlink-long.elf, made by the
+ * Makefile from tests/guests/crafted/altlink.S). libdw would open that file at the first
+ * fault, under the process sandbox: the report must still come (status 65, the function
+ * from the ELF symbols, no source line) with the guest's output before it. */
+static void test_crafted_debug_data_single(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	RUN(c, "run", build_path("guests/crafted-altlink-long.elf"));
+	assert_int_equal(c->status, EXIT_GUEST_FAULT);
+	assert_string_equal(c->out, "before the fault\nno newline yet");
+	assert_non_null(strstr(c->err, "invalid opcode (#UD) at rip 0x"));
+	assert_non_null(strstr(c->err, " in bad_opcode\n")); /* no " (FILE:LINE)" */
+	assert_non_null(strstr(c->err, "debug data names other files"));
+	assert_null(strstr(c->err, "seccomp"));
+	free(c);
+}
+
+/* The same image next to another VM: that VM's output is all there too. */
+static void test_crafted_debug_data_several(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+	char a[600], b[600];
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(a, sizeof(a), "a=%s", build_path("guests/crafted-altlink-long.elf"));
+	snprintf(b, sizeof(b), "b=%s", build_path("guests/hello-long.elf"));
+	RUN(c, "run", "--vm", a, "--vm", b);
+	assert_int_equal(c->status, EXIT_GUEST_FAULT);
+	assert_non_null(strstr(c->out, "[a] before the fault\n"));
+	assert_non_null(strstr(c->out, "[a] no newline yet\n"));
+	assert_non_null(strstr(c->out, "[b] Hello, world!\n"));
+	assert_non_null(strstr(c->err, "invalid opcode (#UD) at rip 0x"));
+	assert_null(strstr(c->err, "seccomp"));
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +325,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paused_reader_stalls_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_is_host_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_keeps_report_and_tail, setup, teardown),
+		cmocka_unit_test(test_crafted_debug_data_single),
+		cmocka_unit_test(test_crafted_debug_data_several),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
