@@ -17,6 +17,7 @@
 #include "harden.h"
 #include "load.h"
 #include "multi.h"
+#include "signals.h"
 #include "status.h"
 #include "walk.h"
 
@@ -356,8 +357,10 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		return EXIT_HOST;
 	}
 	status = create_sched(&r);
-	if (status == EXIT_OK)
+	if (status == EXIT_OK) {
+		cli_stop_kicks(r.vms, o->nvms);
 		status = cli_harden(o, r.vms, o->nvms, 0);
+	}
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;
@@ -371,6 +374,7 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 			status = status != EXIT_OK ? status : EXIT_HOST;
 		}
 	}
+	cli_stop_kicks(NULL, 0);
 	kvmbox_sched_destroy(r.s);
 	for (i = 0; i < o->nvms; i++) {
 		r.ctx[i].vm = NULL;

@@ -9,6 +9,7 @@
 #include "kvmbox/sandbox.h"
 #include "harden.h"
 #include "load.h"
+#include "signals.h"
 #include "single.h"
 #include "status.h"
 #include "walk.h"
@@ -136,8 +137,10 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
-	if (status == EXIT_OK)
+	if (status == EXIT_OK) {
+		cli_stop_kicks(&vm, 1);
 		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0);
+	}
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
@@ -146,6 +149,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			cli_print_stats(vm);
 		cli_print_walks(vm, v, false);
 	}
+	cli_stop_kicks(NULL, 0);
 	kvmbox_vm_destroy(vm);
 	return status;
 }

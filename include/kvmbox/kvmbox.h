@@ -221,9 +221,21 @@ struct kvmbox_run_opts {
 	unsigned flags;       /* KVMBOX_RUN_* */
 	/* When non-NULL and set (typically by the caller's signal handler), the run ends with
 	 * KVMBOX_STOP_CANCELLED. Checked before every KVM_RUN and whenever a signal interrupts
-	 * it, so a handler for a signal that is not blocked in the thread ends the run at once. */
+	 * it, and by every wait of the run (a console that takes no output, a debugger's
+	 * stop). A handler that sets it should also call kvmbox_vm_kick for the VM the thread
+	 * may be running: a signal that lands after the check and before KVM_RUN enters the
+	 * guest is otherwise seen only at the guest's next exit (never, for a guest that spins
+	 * without one). */
 	const volatile int *cancel;
 };
+
+/* Make VM's current or next KVM_RUN return at once (kvm_run->immediate_exit; KVM API doc,
+ * 5. "kvm_run"), so that its run looks at OPTS->cancel again. Async-signal-safe: a store,
+ * no call; meant for the signal handler that sets the cancel flag, running in the thread
+ * that runs VM (a KVM_RUN under way in another thread ends only when that thread gets a
+ * signal too). A kick seen by no KVM_RUN is cleared when a run next checks its cancel flag:
+ * kicking every VM a thread runs in turn (a scheduler's) is harmless. NULL is fine. */
+void kvmbox_vm_kick(struct kvmbox_vm *vm);
 
 /* Run the vCPU until it stops (halt, exit, fault ...), the deadline passes, or (with
  * YIELD_ON_IO) an I/O exit is handled. Deadlines use a per-thread POSIX timer and the

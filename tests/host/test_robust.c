@@ -89,6 +89,40 @@ static pid_t start(const struct robust *r, int out_fd, const char *const *args)
 	return pid;
 }
 
+/* start with the shim tests/host/preload.c preloaded and the NULL-terminated "NAME=VALUE"
+ * strings of ENV added to the environment (ASan builds are told not to insist on coming
+ * first: the shim is preloaded before their runtime). */
+static pid_t start_shim(const struct robust *r, int out_fd, const char *const *env,
+			const char *const *args)
+{
+	static char preload[600], asan[600];
+	const char *argv[32] = { build_path("kvmbox") }, *envp[256];
+	const char *old_asan = getenv("ASAN_OPTIONS");
+	posix_spawn_file_actions_t fa;
+	size_t n = 0;
+	pid_t pid;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", build_path("tests/host/preload.so"));
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 old_asan ? old_asan : "", old_asan ? ":" : "");
+	for (char **e = environ; *e && n < 240; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "ASAN_OPTIONS=", 13))
+			envp[n++] = *e;
+	envp[n++] = preload;
+	envp[n++] = asan;
+	for (; *env && n < 255; env++)
+		envp[n++] = *env;
+	envp[n] = NULL;
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, (char **)envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
 /* Wait for PID at most LIMIT_S seconds (then kill it and fail); its exit status. */
 static int finish(pid_t pid, double limit_s, double *took_s)
 {
@@ -318,6 +352,53 @@ static void test_crafted_debug_data_several(void **state)
 	free(c);
 }
 
+/* A SIGINT that lands after the run loop's last look at the cancel flag and before KVM_RUN
+ * enters a guest that never exits (the shim sends it exactly there, before the KVM_RUN the
+ * guest spins in): the run still ends at once with 130, not at its --timeout with 66. The
+ * handler's kick (kvmbox_vm_kick: immediate_exit) makes that KVM_RUN return at once. The
+ * shim's kill(2) is a call the sandbox forbids: --no-seccomp. */
+static void test_signal_before_kvm_run(void **state)
+{
+	struct robust *r = *state;
+	char text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	assert_int_equal(finish(start_shim(r, 1, (const char *const[]){ "KVMBOX_TEST_SIGNAL_AT_RUN=2", NULL },
+					   (const char *const[]){ "run", "--no-seccomp", "--timeout", "60",
+								  build_path("guests/neo-spin-long.elf"),
+								  NULL }),
+				30, NULL),
+			 EXIT_SIGNAL + SIGINT);
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "interrupted by signal 2"));
+}
+
+/* Started with stdout closed (`kvmbox run ... >&-`): the stats file must not become
+ * descriptor 1 and get the guest's console. kvmbox puts /dev/null on a closed 0-2 first. */
+static void test_closed_stdout(void **state)
+{
+	struct robust *r = *state;
+	const char *argv[] = { build_path("kvmbox"), "run", "--vm", NULL, "--stats-json", r->json, NULL };
+	posix_spawn_file_actions_t fa;
+	char vm[600], text[OUT_MAX];
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(vm, sizeof(vm), "a=%s", build_path("guests/hello-long.elf"));
+	argv[3] = vm;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclose(&fa, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(finish(pid, 20, NULL), EXIT_OK);
+	slurp(r->json, text, sizeof(text));
+	assert_null(strstr(text, "Hello"));
+	assert_memory_equal(text, "{\"policy\":", 10);
+	assert_non_null(strstr(text, "\"status\":\"halted\""));
+	assert_string_equal(text + strlen(text) - 3, "]}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +408,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_keeps_report_and_tail, setup, teardown),
 		cmocka_unit_test(test_crafted_debug_data_single),
 		cmocka_unit_test(test_crafted_debug_data_several),
+		cmocka_unit_test_setup_teardown(test_signal_before_kvm_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
