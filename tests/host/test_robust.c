@@ -399,6 +399,37 @@ static void test_closed_stdout(void **state)
 	assert_string_equal(text + strlen(text) - 3, "]}\n");
 }
 
+/* One VM whose console is a pipe nobody reads (it fills, and the console's write would block
+ * for ever): SIGTERM still ends the run at once, with 143; with a --timeout far away too
+ * (not 66 at the timeout). The console waits look at the cancel flag. */
+static void test_sigterm_with_full_console_pipe(void **state)
+{
+	struct robust *r = *state;
+	const char *chatter = build_path("guests/test-chatter-long.elf");
+	const char *const runs[2][6] = { { "run", chatter, NULL },
+					 { "run", "--timeout", "60", chatter, NULL } };
+	char text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	for (int k = 0; k < 2; k++) {
+		int p[2];
+		pid_t pid;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* the child must not hold a reader */
+		assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) > 0);
+		pid = start(r, p[1], runs[k]);
+		close(p[1]);
+		/* Once the pipe is full (a slow host takes a while to start the VM). */
+		assert_int_equal(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 10000), 1);
+		usleep(500000);
+		kill(pid, SIGTERM);
+		assert_int_equal(finish(pid, 10, NULL), EXIT_SIGNAL + SIGTERM);
+		close(p[0]);
+		slurp(r->err, text, sizeof(text));
+		assert_non_null(strstr(text, "interrupted by signal 15"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_crafted_debug_data_several),
 		cmocka_unit_test_setup_teardown(test_signal_before_kvm_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_with_full_console_pipe, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
