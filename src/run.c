@@ -54,7 +54,6 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 		stop = vm->pending;
 		snprintf(res->msg, sizeof(res->msg), "%s", vm->pending_msg);
 	}
-	vm->deadline_ns = 0;
 	/* The run is charged whole, from kvmbox_vm_run's start to here: KVM_RUN and serving the
 	 * exits. One clock read per run, none per exit. */
 	now = now_ns();
@@ -71,8 +70,11 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	default:
 		vm->stopped = true;
 	}
+	/* The deadline still bounds what a feature does at the end (a debugger's stop at a
+	 * fault), then no wait of this run has one. */
 	if (vm->nhooked)
 		features_run_end(vm, res);
+	vm->deadline_ns = 0;
 }
 
 /* KVM_RUN failed with RET. Returns true when that ends the run (RES is filled), false when
