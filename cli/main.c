@@ -109,7 +109,10 @@ static int run(int argc, char **argv)
 			status = cli_multi_run(o, &in, stop);
 		else if (status == EXIT_OK)
 			status = cli_single_run(o, &in, stop);
-		run_inputs_close(&in);
+		/* A file that could not be written in full (a full disk) is a host error, unless
+		 * the run already ended with a verdict of its own. */
+		if (run_inputs_close(o, &in) != EXIT_OK && status == EXIT_OK)
+			status = EXIT_HOST;
 	}
 	run_opts_free(o);
 	free(o);

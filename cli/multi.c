@@ -155,7 +155,8 @@ static int create_vm(struct multi_run *r, unsigned i)
 	r->ctx[i] = (struct vm_ctx){ .name = v->name, .out = &r->outs[i], .cancel = r->cancel,
 				     .log = { .level = cli_log_level(r->o->verbosity, v),
 					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
-				     .prefix = r->o->nvms > 1 && !r->in->out[i],
+				     .prefix = r->o->nvms > 1 && (!r->in->out[i] ||
+						run_inputs_out_shared(r->in, r->o->nvms, i)),
 				     .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
 	cli_apply_profile(r->o, v, &cfg);
@@ -368,11 +369,10 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		stopped = stopped_status(&r, finish_output(&r));
 		report(&r);
 		status = stopped ? stopped : exit_status(&r);
-		if (in->stats_json && (kvmbox_sched_write_json(r.s, in->stats_json) < 0 ||
-				       fflush(in->stats_json) == EOF)) {
-			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
-			status = status != EXIT_OK ? status : EXIT_HOST;
-		}
+		/* A failed write shows when the file is closed (run_inputs_close): one line,
+		 * status 71 unless the run has a verdict of its own. */
+		if (in->stats_json)
+			kvmbox_sched_write_json(r.s, in->stats_json);
 	}
 	cli_stop_kicks(NULL, 0);
 	kvmbox_sched_destroy(r.s);

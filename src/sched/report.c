@@ -286,8 +286,8 @@ void sched_trace_instant(struct kvmbox_sched *s, unsigned i, uint64_t t, const c
 
 void sched_trace_end(struct kvmbox_sched *s)
 {
-	if (s->cfg.trace) {
+	/* Not flushed here: the caller's flush or close is where a full disk shows, with its
+	 * errno (a failed flush here would leave only ferror to see). */
+	if (s->cfg.trace)
 		fputs("\n]}\n", s->cfg.trace);
-		fflush(s->cfg.trace);
-	}
 }

@@ -430,6 +430,60 @@ static void test_sigterm_with_full_console_pipe(void **state)
 	}
 }
 
+/* Output files on a full disk (/dev/full): the trace of the scheduler (--trace-out), a VM's
+ * log (--trace-file) and the JSON are each one line naming the file and status 71, not a
+ * silent 0 with an empty file. */
+static void test_full_disk_output_files(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *hello = build_path("guests/hello-long.elf");
+	char vm[600];
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(vm, sizeof(vm), "a=%s", hello);
+	RUN(c, "run", "--trace-out", "/dev/full", "--vm", vm);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --trace-out /dev/full: No space left on device"));
+	RUN(c, "run", "--trace", "--trace-file", "/dev/full", hello);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --trace-file /dev/full: No space left on device"));
+	assert_string_equal(c->out, "Hello, world!\n");
+	RUN(c, "run", "--stats-json", "/dev/full", "--vm", vm);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --stats-json /dev/full: No space left on device"));
+	free(c);
+}
+
+/* Two VMs naming one out= file, however spelled, share one writer: every line of both is
+ * there, whole, with the VM's name. Outputs of different kinds naming one file (a console
+ * and the JSON) are refused, status 2, before anything runs. */
+static void test_same_output_file(void **state)
+{
+	struct robust *r = *state;
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *hello = build_path("guests/hello-long.elf");
+	char a[600], b[600], text[OUT_MAX], *slash = strrchr(r->out, '/');
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(a, sizeof(a), "a=%s,out=%s", hello, r->out);
+	snprintf(b, sizeof(b), "b=%s,out=%.*s/./%s", hello, (int)(slash - r->out), r->out, slash + 1);
+	RUN(c, "run", "--vm", a, "--vm", b);
+	assert_int_equal(c->status, EXIT_OK);
+	slurp(r->out, text, sizeof(text));
+	assert_non_null(strstr(text, "[a] Hello, world!\n"));
+	assert_non_null(strstr(text, "[b] Hello, world!\n"));
+	assert_int_equal(strlen(text), 2 * strlen("[a] Hello, world!\n"));
+	RUN(c, "run", "--vm", a, "--stats-json", r->out);
+	assert_int_equal(c->status, EXIT_USAGE);
+	assert_non_null(strstr(c->err, "name the same file"));
+	RUN(c, "run", "--out", r->out, "--stats-json", r->out, hello);
+	assert_int_equal(c->status, EXIT_USAGE);
+	assert_non_null(strstr(c->err, "--out"));
+	assert_non_null(strstr(c->err, "name the same file"));
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +496,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signal_before_kvm_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_with_full_console_pipe, setup, teardown),
+		cmocka_unit_test(test_full_disk_output_files),
+		cmocka_unit_test_setup_teardown(test_same_output_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
