@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../debuginfo/debuginfo.h"
+#include "../util.h"
 #include "images.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,5 +79,7 @@ size_t image_copy_describe(const struct image_copy *c, uint64_t addr, char *buf,
 	if (debuginfo_lookup(c->di, addr, &where) == 0)
 		n = debuginfo_describe(c->di, addr, buf, len);
 	pthread_mutex_unlock(&lock);
-	return n;
+	/* The names come from the image: the guest's text, filtered as all of it is. */
+	text_printable(buf, len, buf);
+	return n < len ? n : len ? len - 1 : 0;
 }

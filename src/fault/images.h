@@ -30,8 +30,9 @@ void image_copy_put(const struct image_copy *c);
 bool image_copy_refused(const struct image_copy *c);
 
 /* debuginfo_describe of C's image for ADDR into BUF (LEN bytes), or "" when nothing is known
- * about ADDR (C may be NULL). Serialized: libdw fills its caches at lookups, and VMs of one
- * image may fault on several threads at once. Returns the length written. */
+ * about ADDR (C may be NULL), through text_printable (names are the image's, the guest's
+ * text). Serialized: libdw fills its caches at lookups, and VMs of one image may fault on
+ * several threads at once. Returns the length written. */
 size_t image_copy_describe(const struct image_copy *c, uint64_t addr, char *buf, size_t len);
 
 #endif

@@ -484,6 +484,40 @@ static void test_same_output_file(void **state)
 	free(c);
 }
 
+/* No byte of TEXT is a control character but newline, or >= 0x80. */
+static void assert_plain_text(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p >= 0x7f)
+			fail_msg("byte 0x%02x at offset %zu", *p, (size_t)(p - (const unsigned char *)text));
+}
+
+/* A guest assertion's file and expression are the guest's text: terminal escapes, a newline
+ * that would start a forged "kvmbox:" line and bytes that are not UTF-8 reach stderr and the
+ * JSON filtered ('?'), as the open() log lines always were. */
+static void test_guest_text_filtered(void **state)
+{
+	struct robust *r = *state;
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *image = build_path("guests/test-assert_hostile-long.elf");
+	char vm[600], text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	RUN(c, "run", image);
+	assert_int_equal(c->status, EXIT_CHECK);
+	assert_non_null(strstr(c->err, "guest assertion failed at ?[2J??evil.c:7: x?kvmbox: forged"));
+	assert_plain_text(c->err);
+	assert_null(strstr(c->err, "\nkvmbox: forged"));
+	snprintf(vm, sizeof(vm), "a=%s", image);
+	RUN(c, "run", "--vm", vm, "--stats-json", r->json);
+	assert_int_equal(c->status, EXIT_CHECK);
+	assert_plain_text(c->err);
+	slurp(r->json, text, sizeof(text));
+	assert_plain_text(text);
+	assert_non_null(strstr(text, "\"message\":\"guest assertion failed at ?[2J??evil.c:7: "));
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_with_full_console_pipe, setup, teardown),
 		cmocka_unit_test(test_full_disk_output_files),
 		cmocka_unit_test_setup_teardown(test_same_output_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_text_filtered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
