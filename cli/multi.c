@@ -3,6 +3,7 @@
  * several (or to a file each), the Matrix ports served and counted, a per-VM report and the
  * JSON statistics at the end. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,52 @@ static void matrix_port(void *ctx, uint16_t port, bool out, uint32_t *value, uns
 }
 
 
+/* Bytes gathered for one write, for the sandbox's on_trap (no stdio in a signal handler). */
+struct salvage {
+	int fd;
+	size_t len;
+	char buf[PIPE_BUF];
+};
+
+static void salvage_put(struct salvage *sv, const char *p, size_t n)
+{
+	while (n) {
+		size_t k = n < sizeof(sv->buf) - sv->len ? n : sizeof(sv->buf) - sv->len;
+
+		memcpy(sv->buf + sv->len, p, k);
+		sv->len += k;
+		p += k;
+		n -= k;
+		if (sv->len == sizeof(sv->buf)) {
+			conout_salvage(sv->fd, sv->buf, sv->len);
+			sv->len = 0;
+		}
+	}
+}
+
+/* C's unfinished line and the bytes the library still holds for it (BYTES, N), each line
+ * with the VM's name and the last one ended, as line_flush would have written them. */
+static void save_prefixed(const struct vm_ctx *c, const char *bytes, size_t n)
+{
+	struct salvage sv = { .fd = c->out->fd };
+	bool line_start = true;
+
+	for (size_t k = 0; k < c->len + n; k++) {
+		char ch = k < c->len ? c->line[k] : bytes[k - c->len];
+
+		if (line_start) {
+			salvage_put(&sv, "[", 1);
+			salvage_put(&sv, c->name, strlen(c->name));
+			salvage_put(&sv, "] ", 2);
+		}
+		salvage_put(&sv, &ch, 1);
+		line_start = ch == '\n';
+	}
+	if (!line_start)
+		salvage_put(&sv, "\n", 1);
+	conout_salvage(sv.fd, sv.buf, sv.len);
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 /* What one scheduled run owns; cli_multi_run releases it whatever happened. */
@@ -203,6 +250,26 @@ static int create_sched(struct multi_run *r)
 		}
 	}
 	return EXIT_OK;
+}
+
+/* The sandbox's on_trap: a forbidden call ends the process; every VM's output that kvmbox
+ * still holds goes out first (what its buffer waits to write, its unfinished line, what the
+ * library has not handed over yet), as far as the readers take it. */
+static void save_output(void *ctx)
+{
+	const struct multi_run *r = ctx;
+
+	for (unsigned i = 0; i < r->o->nvms; i++) {
+		const struct vm_ctx *c = &r->ctx[i];
+		const char *bytes;
+		size_t n = kvmbox_vm_console_pending(r->vms[i], &bytes);
+
+		conout_salvage(c->out->fd, c->out->buf, c->out->len);
+		if (c->prefix)
+			save_prefixed(c, bytes, n);
+		else
+			conout_salvage(c->out->fd, bytes, n);
+	}
 }
 
 /* One VM's outcome as an exit status. */
@@ -360,7 +427,7 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	status = create_sched(&r);
 	if (status == EXIT_OK) {
 		cli_stop_kicks(r.vms, o->nvms);
-		status = cli_harden(o, r.vms, o->nvms, 0);
+		status = cli_harden(o, r.vms, o->nvms, 0, save_output, &r);
 	}
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);

@@ -50,27 +50,29 @@ enum console_wait { CONSOLE_READY, CONSOLE_DEADLINE, CONSOLE_CANCELLED };
 /* Wait until the console fd takes output. Without a deadline a slow reader may slow the guest
  * down (it is the user's pipe), but a signal (the run's cancel flag) always ends the wait; a
  * reader that stalls past the run's deadline ends it too (a guest could otherwise outlive
- * --timeout by printing). Past the deadline a reader that is ready still gets the output. */
+ * --timeout by printing). Past the deadline or the signal a reader that is ready still gets
+ * the output: Ctrl-C loses nothing a reader takes. */
 static enum console_wait console_wait(struct kvmbox_vm *vm)
 {
 	struct pollfd pfd = { .fd = vm->console_fd, .events = POLLOUT };
 
 	for (;;) {
-		int ms = CONSOLE_WAIT_SLICE_MS, n;
+		bool cancelled = vm->cancel && *vm->cancel;
+		int ms = cancelled ? 0 : CONSOLE_WAIT_SLICE_MS, n;
 		uint64_t now = 0;
 
-		if (vm->cancel && *vm->cancel)
-			return CONSOLE_CANCELLED;
 		if (vm->deadline_ns) {
 			now = now_ns();
 			if (now >= vm->deadline_ns)
 				ms = 0;
-			else if ((vm->deadline_ns - now) / 1000000u < CONSOLE_WAIT_SLICE_MS)
+			else if ((vm->deadline_ns - now) / 1000000u < (uint64_t)ms)
 				ms = (int)((vm->deadline_ns - now) / 1000000u) + 1;
 		}
 		n = poll(&pfd, 1, ms);
 		if (n > 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			return CONSOLE_READY; /* a poll error or a bad fd: let write() report it */
+		if (n == 0 && cancelled)
+			return CONSOLE_CANCELLED;
 		if (n == 0 && vm->deadline_ns && (ms == 0 || now_ns() >= vm->deadline_ns))
 			return CONSOLE_DEADLINE;
 	}
@@ -167,6 +169,12 @@ int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	for (uint32_t i = 0; i < io->count; i++)
 		vm_console_write(vm, (const char *)io->data + (size_t)i * io->size, 1);
 	return 0;
+}
+
+size_t kvmbox_vm_console_pending(const struct kvmbox_vm *vm, const char **bytes)
+{
+	*bytes = vm ? vm->con_buf : "";
+	return vm ? vm->con_len : 0;
 }
 
 void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes)

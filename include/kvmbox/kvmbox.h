@@ -273,6 +273,13 @@ const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
  * fd console counts what it drops, so reports and --stats-json show it. */
 void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes);
 
+/* The console bytes VM has queued and not yet handed to its sink (they go at the next newline
+ * on a terminal, when the buffer fills, and at the end of every run): *BYTES points at them
+ * (valid until the VM runs again), the count is returned. Async-signal-safe (no call, no
+ * lock), for a handler that must save the output of a process about to die (the sandbox's
+ * on_trap); at any other time the next flush sends them anyway. */
+size_t kvmbox_vm_console_pending(const struct kvmbox_vm *vm, const char **bytes);
+
 /* Name of a KVM exit reason ("KVM_EXIT_HLT", ...); "KVM_EXIT_UNKNOWN_REASON" for one this
  * build does not know (fault messages then give the number). Never NULL. */
 const char *kvmbox_exit_name(uint32_t reason);
