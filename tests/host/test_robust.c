@@ -515,6 +515,12 @@ static void test_guest_text_filtered(void **state)
 	slurp(r->json, text, sizeof(text));
 	assert_plain_text(text);
 	assert_non_null(strstr(text, "\"message\":\"guest assertion failed at ?[2J??evil.c:7: "));
+	/* A name that is not UTF-8 (a user's; the JSON writer takes any text): U+FFFD. */
+	snprintf(vm, sizeof(vm), "n\xff\xc3\xa9=%s", build_path("guests/hello-long.elf"));
+	RUN(c, "run", "--vm", vm, "--stats-json", r->json);
+	assert_int_equal(c->status, EXIT_OK);
+	slurp(r->json, text, sizeof(text));
+	assert_non_null(strstr(text, "{\"name\":\"n\\ufffd\xc3\xa9\","));
 	free(c);
 }
 
