@@ -75,6 +75,7 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	if (vm->nhooked)
 		features_run_end(vm, res);
 	vm->deadline_ns = 0;
+	vm->cancel = NULL; /* the caller's flag may not outlive the run */
 }
 
 /* KVM_RUN failed with RET. Returns true when that ends the run (RES is filled), false when
