@@ -108,6 +108,7 @@ static const char *pc_device(uint16_t port)
 void exit_port_fault(struct kvmbox_vm *vm, uint16_t port, bool out, unsigned size, bool served)
 {
 	const char *dev = pc_device(port);
+	struct x86_insn_info insn;
 	char why[256];
 
 	if (served)
@@ -119,8 +120,10 @@ void exit_port_fault(struct kvmbox_vm *vm, uint16_t port, bool out, unsigned siz
 			 "0x%x-0x%x", dev ? "it is " : "kvmbox has no device there",
 			 dev ? dev : "", dev ? " on a PC; kvmbox emulates no PC hardware" : "",
 			 KVMBOX_PORT_HC_BASE, KVMBOX_PORT_HC_BASE + KVMBOX_HC_MAX - 1);
-	fault_at(vm, false, why, "%s of %u byte(s) %s %s port 0x%x", out ? "out" : "in", size,
-		 out ? "to" : "from", served ? "the" : "unknown", port);
+	/* VMX and SVM exit with rip at the in/out (KVM advances it when the I/O completes);
+	 * kvm_pvm has already moved past it. */
+	fault_at(vm, !fault_insn(vm, &insn) || !insn.port_io, why, "%s of %u byte(s) %s %s port 0x%x",
+		 out ? "out" : "in", size, out ? "to" : "from", served ? "the" : "unknown", port);
 }
 
 /* KVM could not emulate the instruction at rip, most often because there is none: the

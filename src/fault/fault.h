@@ -23,6 +23,11 @@ void fault_where(struct kvmbox_vm *vm, uint64_t linear, char *buf, size_t len);
  * there is none or it names no function. */
 void fault_caller(struct kvmbox_vm *vm, char *buf, size_t len);
 
+/* The instruction at the vCPU's rip (cs.base + rip), decoded from guest memory; false when
+ * its bytes cannot be read or decoded. They may end at an unmapped page: as many as can be
+ * read are tried. */
+bool fault_insn(const struct kvmbox_vm *vm, struct x86_insn_info *insn);
+
 /* Why the guest-physical address ADDR is no memory for the guest, in a student's words:
  * "page 0, which kvmbox's NULL guard keeps from the guest: a NULL pointer dereference" or
  * "beyond the guest's 2 MiB of memory (0x0-0x1fffff): a bad pointer". Writes it into BUF

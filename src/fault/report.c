@@ -85,9 +85,7 @@ size_t fault_addr_why(const struct kvmbox_vm *vm, uint64_t addr, char *buf, size
 				"pointer", size, (unsigned long long)vm->layout.mem_size - 1);
 }
 
-/* The instruction at the vCPU's rip, decoded; false when its bytes cannot be read or decoded.
- * The bytes may end at an unmapped page: as many as can be read are tried. */
-static bool fault_insn(const struct kvmbox_vm *vm, struct x86_insn_info *insn)
+bool fault_insn(const struct kvmbox_vm *vm, struct x86_insn_info *insn)
 {
 	const struct kvm_regs *regs = &vm->run->s.regs.regs;
 	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;

@@ -101,6 +101,15 @@ int x86_insn_decode(const struct kvm_regs *regs, const struct kvm_sregs *sregs, 
 	snprintf(insn->text, sizeof(insn->text), "%.16s%s%.78s", ci->mnemonic,
 		 ci->op_str[0] ? " " : "", ci->op_str);
 	insn->ud2 = ci->id == X86_INS_UD2;
+	switch (ci->id) {
+	case X86_INS_IN: case X86_INS_OUT:
+	case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD:
+	case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD:
+		insn->port_io = true;
+		break;
+	default:
+		break;
+	}
 	for (unsigned i = 0; i < ci->detail->x86.op_count && insn->nmem < X86_INSN_MEM_MAX; i++) {
 		const cs_x86_op *op = &ci->detail->x86.operands[i];
 		/* The address size: the code width, or the other one with a 0x67 prefix. */

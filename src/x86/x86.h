@@ -155,6 +155,7 @@ struct x86_insn_info {
 	unsigned len;    /* bytes */
 	char text[96];   /* Intel syntax, "mov ecx, dword ptr [eax + edx*4]" */
 	bool ud2;        /* the deliberate undefined instruction, as compilers emit for traps */
+	bool port_io;    /* in, out, ins or outs */
 	unsigned nmem;   /* memory operands whose address the registers give */
 	struct x86_mem_ref {
 		unsigned seg;    /* X86_SEG_*: the override or the default segment */

@@ -408,7 +408,9 @@ static void test_unknown_port_explained(void **state)
 	guest_run(&r, &s);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
 	has(r.res.msg, "KVM_EXIT_IO: out of 1 byte(s) to unknown port 0x3f8 at rip 0x");
-	has(r.res.msg, " in main (tests/guests/badport.c:");
+	/* The out of the SDK's inlined outb(): its innermost scope names it. Hosts differ in
+	 * where rip stands at the exit (at the out, or past it on kvm_pvm): the same line. */
+	has(r.res.msg, " in outb (guest/include/kvmbox/io.h:");
 	has(r.res.msg, "it is the serial port COM1 on a PC; kvmbox emulates no PC hardware: its "
 		       "console is port 0xE9, its hypercalls ports 0x600-0x63f");
 	guest_run_free(&r);
