@@ -201,6 +201,22 @@ static void test_gdb_debug_session(void **state)
 	assert_non_null(strstr(k.out, "gdb greets\nanswer 99\n")); /* set var changed the output */
 }
 
+/* kvmbox -S for IMAGE in MODE, or a skip with REASON unless the probe's verdict on data
+ * breakpoints (the -v line "watchpoints: debug registers") is WANT_DR. */
+static void kv_start_watch(struct kv *k, enum kvmbox_mode mode, const char *image, bool want_dr,
+			   const char *reason)
+{
+	skip_without_gdb();
+	skip_unless_host_runs(mode);
+	kv_start(k, "-S", image);
+	if ((strstr(k->err, "watchpoints: debug registers") != NULL) != want_dr) {
+		kill(k->pid, SIGTERM);
+		kv_wait(k);
+		printf("SKIP: %s\n", reason);
+		skip();
+	}
+}
+
 /* A hardware watchpoint (Z2) where this host's debug registers fire for data. */
 static void test_gdb_hw_watchpoint(void **state)
 {
@@ -210,16 +226,9 @@ static void test_gdb_hw_watchpoint(void **state)
 	char *out;
 	struct kv k;
 
-	skip_without_gdb();
-	skip_unless_host_runs(mode);
-	kv_start(&k, "-S", image);
-	if (!strstr(k.err, "watchpoints: debug registers")) {
-		kill(k.pid, SIGTERM);
-		kv_wait(&k);
-		printf("SKIP: hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
-		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)\n");
-		skip();
-	}
+	kv_start_watch(&k, mode, image, true,
+		       "hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
+		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)");
 	out = run_gdb(&k, mode, image, cmds);
 	kv_wait(&k);
 	assert_has(out, "Hardware watchpoint 1: counter");
@@ -239,16 +248,8 @@ static void test_gdb_watchpoint_unsupported(void **state)
 	char *out;
 	struct kv k;
 
-	skip_without_gdb();
-	skip_unless_host_runs(mode);
-	kv_start(&k, "-S", image);
-	if (strstr(k.err, "watchpoints: debug registers")) {
-		kill(k.pid, SIGTERM);
-		kv_wait(&k);
-		printf("SKIP: this host's KVM fires DR0-DR3 for data: hardware watchpoints work "
-		       "(test_gdb_hw_watchpoint)\n");
-		skip();
-	}
+	kv_start_watch(&k, mode, image, false, "this host's KVM fires DR0-DR3 for data: hardware "
+		       "watchpoints work (test_gdb_hw_watchpoint)");
 	out = run_gdb(&k, mode, image, cmds);
 	kv_wait(&k);
 	assert_has(out, "Could not insert hardware watchpoint 1"); /* gdb's side, unchanged */
