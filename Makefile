@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt -ldw -lelf -lseccomp -pthread
+LDLIBS := -lrt -ldw -lelf -lcapstone -lseccomp -pthread
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -38,6 +38,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/guard.c \
 	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
@@ -67,6 +68,7 @@ LIB_SRCS := \
 	src/gdb/tdesc.c \
 	src/x86/exc.c \
 	src/x86/idt.c \
+	src/x86/insn.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
 	src/x86/paging.c \

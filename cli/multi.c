@@ -179,7 +179,8 @@ static int create_vm(struct multi_run *r, unsigned i)
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,
-		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0) |
+			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0),
 		.log = &r->ctx[i].log,
 		.console = console,
 		.console_ctx = &r->ctx[i],

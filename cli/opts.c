@@ -32,6 +32,7 @@ const char cli_usage[] =
 	"      --walk GVA       print how GVA becomes a guest-physical and host address when\n"
 	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
+	"      --guard-null     unmap page 0, so a NULL pointer faults (SDK images ask for it)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
 	"      --gdb tcp:[HOST:]PORT | unix:PATH  a gdb server (127.0.0.1 unless HOST is\n"
 	"                       given); gdb may attach while the guest runs. One VM only\n"

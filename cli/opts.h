@@ -34,6 +34,7 @@ struct vm_opts {
 	double timeout;        /* seconds; 0: none */
 	uint64_t file_size_max; /* longest file the guest may write in its share; 0: default */
 	bool strict, regs, stats, no_coalesce;
+	bool guard_null; /* --guard-null: KVMBOX_VM_GUARD_NULL */
 	const char *gdb;       /* gdb server: "tcp:[HOST:]PORT" or "unix:PATH"; NULL: none */
 	bool gdb_wait;         /* -S: the guest waits for gdb before its first instruction */
 	uint64_t walk[VM_WALKS_MAX]; /* --walk GVA: translations printed when the run ends */
@@ -88,7 +89,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(12, "walk", required_argument)                                                      \
 	X(13, "trace", no_argument) X(14, "explain", no_argument)                             \
 	X(15, "trace-file", required_argument)                                                \
-	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)
+	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)             \
+	X(18, "guard-null", no_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"

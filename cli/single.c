@@ -129,7 +129,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,
-		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0) |
+			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0),
 		.log = &log,
 		.console_fd = in->out[0] ? fileno(in->out[0]) : 1,
 		.share_dir = v->share,

@@ -146,6 +146,8 @@ static int set_flag(struct vm_opts *v, const char *key)
 		v->trace = true;
 	else if (!strcmp(key, "explain"))
 		v->explain = true;
+	else if (!strcmp(key, "guard-null"))
+		v->guard_null = true;
 	else
 		return 1;
 	return 0;
@@ -180,7 +182,7 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
 					"weight, out, timeout, walk, file-size-max, strict, regs, stats, no-coalesce, "
-					"trace, explain, trace-file, gdb)", where);
+					"trace, explain, trace-file, gdb, guard-null)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)

@@ -33,8 +33,7 @@ static void handle_io(struct kvmbox_vm *vm)
 		vm->stats.io_in++;
 	if (r && r->fn(vm, r->ctx, &io) == 0)
 		return;
-	exit_fault(vm, "%s of %u byte(s) to unknown port 0x%x", io.out ? "out" : "in", io.size,
-		   io.port);
+	exit_port_fault(vm, io.port, io.out, io.size, r != NULL);
 }
 
 static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_stop stop,

@@ -9,6 +9,7 @@
 #include "console.h"
 #include "deadline.h"
 #include "feature.h"
+#include "guard.h"
 #include "kvm.h"
 #include "log.h"
 #include "mem.h"
@@ -252,6 +253,7 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 {
 	const struct kvmbox_layout *l = &vm->layout;
 	unsigned i;
+	int ret;
 
 	if (!img || img->nsegments > KVMBOX_IMAGE_MAX_SEGMENTS)
 		return set_error(err, EINVAL, "kvmbox_vm_load: bad image");
@@ -286,6 +288,9 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 	if (vm->mode == KVMBOX_MODE_REAL && img->entry > 0xffff)
 		return set_error(err, ENOEXEC, "entry point 0x%llx is out of reach of real mode (above 0xffff)",
 				 (unsigned long long)img->entry);
+	ret = guard_null_setup(vm, img, err);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < img->nsegments; i++) {
 		const struct kvmbox_segment *s = &img->segments[i];
 

@@ -44,6 +44,7 @@ struct kvmbox_vm {
 	uint64_t run_start_ns; /* when the run in progress started (charged to stats.guest_ns) */
 
 	bool loaded;
+	bool guard_null;     /* page 0 is unmapped or left out of the memory slot (src/guard.c) */
 	bool stopped;        /* a finished run: running again is refused */
 	bool ran;            /* KVM_RUN has applied the initial registers at least once */
 	/* Where the guest stood at its last exit other than a shutdown (cs base + rip), and how

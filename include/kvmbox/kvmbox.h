@@ -83,6 +83,7 @@ struct kvmbox_image {
 	size_t size;
 	enum kvmbox_image_format format;
 	enum kvmbox_mode mode; /* from the ELF class or the kvmbox mode note; AUTO for flat */
+	bool guard_null;       /* the kvmbox guard note asks for the NULL guard (page 0 unmapped) */
 	gva_t entry;
 	unsigned nsegments;
 	struct kvmbox_segment segments[KVMBOX_IMAGE_MAX_SEGMENTS];
@@ -132,6 +133,12 @@ enum {
 	/* No hypercall tells the guest a host address: gvaToHva answers 0, gvaToHva64 -EPERM
 	 * (for untrusted guests: host addresses would defeat the host's ASLR). */
 	KVMBOX_VM_HIDE_HOST_ADDRESSES = 1u << 5,
+	/* The NULL guard for an image that does not ask for it (the SDK's images do, with the
+	 * kvmbox guard note): page 0 is unmapped in the paged modes (a NULL access is a page
+	 * fault) and left out of the memory slot in protected mode (an MMIO exit); no image
+	 * segment may lie in page 0. Real mode cannot have it: kvmbox_vm_create refuses it
+	 * there (the interrupt vector table is at 0). docs/crash-reports.md. */
+	KVMBOX_VM_GUARD_NULL = 1u << 7,
 };
 
 /* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per

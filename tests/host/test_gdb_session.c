@@ -208,6 +208,22 @@ static void test_gdb_debug_session(void **state)
 	assert_non_null(strstr(k.out, "gdb greets\nanswer 99\n")); /* set var changed the output */
 }
 
+/* kvmbox -S for IMAGE in MODE, or a skip with REASON unless the probe's verdict on data
+ * breakpoints (the -v line "watchpoints: debug registers") is WANT_DR. */
+static void kv_start_watch(struct kv *k, enum kvmbox_mode mode, const char *image, bool want_dr,
+			   const char *reason)
+{
+	skip_without_gdb();
+	skip_unless_host_runs(mode);
+	kv_start(k, "-S", image);
+	if ((strstr(k->err, "watchpoints: debug registers") != NULL) != want_dr) {
+		kill(k->pid, SIGTERM);
+		kv_wait(k);
+		printf("SKIP: %s\n", reason);
+		skip();
+	}
+}
+
 /* A hardware watchpoint (Z2) where this host's debug registers fire for data. */
 static void test_gdb_hw_watchpoint(void **state)
 {
@@ -217,21 +233,41 @@ static void test_gdb_hw_watchpoint(void **state)
 	char *out;
 	struct kv k;
 
-	skip_without_gdb();
-	skip_unless_host_runs(mode);
-	kv_start(&k, "-S", image);
-	if (!strstr(k.err, "watchpoints: debug registers")) {
-		kill(k.pid, SIGTERM);
-		kv_wait(&k);
-		printf("SKIP: hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
-		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)\n");
-		skip();
-	}
+	kv_start_watch(&k, mode, image, true,
+		       "hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
+		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)");
 	out = run_gdb(&k, mode, image, cmds);
 	kv_wait(&k);
 	assert_has(out, "Hardware watchpoint 1: counter");
 	assert_has(out, "New value = 8");
 	free(out);
+}
+
+/* Where the debug registers do not fire for data, gdb's `watch` fails with gdb's own
+ * misleading "too many hardware breakpoints": kvmbox says why on stderr, and how to get
+ * software watchpoints, once however often gdb tries. */
+static void test_gdb_watchpoint_unsupported(void **state)
+{
+	enum kvmbox_mode mode = MODE(state);
+	const char *image = guest_image("test-" GUEST, mode);
+	const char *cmds[] = { "watch counter", "continue", "continue", "kill", NULL };
+	const char *hint = "`set can-use-hw-watchpoints 0`", *first;
+	char *out;
+	struct kv k;
+
+	kv_start_watch(&k, mode, image, false, "this host's KVM fires DR0-DR3 for data: hardware "
+		       "watchpoints work (test_gdb_hw_watchpoint)");
+	out = run_gdb(&k, mode, image, cmds);
+	kv_wait(&k);
+	assert_has(out, "Could not insert hardware watchpoint 1"); /* gdb's side, unchanged */
+	free(out);
+	first = strstr(k.err, hint);
+	if (!first) {
+		printf("kvmbox's stderr:\n%s\n", k.err); /* whole: cmocka truncates */
+		fail_msg("kvmbox's stderr lacks %s", hint);
+	}
+	assert_non_null(strstr(k.err, "this host has no data breakpoints"));
+	assert_null(strstr(first + 1, hint)); /* once */
 }
 
 /* A guest exception (kvmbox's crash-report handlers) is a SIGILL stop at the faulting
@@ -496,6 +532,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		PER_MODE_WITH(test_gdb_debug_session, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_hw_watchpoint, NULL, kill_leftover),
+		{ "test_gdb_watchpoint_unsupported/long", test_gdb_watchpoint_unsupported, NULL,
+		  kill_leftover, (void *)&all_modes[3] },
 		PER_MODE_WITH(test_gdb_exception_stop, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, kill_leftover),
 		cmocka_unit_test_teardown(test_gdb_detach, kill_leftover),
