@@ -85,6 +85,7 @@ CLI_SRCS := \
 	cli/main.c \
 	cli/multi.c \
 	cli/opts.c \
+	cli/signals.c \
 	cli/single.c \
 	cli/vm_opts.c \
 	cli/walk.c
@@ -181,13 +182,35 @@ $(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAG
 	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/tests/unit/test_debuginfo.o: $(BUILD)/gen/debuginfo_expect.h
 $(BUILD)/obj/tests/unit/test_debuginfo.o: CFLAGS += -I$(BUILD)/gen
+# A guest whose debug data names a supplementary file, as dwz makes them: a stripped copy of
+# test-print_then_ud-long.elf given the DWARF and .gnu_debugaltlink sections of
+# tests/guests/crafted/altlink.S (test_robust runs it under the process sandbox).
+CRAFTED_ALTLINK := $(BUILD)/guests/crafted-altlink-long.elf
+CRAFTED_OBJ := $(BUILD)/guests/obj/crafted/altlink
+$(CRAFTED_ALTLINK): tests/guests/crafted/altlink.S $(BUILD)/guests/test-print_then_ud-long.elf
+	@mkdir -p $(dir $(CRAFTED_OBJ))
+	@$(if $(Q),echo "  CRAFT   $@")
+	$(Q)$(GUEST_CC) -c $< -o $(CRAFTED_OBJ).o
+	$(Q)$(GUEST_OBJCOPY) --dump-section .debug_info=$(CRAFTED_OBJ).info \
+		--dump-section .debug_abbrev=$(CRAFTED_OBJ).abbrev \
+		--dump-section .gnu_debugaltlink=$(CRAFTED_OBJ).link $(CRAFTED_OBJ).o
+	$(Q)$(GUEST_OBJCOPY) --strip-debug --add-section .debug_info=$(CRAFTED_OBJ).info \
+		--add-section .debug_abbrev=$(CRAFTED_OBJ).abbrev \
+		--add-section .gnu_debugaltlink=$(CRAFTED_OBJ).link $(word 2,$^) $@
+# test_robust starts kvmbox with this shim preloaded (a signal or a forbidden call at an exact
+# KVM_RUN); it is built without sanitizers whatever the build.
+$(BUILD)/tests/host/preload.so: tests/host/preload.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=gnu11 -O2 -D_GNU_SOURCE $(WARNINGS) -shared -fPIC $< -o $@
+$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
 	$(link_test)
 
 .PHONY: tests check check-unit
-tests: $(TEST_BINS) $(BUILD)/kvmbox guests
+tests: $(TEST_BINS) $(BUILD)/kvmbox guests $(CRAFTED_ALTLINK)
 
 # Every test program runs even when one fails; the summary line counts every test. Where this host has
 # no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.

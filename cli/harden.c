@@ -74,9 +74,11 @@ static int drop_to(const char *user)
 	return EXIT_OK;
 }
 
-int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags)
+int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags,
+	       void (*on_trap)(void *), void *trap_ctx)
 {
-	struct kvmbox_sandbox_config sc = { .vms = vms, .nvms = n, .flags = flags };
+	struct kvmbox_sandbox_config sc = { .vms = vms, .nvms = n, .flags = flags,
+					    .on_trap = on_trap, .trap_ctx = trap_ctx };
 	struct kvmbox_error err = { "" };
 	int status;
 

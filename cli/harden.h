@@ -23,8 +23,11 @@ void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
  * without --user, when stderr is a terminal or with -v), drop to O->user (root only; its
  * uid, gid and supplementary groups), then kvmbox_sandbox_enter for VMS[0..N) with FLAGS
  * (KVMBOX_SANDBOX_*; KVMBOX_SANDBOX_NO_SECCOMP is added for --no-seccomp, which says so
- * on stderr; a gdb stub's caller adds KVMBOX_SANDBOX_GDB). Returns EXIT_OK, or a status
- * after one line on stderr (EXIT_USAGE: bad --user; EXIT_HOST: the sandbox failed). */
-int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags);
+ * on stderr; a gdb stub's caller adds KVMBOX_SANDBOX_GDB) and ON_TRAP(TRAP_CTX), which
+ * writes out the run's console output should a forbidden call end the process. Returns
+ * EXIT_OK, or a status after one line on stderr (EXIT_USAGE: bad --user; EXIT_HOST: the
+ * sandbox failed). */
+int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags,
+	       void (*on_trap)(void *), void *trap_ctx);
 
 #endif

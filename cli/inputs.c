@@ -85,25 +85,82 @@ static int open_output(const char *what, const char *path, FILE **f)
 	return EXIT_OK;
 }
 
-/* Each VM's --trace-file, opened now: a bad path is refused before any VM runs, and the file
- * is open before anything (a seccomp filter) could forbid opening it. VMs that name the same
- * path share one FILE, so their lines (prefixed with the VM's name) interleave, not clobber. */
-static int open_logs(const struct run_opts *o, struct run_inputs *in)
+/* Do A and B (open) name one file, however spelled ("f", "./f", a link)? Character devices
+ * (/dev/null, a terminal) do not count: each open of one is a writer of its own, as stdout
+ * and stderr on one terminal are. */
+static bool same_file(FILE *a, FILE *b)
 {
-	unsigned i, k;
+	struct stat sa, sb;
+
+	return a && b && fstat(fileno(a), &sa) == 0 && fstat(fileno(b), &sb) == 0 &&
+	       !S_ISCHR(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Open PATH for VM I of kind WHAT (FILES: that kind's array). An earlier VM's file of the same
+ * kind that is the same file is shared, one FILE for both: their lines interleave (each VM's
+ * prefixed with its name) instead of two writers overwriting each other. */
+static int open_shared(const char *what, const char *path, FILE **files, unsigned i)
+{
+	if (open_output(what, path, &files[i]) != EXIT_OK)
+		return EXIT_USAGE;
+	for (unsigned k = 0; files[i] && k < i; k++)
+		if (same_file(files[k], files[i])) {
+			fclose(files[i]);
+			files[i] = files[k];
+			break;
+		}
+	return EXIT_OK;
+}
+
+/* One output file of the run, for the checks across kinds and for closing. */
+struct output {
+	const char *what, *path;
+	FILE **f;
+};
+
+/* Every output file of O and IN, once each (a shared FILE is listed once); returns the
+ * count. */
+static unsigned outputs(const struct run_opts *o, struct run_inputs *in, struct output *list)
+{
+	unsigned n = 0, i, k;
 
 	for (i = 0; i < o->nvms; i++) {
-		const char *path = o->vms[i].trace_file;
-
-		for (k = 0; path && k < i; k++)
-			if (o->vms[k].trace_file && !strcmp(o->vms[k].trace_file, path))
-				break;
-		if (path && k < i)
-			in->log[i] = in->log[k];
-		else if (open_output(o->several ? "trace-file=" : "--trace-file", path,
-				     &in->log[i]) != EXIT_OK)
-			return EXIT_USAGE;
+		for (k = 0; k < i && in->out[k] != in->out[i]; k++)
+			;
+		if (in->out[i] && k == i)
+			list[n++] = (struct output){ o->several ? "out=" : "--out", o->vms[i].out,
+						     &in->out[i] };
 	}
+	for (i = 0; i < o->nvms; i++) {
+		for (k = 0; k < i && in->log[k] != in->log[i]; k++)
+			;
+		if (in->log[i] && k == i)
+			list[n++] = (struct output){ o->several ? "trace-file=" : "--trace-file",
+						     o->vms[i].trace_file, &in->log[i] };
+	}
+	if (in->stats_json)
+		list[n++] = (struct output){ "--stats-json", o->stats_json, &in->stats_json };
+	if (in->trace)
+		list[n++] = (struct output){ "--trace-out", o->trace_out, &in->trace };
+	return n;
+}
+
+/* Two outputs of different kinds (a console and the JSON, a trace and a log) cannot share a
+ * file: each would overwrite the other, and neither would be readable. Refused as bad
+ * input. */
+static int check_distinct(const struct run_opts *o, struct run_inputs *in)
+{
+	struct output list[2 * RUN_MAX_VMS + 2];
+	unsigned n = outputs(o, in, list);
+
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < i; k++)
+			if (same_file(*list[k].f, *list[i].f)) {
+				fprintf(stderr, "kvmbox: %s %s and %s %s name the same file: each "
+					"would overwrite the other; give them different files\n",
+					list[k].what, list[k].path, list[i].what, list[i].path);
+				return EXIT_USAGE;
+			}
 	return EXIT_OK;
 }
 
@@ -123,34 +180,54 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 			return EXIT_USAGE;
 		}
 	}
+	/* Every file is open before anything (a seccomp filter) could forbid opening it. */
 	for (i = 0; i < o->nvms; i++)
-		if (open_output(o->several ? "out=" : "--out", o->vms[i].out, &in->out[i]) != EXIT_OK)
+		if (open_shared(o->several ? "out=" : "--out", o->vms[i].out, in->out, i) != EXIT_OK ||
+		    open_shared(o->several ? "trace-file=" : "--trace-file", o->vms[i].trace_file,
+				in->log, i) != EXIT_OK)
 			return EXIT_USAGE;
 	if (open_output("--stats-json", o->stats_json, &in->stats_json) != EXIT_OK ||
 	    open_output("--trace-out", o->trace_out, &in->trace) != EXIT_OK)
 		return EXIT_USAGE;
-	if (open_logs(o, in) != EXIT_OK)
-		return EXIT_USAGE;
-	return EXIT_OK;
+	return check_distinct(o, in);
 }
 
-void run_inputs_close(struct run_inputs *in)
+bool run_inputs_out_shared(const struct run_inputs *in, unsigned nvms, unsigned i)
 {
-	unsigned i, k;
+	for (unsigned k = 0; in->out[i] && k < nvms; k++)
+		if (k != i && in->out[k] == in->out[i])
+			return true;
+	return false;
+}
 
-	for (i = 0; i < RUN_MAX_VMS; i++)
-		if (in->out[i])
-			fclose(in->out[i]);
-	for (i = 0; i < RUN_MAX_VMS; i++) {
-		for (k = 0; in->log[i] && k < i && in->log[k] != in->log[i]; k++)
-			;
-		if (in->log[i] && k == i) /* shared FILEs are closed once */
-			fclose(in->log[i]);
-	}
-	if (in->stats_json)
-		fclose(in->stats_json);
-	if (in->trace)
-		fclose(in->trace);
+/* Flush and close F (WHAT PATH): a write that failed earlier (ferror), one the flush makes
+ * or the close's is one line on stderr. Returns EXIT_OK or EXIT_HOST. */
+static int close_output(const char *what, const char *path, FILE *f)
+{
+	int e = 0;
+
+	if (fflush(f) == EOF)
+		e = errno;
+	else if (ferror(f))
+		e = EIO;
+	if (fclose(f) == EOF && !e)
+		e = errno;
+	if (!e)
+		return EXIT_OK;
+	fprintf(stderr, "kvmbox: %s %s: %s: the file is incomplete\n", what, path, strerror(e));
+	return EXIT_HOST;
+}
+
+int run_inputs_close(const struct run_opts *o, struct run_inputs *in)
+{
+	struct output list[2 * RUN_MAX_VMS + 2];
+	unsigned n = outputs(o, in, list);
+	int status = EXIT_OK;
+
+	for (unsigned i = 0; i < n; i++)
+		if (close_output(list[i].what, list[i].path, *list[i].f) != EXIT_OK)
+			status = EXIT_HOST;
 	free(in->script);
 	memset(in, 0, sizeof(*in));
+	return status;
 }

@@ -3,6 +3,7 @@
 #ifndef KVMBOX_CLI_INPUTS_H
 #define KVMBOX_CLI_INPUTS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "opts.h"
 
@@ -15,10 +16,20 @@ struct run_inputs {
 };
 
 /* Check every share directory, read and check the schedule (its digits must name VMs of
- * the run), and open every output file of O. Returns EXIT_OK, or EXIT_USAGE after printing
- * one line on stderr. IN is zeroed first; release it with run_inputs_close in any case. */
+ * the run), and open every output file of O. VMs whose out= (or trace-file=) name one file
+ * share one FILE; two outputs of different kinds naming one file are refused. Returns
+ * EXIT_OK, or EXIT_USAGE after printing one line on stderr. IN is zeroed first; release it
+ * with run_inputs_close in any case. */
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in);
-void run_inputs_close(struct run_inputs *in);
+
+/* Flush and close every output file (a shared one once) and free IN's contents. A write or
+ * close that failed, now or earlier (a full disk), is one line on stderr per file. Returns
+ * EXIT_OK, or EXIT_HOST when any failed. */
+int run_inputs_close(const struct run_opts *o, struct run_inputs *in);
+
+/* Is VM I's out= file also another of the NVMS VMs' (one FILE: its lines need the VM's
+ * name)? */
+bool run_inputs_out_shared(const struct run_inputs *in, unsigned nvms, unsigned i);
 
 /* Read the text file PATH whole (NUL-terminated, malloc'd). Returns NULL with ERR set. */
 char *cli_read_text(const char *path, char *err, size_t errlen);

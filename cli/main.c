@@ -1,6 +1,8 @@
 /* kvmbox: the command. Dispatches the subcommands (run, doctor, help, version); `kvmbox run`
  * parses its options (cli/opts.c), checks the files they name (cli/inputs.c) and runs one VM
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "inputs.h"
 #include "multi.h"
 #include "opts.h"
+#include "signals.h"
 #include "single.h"
 #include "status.h"
 
@@ -26,23 +29,25 @@ static const char overview[] =
 	"       kvmbox version                     the version and the hypercall ABI\n"
 	"\n";
 
-/* Set by the SIGINT/SIGTERM handler; the library checks it whenever KVM_RUN is interrupted.
- * The one piece of mutable global state in kvmbox, as signal handlers require. */
-static volatile int interrupted;
-
-static void on_signal(int sig)
+/* Descriptors 0-2 closed at start would go to the first files kvmbox opens: the stats file
+ * as descriptor 1 would get the guest's console. /dev/null takes their place (as the C
+ * runtime of setuid programs does). Returns -1 when it cannot be opened. */
+static int open_std_fds(void)
 {
-	interrupted = sig;
-}
+	for (int fd = 0; fd < 3; fd++) {
+		int n;
 
-/* Ctrl-C and SIGTERM stop the guests cleanly (console flushed, report printed), with one VM
- * or several. */
-static void catch_stop_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			return -1;
+		if (n != fd) { /* cannot happen: the lower ones are open */
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	return 0;
 }
 
 static int version(void)
@@ -95,14 +100,19 @@ static int run(int argc, char **argv)
 	} else if (o->version) {
 		status = version();
 	} else {
+		volatile int *stop = NULL;
+
 		status = run_inputs_open(o, &in);
 		if (status == EXIT_OK)
-			catch_stop_signals();
+			stop = cli_catch_stop_signals();
 		if (status == EXIT_OK && run_is_scheduled(o))
-			status = cli_multi_run(o, &in, &interrupted);
+			status = cli_multi_run(o, &in, stop);
 		else if (status == EXIT_OK)
-			status = cli_single_run(o, &in, &interrupted);
-		run_inputs_close(&in);
+			status = cli_single_run(o, &in, stop);
+		/* A file that could not be written in full (a full disk) is a host error, unless
+		 * the run already ended with a verdict of its own. */
+		if (run_inputs_close(o, &in) != EXIT_OK && status == EXIT_OK)
+			status = EXIT_HOST;
 	}
 	run_opts_free(o);
 	free(o);
@@ -113,6 +123,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
+	if (open_std_fds() < 0)
+		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */

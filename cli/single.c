@@ -7,8 +7,10 @@
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sandbox.h"
+#include "conout.h"
 #include "harden.h"
 #include "load.h"
+#include "signals.h"
 #include "single.h"
 #include "status.h"
 #include "walk.h"
@@ -103,6 +105,22 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 	return status;
 }
 
+/* The sandbox's on_trap: a forbidden call ends the process; what the guest printed and
+ * kvmbox still holds goes out first. */
+struct console_of_run {
+	struct kvmbox_vm *vm;
+	int fd;
+};
+
+static void save_console(void *ctx)
+{
+	const struct console_of_run *c = ctx;
+	const char *bytes;
+	size_t n = kvmbox_vm_console_pending(c->vm, &bytes);
+
+	conout_salvage(c->fd, bytes, n);
+}
+
 int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
 	const struct vm_opts *v = &o->vms[0];
@@ -122,6 +140,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
+	struct console_of_run con;
 	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
@@ -137,8 +156,11 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
-	if (status == EXIT_OK)
-		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0);
+	if (status == EXIT_OK) {
+		cli_stop_kicks(&vm, 1);
+		con = (struct console_of_run){ vm, cfg.console_fd };
+		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0, save_console, &con);
+	}
 	if (status == EXIT_OK) {
 		status = run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
@@ -147,6 +169,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			cli_print_stats(vm);
 		cli_print_walks(vm, v, false);
 	}
+	cli_stop_kicks(NULL, 0);
 	kvmbox_vm_destroy(vm);
 	return status;
 }

@@ -39,6 +39,8 @@ struct kvmbox_vm {
 	size_t con_len;
 	bool con_lines;      /* console_fd is a terminal: flush at every newline */
 	uint64_t deadline_ns; /* of the run in progress, 0 without one: bounds console waits */
+	const volatile int *cancel; /* the run's cancel flag (NULL: none): ends console and
+				     * debugger waits too */
 	uint64_t run_start_ns; /* when the run in progress started (charged to stats.guest_ns) */
 
 	bool loaded;

@@ -228,9 +228,21 @@ struct kvmbox_run_opts {
 	unsigned flags;       /* KVMBOX_RUN_* */
 	/* When non-NULL and set (typically by the caller's signal handler), the run ends with
 	 * KVMBOX_STOP_CANCELLED. Checked before every KVM_RUN and whenever a signal interrupts
-	 * it, so a handler for a signal that is not blocked in the thread ends the run at once. */
+	 * it, and by every wait of the run (a console that takes no output, a debugger's
+	 * stop). A handler that sets it should also call kvmbox_vm_kick for the VM the thread
+	 * may be running: a signal that lands after the check and before KVM_RUN enters the
+	 * guest is otherwise seen only at the guest's next exit (never, for a guest that spins
+	 * without one). */
 	const volatile int *cancel;
 };
+
+/* Make VM's current or next KVM_RUN return at once (kvm_run->immediate_exit; KVM API doc,
+ * 5. "kvm_run"), so that its run looks at OPTS->cancel again. Async-signal-safe: a store,
+ * no call; meant for the signal handler that sets the cancel flag, running in the thread
+ * that runs VM (a KVM_RUN under way in another thread ends only when that thread gets a
+ * signal too). A kick seen by no KVM_RUN is cleared when a run next checks its cancel flag:
+ * kicking every VM a thread runs in turn (a scheduler's) is harmless. NULL is fine. */
+void kvmbox_vm_kick(struct kvmbox_vm *vm);
 
 /* Run the vCPU until it stops (halt, exit, fault ...), the deadline passes, or (with
  * YIELD_ON_IO) an I/O exit is handled. Deadlines use a per-thread POSIX timer and the
@@ -267,6 +279,13 @@ const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
  * reader slower than the guest): counted in stats.console_dropped, as the library's own
  * fd console counts what it drops, so reports and --stats-json show it. */
 void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes);
+
+/* The console bytes VM has queued and not yet handed to its sink (they go at the next newline
+ * on a terminal, when the buffer fills, and at the end of every run): *BYTES points at them
+ * (valid until the VM runs again), the count is returned. Async-signal-safe (no call, no
+ * lock), for a handler that must save the output of a process about to die (the sandbox's
+ * on_trap); at any other time the next flush sends them anyway. */
+size_t kvmbox_vm_console_pending(const struct kvmbox_vm *vm, const char **bytes);
 
 /* Name of a KVM exit reason ("KVM_EXIT_HLT", ...); "KVM_EXIT_UNKNOWN_REASON" for one this
  * build does not know (fault messages then give the number). Never NULL. */

@@ -23,6 +23,13 @@ struct kvmbox_sandbox_config {
 	struct kvmbox_vm *const *vms; /* every VM the process will run; their shares' */
 	unsigned nvms;                /* descriptors become the only bases openat may use */
 	unsigned flags;               /* KVMBOX_SANDBOX_* */
+	/* NULL, or called with TRAP_CTX by the SIGSYS handler of a forbidden call, after its
+	 * line on fd 2 and before the process ends: the caller's last chance to write out what
+	 * it holds (console bytes: kvmbox_vm_console_pending), so that no VM's output is lost
+	 * with the process. It runs in a signal handler: async-signal-safe calls only (write,
+	 * poll), and nothing that may block for long. */
+	void (*on_trap)(void *trap_ctx);
+	void *trap_ctx;
 };
 
 /* Confine the calling process for good: PR_SET_NO_NEW_PRIVS, RLIMIT_CORE 0, then (unless
@@ -31,8 +38,8 @@ struct kvmbox_sandbox_config {
  * used after setup. Call after every VM is created and loaded and every output file is open,
  * before the first kvmbox_vm_run or kvmbox_sched_run; create no VM afterwards (the calls that
  * make one are not allowed). Any other system call made later (by any thread) writes one
- * line, "kvmbox: seccomp: forbidden system call N ...", on fd 2 and ends the process by
- * SIGSYS (128+31 = 159 in a shell). Returns 0, or -errno with ERR set (nothing is confined
+ * line, "kvmbox: seccomp: forbidden system call N ...", on fd 2, calls CFG->on_trap, and ends
+ * the process by SIGSYS (128+31 = 159 in a shell). Returns 0, or -errno with ERR set (nothing is confined
  * then, or only the first steps: the caller should not run the guests). */
 int kvmbox_sandbox_enter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err);
 

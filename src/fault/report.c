@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../debuginfo/debuginfo.h"
 #include "../feature.h"
+#include "../log.h"
 #include "../util.h"
 #include "../mem.h"
 #include "../pagewalk.h"
@@ -21,10 +21,9 @@ extern const struct vm_feature exc_feature;
 struct exc_state {
 	bool have;              /* the last run ended in a report */
 	struct x86_exception e;
-	/* The loaded image, for the symbolizer; opened at the first report, as most runs
-	 * never fault and libdw's setup would only slow every load. */
-	const struct image_copy *image; /* shared with the other VMs of the same image */
-	struct debuginfo *di;
+	/* The loaded image's symbolizer, opened at load (before any sandbox) and shared with
+	 * the other VMs of the same image. */
+	const struct image_copy *image;
 	/* Where the image lies: only addresses there are symbolized (sections the linker
 	 * dropped keep DWARF ranges at 0, which would name a function for address 0). */
 	unsigned nseg;
@@ -119,19 +118,11 @@ void fault_caller(struct kvmbox_vm *vm, char *buf, size_t len)
 
 static void symbolize(struct exc_state *st, uint64_t rip, char *buf, size_t len)
 {
-	struct debuginfo_where where;
-	struct kvmbox_error err;
 	char what[200];
 
 	buf[0] = '\0';
-	if (!in_image(st, rip))
-		return;
-	if (!st->di && st->image && debuginfo_open(&st->di, st->image->data, st->image->size, &err) < 0)
-		st->di = NULL;
-	if (debuginfo_lookup(st->di, rip, &where) < 0)
-		return;
-	debuginfo_describe(st->di, rip, what, sizeof(what));
-	snprintf(buf, len, " in %s", what);
+	if (in_image(st, rip) && image_copy_describe(st->image, rip, what, sizeof(what)) > 0)
+		snprintf(buf, len, " in %s", what);
 }
 
 /* ": PML4[0] -> PDPT[0] -> PD[2] not present" for the #PF address ADDR: the described walk
@@ -370,14 +361,15 @@ static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_imag
 {
 	struct exc_state *st = state;
 
-	(void)vm;
 	if (!st)
 		return;
 	/* A reload replaces the image: its symbols go with it. */
-	debuginfo_close(st->di);
-	st->di = NULL;
 	image_copy_put(st->image);
 	st->image = img->size ? image_copy_get(img->data, img->size) : NULL;
+	if (image_copy_refused(st->image))
+		log_msg(vm->log, KVMBOX_LOG_WARN, vm->name,
+			"the image's debug data names other files (a supplementary file or split "
+			"units): not used, so fault reports name functions without source lines");
 	st->nseg = img->nsegments;
 	for (unsigned i = 0; i < img->nsegments && i < KVMBOX_IMAGE_MAX_SEGMENTS; i++) {
 		st->seg[i].start = img->segments[i].gpa;
@@ -401,7 +393,6 @@ static void exc_release(struct kvmbox_vm *vm, void *state)
 	(void)vm;
 	if (!st)
 		return;
-	debuginfo_close(st->di);
 	image_copy_put(st->image);
 	free(st);
 }

@@ -134,17 +134,6 @@ static int host_fd(const struct hc_files *f, uint32_t gfd)
 	return gfd < f->max ? f->fds[gfd] : -1;
 }
 
-/* PATH with bytes that are not printable ASCII shown as '?', for log lines. */
-static const char *printable(const char *path, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; path[i] && i + 1 < size; i++)
-		buf[i] = path[i] >= 0x20 && path[i] < 0x7f ? path[i] : '?';
-	buf[i] = 0;
-	return buf;
-}
-
 /* openat2 beneath the share. RESOLVE_BENEATH refuses absolute paths, ".." above the share
  * and symlinks leading out (-EXDEV); RESOLVE_NO_MAGICLINKS refuses /proc-style links
  * (-ELOOP) (openat2(2)). Without openat2 (Linux < 5.6) nothing is opened: a weaker
@@ -243,7 +232,7 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 	fd = open_regular(vm, f, path, a.flags, a.mode);
 	if (fd < 0) {
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "open(\"%s\", 0%o): refused: %s",
-			printable(path, shown, sizeof(shown)), a.flags, strerror(-fd));
+			text_printable(shown, sizeof(shown), path), a.flags, strerror(-fd));
 		return fd;
 	}
 	f->fds[slot] = fd;

@@ -102,7 +102,12 @@ static char *put_s(char *p, const char *s)
 	return p;
 }
 
-/* SIGSYS from the filter: say which call, then make it again. SIGSYS is blocked inside its
+/* The caller's hook for a forbidden call (kvmbox_sandbox_config.on_trap): process-wide, as
+ * the filter and the SIGSYS handler are; set once, before the filter is loaded. */
+static void (*trap_hook)(void *);
+static void *trap_hook_ctx;
+
+/* SIGSYS from the filter: say which call, let the caller save its output, then make it again. SIGSYS is blocked inside its
  * own handler, so the kernel delivers the second trap with the default action (force_sig
  * resets a blocked forced signal): the process ends by SIGSYS as if killed outright, and its
  * parent sees that, while stderr says why. */
@@ -120,6 +125,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc_)
 	p = put_s(p, "`; the allowlist: docs/security.md): killed by SIGSYS\n");
 	if (write(2, line, (size_t)(p - line)) < 0)
 		line[0] = 0;
+	if (trap_hook)
+		trap_hook(trap_hook_ctx);
 #ifdef __x86_64__
 	syscall(nr, uc->uc_mcontext.gregs[REG_RDI], uc->uc_mcontext.gregs[REG_RSI],
 		uc->uc_mcontext.gregs[REG_RDX], uc->uc_mcontext.gregs[REG_R10],
@@ -240,6 +247,8 @@ static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_er
 
 	if (!ctx)
 		return set_error(err, ENOMEM, "seccomp_init failed");
+	trap_hook = cfg->on_trap;
+	trap_hook_ctx = cfg->trap_ctx;
 	if (sigaction(SIGSYS, &sa, NULL) < 0) {
 		ret = -errno;
 		seccomp_release(ctx);

@@ -149,17 +149,52 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 	}
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* The length of the well-formed UTF-8 sequence at P (2-4 bytes), or 0 when none starts there
+ * (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	static const struct { unsigned char lo, hi; } second[] = {
+		[0xe0 & 0x0f] = { 0xa0, 0xbf }, [0xed & 0x0f] = { 0x80, 0x9f },
+	};
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+		 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (n == 3 && (p[0] == 0xe0 || p[0] == 0xed)) {
+		lo = second[p[0] & 0x0f].lo;
+		hi = second[p[0] & 0x0f].hi;
+	} else if (n == 4) {
+		lo = p[0] == 0xf0 ? 0x90 : 0x80;
+		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	}
+	if (!n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* A JSON string (RFC 8259, 7): quotes, backslashes and control characters escaped, UTF-8
+ * passed as it is, and any other byte (>= 0x80 but not UTF-8) as U+FFFD, so that any text,
+ * a guest's or a user's, makes a document every JSON parser reads. */
 static void json_str(FILE *f, const char *str)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		size_t n;
+
 		if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(f, "\\u%04x", *p);
-		else
+		else if (*p < 0x80)
 			fputc(*p, f);
+		else if ((n = utf8_seq(p)) > 0) {
+			fwrite(p, 1, n, f);
+			p += n - 1;
+		} else
+			fputs("\\ufffd", f);
 	}
 	fputc('"', f);
 }
@@ -286,8 +321,8 @@ void sched_trace_instant(struct kvmbox_sched *s, unsigned i, uint64_t t, const c
 
 void sched_trace_end(struct kvmbox_sched *s)
 {
-	if (s->cfg.trace) {
+	/* Not flushed here: the caller's flush or close is where a full disk shows, with its
+	 * errno (a failed flush here would leave only ferror to see). */
+	if (s->cfg.trace)
 		fputs("\n]}\n", s->cfg.trace);
-		fflush(s->cfg.trace);
-	}
 }

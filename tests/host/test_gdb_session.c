@@ -65,11 +65,13 @@ static void read_file(const char *path, char *buf, size_t max)
 		read_all_fd(fd, buf, max);
 }
 
-/* Start build/kvmbox run -v [FLAG] --gdb tcp:127.0.0.1:0 IMAGE and wait for its address line. */
-static void kv_start(struct kv *k, const char *flag, const char *image)
+/* Start build/kvmbox run -v [FLAG [FLAG2 [FLAG3]]] --gdb tcp:127.0.0.1:0 IMAGE and wait for
+ * its address line. */
+static void kv_start_with(struct kv *k, const char *flag, const char *flag2, const char *flag3,
+			  const char *image)
 {
 	const char *argv[] = { build_path("kvmbox"), "run", "-v", "--gdb", "tcp:127.0.0.1:0",
-			       image, flag, NULL };
+			       image, flag, flag2, flag3, NULL };
 	posix_spawn_file_actions_t fa;
 	char *line;
 	int i;
@@ -96,6 +98,11 @@ static void kv_start(struct kv *k, const char *flag, const char *image)
 	}
 	kill(k->pid, SIGKILL);
 	fail_msg("kvmbox printed no gdb address: %s", k->err);
+}
+
+static void kv_start(struct kv *k, const char *flag, const char *image)
+{
+	kv_start_with(k, flag, NULL, NULL, image);
 }
 
 /* Wait for kvmbox to end (killing it after WAIT_S) and collect its output and status. */
@@ -387,6 +394,47 @@ static void test_gdb_detach(void **state)
 	assert_non_null(strstr(k.out, "answer 7"));
 }
 
+/* A gdb that connects and then says nothing: --timeout counts while the vCPU is stopped
+ * for it (docs/debugging.md), so the run still ends at its deadline, status 66. */
+static void test_gdb_silent_client_timeout(void **state)
+{
+	struct kv k;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	kv_start_with(&k, "-S", "--timeout", "2", guest_image("test-" GUEST, KVMBOX_MODE_LONG));
+	fd = rsp_connect(k.port);
+	kv_wait(&k);
+	close(fd);
+	assert_int_equal(k.status, 66);
+	assert_non_null(strstr(k.err, "timeout"));
+}
+
+/* A guest exception with gdb attached stops the vCPU at the faulting instruction for gdb;
+ * a gdb that then says nothing does not hold kvmbox: SIGTERM ends it at once, with the
+ * fault's status (the guest had ended before the signal). */
+static void test_gdb_exception_stop_signal(void **state)
+{
+	struct kv k;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	kv_start(&k, "-S", guest_image("test-exc_ud", KVMBOX_MODE_LONG));
+	fd = rsp_connect(k.port);
+	rsp_send(fd, "?");
+	rsp_expect(fd, "T05");
+	rsp_send(fd, "c");
+	rsp_expect(fd, "T04"); /* SIGILL: the #UD */
+	sleep_ms(200);
+	kill(k.pid, SIGTERM);
+	kv_wait(&k);
+	close(fd);
+	assert_int_equal(k.status, 65);
+	assert_non_null(strstr(k.err, "#UD"));
+}
+
 /* One random packet for the fuzz: a command the stub knows (never one that resumes the guest:
  * the guest would run away from the test) with random arguments, escapes and binary bytes,
  * then one of: a correct checksum, a wrong one, no end (truncated), or far too long. */
@@ -491,6 +539,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_gdb_detach, kill_leftover),
 		cmocka_unit_test(test_gdb_port_in_use),
 		cmocka_unit_test_teardown(test_gdb_fuzz_real_target, kill_leftover),
+		cmocka_unit_test_teardown(test_gdb_silent_client_timeout, kill_leftover),
+		cmocka_unit_test_teardown(test_gdb_exception_stop_signal, kill_leftover),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
