@@ -119,6 +119,14 @@ static int run(int argc, char **argv)
 	return status;
 }
 
+/* Started with stdin closed, kvmbox holds descriptor 0 with /dev/null: an output file
+ * opened later must not become descriptor 0, which a VM's console_fd reads as stdout. */
+static void hold_stdin(void)
+{
+	if (fcntl(STDIN_FILENO, F_GETFD) < 0 && errno == EBADF)
+		open("/dev/null", O_RDONLY);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
@@ -126,6 +134,7 @@ int main(int argc, char **argv)
 	if (open_std_fds() < 0)
 		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();
+	hold_stdin();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);
