@@ -186,7 +186,8 @@ static int parse_run_value(struct run_opts *o, int c, const char *arg, char *err
 	}
 }
 
-/* The name of a scheduler-only option C, or NULL. */
+/* The name of a scheduler-only option C, or NULL. (--stats-json is not one: a single VM
+ * with it is still a single VM's run.) */
 static const char *sched_only(int c)
 {
 	switch (c) {
@@ -196,7 +197,6 @@ static const char *sched_only(int c)
 	case OPT_DURATION: return "--duration";
 	case OPT_CHAN: return "--chan";
 	case OPT_PORTS: return "--show-ports";
-	case OPT_JSON: return "--stats-json";
 	case OPT_TRACE_OUT: return "--trace-out";
 	default: return NULL;
 	}
@@ -331,10 +331,10 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
 	if (o->several && !v->image)
 		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
-	if (run_is_scheduled(o) && (v->gdb || v->gdb_wait))
+	if ((run_is_scheduled(o) || o->stats_json) && (v->gdb || v->gdb_wait))
 		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
 				"IMAGE): under the scheduler a VM stopped in gdb would stop every other VM",
-				o->several ? v->name : o->sched_opt);
+				o->several ? v->name : o->sched_opt ? o->sched_opt : "--stats-json");
 	return 0;
 }
 
@@ -433,6 +433,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 	if (o->repeat > 1 && run_is_scheduled(o))
 		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; %s needs "
 				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
+	if (o->repeat > 1 && o->stats_json)
+		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; "
+				"--stats-json reports one run");
 	if (o->repeat > 1 && o->vms[0].gdb)
 		return cli_fail(err, errlen, "--repeat: gdb debugs one run (not with -s, -S or --gdb)");
 	if (o->sandbox && o->no_seccomp)
