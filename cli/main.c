@@ -84,13 +84,19 @@ static int run(int argc, char **argv)
 	struct run_opts *o = calloc(1, sizeof(*o));
 	struct run_inputs in;
 	char err[512];
-	int status;
+	int status, ret;
 
 	if (!o) {
 		fprintf(stderr, "kvmbox: out of memory\n");
 		return EXIT_HOST;
 	}
-	if (run_parse(argc, argv, o, err, sizeof(err)) < 0) {
+	ret = run_parse(argc, argv, o, err, sizeof(err));
+	/* kvm-hello-world's -s was protected mode; here it is QEMU's gdb server: a user of the
+	 * first hears it once, whatever else the command line says. */
+	if (o->short_s)
+		fprintf(stderr, "kvmbox: -s is QEMU's: a gdb server on %s; protected mode "
+			"(kvm-hello-world's -s) is -m protected\n", CLI_GDB_DEFAULT);
+	if (ret < 0) {
 		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox help run'.\n", err);
 		status = EXIT_USAGE;
 	} else if (o->help) {

@@ -137,8 +137,9 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 		    r.status != KVMBOX_SCHED_CANCELLED && !(r.status == KVMBOX_SCHED_EXITED && r.exit_status == 0))
 			fprintf(f, "  %-12s   %s\n", "", r.message);
 		if (r.stats->console_dropped)
-			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (the reader was slower "
-				   "than the guest)\n", "", (unsigned long long)r.stats->console_dropped,
+			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (never written: a "
+				   "reader slower than the guest or gone, or a failed write)\n", "",
+				(unsigned long long)r.stats->console_dropped,
 				(unsigned long long)r.stats->console_bytes);
 	}
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {

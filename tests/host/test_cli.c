@@ -56,7 +56,10 @@ static void test_hello_paged32_or_refusal(void **state)
 		assert_int_equal(c.status, EXIT_UNSUPPORTED);
 		assert_string_equal(c.out, "");
 		assert_int_equal(count_lines(c.err), 1);
-		assert_non_null(strstr(c.err, "kvmbox: this host's KVM cannot run paged32 mode"));
+		/* It names the VM and where it runs. */
+		assert_non_null(strstr(c.err, "kvmbox: built-in hello: this host's KVM cannot run "
+					      "paged32 mode: "));
+		assert_non_null(strstr(c.err, "; scripts/kvm-in-qemu runs it under a real KVM"));
 	}
 }
 
@@ -556,6 +559,224 @@ static void test_assertion_status(void **state)
 	assert_non_null(strstr(c.err, "guest assertion failed at tests/guests/assert.c:"));
 }
 
+/* A single VM with --stats-json keeps a single VM's statuses and messages, and writes the
+ * JSON whatever the guest did. */
+static void test_single_vm_stats_json_statuses(void **state)
+{
+	char json[] = "/tmp/kvmbox-test-json-XXXXXX";
+	uint8_t *data;
+	size_t len;
+	struct cli c;
+
+	(void)state;
+	assert_true(mkstemp(json) >= 0);
+	RUN(&c, "run", "--stats-json", json, build_path("guests/test-hc_basic-long.elf"));
+	assert_int_equal(c.status, 7);
+	assert_non_null(strstr(c.err, "kvmbox: the guest exited with status 7"));
+	assert_null(strstr(c.err, "policy"));
+	data = read_whole_file(json, &len);
+	assert_non_null(data);
+	assert_non_null(memmem(data, len, "\"status\":\"exited\",\"exit_status\":7", 33));
+	free(data);
+	RUN(&c, "run", "--stats-json", json, "--timeout", "0.2", build_path("guests/test-loop-long.elf"));
+	assert_int_equal(c.status, EXIT_TIMEOUT);
+	assert_non_null(strstr(c.err, "kvmbox: timeout: the guest was still running after 0.2 s"));
+	data = read_whole_file(json, &len);
+	assert_non_null(data);
+	assert_non_null(memmem(data, len, "\"status\":\"timeout\"", 18));
+	free(data);
+	RUN(&c, "run", "--stats-json", json, build_path("guests/test-triple-protected.elf"));
+	assert_int_equal(c.status, EXIT_GUEST_FAULT);
+	assert_non_null(strstr(c.err, "kvmbox: guest fault: "));
+	/* gdb and --repeat debug or repeat one run, which --stats-json measures once. */
+	expect_refusal((const char *const[]){ "run", "--stats-json", json, "-S", NULL }, "gdb debugs a VM");
+	unlink(json);
+}
+
+/* The scheduler's table shows the weight asked only under --sched share, which uses it. */
+static void test_sched_table_columns(void **state)
+{
+	char vm_a[512], vm_b[512];
+	struct cli c;
+
+	(void)state;
+	snprintf(vm_a, sizeof(vm_a), "a=%s", build_path("guests/hello-long.elf"));
+	snprintf(vm_b, sizeof(vm_b), "b=%s", build_path("guests/hello-real.elf"));
+	RUN(&c, "run", "--vm", vm_a, "--vm", vm_b, "--sched", "script:examples/bbuf.sched");
+	assert_int_equal(c.status, 0);
+	assert_non_null(strstr(c.err, "cpu ms achieved"));
+	assert_null(strstr(c.err, " share "));
+	RUN(&c, "run", "--vm", vm_a, "--vm", vm_b, "--sched", "share");
+	assert_int_equal(c.status, 0);
+	assert_non_null(strstr(c.err, "cpu ms   share achieved"));
+	assert_non_null(strstr(c.err, "   50.0%  "));
+}
+
+/* Every bad value says what is wrong with it, and where (file and line of a schedule). */
+static void test_messages_say_what_is_wrong(void **state)
+{
+	char dir[] = "/tmp/kvmbox-test-msg-XXXXXX", path[128], arg[160], vm_a[600], vm_b[600];
+	char hello[512], obj[512];
+	struct cli c;
+	FILE *f;
+
+	(void)state;
+	snprintf(hello, sizeof(hello), "%s", build_path("guests/hello-long.elf"));
+	snprintf(obj, sizeof(obj), "%s", build_path("guests/obj/long/examples/hello.o"));
+	assert_non_null(mkdtemp(dir));
+	expect_refusal((const char *const[]){ "run", "--load", "abc", hello, NULL },
+		       "--load: 'abc' is not an address (decimal or 0x hex)");
+	expect_refusal((const char *const[]){ "run", "--sched", "banana", NULL },
+		       "--sched: unknown policy 'banana' (io, rr, share, script:FILE)");
+	expect_refusal((const char *const[]){ "run", "--quantum", "x", NULL },
+		       "--quantum: 'x' is not a number of milliseconds");
+	expect_refusal((const char *const[]){ "run", "--duration", "x", NULL },
+		       "--duration: 'x' is not a number of seconds");
+	expect_refusal((const char *const[]){ "run", "--chan", "x", NULL }, "--chan: 'x' is not ID=CAPACITY");
+	expect_refusal((const char *const[]){ "run", "--chan", "99=1", NULL }, "--chan: '99=1' is out of range");
+	expect_refusal((const char *const[]){ "run", "", NULL }, "kvmbox: IMAGE is an empty name ('')");
+	expect_refusal((const char *const[]){ "run", hello, "a", "b", NULL },
+		       "unexpected argument 'a' after IMAGE: the guest's arguments go after `--`");
+	snprintf(vm_a, sizeof(vm_a), "x=%s,,weight=3", hello);
+	expect_refusal((const char *const[]){ "run", "--vm", vm_a, NULL }, "an empty KEY=VALUE between commas");
+	snprintf(vm_a, sizeof(vm_a), "x=%s,weight=3,", hello);
+	expect_refusal((const char *const[]){ "run", "--vm", vm_a, NULL }, "an empty KEY=VALUE between commas");
+	/* A share's access mode that is neither ro nor rw; a directory whose name has a colon
+	 * is still a directory. */
+	snprintf(arg, sizeof(arg), "%s:rx", dir);
+	expect_refusal((const char *const[]){ "run", "--share", arg, hello, NULL },
+		       "unknown access mode ':rx' (ro, rw)");
+	snprintf(path, sizeof(path), "%s/a:b", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	RUN(&c, "run", "--share", path, hello);
+	if (c.status != 0)
+		fail_msg("--share %s: status %d: %s", path, c.status, c.err);
+	rmdir(path);
+	/* Schedules: a directory is not a file; a bad byte names its file and line. */
+	snprintf(vm_a, sizeof(vm_a), "a=%s", hello);
+	snprintf(vm_b, sizeof(vm_b), "b=%s", hello);
+	snprintf(arg, sizeof(arg), "script:%s", dir);
+	expect_refusal((const char *const[]){ "run", "--vm", vm_a, "--sched", arg, NULL },
+		       "is a directory, not a file");
+	snprintf(path, sizeof(path), "%s/bad.sched", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# comment\n1, 2\n12x\n", f);
+	fclose(f);
+	snprintf(arg, sizeof(arg), "script:%s", path);
+	run_cli(&c, (const char *const[]){ "run", "--vm", vm_a, "--vm", vm_b, "--sched", arg, NULL });
+	assert_int_equal(c.status, EXIT_USAGE);
+	assert_non_null(strstr(c.err, path));
+	assert_non_null(strstr(c.err, ": line 3: 'x' is not a VM number (1-9)"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# nothing\n", f);
+	fclose(f);
+	expect_refusal((const char *const[]){ "run", "--vm", vm_a, "--sched", arg, NULL }, "no VM number in it");
+	unlink(path);
+	rmdir(dir);
+	/* A relocatable object (the build's own guest objects) is not yet linked. */
+	if (access(obj, R_OK) == 0)
+		expect_refusal((const char *const[]){ "run", obj, NULL },
+			       "an object file (ELF type ET_REL), not an executable: link it");
+}
+
+/* A console that cannot be written (stdout on /dev/full) is a write error, said as one; the
+ * report does not blame a slow reader. */
+static void test_console_write_error(void **state)
+{
+	char sh[1024];
+	struct cli c;
+
+	(void)state;
+	snprintf(sh, sizeof(sh), "exec %s run --vm x=%s >/dev/full", build_path("kvmbox"),
+		 build_path("guests/hello-long.elf"));
+	run_command(&c, (const char *const[]){ "bash", "-c", sh, NULL });
+	assert_int_equal(c.status, EXIT_HOST);
+	assert_non_null(strstr(c.err, "console output: No space left on device"));
+	assert_null(strstr(c.err, "the reader was slower"));
+	snprintf(sh, sizeof(sh), "exec %s run >/dev/full", build_path("kvmbox"));
+	run_command(&c, (const char *const[]){ "bash", "-c", sh, NULL });
+	assert_int_equal(c.status, EXIT_HOST);
+	assert_non_null(strstr(c.err, "No space left on device"));
+}
+
+/* Started with stdin closed, an --out file must not become descriptor 0, which the library
+ * reads as "stdout": the console still goes to the file. */
+static void test_out_file_with_stdin_closed(void **state)
+{
+	char out[] = "/tmp/kvmbox-test-out0-XXXXXX", sh[1024];
+	uint8_t *data;
+	size_t len;
+	struct cli c;
+
+	(void)state;
+	assert_true(mkstemp(out) >= 0);
+	snprintf(sh, sizeof(sh), "exec %s run --out %s <&-", build_path("kvmbox"), out);
+	run_command(&c, (const char *const[]){ "bash", "-c", sh, NULL });
+	assert_int_equal(c.status, 0);
+	assert_string_equal(c.out, "");
+	data = read_whole_file(out, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 14);
+	assert_memory_equal(data, "Hello, world!\n", 14);
+	free(data);
+	unlink(out);
+}
+
+/* -s was protected mode in kvm-hello-world: kvmbox says once what it is now and how to
+ * ask for protected mode. */
+static void test_short_s_says_protected_is_m_protected(void **state)
+{
+	static const char note[] = "kvmbox: -s is QEMU's: a gdb server on tcp:127.0.0.1:1234; "
+				   "protected mode (kvm-hello-world's -s) is -m protected\n";
+	char dir[] = "/tmp/kvmbox-test-s-XXXXXX", spec[96], vm_a[512];
+	const char *again;
+	struct cli c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* With --gdb elsewhere, -s starts nothing: the guest runs at once. */
+	snprintf(spec, sizeof(spec), "unix:%s/gdb.sock", dir);
+	RUN(&c, "run", "--gdb", spec, "-s", "-s", build_path("guests/hello-protected.elf"));
+	assert_int_equal(c.status, 0);
+	assert_string_equal(c.out, "Hello, world!\n");
+	assert_memory_equal(c.err, note, strlen(note));
+	again = strstr(c.err + strlen(note), "-s is QEMU's");
+	assert_null(again);
+	/* Also when the command line is refused. */
+	snprintf(vm_a, sizeof(vm_a), "a=%s", build_path("guests/hello-long.elf"));
+	RUN(&c, "run", "-s", "--vm", vm_a);
+	assert_int_equal(c.status, EXIT_USAGE);
+	assert_memory_equal(c.err, note, strlen(note));
+	RUN(&c, "run", "-m", "protected");
+	assert_null(strstr(c.err, "-s is"));
+	snprintf(spec, sizeof(spec), "rm -rf %s", dir);
+	run_command(&c, (const char *const[]){ "sh", "-c", spec, NULL });
+}
+
+/* A paged32 VM of several, on a host without 32-bit paging: the refusal names the VM and
+ * where it runs. */
+static void test_paged32_refusal_names_vm(void **state)
+{
+	struct kvmbox_error err;
+	char vm_a[512], vm_b[512];
+	struct cli c;
+
+	(void)state;
+	if (kvmbox_host_supports_mode(KVMBOX_MODE_PAGED32, &err) == 1) {
+		printf("SKIP: this host runs paged32: no refusal to read\n");
+		skip();
+	}
+	snprintf(vm_a, sizeof(vm_a), "neo=%s", build_path("guests/hello-long.elf"));
+	snprintf(vm_b, sizeof(vm_b), "trinity=%s", build_path("guests/hello-paged32.elf"));
+	RUN(&c, "run", "--vm", vm_a, "--vm", vm_b);
+	assert_int_equal(c.status, EXIT_UNSUPPORTED);
+	assert_non_null(strstr(c.err, "kvmbox: trinity: "));
+	assert_non_null(strstr(c.err, "hello-paged32.elf: this host's KVM cannot run paged32 mode"));
+	assert_non_null(strstr(c.err, "scripts/kvm-in-qemu runs it"));
+}
+
 /* ---- README.md's examples, run as written ----------------------------------------------- */
 
 #define README_MAX 32
@@ -696,6 +917,13 @@ int main(void)
 		cmocka_unit_test(test_single_out_file),
 		cmocka_unit_test(test_several_vm_statuses),
 		cmocka_unit_test(test_assertion_status),
+		cmocka_unit_test(test_single_vm_stats_json_statuses),
+		cmocka_unit_test(test_sched_table_columns),
+		cmocka_unit_test(test_messages_say_what_is_wrong),
+		cmocka_unit_test(test_console_write_error),
+		cmocka_unit_test(test_out_file_with_stdin_closed),
+		cmocka_unit_test(test_short_s_says_protected_is_m_protected),
+		cmocka_unit_test(test_paged32_refusal_names_vm),
 		cmocka_unit_test(test_readme_examples),
 	};
 
