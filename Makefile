@@ -152,6 +152,7 @@ TESTS := \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_robust \
+	host/test_runner \
 	host/test_sched \
 	host/test_sdk \
 	host/test_trace \

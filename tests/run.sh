@@ -125,9 +125,17 @@ if [ "$where" = qemu ]; then
 else
 	run_here "$@"
 fi
+# The skips grouped by reason, most frequent first: the count, the reason and the first tests
+# it skipped (a host without 32-bit paging skips every paged32 test for one reason).
 if [ "${#skips[@]}" -gt 0 ]; then
-	echo "Skipped, with reasons:"
-	printf '  %s\n' "${skips[@]}"
+	echo "Skipped, by reason:"
+	printf '%s\n' "${skips[@]}" | awk '
+		{ sep = index($0, ": "); test = substr($0, 1, sep - 1); why = substr($0, sep + 2)
+		  if (!(why in n)) order[++reasons] = why
+		  if (++n[why] <= 2) tests[why] = tests[why] (n[why] > 1 ? ", " : "") test }
+		END { for (i = 1; i <= reasons; i++) printf "%d\t%s\t%s\n", n[order[i]], order[i], tests[order[i]] }' |
+		sort -t "$(printf '\t')" -k1,1nr -s |
+		awk -F '\t' '{ printf "%6d  %s\n        (%s%s)\n", $1, $2, $3, ($1 > 2 ? " and " ($1 - 2) " more" : "") }'
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
