@@ -149,6 +149,7 @@ TESTS := \
 	host/test_guests \
 	host/test_harden \
 	host/test_hypercalls \
+	host/test_lane \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_robust \
