@@ -143,6 +143,7 @@ TESTS := \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_docs \
 	host/test_doctor \
 	host/test_faults \
 	host/test_gdb_session \

@@ -73,7 +73,8 @@ run_in_lane() {
 	gdb=$(realpath "$dir")/gdb-minimal/usr/bin
 	args+=(--mirror "$gdb/gdb")
 	# tests/host/check_stats.py (test_cli) needs python3 with json and re: the interpreter and just
-	# the module files those load come along; and README.md for the README test.
+	# the module files those load come along; README.md and tests/install/readme.sh for the
+	# README test, docs/*.md for the test of the docs' pasted output.
 	if [ -x /usr/bin/python3 ]; then
 		args+=(--mirror /usr/bin/python3)
 		for f in $(/usr/bin/python3 -c 'import json, re, sys
@@ -83,7 +84,8 @@ for m in list(sys.modules.values()):
 		done
 	fi
 	args+=(--file "$repo/README.md=README.md" --file "$repo/tests/host/check_stats.py=tests/host/check_stats.py")
-	for f in "$repo"/docs/*.json "$repo"/examples/*/* "$repo"/scripts/* "$repo"/scripts/*/*; do
+	args+=(--file "$repo/tests/install/readme.sh=tests/install/readme.sh")
+	for f in "$repo"/docs/*.json "$repo"/docs/*.md "$repo"/examples/*/* "$repo"/scripts/* "$repo"/scripts/*/*; do
 		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
 	done
 	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")"):$gdb")
