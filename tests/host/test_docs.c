@@ -30,6 +30,7 @@ struct doc_cmd {
 
 static struct doc_cmd cmds[MAX_CMDS];
 static unsigned ncmds;
+static char scratch[64]; /* the scratch checkout the commands run in; removed by teardown */
 
 /* The ```console blocks of FILE, appended to cmds. */
 static void read_doc(const char *file)
@@ -85,7 +86,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char sh[128];
+	struct cli r;
+
 	(void)state;
+	if (scratch[0]) {
+		snprintf(sh, sizeof(sh), "rm -rf %s", scratch);
+		run_command(&r, (const char *const[]){ "sh", "-c", sh, NULL });
+	}
 	for (unsigned i = 0; i < ncmds; i++)
 		for (unsigned k = 0; k < cmds[i].nwant; k++)
 			free(cmds[i].want[k]);
@@ -207,22 +215,19 @@ static void check_cmd(const struct doc_cmd *c, const char *dir)
 
 static void check_docs(bool paged32)
 {
-	char dir[64], sh[128];
-	struct cli r;
 	unsigned n = 0;
 
 	if (!ncmds) {
 		printf("SKIP: README.md and docs/ are not here (run from the source tree)\n");
 		skip();
 	}
-	scratch_dir(dir, sizeof(dir));
+	if (!scratch[0])
+		scratch_dir(scratch, sizeof(scratch));
 	for (unsigned i = 0; i < ncmds; i++)
 		if (cmds[i].paged32 == paged32) {
-			check_cmd(&cmds[i], dir);
+			check_cmd(&cmds[i], scratch);
 			n++;
 		}
-	snprintf(sh, sizeof(sh), "rm -rf %s", dir);
-	run_command(&r, (const char *const[]){ "sh", "-c", sh, NULL });
 	print_message("%u commands of the docs print what the docs show\n", n);
 	assert_true(n > 0);
 }
