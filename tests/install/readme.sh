@@ -81,6 +81,8 @@ kvm=host
 lane_ready=
 [ -f "$lane_dir/ready" ] && [ "${KVMBOX_LANE:-}" != realkvm ] && lane_ready=1
 
+# (Files, not process substitution: the QEMU lane has no /dev/fd.)
+readme_commands >"$tmp/commands"
 n=0
 while IFS= read -r line; do
 	cmd=${line%%  #*}
@@ -123,11 +125,12 @@ while IFS= read -r line; do
 	after=$(listing "$checkout")
 	if [ "$after" != "$before" ]; then
 		echo "readme: FAILED: it left files in the checkout: $cmd"
-		diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed -n 's/^> /  | /p'
+		printf '%s\n' "$before" >"$tmp/before"
+		printf '%s\n' "$after" | grep -vxFf "$tmp/before" | sed 's/^/  | /'
 		before=$after
 		failed=1
 	fi
-done < <(readme_commands)
+done <"$tmp/commands"
 [ $n -ge 8 ] || { echo "readme: only $n commands found in README.md"; failed=1; }
 [ $failed -eq 0 ] && echo "readme: $n commands of README.md ran as documented"
 exit $failed
