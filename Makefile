@@ -143,15 +143,18 @@ TESTS := \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_docs \
 	host/test_doctor \
 	host/test_faults \
 	host/test_gdb_session \
 	host/test_guests \
 	host/test_harden \
 	host/test_hypercalls \
+	host/test_lane \
 	host/test_lifecycle \
 	host/test_reset \
 	host/test_robust \
+	host/test_runner \
 	host/test_sched \
 	host/test_sdk \
 	host/test_trace \
@@ -239,7 +242,7 @@ clean:
 
 help:
 	@echo "make                 build kvmbox and the example guests into $(BUILD)/"
-	@echo "make run             run the built-in hello guest (long mode)"
+	@echo "make run             build as make does, then run the built-in hello guest (long mode)"
 	@echo "make check           build and run every test (this host's KVM, or the QEMU lane without one)"
 	@echo "make check-unit      only the unit tests (no KVM needed)"
 	@echo "make check-realkvm   every test inside the QEMU lane (kvm_amd under QEMU/TCG), whatever the host"
@@ -257,9 +260,11 @@ help:
 	@echo "                     and a guest per mode with pkg-config kvmbox-guest-MODE"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
-# Without a usable KVM (kvmbox doctor --brief: status 69) the hello guest runs inside the QEMU lane.
+# Builds what `make` builds (the command and every guest the README's examples name), then
+# runs the hello guest; without a usable KVM (kvmbox doctor --brief: status 69) inside the
+# QEMU lane.
 .PHONY: run
-run: $(BUILD)/kvmbox
+run: all
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); \
 	if [ $$? -eq 69 ]; then \
 		echo "make run: $$cause: running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \

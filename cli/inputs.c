@@ -11,10 +11,16 @@
 char *cli_read_text(const char *path, char *err, size_t errlen)
 {
 	struct kvmbox_error e = { "" };
+	struct stat st;
 	uint8_t *data;
 	size_t size;
 	char *text;
 
+	/* The library's reader speaks of image files; this is any text file of the run. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_fail(err, errlen, "%s is a directory, not a file", path);
+		return NULL;
+	}
 	if (kvmbox_image_read_file(path, &data, &size, &e) < 0) {
 		cli_fail(err, errlen, "%s", e.msg);
 		return NULL;
@@ -29,11 +35,12 @@ char *cli_read_text(const char *path, char *err, size_t errlen)
 	return text;
 }
 
-/* Every VM number in TEXT (digits 1-9 outside '#' comments) names one of NVMS VMs. The
- * syntax itself is the library's to check (kvmbox_sched_create). */
+/* The schedule in TEXT, checked here so that an error names its line: digits 1-9 (each
+ * naming one of NVMS VMs), blanks, commas and '#' comments, at least one digit. The
+ * library's parser (kvmbox_sched_create) accepts the same. */
 static int check_script(const char *text, unsigned nvms, char *err, size_t errlen)
 {
-	unsigned line = 1;
+	unsigned line = 1, digits = 0;
 	bool comment = false;
 
 	for (const char *p = text; *p; p++) {
@@ -46,18 +53,42 @@ static int check_script(const char *text, unsigned nvms, char *err, size_t errle
 		if (*p >= '1' && *p <= '9' && (unsigned)(*p - '0') > nvms)
 			return cli_fail(err, errlen, "line %u names VM %c, but the run has %u VM%s", line,
 					*p, nvms, nvms == 1 ? "" : "s");
+		if (*p >= '1' && *p <= '9')
+			digits++;
+		else if (*p > ' ' && *p < 127 && *p != ',')
+			return cli_fail(err, errlen, "line %u: '%c' is not a VM number (1-9), a blank, a "
+					"comma or a # comment", line, *p);
+		else if (!strchr(" \t\r\n,", *p))
+			return cli_fail(err, errlen, "line %u: byte 0x%02x is not a VM number (1-9), a "
+					"blank, a comma or a # comment", line, (unsigned char)*p);
 	}
+	if (!digits)
+		return cli_fail(err, errlen, "no VM number in it (digits 1-9 name the VM of each "
+				"quantum)");
 	return 0;
 }
 
 static int check_share(const struct vm_opts *v, bool several)
 {
+	const char *mode;
 	struct stat st;
 	int e;
 
 	if (!v->share)
 		return EXIT_OK;
+	mode = strrchr(v->share, ':');
 	e = stat(v->share, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	/* DIR:MODE with a MODE that is neither ro nor rw (which the parser took off): a typo
+	 * of the access mode, unless DIR:MODE is itself an existing directory. */
+	if (e == ENOENT && mode && mode[1] && !strchr(mode, '/')) {
+		if (several)
+			fprintf(stderr, "kvmbox: --vm %s: share=%s: unknown access mode '%s' (ro, rw)\n",
+				v->name, v->share, mode);
+		else
+			fprintf(stderr, "kvmbox: --share %s: unknown access mode '%s' (ro, rw)\n",
+				v->share, mode);
+		return EXIT_USAGE;
+	}
 	if (e) {
 		/* share=W was the scheduling weight before share= named a directory, as --share. */
 		bool weight = e == ENOENT && v->share[strspn(v->share, "0123456789")] == '\0';

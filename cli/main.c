@@ -84,13 +84,19 @@ static int run(int argc, char **argv)
 	struct run_opts *o = calloc(1, sizeof(*o));
 	struct run_inputs in;
 	char err[512];
-	int status;
+	int status, ret;
 
 	if (!o) {
 		fprintf(stderr, "kvmbox: out of memory\n");
 		return EXIT_HOST;
 	}
-	if (run_parse(argc, argv, o, err, sizeof(err)) < 0) {
+	ret = run_parse(argc, argv, o, err, sizeof(err));
+	/* kvm-hello-world's -s was protected mode; here it is QEMU's gdb server: a user of the
+	 * first hears it once, whatever else the command line says. */
+	if (o->short_s)
+		fprintf(stderr, "kvmbox: -s is QEMU's: a gdb server on %s; protected mode "
+			"(kvm-hello-world's -s) is -m protected\n", CLI_GDB_DEFAULT);
+	if (ret < 0) {
 		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox help run'.\n", err);
 		status = EXIT_USAGE;
 	} else if (o->help) {
@@ -119,6 +125,14 @@ static int run(int argc, char **argv)
 	return status;
 }
 
+/* Started with stdin closed, kvmbox holds descriptor 0 with /dev/null: an output file
+ * opened later must not become descriptor 0, which a VM's console_fd reads as stdout. */
+static void hold_stdin(void)
+{
+	if (fcntl(STDIN_FILENO, F_GETFD) < 0 && errno == EBADF)
+		open("/dev/null", O_RDONLY);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
@@ -126,6 +140,7 @@ int main(int argc, char **argv)
 	if (open_std_fds() < 0)
 		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();
+	hold_stdin();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);

@@ -61,6 +61,7 @@ struct run_opts {
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
 	bool help, version;
+	bool short_s;          /* -s given: it was protected mode in kvm-hello-world (said once) */
 	bool no_seccomp;       /* --no-seccomp: run without the seccomp filter (debugging) */
 	bool sandbox;          /* --sandbox: the profile for untrusted guests (docs/security.md) */
 	const char *user;      /* --user USER: drop to USER after setup (when started as root) */

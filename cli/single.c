@@ -7,6 +7,7 @@
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sandbox.h"
+#include "kvmbox/sched.h"
 #include "conout.h"
 #include "harden.h"
 #include "load.h"
@@ -105,6 +106,60 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 	return status;
 }
 
+/* The single run's outcome as a kvmbox_result, from the scheduler's report of it. */
+static void result_of(const struct kvmbox_sched_vm_report *rep, struct kvmbox_result *res)
+{
+	static const enum kvmbox_stop stop[] = {
+		[KVMBOX_SCHED_HALTED] = KVMBOX_STOP_HALT, [KVMBOX_SCHED_EXITED] = KVMBOX_STOP_EXIT,
+		[KVMBOX_SCHED_FAULT] = KVMBOX_STOP_FAULT, [KVMBOX_SCHED_ASSERT] = KVMBOX_STOP_ASSERT,
+		[KVMBOX_SCHED_BAD_CALL] = KVMBOX_STOP_BAD_CALL,
+		[KVMBOX_SCHED_TIMEOUT] = KVMBOX_STOP_TIMEOUT,
+		[KVMBOX_SCHED_CANCELLED] = KVMBOX_STOP_CANCELLED,
+	};
+
+	*res = (struct kvmbox_result){ .status = rep->exit_status };
+	res->stop = (size_t)rep->status < sizeof(stop) / sizeof(stop[0]) && stop[rep->status]
+		    ? stop[rep->status] : KVMBOX_STOP_HOST_ERROR;
+	snprintf(res->msg, sizeof(res->msg), "%s", rep->message ? rep->message : "");
+}
+
+/* --stats-json: the one run goes through a scheduler of this VM alone, whose accounting
+ * (guest time, quanta, exits) writes the JSON of any run, one VM or several
+ * (docs/stats.schema.json). What the run prints is a single VM's: its console, its verdict
+ * (the hello guest's Ok line), no scheduler table. */
+static int run_measured(struct kvmbox_vm *vm, const struct run_opts *o,
+			const struct run_inputs *in, volatile int *cancel)
+{
+	const struct vm_opts *v = &o->vms[0];
+	struct kvmbox_sched_config sc = { .policy = KVMBOX_SCHED_RR, .cancel = cancel };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_sched_vm_report rep;
+	struct kvmbox_sched *s = NULL;
+	struct kvmbox_result res;
+	int status;
+
+	if (kvmbox_sched_create(&s, &sc, &err) < 0 ||
+	    kvmbox_sched_add(s, vm, v->weight, (uint64_t)(v->timeout * 1e9), &err) < 0 ||
+	    kvmbox_sched_run(s, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		kvmbox_sched_destroy(s);
+		return EXIT_HOST;
+	}
+	fflush(stdout);
+	kvmbox_sched_report(s, 0, &rep);
+	if (rep.status == KVMBOX_SCHED_DEADLOCK) { /* alone, waiting on a channel */
+		fprintf(stderr, "kvmbox: deadlock: %s\n", rep.message);
+		status = EXIT_DEADLOCK;
+	} else {
+		result_of(&rep, &res);
+		status = report(vm, &res, v, *cancel, false);
+	}
+	/* A failed write shows when the file is closed (run_inputs_close), as for several VMs. */
+	kvmbox_sched_write_json(s, in->stats_json);
+	kvmbox_sched_destroy(s);
+	return status;
+}
+
 /* The sandbox's on_trap: a forbidden call ends the process; what the guest printed and
  * kvmbox still holds goes out first. */
 struct console_of_run {
@@ -162,7 +217,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0, save_console, &con);
 	}
 	if (status == EXIT_OK) {
-		status = run_repeated(vm, v, o->repeat, cancel);
+		status = in->stats_json ? run_measured(vm, o, in, cancel)
+			 : run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
 			cli_print_regs(vm);
 		if (v->stats)

@@ -105,9 +105,10 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		return 0;
 	}
 	if (cli_parse_u64(val, &n) < 0)
-		return cli_fail(err, errlen, "%s: '%s' is not a %s", where, val,
-				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "size (e.g. 2M, 1G)" :
-				!strcmp(key, "weight") ? "weight (1..1000000)" : "an address");
+		return cli_fail(err, errlen, "%s: '%s' is not %s", where, val,
+				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "a size (e.g. 2M, 1G)" :
+				!strcmp(key, "weight") ? "a weight (1..1000000)" :
+				"an address (decimal or 0x hex)");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
 			return cli_fail(err, errlen, "%s: %s is out of range (256K..3G, a multiple of 4K)",
@@ -193,7 +194,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_share(v, val, where, err, errlen);
 	if (!strcmp(key, "gdb")) {
 		if (strncmp(val, "tcp:", 4) && strncmp(val, "unix:", 5))
-			return cli_fail(err, errlen, "%s: '%s' (tcp:[HOST:]PORT or unix:PATH)", where, val);
+			return cli_fail(err, errlen, "%s: '%s' is not tcp:[HOST:]PORT or unix:PATH", where,
+					val);
 		v->gdb = val;
 		return 0;
 	}

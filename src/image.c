@@ -282,6 +282,9 @@ static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t 
 	if (type == ET_DYN)
 		return fail(err, -ENOEXEC, "ELF type ET_DYN (position-independent) is not supported: "
 			    "link a fixed-address executable (-static -no-pie)");
+	if (type == ET_REL)
+		return fail(err, -ENOEXEC, "an object file (ELF type ET_REL), not an executable: link "
+			    "it (docs/sdk.md: gcc hello.o $(pkg-config --libs kvmbox-guest-MODE))");
 	if (type != ET_EXEC)
 		return fail(err, -ENOEXEC, "ELF type %u is not an executable (ET_EXEC)", type);
 

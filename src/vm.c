@@ -126,7 +126,10 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	vm->log = cfg->log;
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;
-	vm->console_fd = cfg->console ? -1 : cfg->console_fd;
+	/* Zero is stdout: a zeroed config must print where a program's output goes, not to
+	 * stdin (fd 0), which under CI, cron or systemd is /dev/null opened for reading. */
+	vm->console_fd = cfg->console ? KVMBOX_CONSOLE_DISCARD
+		       : cfg->console_fd == KVMBOX_CONSOLE_STDOUT ? STDOUT_FILENO : cfg->console_fd;
 	vm->con_lines = vm->console_fd >= 0 && isatty(vm->console_fd);
 	vm->user_port_first = cfg->user_port_first;
 	vm->user_port_count = cfg->user_port_count;

@@ -147,15 +147,25 @@ enum {
  * record and count; it must not run, stop or destroy VMs. */
 typedef void (*kvmbox_port_fn)(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size);
 
+/* kvmbox_vm_config.console_fd: the zero value is standard output; -1 discards. */
+#define KVMBOX_CONSOLE_STDOUT 0
+#define KVMBOX_CONSOLE_DISCARD (-1)
+
 struct kvmbox_vm_config {
 	const char *name;         /* for messages; may be NULL */
 	enum kvmbox_mode mode;    /* not AUTO */
 	uint64_t mem_size;        /* 0: KVMBOX_MEM_DEFAULT */
 	unsigned flags;           /* KVMBOX_VM_* */
 	struct kvmbox_log *log;   /* may be NULL */
-	kvmbox_console_fn console; /* NULL: write to file descriptor console_fd */
+	/* Where the guest's console goes: the callback CONSOLE when it is not NULL, else the
+	 * file descriptor console_fd: KVMBOX_CONSOLE_STDOUT (0, what a zeroed config says) is
+	 * this process's standard output, KVMBOX_CONSOLE_DISCARD (-1) drops the bytes, any
+	 * other descriptor (a file, a pipe to capture) is written to. Descriptor 0 itself is
+	 * never the console: it is stdin, which a program under CI, cron or systemd gets as
+	 * /dev/null opened for reading. */
+	kvmbox_console_fn console;
 	void *console_ctx;
-	int console_fd;           /* used when console is NULL; -1 discards */
+	int console_fd;
 	const char *share_dir;    /* host directory the file hypercalls may use; NULL: none */
 	bool share_readonly;
 	unsigned max_open_files;  /* 0: default 16 */

@@ -101,14 +101,17 @@ static const char *policy_name(enum kvmbox_sched_policy p)
 
 void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 {
+	/* The weight asked means something only to the share policy; the others ignore it. */
+	bool shares = s->cfg.policy == KVMBOX_SCHED_SHARE;
 	unsigned i;
 
 	fprintf(f, "kvmbox: %u VM%s, policy %s, quantum %.3f ms, %.3f s%s\n", s->nvms,
 		s->nvms == 1 ? "" : "s",
 		policy_name(s->cfg.policy), (double)s->cfg.quantum_ns / 1e6,
 		(double)(s->end_ns - s->start_ns) / 1e9, s->deadlock ? ", DEADLOCK" : "");
-	fprintf(f, "  %-12s %-10s %10s %7s %8s %9s %9s %9s %11s %11s\n", "vm", "status", "cpu ms",
-		"share", "achieved", "quanta", "exits", "io exits", "lat p50 us", "lat p99 us");
+	fprintf(f, "  %-12s %-10s %10s %s%8s %9s %9s %9s %11s %11s\n", "vm", "status", "cpu ms",
+		shares ? "  share " : "", "achieved", "quanta", "exits", "io exits", "lat p50 us",
+		"lat p99 us");
 	for (i = 0; i < s->nvms; i++) {
 		struct kvmbox_sched_vm_report r;
 		char status[32], lat[32];
@@ -123,17 +126,20 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 				 (double)r.latency_p99_ns / 1e3);
 		else
 			snprintf(lat, sizeof(lat), "%11s %11s", "-", "-");
-		fprintf(f, "  %-12s %-10s %10.3f %6.1f%% %7.1f%% %9llu %9llu %9llu %s\n",
-			r.name, status, (double)r.cpu_ns / 1e6, 100 * r.share_asked,
-			100 * r.share_achieved, (unsigned long long)r.quanta,
+		fprintf(f, "  %-12s %-10s %10.3f ", r.name, status, (double)r.cpu_ns / 1e6);
+		if (shares)
+			fprintf(f, "%6.1f%% ", 100 * r.share_asked);
+		fprintf(f, "%7.1f%% %9llu %9llu %9llu %s\n", 100 * r.share_achieved,
+			(unsigned long long)r.quanta,
 			(unsigned long long)r.stats->exits,
 			(unsigned long long)r.stats->by_reason[KVM_EXIT_IO], lat);
 		if (r.status != KVMBOX_SCHED_HALTED && r.status != KVMBOX_SCHED_STOPPED &&
 		    r.status != KVMBOX_SCHED_CANCELLED && !(r.status == KVMBOX_SCHED_EXITED && r.exit_status == 0))
 			fprintf(f, "  %-12s   %s\n", "", r.message);
 		if (r.stats->console_dropped)
-			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (the reader was slower "
-				   "than the guest)\n", "", (unsigned long long)r.stats->console_dropped,
+			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (never written: a "
+				   "reader slower than the guest or gone, or a failed write)\n", "",
+				(unsigned long long)r.stats->console_dropped,
 				(unsigned long long)r.stats->console_bytes);
 	}
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {

@@ -686,7 +686,7 @@ static void test_bad_type(void **state)
 	expect_fail(&b, "ELF type ET_DYN (position-independent) is not supported: link a fixed-address "
 		    "executable (-static -no-pie)");
 	eh_set(&b, EH_TYPE, ET_REL);
-	expect_fail(&b, "ELF type 1 is not an executable (ET_EXEC)");
+	expect_fail(&b, "an object file (ELF type ET_REL), not an executable: link it");
 	eh_set(&b, EH_TYPE, ET_CORE);
 	expect_fail(&b, "ELF type 4 is not an executable (ET_EXEC)");
 	eh_set(&b, EH_TYPE, ET_NONE);
