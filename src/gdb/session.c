@@ -19,13 +19,14 @@
 #include "gdb/kvm_target.h"
 #include "gdb/stub.h"
 #include "log.h"
+#include "signals.h"
 #include "util.h"
 #include "vm.h"
 
 extern const struct vm_feature gdb_feature;
 
 /* Kicks the vCPU thread out of KVM_RUN; its handler does nothing (the EINTR is the point). */
-#define KICK_SIGNAL (SIGRTMIN + 5)
+#define KICK_SIGNAL GDB_KICK_SIGNAL
 /* How often a wait for gdb looks at the run's cancel flag and deadline. */
 #define WAIT_SLICE_MS 100
 
