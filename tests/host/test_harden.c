@@ -354,6 +354,58 @@ static void test_file_size_cap(void **state)
 	remove_share(dir);
 }
 
+/* Does PATH exist (as anything, a dangling link too)? */
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Wait up to 10 s for PATH to appear (WANT) or go; returns whether it did. */
+static bool wait_path(const char *path, bool want)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 1000; i++) {
+		if (exists(path) == want)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/* A gdb unix socket that root made before --user dropped to a user who may not write its
+ * directory is removed all the same when kvmbox ends, so the next run on that path is not
+ * refused; also when kvmbox is killed outright (SIGKILL), which runs no code of its own. */
+static void test_gdb_socket_removed_after_user_drop(void **state)
+{
+	char dir[] = "/tmp/kvmbox-harden-gdb-XXXXXX", path[128], spec[160];
+	struct run r;
+
+	(void)state;
+	if (geteuid() != 0 || !getpwnam("nobody")) {
+		printf("SKIP: test_gdb_socket_removed_after_user_drop: needs root and a user 'nobody'\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir)); /* mode 0700, root's: nobody cannot remove anything here */
+	snprintf(path, sizeof(path), "%s/gdb.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--user", "nobody",
+			"--gdb", spec, build_path("guests/hello-long.elf"), NULL }), 0);
+		assert_string_equal(r.outtext, "Hello, world!\n");
+		assert_false(exists(path));
+	}
+	start(&r, NULL, (const char *const[]){ "run", "--user", "nobody", "--gdb", spec,
+		guest_image("test-chatter", KVMBOX_MODE_LONG), NULL });
+	wait_output(&r, "chatter\n");
+	assert_true(exists(path));
+	stop(&r); /* SIGKILL */
+	assert_true(wait_path(path, false));
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* --sandbox: no host address reaches the guest; without it the course interface gives them. */
 static void test_sandbox_hides_host_addresses(void **state)
 {
@@ -487,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_forbidden_call_kills),
 		cmocka_unit_test(test_library_sandbox),
 		cmocka_unit_test(test_file_size_cap),
+		cmocka_unit_test(test_gdb_socket_removed_after_user_drop),
 		cmocka_unit_test(test_sandbox_hides_host_addresses),
 		cmocka_unit_test(test_channel_bytes_capped),
 		cmocka_unit_test(test_user_drop),
