@@ -26,10 +26,16 @@ void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
 		       struct kvmbox_vm_config *cfg)
 {
 	cfg->share_file_size_max = v->file_size_max;
+	cfg->share_bytes_max = v->share_bytes_max;
+	cfg->share_files_max = v->share_files_max;
 	if (o->sandbox) {
 		cfg->flags |= KVMBOX_VM_HIDE_HOST_ADDRESSES;
 		if (!v->file_size_max)
 			cfg->share_file_size_max = SANDBOX_FILE_SIZE_MAX;
+		if (!v->share_bytes_max)
+			cfg->share_bytes_max = SANDBOX_SHARE_BYTES_MAX;
+		if (!v->share_files_max)
+			cfg->share_files_max = SANDBOX_SHARE_FILES_MAX;
 	}
 }
 

@@ -11,11 +11,14 @@
  * of them are inherited (a parent's forgotten pipe or file must not reach a guest's run). */
 void cli_close_inherited(void);
 
-/* The --sandbox profile's default share file cap (docs/security.md). */
+/* The --sandbox profile's default share caps (docs/security.md): per file, and for the whole
+ * share the bytes its files may grow by and the files the guest may create. */
 #define SANDBOX_FILE_SIZE_MAX (64ull << 20)
+#define SANDBOX_SHARE_BYTES_MAX (256ull << 20)
+#define SANDBOX_SHARE_FILES_MAX 256u
 
-/* Apply V's file-size cap and the run's profile (--sandbox: no host addresses, a 64M file
- * cap unless V gives one) to CFG, which the caller has filled with the rest. */
+/* Apply V's share caps and the run's profile (--sandbox: no host addresses, the share caps
+ * above unless V gives its own) to CFG, which the caller has filled with the rest. */
 void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
 		       struct kvmbox_vm_config *cfg);
 

@@ -47,6 +47,10 @@ int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
 #define KVMBOX_MEM_MAX (3ull << 30) /* guest memory ends below the TSS area at 0xfffbd000 */
 /* The longest file a guest's writes may make in its share, unless the config says otherwise. */
 #define KVMBOX_SHARE_FILE_SIZE_DEFAULT (1ull << 30)
+/* The most a guest's writes may add to its share's files in all, and the most files it may
+ * create there, over the VM's life, unless the config says otherwise (docs/security.md). */
+#define KVMBOX_SHARE_BYTES_DEFAULT (4ull << 30)
+#define KVMBOX_SHARE_FILES_DEFAULT 1024u
 
 /* Where kvmbox puts the structures it builds in guest memory (docs/memory.md).
  * [sys_base, mem_size) holds the GDT and page tables; images may not overlap it.
@@ -171,6 +175,10 @@ struct kvmbox_vm_config {
 	unsigned max_open_files;  /* 0: default 16 */
 	uint64_t share_file_size_max; /* no guest write makes a share file longer (-EFBIG);
 				       * 0: KVMBOX_SHARE_FILE_SIZE_DEFAULT */
+	uint64_t share_bytes_max; /* the guest's writes add at most this much to the share's
+				   * files, all together (then -EDQUOT); 0: KVMBOX_SHARE_BYTES_DEFAULT */
+	unsigned share_files_max; /* the guest creates at most this many files in the share
+				   * (then -EDQUOT); 0: KVMBOX_SHARE_FILES_DEFAULT */
 	uint16_t user_port_first; /* ports [first, first + count) go to user_port, not a fault */
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */
