@@ -14,8 +14,9 @@ enum {
 	 * sendto, poll/ppoll, shutdown and setsockopt on existing descriptors (no socket,
 	 * bind, listen or connect: nothing new reaches the network). */
 	KVMBOX_SANDBOX_GDB = 1u << 0,
-	/* Everything but the seccomp filter (no-new-privileges and no core dumps stay): for
-	 * debugging kvmbox under strace-like tools. The caller says so loudly. */
+	/* Everything but the seccomp filter (no-new-privileges, no core dumps and no
+	 * capabilities stay): for debugging kvmbox under strace-like tools. The caller says so
+	 * loudly. */
 	KVMBOX_SANDBOX_NO_SECCOMP = 1u << 1,
 };
 
@@ -32,7 +33,8 @@ struct kvmbox_sandbox_config {
 	void *trap_ctx;
 };
 
-/* Confine the calling process for good: PR_SET_NO_NEW_PRIVS, RLIMIT_CORE 0, then (unless
+/* Confine the calling process for good: PR_SET_NO_NEW_PRIVS, RLIMIT_CORE 0, every capability
+ * dropped (root keeps uid 0 but is an ordinary owner for file permissions), then (unless
  * KVMBOX_SANDBOX_NO_SECCOMP) a seccomp filter that allows only the system calls running,
  * resetting and snapshotting CFG->vms need, with ioctl limited to the vCPU and VM requests
  * used after setup. Call after every VM is created and loaded and every output file is open,

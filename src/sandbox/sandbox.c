@@ -1,8 +1,9 @@
-/* The process sandbox (include/kvmbox/sandbox.h): no new privileges, no core dumps, and a
- * seccomp allowlist of the system calls a run makes once its VMs exist. Every entry is
- * explained in docs/security.md ("The process sandbox"); keep the two in step. */
+/* The process sandbox (include/kvmbox/sandbox.h): no new privileges, no core dumps, no
+ * capabilities, and a seccomp allowlist of the system calls a run makes once its VMs exist.
+ * Every entry is explained in docs/security.md ("The process sandbox"); keep the two in step. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -79,6 +80,34 @@ static const int gdb_calls[] = {
 	 * for the watcher thread's pthread_kill, is allowed in load_rules, on our process only */
 	SCMP_SYS(unlink),
 };
+
+/* ---- capabilities ----------------------------------------------------------------------- */
+
+/* None left in any set: a process started as root keeps uid 0 but loses what made it
+ * special (reading mode-000 files, writing others' files: CAP_DAC_OVERRIDE, CAP_FOWNER ...),
+ * so the share's files are opened with the permissions of an ordinary owner. The bounding
+ * set first, which needs CAP_SETPCAP (gone after the capset). */
+static int drop_capabilities(struct kvmbox_error *err)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return set_error(err, errno, "capget: %s", strerror(errno));
+	if (data[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP))
+		for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+			;
+	/* EINVAL before Linux 4.3, which has no ambient set to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return set_error(err, errno, "PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return set_error(err, errno, "capset: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- the seccomp filter ----------------------------------------------------------------- */
 
 /* Append the unsigned decimal V at P; returns the end. For the signal handler, which may
  * not call snprintf. */
@@ -266,6 +295,7 @@ static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_er
 int kvmbox_sandbox_enter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
 {
 	const struct rlimit no_core = { 0, 0 };
+	int ret;
 
 	/* No exec of kvmbox or anything else may gain privileges (setuid bits, file
 	 * capabilities) from here on; seccomp without CAP_SYS_ADMIN requires it too. */
@@ -274,6 +304,8 @@ int kvmbox_sandbox_enter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_
 	/* A core dump would write guest memory (and the share's data) to disk. */
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		return set_error(err, errno, "RLIMIT_CORE: %s", strerror(errno));
+	if ((ret = drop_capabilities(err)) < 0)
+		return ret;
 	if (cfg->flags & KVMBOX_SANDBOX_NO_SECCOMP)
 		return 0;
 	return load_filter(cfg, err);

@@ -161,7 +161,8 @@ static void stop(struct run *r)
 }
 
 /* A running guest's kvmbox, started with ARGS, that inherited a descriptor (no CLOEXEC):
- * sandboxed (seccomp filter mode 2, no-new-privs, no core dumps), the descriptor closed. */
+ * sandboxed (seccomp filter mode 2, no-new-privs, no capability, no core dumps), the
+ * descriptor closed. */
 static void expect_confined(const char *const *args, const char *started)
 {
 	char marker[] = "/tmp/kvmbox-harden-XXXXXX", val[64];
@@ -178,6 +179,14 @@ static void expect_confined(const char *const *args, const char *started)
 	assert_string_equal(val, "2");
 	proc_field(r.pid, "NoNewPrivs", val, sizeof(val));
 	assert_string_equal(val, "1");
+	proc_field(r.pid, "CapEff", val, sizeof(val));
+	assert_string_equal(val, "0000000000000000");
+	proc_field(r.pid, "CapPrm", val, sizeof(val));
+	assert_string_equal(val, "0000000000000000");
+	if (geteuid() == 0) { /* only a process with CAP_SETPCAP can empty its bounding set */
+		proc_field(r.pid, "CapBnd", val, sizeof(val));
+		assert_string_equal(val, "0000000000000000");
+	}
 	assert_int_equal(prlimit(r.pid, RLIMIT_CORE, NULL, &core), 0);
 	assert_int_equal(core.rlim_cur, 0);
 	assert_int_equal(core.rlim_max, 0);
@@ -351,6 +360,60 @@ static void test_file_size_cap(void **state)
 	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--file-size-max", "0",
 		NULL }), EXIT_USAGE);
 	assert_non_null(strstr(r.errtext, "--file-size-max"));
+	remove_share(dir);
+}
+
+/* Write TEXT to DIR/NAME with MODE, owned by UID. */
+static void make_file(const char *dir, const char *name, const char *text, mode_t mode, uid_t uid)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chown(path, uid, (gid_t)-1), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void expect_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX], data[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(data, sizeof(data), f));
+	fclose(f);
+	assert_string_equal(data, text);
+}
+
+/* Started as root without --user, kvmbox keeps no capability for the run: the guest's file
+ * hypercalls meet the permissions of an ordinary owner. A mode-000 file is not read, another
+ * user's 0444 file is not truncated or written; root's own file is (test-hc_files_perm
+ * asserts each). */
+static void test_root_is_an_ordinary_owner(void **state)
+{
+	const struct passwd *pw = getpwnam("nobody");
+	char *dir;
+	struct run r;
+
+	(void)state;
+	if (geteuid() != 0 || !pw) {
+		printf("SKIP: test_root_is_an_ordinary_owner: needs root and a user 'nobody'\n");
+		skip();
+	}
+	dir = temp_share();
+	make_file(dir, "locked.txt", "locked\n", 0000, 0);
+	make_file(dir, "theirs.txt", "theirs\n", 0444, pw->pw_uid);
+	make_file(dir, "mine.txt", "mine\n", 0644, 0);
+	assert_int_equal(run_status(&r, NULL, (const char *const[]){ "run", "--share", dir,
+		guest_image("test-hc_files_perm", KVMBOX_MODE_LONG), NULL }), 0);
+	expect_file(dir, "theirs.txt", "theirs\n");
+	expect_file(dir, "mine.txt", "mine\n"); /* the first line; "+" was appended after it */
 	remove_share(dir);
 }
 
@@ -602,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_library_sandbox),
 		cmocka_unit_test(test_file_size_cap),
 		cmocka_unit_test(test_share_totals),
+		cmocka_unit_test(test_root_is_an_ordinary_owner),
 		cmocka_unit_test(test_gdb_socket_removed_after_user_drop),
 		cmocka_unit_test(test_sandbox_hides_host_addresses),
 		cmocka_unit_test(test_channel_bytes_capped),
