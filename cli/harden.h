@@ -22,15 +22,15 @@ void cli_close_inherited(void);
 void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
 		       struct kvmbox_vm_config *cfg);
 
-/* Between setup and the first run: say once that root is not needed (started as root
- * without --user, when stderr is a terminal or with -v), drop to O->user (root only; its
- * uid, gid and supplementary groups), then kvmbox_sandbox_enter for VMS[0..N) with FLAGS
- * (KVMBOX_SANDBOX_*; KVMBOX_SANDBOX_NO_SECCOMP is added for --no-seccomp, which says so
- * on stderr; a gdb stub's caller adds KVMBOX_SANDBOX_GDB) and ON_TRAP(TRAP_CTX), which
- * writes out the run's console output should a forbidden call end the process. Returns
- * EXIT_OK, or a status after one line on stderr (EXIT_USAGE: bad --user; EXIT_HOST: the
- * sandbox failed). */
-int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags,
+/* Between setup and the first run: without Landlock, refuse a share under --sandbox or say
+ * that one is not confined by it; say once that root is not needed (started as root without
+ * --user, when stderr is a terminal or with -v), drop to O->user (root only; its uid, gid
+ * and supplementary groups), then kvmbox_sandbox_enter for VMS[0..N)
+ * (KVMBOX_SANDBOX_NO_SECCOMP for --no-seccomp, which says so on stderr) with ON_TRAP(TRAP_CTX),
+ * which writes out the run's console output should a forbidden call end the process. Returns
+ * EXIT_OK, or a status after one line on stderr (EXIT_USAGE: bad --user; EXIT_UNSUPPORTED:
+ * --sandbox with a share and no Landlock; EXIT_HOST: the sandbox failed). */
+int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n,
 	       void (*on_trap)(void *), void *trap_ctx);
 
 #endif

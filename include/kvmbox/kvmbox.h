@@ -408,7 +408,8 @@ uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
 /* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
  * general and special registers. Call once, after kvmbox_vm_load and before the first
- * kvmbox_vm_run. Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
+ * kvmbox_vm_run and kvmbox_sandbox_enter (whose filter allows no change to a memory slot,
+ * and allows the reset's dirty-log reads on a VM only if it has its snapshot). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
  * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
  * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
 int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);

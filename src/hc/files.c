@@ -40,8 +40,7 @@ _Static_assert(KVMBOX_EXDEV == EXDEV && KVMBOX_ELOOP == ELOOP && KVMBOX_EMFILE =
 /* A VM's open guest files. Guest descriptor N is fds[N]; -1 marks a free slot. */
 struct hc_files {
 	int dir_fd;     /* the share, O_PATH: only a base for openat2 */
-	int proc_fd;    /* /proc/self/fd, O_PATH: reopens a checked file (and nothing else may,
-			 * once src/sandbox/ allows openat on this directory only) */
+	int proc_fd;    /* /proc/self/fd, O_PATH: reopens a checked file */
 	bool readonly;
 	uint64_t size_max; /* no write makes a file longer than this */
 	/* The share's totals over the VM's life (a reset keeps them: what runs wrote stays):
@@ -474,13 +473,13 @@ const struct vm_feature hc_files_feature = {
 	.release = files_release,
 };
 
-int hc_files_sandbox_fds(const struct kvmbox_vm *vm, int *dir_fd, int *proc_fd)
+int hc_files_share(const struct kvmbox_vm *vm, int *dir_fd, bool *readonly)
 {
 	const struct hc_files *f = vm_feature_state(vm, &hc_files_feature);
 
 	if (!f)
 		return -1;
 	*dir_fd = f->dir_fd;
-	*proc_fd = f->proc_fd;
+	*readonly = f->readonly;
 	return 0;
 }
