@@ -155,6 +155,7 @@ TESTS := \
 	host/test_reset \
 	host/test_robust \
 	host/test_runner \
+	host/test_sandbox \
 	host/test_sched \
 	host/test_sdk \
 	host/test_trace \

@@ -428,7 +428,7 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	status = create_sched(&r);
 	if (status == EXIT_OK) {
 		cli_stop_kicks(r.vms, o->nvms);
-		status = cli_harden(o, r.vms, o->nvms, 0, save_output, &r);
+		status = cli_harden(o, r.vms, o->nvms, save_output, &r);
 	}
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);

@@ -6,7 +6,6 @@
 #include <time.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
-#include "kvmbox/sandbox.h"
 #include "kvmbox/sched.h"
 #include "conout.h"
 #include "harden.h"
@@ -64,8 +63,8 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 }
 
 /* Run the loaded VM REPEAT times; from the second run on, kvmbox_vm_reset first puts it back
- * in its loaded state (snapshot taken once, before the first run). Stops at the first run
- * that does not end well and returns its status. */
+ * in its loaded state (the snapshot cli_single_run took before the sandbox). Stops at the
+ * first run that does not end well and returns its status. */
 static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t repeat,
 			volatile int *cancel)
 {
@@ -75,10 +74,6 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 	uint64_t i, start = now_ns();
 	int ret, status = EXIT_OK;
 
-	if (repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
-		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
-		return EXIT_HOST;
-	}
 	for (i = 0; i < repeat; i++) {
 		if (i > 0 && (ret = kvmbox_vm_reset(vm, &err)) < 0) {
 			fprintf(stderr, "kvmbox: reset before run %llu: %s\n", (unsigned long long)i + 1,
@@ -196,6 +191,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
 	struct console_of_run con;
+	struct kvmbox_error err = { "" };
 	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
@@ -211,10 +207,15 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
+	/* --repeat's snapshot before the sandbox, which allows no change to a memory slot. */
+	if (status == EXIT_OK && o->repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
+		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
+		status = EXIT_HOST;
+	}
 	if (status == EXIT_OK) {
 		cli_stop_kicks(&vm, 1);
 		con = (struct console_of_run){ vm, cfg.console_fd };
-		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0, save_console, &con);
+		status = cli_harden(o, &vm, 1, save_console, &con);
 	}
 	if (status == EXIT_OK) {
 		status = in->stats_json ? run_measured(vm, o, in, cancel)

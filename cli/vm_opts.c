@@ -92,7 +92,8 @@ static int set_mode(struct vm_opts *v, const char *val, const char *where, char 
 	return 0;
 }
 
-/* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max. */
+/* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max,
+ * share-bytes-max, share-files-max. */
 static int set_number(struct vm_opts *v, const char *key, const char *val, const char *where,
 		      char *err, size_t errlen)
 {
@@ -106,8 +107,10 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 	}
 	if (cli_parse_u64(val, &n) < 0)
 		return cli_fail(err, errlen, "%s: '%s' is not %s", where, val,
-				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "a size (e.g. 2M, 1G)" :
+				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ||
+				!strcmp(key, "share-bytes-max") ? "a size (e.g. 2M, 1G)" :
 				!strcmp(key, "weight") ? "a weight (1..1000000)" :
+				!strcmp(key, "share-files-max") ? "a number of files (1..1000000)" :
 				"an address (decimal or 0x hex)");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
@@ -122,6 +125,15 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		if (n < 1)
 			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
 		v->file_size_max = n;
+	} else if (!strcmp(key, "share-bytes-max")) {
+		if (n < 1)
+			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
+		v->share_bytes_max = n;
+	} else if (!strcmp(key, "share-files-max")) {
+		if (n < 1 || n > 1000000)
+			return cli_fail(err, errlen, "%s: '%s' is not a number of files (1..1000000)",
+					where, val);
+		v->share_files_max = (unsigned)n;
 	} else if (!strcmp(key, "load")) {
 		v->load = n;
 		v->flat = true;
@@ -182,8 +194,9 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, walk, file-size-max, strict, regs, stats, no-coalesce, "
-					"trace, explain, trace-file, gdb, guard-null)", where);
+					"weight, out, timeout, walk, file-size-max, share-bytes-max, share-files-max, "
+					"strict, regs, stats, no-coalesce, trace, explain, trace-file, gdb, guard-null)",
+					where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)

@@ -72,6 +72,7 @@ enum kvmbox_hc_nr {
 #define KVMBOX_ENAMETOOLONG 36
 #define KVMBOX_ENOSYS 38
 #define KVMBOX_ELOOP 40
+#define KVMBOX_EDQUOT 122 /* the share's total: bytes added or files created */
 
 /* Longest string a hypercall reads from the guest, terminating NUL included. */
 #define KVMBOX_STR_MAX 4096

@@ -47,6 +47,10 @@ int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
 #define KVMBOX_MEM_MAX (3ull << 30) /* guest memory ends below the TSS area at 0xfffbd000 */
 /* The longest file a guest's writes may make in its share, unless the config says otherwise. */
 #define KVMBOX_SHARE_FILE_SIZE_DEFAULT (1ull << 30)
+/* The most a guest's writes may add to its share's files in all, and the most files it may
+ * create there, over the VM's life, unless the config says otherwise (docs/security.md). */
+#define KVMBOX_SHARE_BYTES_DEFAULT (4ull << 30)
+#define KVMBOX_SHARE_FILES_DEFAULT 1024u
 
 /* Where kvmbox puts the structures it builds in guest memory (docs/memory.md).
  * [sys_base, mem_size) holds the GDT and page tables; images may not overlap it.
@@ -171,6 +175,10 @@ struct kvmbox_vm_config {
 	unsigned max_open_files;  /* 0: default 16 */
 	uint64_t share_file_size_max; /* no guest write makes a share file longer (-EFBIG);
 				       * 0: KVMBOX_SHARE_FILE_SIZE_DEFAULT */
+	uint64_t share_bytes_max; /* the guest's writes add at most this much to the share's
+				   * files, all together (then -EDQUOT); 0: KVMBOX_SHARE_BYTES_DEFAULT */
+	unsigned share_files_max; /* the guest creates at most this many files in the share
+				   * (then -EDQUOT); 0: KVMBOX_SHARE_FILES_DEFAULT */
 	uint16_t user_port_first; /* ports [first, first + count) go to user_port, not a fault */
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */
@@ -400,7 +408,8 @@ uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
 /* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
  * general and special registers. Call once, after kvmbox_vm_load and before the first
- * kvmbox_vm_run. Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
+ * kvmbox_vm_run and kvmbox_sandbox_enter (whose filter allows no change to a memory slot,
+ * and allows the reset's dirty-log reads on a VM only if it has its snapshot). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
  * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
  * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
 int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);

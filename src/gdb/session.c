@@ -19,13 +19,14 @@
 #include "gdb/kvm_target.h"
 #include "gdb/stub.h"
 #include "log.h"
+#include "signals.h"
 #include "util.h"
 #include "vm.h"
 
 extern const struct vm_feature gdb_feature;
 
 /* Kicks the vCPU thread out of KVM_RUN; its handler does nothing (the EINTR is the point). */
-#define KICK_SIGNAL (SIGRTMIN + 5)
+#define KICK_SIGNAL GDB_KICK_SIGNAL
 /* How often a wait for gdb looks at the run's cancel flag and deadline. */
 #define WAIT_SLICE_MS 100
 
@@ -43,6 +44,7 @@ struct gdb_session {
 	pthread_t vcpu;          /* the thread in KVM_RUN (the one calling the hooks) */
 	pthread_t watcher;
 	bool watcher_started;
+	bool watcher_failed;     /* pthread_create failed: run without it */
 	pthread_mutex_t lock;    /* watch, quit, kick and run->immediate_exit */
 	pthread_cond_t cond;
 	int wake_fd;             /* eventfd: tells the watcher to stop polling */
@@ -91,10 +93,33 @@ static void *watch_loop(void *arg)
 	return NULL;
 }
 
+/* The guest is about to run: let the watcher poll. The thread starts here, at the first
+ * run, not at create: a thread that exists when the process sandbox is entered would stay
+ * outside its Landlock domain (src/sandbox/), which binds only the calling thread and the
+ * threads it starts later. Without the thread gdb still works, but is heard only when the
+ * guest stops. The watcher blocks every signal: a process-directed one (the embedder's
+ * SIGINT) then goes to a thread that can act on it, not to one polling a socket while the
+ * vCPU thread stays in KVM_RUN. */
 static void start_watch(struct gdb_session *s)
 {
-	if (atomic_load(&s->watch))
+	sigset_t all, old;
+	int rc;
+
+	if (atomic_load(&s->watch) || s->watcher_failed)
 		return;
+	if (!s->watcher_started) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&s->watcher, NULL, watch_loop, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc) {
+			s->watcher_failed = true;
+			log_msg(s->vm->log, KVMBOX_LOG_WARN, s->vm->name, "gdb: cannot start the watcher "
+				"thread (%s): gdb is heard only when the guest stops", strerror(rc));
+			return;
+		}
+		s->watcher_started = true;
+	}
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->watch, true);
 	pthread_cond_signal(&s->cond);
@@ -324,14 +349,11 @@ static void describe(struct gdb_session *s)
 			 sp->host, gdb_conn_port(&s->conn));
 }
 
-/* The kick signal's handler (process-wide, idempotent) and the watcher thread. The watcher
- * blocks every signal: a process-directed one (the embedder's SIGINT) then goes to a thread
- * that can act on it, not to one polling a socket while the vCPU thread stays in KVM_RUN. */
-static int start_watcher(struct gdb_session *s, struct kvmbox_error *err)
+/* The kick signal's handler (process-wide, idempotent) and the watcher's eventfd; the
+ * thread itself starts with the first run (start_watch). */
+static int prepare_watcher(struct gdb_session *s, struct kvmbox_error *err)
 {
 	struct sigaction sa = { .sa_handler = on_kick, .sa_flags = SA_RESTART };
-	sigset_t all, old;
-	int rc;
 
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
@@ -339,13 +361,6 @@ static int start_watcher(struct gdb_session *s, struct kvmbox_error *err)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
 		return set_error(err, errno, "gdb: sigaction: %s", strerror(errno));
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->watcher, NULL, watch_loop, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return set_error(err, rc, "gdb: cannot start the watcher thread: %s", strerror(rc));
-	s->watcher_started = true;
 	return 0;
 }
 
@@ -389,6 +404,7 @@ static int gdb_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 	s->vm = vm;
 	s->wake_fd = -1;
 	s->conn.fd = s->conn.listen_fd = -1;
+	s->conn.remover_go = s->conn.remover_done = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	*state = s;
@@ -408,7 +424,7 @@ static int gdb_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 		"gdb: listening on %s (breakpoints: planted hlt; hbreak: %s; watchpoints: %s)",
 		s->address, s->target.caps & GDB_KVM_DR_EXEC ? "debug registers" : "planted hlt",
 		s->target.caps & GDB_KVM_DR_WRITE ? "debug registers" : "none, the debug registers do not fire for data here");
-	return start_watcher(s, err);
+	return prepare_watcher(s, err);
 }
 
 const char *kvmbox_vm_gdb_address(const struct kvmbox_vm *vm)
