@@ -24,39 +24,13 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS := \
+	src/base/log.c \
+	src/base/util.c \
 	src/chan/hub.c \
-	src/console.c \
-	src/debuginfo/debuginfo.c \
-	src/deadline.c \
-	src/exits.c \
-	src/explain.c \
-	src/features.c \
-	src/handler.c \
-	src/host.c \
-	src/image.c \
-	src/image_file.c \
-	src/kvm.c \
-	src/log.c \
-	src/mem.c \
-	src/guard.c \
-	src/pagewalk.c \
-	src/ports.c \
-	src/run.c \
-	src/sandbox/sandbox.c \
-	src/snapshot.c \
-	src/trace.c \
-	src/util.c \
-	src/sched/report.c \
-	src/sched/sched.c \
-	src/vm.c \
-	src/hc/args.c \
-	src/hc/chan.c \
-	src/hc/console.c \
-	src/hc/files.c \
-	src/hc/stats.c \
-	src/hc/table.c \
-	src/fault/images.c \
-	src/fault/report.c \
+	src/fault/fault_exit.c \
+	src/fault/fault_report.c \
+	src/fault/symbol_cache.c \
+	src/fault/symbolize.c \
 	src/gdb/conn.c \
 	src/gdb/kvm_target.c \
 	src/gdb/packet.c \
@@ -66,15 +40,42 @@ LIB_SRCS := \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \
+	src/hc/hc_args.c \
+	src/hc/hc_chan.c \
+	src/hc/hc_console.c \
+	src/hc/hc_files.c \
+	src/hc/hc_stats.c \
+	src/hc/hc_table.c \
+	src/image/image.c \
+	src/image/image_file.c \
+	src/kvm/kvm.c \
+	src/kvm/kvm_explain.c \
+	src/kvm/kvm_trace.c \
+	src/mem/mem.c \
+	src/sandbox/sandbox.c \
+	src/sched/sched.c \
+	src/sched/sched_report.c \
+	src/vm/vm_console.c \
+	src/vm/vm_create.c \
+	src/vm/vm_deadline.c \
+	src/vm/vm_exit.c \
+	src/vm/vm_features.c \
+	src/vm/vm_guard.c \
+	src/vm/vm_host.c \
+	src/vm/vm_ports.c \
+	src/vm/vm_reset.c \
+	src/vm/vm_run.c \
+	src/vm/vm_service.c \
+	src/vm/vm_walk.c \
 	src/x86/exc.c \
 	src/x86/idt.c \
 	src/x86/insn.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
+	src/x86/pagewalk.c \
+	src/x86/pagewalk_text.c \
 	src/x86/paging.c \
-	src/x86/regs.c \
-	src/x86/walk.c \
-	src/x86/walk_text.c
+	src/x86/regs.c
 
 CLI_SRCS := \
 	cli/conout.c \
@@ -88,7 +89,7 @@ CLI_SRCS := \
 	cli/signals.c \
 	cli/single.c \
 	cli/vm_opts.c \
-	cli/walk.c
+	cli/walk_print.c
 
 LIB := $(BUILD)/libkvmbox.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -218,8 +219,13 @@ tests: $(TEST_BINS) $(BUILD)/kvmbox guests $(CRAFTED_ALTLINK)
 
 # Every test program runs even when one fails; the summary line counts every test. Where this host has
 # no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.
-check: tests
+check: tests check-layers
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
+
+# The library's layers (src/LAYERS): no file uses one of a higher layer, and no circle.
+.PHONY: check-layers
+check-layers: $(LIB)
+	$(Q)python3 scripts/layers.py --objs $(BUILD)/obj --layers src/LAYERS
 
 # The unit tests need no KVM: they always run on this host.
 check-unit: $(UNIT_BINS)

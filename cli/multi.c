@@ -20,7 +20,7 @@
 #include "multi.h"
 #include "signals.h"
 #include "status.h"
-#include "walk.h"
+#include "walk_print.h"
 
 /* ---- Consoles and ports ----------------------------------------------------------------- */
 

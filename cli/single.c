@@ -13,7 +13,7 @@
 #include "signals.h"
 #include "single.h"
 #include "status.h"
-#include "walk.h"
+#include "walk_print.h"
 
 static uint64_t now_ns(void)
 {

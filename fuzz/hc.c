@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include "vm.h"
+#include "vm/vm.h"
 #include "kvmbox/chan.h"
 #include "fuzz.h"
 

@@ -1,10 +1,10 @@
-/* libFuzzer target: the guest-memory accessors of src/mem.c (guest-virtual: guest_read,
+/* libFuzzer target: the guest-memory accessors of src/mem/mem.c (guest-virtual: guest_read,
  * guest_write, guest_check, guest_read_str, guest_hva; guest-physical: mem_read, mem_write,
  * mem_load) with random paging state, random guest memory holding the page tables and a
  * random sequence of accesses, checked against their contracts in mem.h. */
 #include <errno.h>
 #include <string.h>
-#include "vm.h"
+#include "vm/vm.h"
 #include "fuzz.h"
 
 #define PAGE 4096u

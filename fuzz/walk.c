@@ -1,7 +1,7 @@
-/* libFuzzer target: the software page walker (src/x86/walk.c) with random paging state, a
+/* libFuzzer target: the software page walker (src/x86/pagewalk.c) with random paging state, a
  * random address and access, and random guest memory holding the tables. */
 #include <string.h>
-#include "x86/walk.h"
+#include "x86/pagewalk.h"
 #include "fuzz.h"
 
 #define MEM_MAX (1u << 20)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kvmbox/abi.h"
-#include "../log.h"
-#include "hub.h"
+#include "base/log.h"
+#include "chan/hub.h"
 
 struct chan {
 	struct chan_rec *ring; /* capacity slots, allocated on first use */

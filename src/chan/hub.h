@@ -1,4 +1,4 @@
-/* The channel hub's inside, for the channel hypercalls (src/hc/chan.c): FIFOs of records,
+/* The channel hub's inside, for the channel hypercalls (src/hc/hc_chan.c): FIFOs of records,
  * the members and the calls they wait in. The hub knows VMs only as opaque handles: moving
  * a record into a guest and finishing a guest's call are the caller's hooks (struct
  * hub_ops), so nothing here touches KVM or guest memory. */

@@ -1,10 +1,10 @@
 /* Crash reports: the port kvmbox's default exception handlers report on (src/x86/idt.c
  * builds them) and the last exception of a VM, for the run result's text and for a debugger
- * (docs/crash-reports.md). A feature of src/features.c: its state is per VM. */
+ * (docs/crash-reports.md). A feature of src/vm/vm_features.c: its state is per VM. */
 #ifndef KVMBOX_FAULT_H
 #define KVMBOX_FAULT_H
 
-#include "../x86/x86.h"
+#include "x86/x86.h"
 
 struct kvmbox_vm;
 
@@ -36,7 +36,7 @@ size_t fault_addr_why(const struct kvmbox_vm *vm, uint64_t addr, char *buf, size
 
 /* End VM's run at its KVM_EXIT_SHUTDOWN (a triple fault) with a report that says whose IDT
  * failed and where, or, when the host reset the vCPU at the shutdown (AMD SVM), that the
- * registers are reset state and not the fault's. Called by exit_stop (src/exits.c). */
+ * registers are reset state and not the fault's. Called by exit_stop (src/vm/vm_exit.c). */
 void fault_shutdown(struct kvmbox_vm *vm);
 
 #endif

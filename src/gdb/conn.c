@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include "gdb/conn.h"
 #include "gdb/stub.h"
-#include "log.h"
+#include "base/log.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define USAGE "expected tcp:[HOST:]PORT or unix:PATH"

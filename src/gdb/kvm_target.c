@@ -4,11 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 #include "gdb/kvm_target.h"
-#include "kvm.h"
-#include "log.h"
-#include "mem.h"
-#include "util.h"
-#include "vm.h"
+#include "kvm/kvm.h"
+#include "base/log.h"
+#include "mem/mem.h"
+#include "base/util.h"
+#include "vm/vm.h"
 
 #define HLT 0xf4
 #define DR6_BS (1u << 14)   /* single-step (Intel SDM Vol. 3, 18.2.3) */

@@ -1,5 +1,5 @@
 /* The stub's target over a KVM vCPU (struct gdb_target_ops for src/gdb/stub.c): registers from
- * kvm_run sync_regs and KVM_GET_FPU, memory on guest-virtual addresses through src/mem.c's
+ * kvm_run sync_regs and KVM_GET_FPU, memory on guest-virtual addresses through src/mem/mem.c's
  * walker-checked accessors, breakpoints by the mechanism this host's KVM honours (probed once:
  * debug registers, or a planted hlt, which exits to userspace on every KVM), single-step with
  * KVM_SET_GUEST_DEBUG, and the decoding of the exits all that causes. */

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "gdb/kvm_target.h"
-#include "kvm.h"
+#include "kvm/kvm.h"
 
 #define PROBE_MEM 0x10000
 #define PROBE_ADDR 0x1000

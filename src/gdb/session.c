@@ -12,16 +12,16 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include "console.h"
+#include "vm/vm_console.h"
 #include "fault/fault.h"
-#include "feature.h"
+#include "vm/vm_features.h"
 #include "gdb/conn.h"
 #include "gdb/kvm_target.h"
 #include "gdb/stub.h"
-#include "log.h"
-#include "signals.h"
-#include "util.h"
-#include "vm.h"
+#include "base/log.h"
+#include "base/rtsig.h"
+#include "base/util.h"
+#include "vm/vm.h"
 
 extern const struct vm_feature gdb_feature;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gdb/tdesc.h"
-#include "util.h"
+#include "base/util.h"
 
 #define FIELD_SIZE(f) sizeof(((struct gdb_cpu *)0)->f)
 #define REG(nm, ty, grp, nbits, f) \

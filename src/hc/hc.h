@@ -1,5 +1,5 @@
-/* The hypercall table: call number -> handler. Each feature (console.c, stats.c, files.c,
- * chan.c ...) lists its calls in its descriptor (src/feature.h), registered per VM at create;
+/* The hypercall table: call number -> handler. Each feature (hc_console.c, hc_stats.c, hc_files.c,
+ * hc_chan.c ...) lists its calls in its descriptor (src/vm/vm_features.h), registered per VM at create;
  * the run loop dispatches I/O exits on the hypercall ports here. Handlers change VM state
  * only; they never run or schedule VMs. */
 #ifndef KVMBOX_HC_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/abi.h"
-#include "../ports.h"
+#include "vm/vm_ports.h"
 
 struct kvmbox_vm;
 

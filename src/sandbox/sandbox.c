@@ -27,10 +27,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "kvmbox/sandbox.h"
-#include "../hc/hc.h"
-#include "../signals.h"
-#include "../util.h"
-#include "../vm.h"
+#include "hc/hc.h"
+#include "base/rtsig.h"
+#include "base/util.h"
+#include "vm/vm.h"
 
 /* Sanitizer runtimes make calls of their own (LSan's leak check at exit stops the process
  * with a ptrace-ing clone that reads /proc/self/task with the legacy open and getdents);
@@ -87,7 +87,7 @@ static uint64_t fs_rights(int abi)
 }
 
 /* What a share grants: reading its files; in a read-write share also writing them, creating
- * regular files (src/hc/files.c's O_CREAT|O_EXCL) and O_TRUNC. Never a directory listing,
+ * regular files (src/hc/hc_files.c's O_CREAT|O_EXCL) and O_TRUNC. Never a directory listing,
  * a removal, a rename or a link, which no hypercall makes. */
 static uint64_t share_rights(int abi, bool readonly)
 {
@@ -308,7 +308,7 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 
 /* Calls allowed whatever their arguments, in every run: the console, output files and the
  * share's files through descriptors opened before; the C library's heap; the deadline's
- * signal (blocked but inside KVM_RUN, drained with sigtimedwait: src/deadline.c); the end. */
+ * signal (blocked but inside KVM_RUN, drained with sigtimedwait: src/vm/vm_deadline.c); the end. */
 static const int plain_calls[] = {
 	SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(poll),
 	SCMP_SYS(munmap), SCMP_SYS(brk),
@@ -320,10 +320,10 @@ static const int plain_calls[] = {
 
 /* The KVM requests made after setup, each on its own kind of descriptor: the run loop, the
  * deadline's signal mask and --walk's translation on the vCPU; the dirty log of a reset on
- * a VM with a snapshot (src/run.c, src/deadline.c, src/pagewalk.c, src/mem.c). Creating VMs,
+ * a VM with a snapshot (src/vm/vm_run.c, src/vm/vm_deadline.c, src/vm/vm_walk.c, src/mem/mem.c). Creating VMs,
  * vCPUs or memory slots, and the system ioctls on /dev/kvm, are not among them. */
 static const unsigned long vcpu_requests[] = { KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_TRANSLATE };
-/* A gdb session's, on its VM's vCPU (src/gdb/kvm_target.c, src/kvm.c). */
+/* A gdb session's, on its VM's vCPU (src/gdb/kvm_target.c, src/kvm/kvm.c). */
 static const unsigned long gdb_vcpu_requests[] = {
 	KVM_GET_FPU, KVM_SET_FPU, KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_GUEST_DEBUG,
 };
@@ -386,7 +386,7 @@ static int allow_with_args(scmp_filter_ctx ctx)
 	return ret;
 }
 
-/* Share files (src/hc/files.c): openat2 resolves each guest path beneath the share, openat
+/* Share files (src/hc/hc_files.c): openat2 resolves each guest path beneath the share, openat
  * reopens the regular file just checked through /proc/self/fd; then reading, the offset and
  * the status flags (the size caps read O_APPEND). No argument of the opens is checked: a
  * filter sees neither the path nor openat2's struct open_how, and pinning the directory

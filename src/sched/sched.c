@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "log.h"
-#include "util.h"
-#include "sched_int.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "sched/sched_int.h"
 
 #define QUANTUM_DEFAULT_NS 10000000ull
 #define SHARE_MAX 1000000u

@@ -1,5 +1,5 @@
 /* The scheduler's private state, shared by the policy/loop code (sched.c) and the report,
- * JSON and trace writers (report.c). */
+ * JSON and trace writers (sched_report.c). */
 #ifndef KVMBOX_SCHED_INT_H
 #define KVMBOX_SCHED_INT_H
 
@@ -46,7 +46,7 @@ struct kvmbox_sched {
 
 };
 
-/* Trace-event JSON (report.c): the header, one complete event per slice, the footer. */
+/* Trace-event JSON (sched_report.c): the header, one complete event per slice, the footer. */
 void sched_trace_begin(struct kvmbox_sched *s);
 void sched_trace_slice(struct kvmbox_sched *s, unsigned i, uint64_t t0, uint64_t t1,
 		       const char *why);

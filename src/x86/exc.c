@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bits.h"
-#include "x86.h"
+#include "x86/bits.h"
+#include "x86/x86.h"
 
 /* SDM Vol 3A 6.3.1, Table 6-1 (and AMD APM Vol 2 8.2 for #VC and #SX). */
 static const struct {

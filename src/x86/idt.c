@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "kvmbox/abi.h"
-#include "bits.h"
-#include "idt.h"
-#include "layout.h"
-#include "x86.h"
+#include "x86/bits.h"
+#include "x86/idt.h"
+#include "x86/layout.h"
+#include "x86/x86.h"
 
 /* The stubs' instructions; the same bytes decode alike in 16-, 32- and 64-bit code. */
 #define OP_PUSH_IMM8 0x6au /* push imm8 (sign-extended to the stack width) */

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bits.h"
-#include "x86.h"
+#include "x86/bits.h"
+#include "x86/x86.h"
 
 /* A general register's value as an address component, or false for any other register. */
 static bool reg_value(x86_reg reg, const struct kvm_regs *r, uint64_t next_ip, uint64_t *v)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "kvmbox/kvmbox.h"
-#include "layout.h"
+#include "x86/layout.h"
 
 static void set_err(struct kvmbox_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

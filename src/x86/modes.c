@@ -5,11 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bits.h"
-#include "idt.h"
-#include "layout.h"
-#include "paging.h"
-#include "x86.h"
+#include "x86/bits.h"
+#include "x86/idt.h"
+#include "x86/layout.h"
+#include "x86/paging.h"
+#include "x86/x86.h"
 
 struct mode_desc {
 	const char *name;

@@ -1,12 +1,12 @@
 /* Page-table builders: the identity maps kvmbox gives paged32 and long-mode guests
- * (docs/modes.md draws them). The software walker that reads them back is walk.c. */
+ * (docs/modes.md draws them). The software walker that reads them back is pagewalk.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "bits.h"
-#include "layout.h"
-#include "paging.h"
+#include "x86/bits.h"
+#include "x86/layout.h"
+#include "x86/paging.h"
 
 /* Flags of every identity-map entry: present, writable, and user-accessible so that a guest
  * that drops to CPL 3 still reaches its memory; the effective rights are the AND over all

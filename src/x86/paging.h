@@ -2,7 +2,7 @@
 #ifndef KVMBOX_X86_PAGING_H
 #define KVMBOX_X86_PAGING_H
 
-#include "x86.h"
+#include "x86/x86.h"
 
 /* A builder writes the paging structures of one mode into the system area LAYOUT describes,
  * identity-mapping every byte of guest memory (rounded up to the builder's page size).

@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "bits.h"
-#include "x86.h"
+#include "x86/bits.h"
+#include "x86/x86.h"
 
 /* Append to BUF at *POS without ever overrunning LEN; *POS stops at LEN - 1 on truncation. */
 static void append(char *buf, size_t len, size_t *pos, const char *fmt, ...)

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
-#include "../mem.h"
+#include "mem/gmem.h"
 
 /* Build MODE's host-made structures (GDT, TSS, page tables) in guest memory where LAYOUT
  * (from kvmbox_layout_get) puts them, and set SREGS and REGS so that the vCPU starts at
@@ -20,7 +20,7 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
 /* The NULL guard (docs/crash-reports.md) in the paged modes: unmap page 0 (linear 0-0xfff)
  * in the identity map x86_mode_setup built for MODE, so that an access through a NULL
  * pointer is a not-present #PF. Returns 0, -EINVAL (the tables are not where LAYOUT says), or
- * -ENOTSUP for a mode without paging (protected mode's guard is the memory slot, src/mem.c;
+ * -ENOTSUP for a mode without paging (protected mode's guard is the memory slot, src/mem/mem.c;
  * real mode has none). */
 int x86_guard_null(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout);
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "mem.h"
+#include "mem/mem.h"
 
 /* Untouched MAP_NORESERVE pages cost nothing, so even 3 GiB guests are cheap. */
 static inline struct gmem mem_new(uint64_t size)

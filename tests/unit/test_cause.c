@@ -1,4 +1,4 @@
-/* The sentences kvm_word_cause (src/kvm.c) gives for made-up host facts: the states this host
+/* The sentences kvm_word_cause (src/kvm/kvm.c) gives for made-up host facts: the states this host
  * cannot produce (no module, no VMX/SVM, a bad API version, a missing capability), without any
  * system access. */
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "kvmbox/kvmbox.h"
-#include "kvm.h"
+#include "kvm/kvm.h"
 
 static struct kvmbox_host_info made_up(const char *module, bool kvm, bool cpu_virt, bool nested)
 {

@@ -1,7 +1,7 @@
 /* Unit tests for the VM core's registries and the channel hub: the port registry
- * (src/ports.c), the hypercall table (src/hc/table.c hc_register) and the hub
+ * (src/vm/vm_ports.c), the hypercall table (src/hc/hc_table.c hc_register) and the hub
  * (src/chan/hub.c), which knows VMs only as handles, so fake ones do; and one guest-memory
- * contract (src/mem.c) on a fake VM. No KVM needed. */
+ * contract (src/mem/mem.c) on a fake VM. No KVM needed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +16,8 @@
 #include "kvmbox/kvmbox.h"
 #include "chan/hub.h"
 #include "hc/hc.h"
-#include "ports.h"
-#include "vm.h"
+#include "vm/vm_ports.h"
+#include "vm/vm.h"
 #include "x86/bits.h"
 
 static int port_a(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "debuginfo/debuginfo.h"
+#include "fault/symbolize.h"
 #include "debuginfo_expect.h" /* addr2line_lines, from tests/unit/debuginfo_expect.sh */
 
 static const char *build_dir(void)

@@ -1,4 +1,4 @@
-/* src/trace.c and src/explain.c without a guest: the decoding of exits a well-behaved guest
+/* src/kvm/kvm_trace.c and src/kvm/kvm_explain.c without a guest: the decoding of exits a well-behaved guest
  * never produces (MMIO, internal error, failed entry, string I/O), the argument structs of
  * ioctls kvmbox makes only on some paths, the explain table's coverage, and that nothing is
  * formatted below each function's level (the run loop relies on it). */
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <linux/kvm.h>
 
-#include "explain.h"
-#include "trace.h"
+#include "kvm/kvm_explain.h"
+#include "kvm/kvm_trace.h"
 
 struct sink {
 	struct kvmbox_log log;

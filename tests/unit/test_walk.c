@@ -1,5 +1,5 @@
-/* Unit tests for the described page walk (src/x86/walk.c x86_walk_describe and
- * x86_walk_segment, src/x86/walk_text.c): hand-built tables for 32-bit paging (which this
+/* Unit tests for the described page walk (src/x86/pagewalk.c x86_walk_describe and
+ * x86_walk_segment, src/x86/pagewalk_text.c): hand-built tables for 32-bit paging (which this
  * host's KVM cannot run, so paged32 is checked here everywhere), PAE and 4-level paging; each
  * level recorded with its table, index and entry; the same answer as the plain walker; the
  * segment arithmetic of real and protected mode; both renderings. */
@@ -17,7 +17,7 @@
 
 #include "x86/bits.h"
 #include "x86/paging.h"
-#include "x86/walk.h"
+#include "x86/pagewalk.h"
 #include "gmem_test.h"
 
 #define MEM (8ull << 20)
