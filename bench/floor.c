@@ -1,12 +1,19 @@
 /* The raw-KVM floor: the least a KVM program must do for each figure kvmbox is measured on,
  * with the fewest syscalls (no GET_SREGS: the initial special registers are built here and
- * handed over through kvm_run sync_regs; no GET_SUPPORTED_CPUID: a four-leaf CPUID with PAE
- * and LM; no teardown at exit). Hand-written guests, no library. bench/run.sh runs it.
+ * handed over through kvm_run sync_regs; a four-leaf CPUID with PAE and LM instead of
+ * GET_SUPPORTED_CPUID; no teardown at exit). Hand-written guests, no library. bench/run.sh
+ * runs it.
  *
- *   floor hello-long | hello-real   whole-process cold start: print "Hello, world!", check, exit
+ *   floor hello long|real [VARIANT]  whole-process cold start: print "Hello, world!", check,
+ *                                    exit. Without VARIANT the minimal program (no coalesced
+ *                                    console: the floor kvmbox is held to); VARIANT, for the
+ *                                    cost of a coalesced console and ways around it:
+ *                                    coalesce (zone registered at bring-up), unregister (...
+ *                                    and unregistered before exit), reaper (... and the VM's
+ *                                    last close left to a forked child)
  *   floor hold SECONDS              keep one VM open (a host that already runs a VM)
  *   floor spawn R NAME CMD...       time R whole-process runs of CMD (output to /dev/null)
- *   floor phases R                  bring-up phases of a hello VM (long mode)
+ *   floor phases R                  each bring-up and teardown step of a hello VM (long mode)
  *   floor exits R N                 bare OUT and hypercall-like IN exit round trips
  *   floor insn R N                  one guest instruction at CPL 0 and at CPL 3
  *   floor coalesced R N             one byte on a coalesced-PIO port (N rounded up to 16s)
@@ -18,6 +25,7 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -98,8 +106,6 @@ struct fvm {
 
 /* Phases recorded by fvm_create when asked. */
 enum { PH_CREATE_VM, PH_MEMORY, PH_VCPU, PH_CPUID, PH_REGS, PH_COUNT };
-static const char *const phase_names[PH_COUNT] = { "create_vm", "memory", "vcpu", "cpuid",
-						   "regs_and_load" };
 
 static void xioctl_fail(const char *what)
 {
@@ -160,9 +166,26 @@ static void set_min_cpuid(int vcpu)
 	XIOCTL(vcpu, KVM_SET_CPUID2, &cpuid.c);
 }
 
-/* Create a VM running G from CODE_GPA. PH (may be NULL) gets a timestamp after each phase. */
+/* The console port's zone in the coalesced ring: KVM queues its bytes instead of exiting. */
+static void fvm_coalesce(struct fvm *v)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = PORT_CONSOLE, .size = 1, .pio = 1 };
+
+	XIOCTL(v->vm, KVM_REGISTER_COALESCED_MMIO, &z);
+	v->ring = (void *)((char *)v->run + KVM_COALESCED_MMIO_PAGE_OFFSET * 4096);
+}
+
+static void fvm_uncoalesce(struct fvm *v)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = PORT_CONSOLE, .size = 1, .pio = 1 };
+
+	XIOCTL(v->vm, KVM_UNREGISTER_COALESCED_MMIO, &z);
+}
+
+/* Create a VM running G from CODE_GPA, without a coalesced zone (fvm_coalesce adds it). PH
+ * (may be NULL) gets a timestamp after each phase. */
 static void fvm_create(struct fvm *v, int kvm, size_t run_size, const struct guest *g,
-		       bool coalesce, uint64_t *ph)
+		       uint64_t *ph)
 {
 	struct kvm_userspace_memory_region region = { .memory_size = MEM_SIZE };
 
@@ -184,12 +207,6 @@ static void fvm_create(struct fvm *v, int kvm, size_t run_size, const struct gue
 	if (v->run == MAP_FAILED)
 		BENCH_DIE("mmap kvm_run: %s", strerror(errno));
 	v->ring = NULL;
-	if (coalesce) {
-		struct kvm_coalesced_mmio_zone z = { .addr = PORT_CONSOLE, .size = 1, .pio = 1 };
-
-		XIOCTL(v->vm, KVM_REGISTER_COALESCED_MMIO, &z);
-		v->ring = (void *)((char *)v->run + KVM_COALESCED_MMIO_PAGE_OFFSET * 4096);
-	}
 	if (ph)
 		ph[PH_VCPU] = bench_now_ns();
 	if (g->long_mode)
@@ -269,20 +286,51 @@ static int open_kvm(size_t *run_size)
 	return kvm;
 }
 
-/* Whole process: the fewest syscalls that run the hello guest, print its output and check it. */
-static int cmd_hello(const struct guest *g)
+/* Whole process: the fewest syscalls that run the hello guest, print its output and check
+ * it, then exit (the kernel releases the VM at exit, as it would at close). VARIANT adds a
+ * coalesced console ("coalesce") and ways around the wait its release then costs:
+ * "unregister" takes the zone out again before exiting, "reaper" forks a child that holds
+ * the VM's descriptors until this process has exited, so that the last close, and the wait,
+ * happen in the child after the caller has the status. */
+static int cmd_hello(const struct guest *g, const char *variant)
 {
 	char out[64];
 	size_t len = 0, run_size;
 	struct fvm v;
-	int kvm = open_kvm(&run_size);
+	int kvm, gate[2];
 
-	fvm_create(&v, kvm, run_size, g, true, NULL);
+	if (*variant && strcmp(variant, "coalesce") && strcmp(variant, "unregister") &&
+	    strcmp(variant, "reaper"))
+		BENCH_DIE("hello: no variant '%s' (coalesce, unregister, reaper)", variant);
+	kvm = open_kvm(&run_size);
+	fvm_create(&v, kvm, run_size, g, NULL);
+	if (*variant)
+		fvm_coalesce(&v);
 	if (run_hello(&v, out, &len, sizeof(out)) < 0)
 		return 1;
 	if (write(1, out, len) != (ssize_t)len)
 		return 1;
-	return 0; /* the kernel releases the VM at exit, as it would after close() */
+	if (!strcmp(variant, "unregister"))
+		fvm_uncoalesce(&v);
+	if (!strcmp(variant, "reaper")) {
+		if (pipe(gate) < 0)
+			return 1;
+		switch (fork()) {
+		case -1:
+			return 1;
+		case 0: /* the reaper: no stdio of the caller's; wait for the parent's exit */
+			close(0);
+			close(1);
+			close(2);
+			close(gate[1]);
+			if (read(gate[0], out, 1) < 0)
+				_exit(1);
+			_exit(0); /* the last close of the VM is this exit's */
+		default:
+			close(gate[0]);
+		}
+	}
+	return 0;
 }
 
 static int cmd_hold(double seconds)
@@ -291,20 +339,32 @@ static int cmd_hold(double seconds)
 	struct fvm v;
 	int kvm = open_kvm(&run_size);
 
-	fvm_create(&v, kvm, run_size, &hello_long, false, NULL);
+	fvm_create(&v, kvm, run_size, &hello_long, NULL);
 	usleep((useconds_t)(seconds * 1e6));
 	return 0;
 }
 
-/* Whole-process runs of CMD with stdout and stderr on /dev/null. */
+static double tv_us(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
+}
+
+/* Whole-process runs of CMD with stdout and stderr on /dev/null: wall time from spawn to the
+ * reaped status and the child's CPU time. This process is a subreaper, so a descendant the
+ * child leaves running (a reaper) comes back here: its CPU time and the time until the last
+ * one is reaped are recorded too ("orphan_cpu_median", "done_median"). */
 static int cmd_spawn(int reps, const char *name, char **argv)
 {
 	extern char **environ;
 	posix_spawn_file_actions_t fa;
 	double *t = bench_xcalloc((size_t)reps, sizeof(double));
 	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	double *done = bench_xcalloc((size_t)reps, sizeof(double));
+	double *oc = bench_xcalloc((size_t)reps, sizeof(double));
 	int i, failures = 0;
+	char extra[128];
 
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
@@ -320,46 +380,99 @@ static int cmd_spawn(int reps, const char *name, char **argv)
 			BENCH_DIE("wait4: %s", strerror(errno));
 		t[i] = (double)(bench_now_ns() - t0) / 1e3;
 		/* The child's own CPU time (user + system), precise in total (getrusage(2)). */
-		c[i] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+		c[i] = tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			failures++;
+		while (wait4(-1, NULL, 0, &ru) > 0)
+			oc[i] += tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
+		done[i] = (double)(bench_now_ns() - t0) / 1e3;
 	}
 	if (failures)
 		BENCH_DIE("%s: %d of %d runs failed", name, failures, reps);
-	bench_emit2(name, "us", t, c, (size_t)reps, "");
+	snprintf(extra, sizeof(extra), "\"done_median\":%.6g,\"orphan_cpu_median\":%.6g",
+		 bench_pct(done, (size_t)reps, 50), bench_pct(oc, (size_t)reps, 50));
+	bench_emit2(name, "us", t, c, (size_t)reps, extra);
 	return 0;
+}
+
+/* Each step of a hello VM's life, timed alone (bench/run.sh reports every one, so that a
+ * step that grows cannot hide in a total). The VMs take turns at three teardowns: plain;
+ * with the console's coalesced zone registered before the run; registered and then taken
+ * out again before the close. Besides the floor's own four-leaf CPUID, each VM also pays
+ * for the host's full CPUID (KVM_GET_SUPPORTED_CPUID and KVM_SET_CPUID2 with it), set
+ * first and then replaced (both are allowed before the first KVM_RUN). */
+enum {
+	ST_OPEN, ST_CREATE_VM, ST_MEMORY, ST_VCPU, ST_HOST_CPUID, ST_CPUID, ST_REGS, ST_REGISTER,
+	ST_FIRST_RUN, ST_UNREGISTER, ST_DESTROY, ST_DESTROY_COALESCED, ST_DESTROY_UNREGISTERED,
+	ST_COUNT
+};
+static const char *const step_names[ST_COUNT] = {
+	"open", "create_vm", "memory", "vcpu", "host_cpuid", "cpuid", "regs_and_load",
+	"coalesce_register", "first_run", "coalesce_unregister", "destroy", "destroy_coalesced",
+	"destroy_unregistered",
+};
+
+static void set_host_cpuid(int kvm, int vcpu)
+{
+	struct kvm_cpuid2 *c = bench_xcalloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+
+	c->nent = 256;
+	XIOCTL(kvm, KVM_GET_SUPPORTED_CPUID, c);
+	XIOCTL(vcpu, KVM_SET_CPUID2, c);
+	free(c);
 }
 
 static int cmd_phases(int reps)
 {
-	double *t[PH_COUNT + 2];
+	double *t[ST_COUNT];
+	size_t n[ST_COUNT] = { 0 };
 	char name[64], out[64];
 	size_t run_size;
 	int kvm = open_kvm(&run_size), i, p;
 
-	for (p = 0; p < PH_COUNT + 2; p++)
+	for (p = 0; p < ST_COUNT; p++)
 		t[p] = bench_xcalloc((size_t)reps, sizeof(double));
 	for (i = 0; i < reps; i++) {
-		uint64_t ph[PH_COUNT], t0 = bench_now_ns(), t1, t2;
+		uint64_t ph[PH_COUNT], t0, t1;
+		int variant = i % 3, k;
 		size_t len = 0;
 		struct fvm v;
 
-		fvm_create(&v, kvm, run_size, &hello_long, true, ph);
-		if (run_hello(&v, out, &len, sizeof(out)) < 0)
-			BENCH_DIE("hello failed");
+#define STEP(id, expr)                                                         \
+	do {                                                                   \
+		t0 = bench_now_ns();                                           \
+		expr;                                                          \
+		t[id][n[id]++] = (double)(bench_now_ns() - t0) / 1e3;          \
+	} while (0)
+		STEP(ST_OPEN, close(open_kvm(NULL)));
+		t0 = bench_now_ns();
+		fvm_create(&v, kvm, run_size, &hello_long, ph);
+		for (p = PH_CREATE_VM; p <= PH_REGS; p++) {
+			static const int id[PH_COUNT] = { ST_CREATE_VM, ST_MEMORY, ST_VCPU, ST_CPUID,
+							  ST_REGS };
+
+			t[id[p]][n[id[p]]++] = (double)(ph[p] - (p ? ph[p - 1] : t0)) / 1e3;
+		}
+		STEP(ST_HOST_CPUID, set_host_cpuid(kvm, v.vcpu));
+		set_min_cpuid(v.vcpu);
+		if (variant)
+			STEP(ST_REGISTER, fvm_coalesce(&v));
 		t1 = bench_now_ns();
-		fvm_destroy(&v);
-		t2 = bench_now_ns();
-		for (p = 0; p < PH_COUNT; p++)
-			t[p][i] = (double)(ph[p] - (p ? ph[p - 1] : t0)) / 1e3;
-		t[PH_COUNT][i] = (double)(t1 - ph[PH_COUNT - 1]) / 1e3;
-		t[PH_COUNT + 1][i] = (double)(t2 - t1) / 1e3;
+		if (run_hello(&v, out, &len, sizeof(out)) < 0 || len != 14)
+			BENCH_DIE("hello failed");
+		t[ST_FIRST_RUN][n[ST_FIRST_RUN]++] = (double)(bench_now_ns() - t1) / 1e3;
+		if (variant == 2)
+			STEP(ST_UNREGISTER, fvm_uncoalesce(&v));
+		k = variant == 0 ? ST_DESTROY : variant == 1 ? ST_DESTROY_COALESCED
+							     : ST_DESTROY_UNREGISTERED;
+		STEP(k, fvm_destroy(&v));
+#undef STEP
 	}
-	for (p = 0; p < PH_COUNT + 2; p++) {
-		snprintf(name, sizeof(name), "floor.phase.%s",
-			 p < PH_COUNT ? phase_names[p] : p == PH_COUNT ? "first_run" : "destroy");
-		bench_emit(name, "us", t[p], (size_t)reps, "");
+	for (p = 0; p < ST_COUNT; p++) {
+		snprintf(name, sizeof(name), "floor.phase.%s", step_names[p]);
+		if (n[p])
+			bench_emit(name, "us", t[p], n[p], "");
+		free(t[p]);
 	}
 	return 0;
 }
@@ -378,7 +491,7 @@ static int cmd_exits(int reps, int n)
 	for (int k = 0; k < 3; k++) {
 		t[k] = bench_xcalloc((size_t)reps, sizeof(double));
 		c[k] = bench_xcalloc((size_t)reps, sizeof(double));
-		fvm_create(&v[k], kvm, run_size, g[k], false, NULL);
+		fvm_create(&v[k], kvm, run_size, g[k], NULL);
 		/* The last variant also has KVM copy the registers out at every exit (sync_regs). */
 		v[k].run->kvm_valid_regs = k == 2 ? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS : 0;
 	}
@@ -429,7 +542,7 @@ static int cmd_insn(int reps, int n)
 			struct kvm_sregs *s;
 			uint64_t t0, c0;
 
-			fvm_create(&v, kvm, run_size, &loop_nops, false, NULL);
+			fvm_create(&v, kvm, run_size, &loop_nops, NULL);
 			s = &v.run->s.regs.sregs;
 			if (cpl[k]) {
 				s->cs.selector = 0x1b;
@@ -466,7 +579,8 @@ static int cmd_coalesced(int reps, int n)
 	int kvm = open_kvm(&run_size);
 	struct fvm v;
 
-	fvm_create(&v, kvm, run_size, &loop_e9, true, NULL);
+	fvm_create(&v, kvm, run_size, &loop_e9, NULL);
+	fvm_coalesce(&v);
 	for (int i = -reps / 10; i < reps; i++) {
 		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
 		size_t len = 0;
@@ -512,7 +626,7 @@ static void crd_loop(int kvm, size_t run_size, int reps, const char *name)
 		size_t len = 0;
 		struct fvm v;
 
-		fvm_create(&v, kvm, run_size, &hello_long, true, NULL);
+		fvm_create(&v, kvm, run_size, &hello_long, NULL);
 		if (run_hello(&v, out, &len, sizeof(out)) < 0)
 			BENCH_DIE("hello failed");
 		fvm_destroy(&v);
@@ -531,7 +645,7 @@ static int cmd_crd(int reps)
 	struct fvm hold;
 
 	crd_loop(kvm, run_size, reps, "floor.crd_alone");
-	fvm_create(&hold, kvm, run_size, &hello_long, false, NULL);
+	fvm_create(&hold, kvm, run_size, &hello_long, NULL);
 	crd_loop(kvm, run_size, reps, "floor.crd");
 	fvm_destroy(&hold);
 	return 0;
@@ -550,7 +664,8 @@ static int cmd_rerun(int reps)
 	struct kvm_regs regs0;
 	struct fvm v;
 
-	fvm_create(&v, kvm, run_size, &hello_long, true, NULL);
+	fvm_create(&v, kvm, run_size, &hello_long, NULL);
+	fvm_coalesce(&v); /* a VM run again and again: coalescing pays */
 	regs0 = v.run->s.regs.regs;
 	t0 = bench_now_ns();
 	c0 = bench_cpu_ns();
@@ -591,7 +706,7 @@ static int cmd_rss(void)
 		char name[64];
 
 		for (int i = 0; i < counts[c]; i++)
-			fvm_create(&v[i], kvm, run_size, &hello_long, true, NULL);
+			fvm_create(&v[i], kvm, run_size, &hello_long, NULL);
 		after = bench_rss_kib();
 		snprintf(name, sizeof(name), "floor.rss_per_vm_%d", counts[c]);
 		bench_emit1(name, "KiB", (double)(after - before) / counts[c], "");
@@ -606,10 +721,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
-	if (!strcmp(cmd, "hello-long"))
-		return cmd_hello(&hello_long);
-	if (!strcmp(cmd, "hello-real"))
-		return cmd_hello(&hello_real);
+	if (!strcmp(cmd, "hello") && argc > 2 && (!strcmp(argv[2], "long") || !strcmp(argv[2], "real")))
+		return cmd_hello(argv[2][0] == 'l' ? &hello_long : &hello_real, argc > 3 ? argv[3] : "");
 	if (!strcmp(cmd, "hold"))
 		return cmd_hold(argc > 2 ? atof(argv[2]) : 3600);
 	if (!strcmp(cmd, "spawn") && argc > 4)
@@ -629,7 +742,7 @@ int main(int argc, char **argv)
 		return cmd_rerun(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
-	fprintf(stderr, "usage: floor hello-long|hello-real|hold S|spawn R NAME CMD...|phases R|"
+	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper]|hold S|spawn R NAME CMD...|phases R|"
 			"exits R N|insn R N|coalesced R N|crd R|rerun R|rss\n");
 	return 2;
 }
