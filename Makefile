@@ -65,6 +65,7 @@ LIB_SRCS := \
 	src/gdb/stub.c \
 	src/gdb/stub_cmd.c \
 	src/gdb/tdesc.c \
+	src/x86/cpuid.c \
 	src/x86/exc.c \
 	src/x86/idt.c \
 	src/x86/layout.c \
@@ -140,6 +141,7 @@ TESTS := \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_cpuid \
 	host/test_doctor \
 	host/test_faults \
 	host/test_gdb_session \

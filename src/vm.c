@@ -25,9 +25,9 @@ _Static_assert(KVMBOX_MEM_MAX <= TSS_ADDR, "guest memory must end below the TSS 
 #define CPUID_ENTRIES_FIRST 128
 #define CPUID_ENTRIES_MAX 1024
 
-/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. KVM answers
- * E2BIG when the buffer is too small: grow it (KVM API doc, KVM_GET_SUPPORTED_CPUID). */
-static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
+/* Everything the host's KVM supports (KVMBOX_VM_HOST_CPUID). KVM answers E2BIG when the
+ * buffer is too small: grow it (KVM API doc, KVM_GET_SUPPORTED_CPUID). */
+static int set_host_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	uint32_t nent;
 	int ret = -E2BIG;
@@ -44,6 +44,22 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		free(cpuid);
 	}
 	return ret;
+}
+
+/* The guest's CPUID: kvmbox's CPU model (src/x86/cpuid.c says why), or the host's. KVM needs
+ * one before the first KVM_RUN: a new vCPU's table is empty, and long mode needs its LM bit. */
+static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	union {
+		struct kvm_cpuid2 c;
+		uint8_t bytes[sizeof(struct kvm_cpuid2) +
+			      X86_CPUID_MODEL_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
+	} model = { .c.nent = 0 };
+
+	if (vm->flags & KVMBOX_VM_HOST_CPUID)
+		return set_host_cpuid(vm, err);
+	model.c.nent = (uint32_t)x86_cpuid_model(model.c.entries, X86_CPUID_MODEL_ENTRIES);
+	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &model.c, err);
 }
 
 /* Initial CPU state: KVM's reset values, changed by the mode table, handed to KVM through

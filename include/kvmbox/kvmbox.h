@@ -132,6 +132,10 @@ enum {
 	/* No hypercall tells the guest a host address: gvaToHva answers 0, gvaToHva64 -EPERM
 	 * (for untrusted guests: host addresses would defeat the host's ASLR). */
 	KVMBOX_VM_HIDE_HOST_ADDRESSES = 1u << 5,
+	/* The guest's CPUID is everything this host's KVM supports (KVM_GET_SUPPORTED_CPUID),
+	 * instead of kvmbox's own small CPU model (docs/bringup.md); costs about 0.4 ms per VM
+	 * where the CPUID instruction traps (a nested host). */
+	KVMBOX_VM_HOST_CPUID = 1u << 8,
 };
 
 /* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per

@@ -17,6 +17,13 @@
 int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout,
 		   gva_t entry, struct kvm_sregs *sregs, struct kvm_regs *regs);
 
+/* kvmbox's CPU model for KVM_SET_CPUID2 (src/x86/cpuid.c): the host's vendor and
+ * family/model/stepping, the AMD64 baseline features, long mode, NX and SYSCALL. Fills E
+ * (MAX entries, at least X86_CPUID_MODEL_ENTRIES) and returns the count, or 0 when MAX is
+ * too small. Runs two CPUID instructions. */
+#define X86_CPUID_MODEL_ENTRIES 4
+size_t x86_cpuid_model(struct kvm_cpuid_entry2 *e, size_t max);
+
 /* The paging state the walker needs, copied from the vCPU's special registers. */
 struct x86_paging {
 	uint64_t cr0, cr3, cr4, efer;
