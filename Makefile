@@ -141,6 +141,7 @@ TESTS := \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_console \
 	host/test_cpuid \
 	host/test_doctor \
 	host/test_faults \

@@ -138,6 +138,7 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	snprintf(vm->name, sizeof(vm->name), "%s", cfg->name ? cfg->name : "vm");
 	vm->mode = cfg->mode;
 	vm->flags = cfg->flags;
+	vm->coalesce_left = cfg->coalesce_after ? cfg->coalesce_after : KVMBOX_COALESCE_AFTER_DEFAULT;
 	vm->log = cfg->log;
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;

@@ -138,6 +138,14 @@ enum {
 	KVMBOX_VM_HOST_CPUID = 1u << 8,
 };
 
+/* Console exits on port 0xE9 served one by one before kvmbox asks KVM to queue the rest
+ * without an exit (coalesced PIO), unless kvmbox_vm_config.coalesce_after says otherwise.
+ * Registering the zone costs nothing at once, but the VM's last close (and any memory-slot
+ * change) then waits out a kernel grace period, ~16 ms, if it comes within that time; a guest
+ * that prints this much one byte at a time has already spent about as long in exits on a
+ * nested host (docs/performance.md). */
+#define KVMBOX_COALESCE_AFTER_DEFAULT 2048u
+
 /* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per
  * element of the access, in order. For an OUT, *VALUE holds the element (zero-extended);
  * for an IN, the callback sets *VALUE (it starts at 0). SIZE is 1, 2 or 4. The callback may
@@ -174,6 +182,9 @@ struct kvmbox_vm_config {
 	 * NULs fails the create with -E2BIG. */
 	unsigned argc;
 	const char *const *argv;
+	/* Console exits on port 0xE9 before its output is coalesced (1: from the second byte
+	 * on); 0: KVMBOX_COALESCE_AFTER_DEFAULT. Ignored with KVMBOX_VM_NO_COALESCE. */
+	uint32_t coalesce_after;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,

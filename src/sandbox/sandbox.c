@@ -64,6 +64,7 @@ static const unsigned long kvm_requests[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_FPU,
 	KVM_SET_FPU, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_SET_SIGNAL_MASK,
 	KVM_GET_DIRTY_LOG, KVM_SET_USER_MEMORY_REGION, KVM_TRANSLATE,
+	KVM_REGISTER_COALESCED_MMIO, /* the console's zone, once a guest printed enough (console.c) */
 	TCGETS, /* isatty(): stdio asks it when it first writes to a character device */
 };
 
