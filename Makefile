@@ -155,6 +155,7 @@ TESTS := \
 	host/test_harden \
 	host/test_hypercalls \
 	host/test_lifecycle \
+	host/test_many \
 	host/test_reset \
 	host/test_robust \
 	host/test_sched \

@@ -95,7 +95,9 @@ static int open_logs(const struct run_opts *o, struct run_inputs *in)
 	for (i = 0; i < o->nvms; i++) {
 		const char *path = o->vms[i].trace_file;
 
-		for (k = 0; path && k < i; k++)
+		/* The copies of a count=N VM sit together and name one path: no search. */
+		k = i && path == o->vms[i - 1].trace_file ? i - 1 : 0;
+		for (; path && k < i; k++)
 			if (o->vms[k].trace_file && !strcmp(o->vms[k].trace_file, path))
 				break;
 		if (path && k < i)
@@ -113,8 +115,17 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 	unsigned i;
 
 	memset(in, 0, sizeof(*in));
+	in->out = calloc(o->nvms, sizeof(*in->out));
+	in->log = calloc(o->nvms, sizeof(*in->log));
+	if (!in->out || !in->log) {
+		fprintf(stderr, "kvmbox: out of memory\n");
+		return EXIT_HOST;
+	}
+	in->nvms = o->nvms;
 	for (i = 0; i < o->nvms; i++)
-		if (check_share(&o->vms[i], o->several) != EXIT_OK)
+		if ((!i || !o->vms[i].share || !o->vms[i - 1].share ||
+		     strcmp(o->vms[i].share, o->vms[i - 1].share)) && /* copies: checked once */
+		    check_share(&o->vms[i], o->several) != EXIT_OK)
 			return EXIT_USAGE;
 	if (o->script_file) {
 		in->script = cli_read_text(o->script_file, msg, sizeof(msg));
@@ -138,15 +149,18 @@ void run_inputs_close(struct run_inputs *in)
 {
 	unsigned i, k;
 
-	for (i = 0; i < RUN_MAX_VMS; i++)
+	for (i = 0; in->out && i < in->nvms; i++)
 		if (in->out[i])
 			fclose(in->out[i]);
-	for (i = 0; i < RUN_MAX_VMS; i++) {
-		for (k = 0; in->log[i] && k < i && in->log[k] != in->log[i]; k++)
+	for (i = 0; in->log && i < in->nvms; i++) {
+		k = i && in->log[i] == in->log[i - 1] ? i - 1 : 0;
+		for (; in->log[i] && k < i && in->log[k] != in->log[i]; k++)
 			;
 		if (in->log[i] && k == i) /* shared FILEs are closed once */
 			fclose(in->log[i]);
 	}
+	free(in->out);
+	free(in->log);
 	if (in->stats_json)
 		fclose(in->stats_json);
 	if (in->trace)

@@ -92,7 +92,8 @@ static int set_mode(struct vm_opts *v, const char *val, const char *where, char 
 	return 0;
 }
 
-/* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max. */
+/* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max,
+ * count. */
 static int set_number(struct vm_opts *v, const char *key, const char *val, const char *where,
 		      char *err, size_t errlen)
 {
@@ -107,7 +108,8 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 	if (cli_parse_u64(val, &n) < 0)
 		return cli_fail(err, errlen, "%s: '%s' is not a %s", where, val,
 				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "size (e.g. 2M, 1G)" :
-				!strcmp(key, "weight") ? "weight (1..1000000)" : "an address");
+				!strcmp(key, "weight") ? "weight (1..1000000)" :
+				!strcmp(key, "count") ? "count of VMs" : "an address");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
 			return cli_fail(err, errlen, "%s: %s is out of range (256K..3G, a multiple of 4K)",
@@ -117,6 +119,11 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		if (n < 1 || n > 1000000)
 			return cli_fail(err, errlen, "%s: '%s' is not a weight (1..1000000)", where, val);
 		v->weight = (unsigned)n;
+	} else if (!strcmp(key, "count")) {
+		if (n < 1 || n > RUN_MAX_VMS)
+			return cli_fail(err, errlen, "%s: '%s' is not a count of VMs (1..%u)", where, val,
+					RUN_MAX_VMS);
+		v->count = (unsigned)n;
 	} else if (!strcmp(key, "file-size-max")) {
 		if (n < 1)
 			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
@@ -179,8 +186,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, walk, file-size-max, strict, regs, stats, no-coalesce, "
-					"trace, explain, trace-file, gdb)", where);
+					"weight, out, timeout, walk, file-size-max, count, strict, regs, stats, "
+					"no-coalesce, trace, explain, trace-file, gdb)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)

@@ -17,6 +17,8 @@
  * registering it makes the VM's last close wait out a kernel grace period (~16 ms, wall
  * time) when it comes soon after, which would cost a short-lived VM ten times its whole run,
  * while a guest that prints byte by byte for long gains far more (docs/performance.md). */
+static void console_coalesce(struct kvmbox_vm *vm);
+
 int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -36,6 +38,12 @@ int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	}
 	vm->ring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
 				  sizeof(struct kvm_coalesced_mmio));
+	if (vm->flags & KVMBOX_VM_ONE_FD) {
+		/* The VM fd is about to be closed: now or never. The wait the zone costs comes
+		 * only if the VM is destroyed within a grace period of this. */
+		vm->coalesce_left = 0;
+		console_coalesce(vm);
+	}
 	return 0;
 }
 

@@ -227,10 +227,15 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		kvmbox_vm_destroy(vm);
 		return ret;
 	}
-	/* Only what KVM_RUN needs stays open: the VM and vCPU fds. */
+	/* Only what KVM_RUN needs stays open: the VM and vCPU fds (or the vCPU's alone: it
+	 * holds a reference to the VM, which lives until its last fd is closed). */
 	trace_step(vm->log, vm->name, "close /dev/kvm", "close(fd %d) (the system fd)", vm->kvm_fd);
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
+	if (vm->flags & KVMBOX_VM_ONE_FD) {
+		close(vm->vm_fd);
+		vm->vm_fd = -1;
+	}
 	*vmp = vm;
 	return 0;
 }

@@ -136,6 +136,11 @@ enum {
 	 * instead of kvmbox's own small CPU model (docs/bringup.md); costs about 0.4 ms per VM
 	 * where the CPUID instruction traps (a nested host). */
 	KVMBOX_VM_HOST_CPUID = 1u << 8,
+	/* One open file per VM instead of two: the VM's own descriptor is closed once the VM is
+	 * made, and only its vCPU's stays (for thousands of VMs under a low open-file limit).
+	 * Such a VM takes no snapshot (kvmbox_vm_snapshot fails with ENOTSUP), and its console
+	 * is coalesced from the start: registering the zone later would need that descriptor. */
+	KVMBOX_VM_ONE_FD = 1u << 9,
 };
 
 /* Console exits on port 0xE9 served one by one before kvmbox asks KVM to queue the rest
