@@ -13,6 +13,12 @@ KVMBOX_NO_ARGS; /* the classic guest: one exit, the halt */
 int main(void)
 {
 	console_puts("Hello, world!\n");
-	*(volatile uint32_t *)kvmbox_ptr(HELLO_ADDR) = HELLO_VALUE;
+	/* The classic store, one instruction (where guest instructions are emulated each one
+	 * counts: kvmbox_ptr would cost a register move more). gcc >= 12 takes a constant
+	 * address below 4 KiB for an offset from a null pointer and warns; it is not one. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+	*(volatile uint32_t *)HELLO_ADDR = HELLO_VALUE;
+#pragma GCC diagnostic pop
 	kvmbox_halt(HELLO_VALUE);
 }

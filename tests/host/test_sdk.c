@@ -363,6 +363,23 @@ static void test_main_status(void **state)
 	}
 }
 
+/* A KVMBOX_NO_ARGS guest (tests/guests/noargs.c) gets argc = 0 and argv = { NULL } from the
+ * start code's shortest path, with no hypercall, and its main's status still ends the run:
+ * its 5 is HC_exit(5), the one hypercall of the run. */
+static void test_no_args_status(void **state)
+{
+	struct args_run r;
+
+	skip_unless_host_runs(MODE(state));
+	run_args(&r, "test-noargs", MODE(state), 0, NULL);
+	if (r.res.stop != KVMBOX_STOP_EXIT)
+		fail_msg("stop %d: %s", r.res.stop, r.res.msg);
+	assert_int_equal(r.res.status, 5);
+	assert_string_equal(r.out, "noargs\n");
+	assert_int_equal(r.hypercalls, 1);
+	assert_int_equal(r.bad_calls, 0);
+}
+
 /* ---- The same through the command ------------------------------------------------------- */
 
 struct cmd {
@@ -494,6 +511,7 @@ int main(void)
 		PER_MODE(test_args_at_the_limits),
 		PER_MODE(test_args_bad_calls),
 		PER_MODE(test_main_status),
+		PER_MODE(test_no_args_status),
 		cmocka_unit_test(test_args_refused),
 		PER_MODE(test_cli_args),
 		PER_MODE(test_cli_main_status),
