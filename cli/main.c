@@ -1,6 +1,7 @@
 /* kvmbox: the command. Dispatches the subcommands (run, doctor, help, version); `kvmbox run`
  * parses its options (cli/opts.c), checks the files they name (cli/inputs.c) and runs one VM
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
+#include <nss.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +110,28 @@ static int run(int argc, char **argv)
 	return status;
 }
 
+/* Defined by the linker in a dynamically linked program only. */
+extern const char _DYNAMIC[] __attribute__((weak));
+
+/* The command is linked statically (Makefile: no dynamic loader at every start). A static
+ * glibc that reaches an NSS service it does not contain loads it as a shared library, which
+ * brings a second C library into the process and crashes (libnss_systemd, tried after
+ * /etc/group): so its lookups stay with the built-in services. */
+static void static_nss(void)
+{
+	if (_DYNAMIC)
+		return;
+	__nss_configure_lookup("passwd", "files");
+	__nss_configure_lookup("group", "files");
+	__nss_configure_lookup("initgroups", "files");
+	__nss_configure_lookup("hosts", "files dns");
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
+	static_nss();
 	cli_close_inherited();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
