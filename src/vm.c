@@ -47,7 +47,10 @@ static int set_host_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 }
 
 /* The guest's CPUID: kvmbox's CPU model (src/x86/cpuid.c says why), or the host's. KVM needs
- * one before the first KVM_RUN: a new vCPU's table is empty, and long mode needs its LM bit. */
+ * one before the first KVM_RUN of a long-mode guest: a new vCPU's table is empty, and
+ * EFER.LME needs the LM bit. The 16- and 32-bit modes need none (CR4.PSE and CR4.PAE are not
+ * tied to CPUID bits in KVM), and KVM_SET_CPUID2 costs ~80 us on a nested host, as much as
+ * the rest of the vCPU's setup: there the guest keeps KVM's empty table (CPUID answers 0). */
 static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	union {
@@ -58,6 +61,8 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 
 	if (vm->flags & KVMBOX_VM_HOST_CPUID)
 		return set_host_cpuid(vm, err);
+	if (vm->mode != KVMBOX_MODE_LONG)
+		return 0;
 	model.c.nent = (uint32_t)x86_cpuid_model(model.c.entries, X86_CPUID_MODEL_ENTRIES);
 	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &model.c, err);
 }
