@@ -12,14 +12,18 @@
  *                                    and unregistered before exit), reaper (... and the VM's
  *                                    last close left to a forked child)
  *   floor hold SECONDS              keep one VM open (a host that already runs a VM)
- *   floor spawn R NAME CMD...       time R whole-process runs of CMD (output to /dev/null)
+ *   floor spawn R NAME CMD... [+ NAME CMD...]  R whole-process runs of each CMD, in turn
+ *                                   (output to /dev/null)
  *   floor phases R                  each bring-up and teardown step of a hello VM (long mode)
  *   floor exits R N                 bare OUT and hypercall-like IN exit round trips
  *   floor insn R N                  one guest instruction at CPL 0 and at CPL 3
  *   floor coalesced R N             one byte on a coalesced-PIO port (N rounded up to 16s)
  *   floor crd R                     create-run-destroy of a hello VM
  *   floor rerun R                   rerun the hello guest with only its registers put back
- *   floor rss                       RSS per VM with 1, 100 and 1000 idle VMs */
+ *   floor rss                       RSS per VM with 1, 100 and 1000 idle VMs
+ *   floor many N                    N hello VMs in one process: all created, each run to its
+ *                                   halt, all destroyed; per VM create, run and destroy
+ *                                   time, RSS and descriptors */
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -238,7 +242,8 @@ static void fvm_destroy(struct fvm *v)
 	munmap(v->run, v->run_size);
 	close(v->vcpu);
 	munmap(v->mem, MEM_SIZE);
-	close(v->vm);
+	if (v->vm >= 0)
+		close(v->vm);
 }
 
 static void drain(struct fvm *v, char *buf, size_t *len, size_t cap)
@@ -290,8 +295,8 @@ static int open_kvm(size_t *run_size)
  * it, then exit (the kernel releases the VM at exit, as it would at close). VARIANT adds a
  * coalesced console ("coalesce") and ways around the wait its release then costs:
  * "unregister" takes the zone out again before exiting, "reaper" forks a child that holds
- * the VM's descriptors until this process has exited, so that the last close, and the wait,
- * happen in the child after the caller has the status. */
+ * the VM's descriptors until this process has let go of its own, so that the last close,
+ * and the wait, happen in the child after the caller has the status. */
 static int cmd_hello(const struct guest *g, const char *variant)
 {
 	char out[64];
@@ -327,7 +332,12 @@ static int cmd_hello(const struct guest *g, const char *variant)
 				_exit(1);
 			_exit(0); /* the last close of the VM is this exit's */
 		default:
+			/* Drop every reference of ours now, the kvm_run mapping's included (at exit
+			 * it would be released after the descriptors, so it could be the last one
+			 * after all), and only then let the reaper go. */
 			close(gate[0]);
+			fvm_destroy(&v);
+			close(gate[1]);
 		}
 	}
 	return 0;
@@ -349,49 +359,78 @@ static double tv_us(struct timeval tv)
 	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
 }
 
-/* Whole-process runs of CMD with stdout and stderr on /dev/null: wall time from spawn to the
- * reaped status and the child's CPU time. This process is a subreaper, so a descendant the
- * child leaves running (a reaper) comes back here: its CPU time and the time until the last
- * one is reaped are recorded too ("orphan_cpu_median", "done_median"). */
-static int cmd_spawn(int reps, const char *name, char **argv)
+/* One command of `floor spawn` and its samples. */
+struct spawned {
+	const char *name;
+	char **argv;
+	double *t, *c, *done, *oc;
+	int failures;
+};
+
+/* One whole-process run of S (sample I): wall time from spawn to the reaped status and the
+ * child's CPU time; then every descendant it left (a reaper; this process is a subreaper,
+ * so they come back here): their CPU time, and when the last one was reaped. */
+static void spawn_one(struct spawned *s, int i, const posix_spawn_file_actions_t *fa)
 {
 	extern char **environ;
+	uint64_t t0 = bench_now_ns();
+	struct rusage ru;
+	pid_t pid;
+	int st;
+
+	if (posix_spawn(&pid, s->argv[0], fa, NULL, s->argv, environ) != 0)
+		BENCH_DIE("spawn %s: %s", s->argv[0], strerror(errno));
+	if (wait4(pid, &st, 0, &ru) < 0)
+		BENCH_DIE("wait4: %s", strerror(errno));
+	s->t[i] = (double)(bench_now_ns() - t0) / 1e3;
+	/* The child's own CPU time (user + system), precise in total (getrusage(2)). */
+	s->c[i] = tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		s->failures++;
+	while (wait4(-1, NULL, 0, &ru) > 0)
+		s->oc[i] += tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
+	s->done[i] = (double)(bench_now_ns() - t0) / 1e3;
+}
+
+/* Whole-process runs, stdout and stderr on /dev/null, of one command or several: ARGV is
+ * NAME CMD... [+ NAME CMD...]... Several are run in turn, one run of each per round (the
+ * first of a round rotating), so that the shared host's slow spells fall on all of them
+ * alike: their medians compare. Each command's figure has "done_median" and
+ * "orphan_cpu_median" too (a reaper's time and CPU, spawn_one). */
+static int cmd_spawn(int reps, int argc, char **argv)
+{
+	struct spawned s[8];
 	posix_spawn_file_actions_t fa;
-	double *t = bench_xcalloc((size_t)reps, sizeof(double));
-	double *c = bench_xcalloc((size_t)reps, sizeof(double));
-	double *done = bench_xcalloc((size_t)reps, sizeof(double));
-	double *oc = bench_xcalloc((size_t)reps, sizeof(double));
-	int i, failures = 0;
+	int n = 0, i, k;
 	char extra[128];
 
+	for (i = 0; i < argc && n < 8; n++) {
+		s[n] = (struct spawned){ .name = argv[i], .argv = argv + i + 1 };
+		for (i++; i < argc && strcmp(argv[i], "+"); i++)
+			;
+		if (i == 0 || argv[i - 1] == s[n].name)
+			BENCH_DIE("spawn: %s: no command", s[n].name);
+		if (i < argc)
+			argv[i++] = NULL; /* the "+" ends this command's argv */
+		s[n].t = bench_xcalloc((size_t)reps, sizeof(double));
+		s[n].c = bench_xcalloc((size_t)reps, sizeof(double));
+		s[n].done = bench_xcalloc((size_t)reps, sizeof(double));
+		s[n].oc = bench_xcalloc((size_t)reps, sizeof(double));
+	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	for (i = 0; i < reps; i++) {
-		uint64_t t0 = bench_now_ns();
-		struct rusage ru;
-		pid_t pid;
-		int st;
-
-		if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
-			BENCH_DIE("spawn %s: %s", argv[0], strerror(errno));
-		if (wait4(pid, &st, 0, &ru) < 0)
-			BENCH_DIE("wait4: %s", strerror(errno));
-		t[i] = (double)(bench_now_ns() - t0) / 1e3;
-		/* The child's own CPU time (user + system), precise in total (getrusage(2)). */
-		c[i] = tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			failures++;
-		while (wait4(-1, NULL, 0, &ru) > 0)
-			oc[i] += tv_us(ru.ru_utime) + tv_us(ru.ru_stime);
-		done[i] = (double)(bench_now_ns() - t0) / 1e3;
+	for (i = 0; i < reps; i++)
+		for (k = 0; k < n; k++)
+			spawn_one(&s[(i + k) % n], i, &fa);
+	for (k = 0; k < n; k++) {
+		if (s[k].failures)
+			BENCH_DIE("%s: %d of %d runs failed", s[k].name, s[k].failures, reps);
+		snprintf(extra, sizeof(extra), "\"done_median\":%.6g,\"orphan_cpu_median\":%.6g",
+			 bench_pct(s[k].done, (size_t)reps, 50), bench_pct(s[k].oc, (size_t)reps, 50));
+		bench_emit2(s[k].name, "us", s[k].t, s[k].c, (size_t)reps, extra);
 	}
-	if (failures)
-		BENCH_DIE("%s: %d of %d runs failed", name, failures, reps);
-	snprintf(extra, sizeof(extra), "\"done_median\":%.6g,\"orphan_cpu_median\":%.6g",
-		 bench_pct(done, (size_t)reps, 50), bench_pct(oc, (size_t)reps, 50));
-	bench_emit2(name, "us", t, c, (size_t)reps, extra);
 	return 0;
 }
 
@@ -652,7 +691,8 @@ static int cmd_crd(int reps)
 }
 
 /* The least a reset can cost: run the hello guest again with only its registers put back
- * (memory is not restored; the hello guest does not depend on it). A sample is one rerun. */
+ * (memory is not restored; the hello guest does not depend on it), and print what it wrote
+ * (to /dev/null), as every hello run must. A sample is one rerun. */
 static int cmd_rerun(int reps)
 {
 	double *t = bench_xcalloc((size_t)reps, sizeof(double));
@@ -660,7 +700,7 @@ static int cmd_rerun(int reps)
 	uint64_t t0, c0;
 	char out[64], extra[96];
 	size_t run_size;
-	int kvm = open_kvm(&run_size);
+	int kvm = open_kvm(&run_size), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	struct kvm_regs regs0;
 	struct fvm v;
 
@@ -675,7 +715,7 @@ static int cmd_rerun(int reps)
 
 		v.run->s.regs.regs = regs0;
 		v.run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-		if (run_hello(&v, out, &len, sizeof(out)) < 0)
+		if (run_hello(&v, out, &len, sizeof(out)) < 0 || write(devnull, out, len) != (ssize_t)len)
 			BENCH_DIE("hello failed");
 		t[i] = (double)(bench_now_ns() - t1) / 1e3;
 		c[i] = (double)(bench_cpu_ns() - c1) / 1e3;
@@ -717,6 +757,61 @@ static int cmd_rss(void)
 	return 0;
 }
 
+static int cmd_many(int n)
+{
+	struct fvm *v = bench_xcalloc((size_t)n, sizeof(*v));
+	uint64_t t0, t1, t2, t3;
+	long rss0, rss1, fds0, fds1;
+	char name[64], extra[48], out[64];
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+
+	/* Each VM keeps its VM fd, as kvmbox's do, unless the open-file limit has no room for
+	 * two a VM (as kvmbox_bench many decides): then the vCPU's alone holds the VM. Keeping
+	 * it matters beyond the count: KVM names each VM's debugfs directory after the VM fd's
+	 * number, and a VM made while another lives under a reused number gets none ("KVM:
+	 * debugfs: duplicate directory"), which saves its create and destroy ~0.1 ms. */
+	bool one_fd = bench_nofile_max() < 2L * n + 64;
+
+	rss0 = bench_rss_kib();
+	fds0 = bench_fds();
+	t0 = bench_now_ns();
+	for (int i = 0; i < n; i++) {
+		fvm_create(&v[i], kvm, run_size, &hello_long, NULL);
+		if (one_fd) {
+			close(v[i].vm);
+			v[i].vm = -1;
+		}
+	}
+	t1 = bench_now_ns();
+	rss1 = bench_rss_kib();
+	fds1 = bench_fds();
+	for (int i = 0; i < n; i++) {
+		size_t len = 0;
+
+		if (run_hello(&v[i], out, &len, sizeof(out)) < 0 || len != 14)
+			BENCH_DIE("VM %d of %d: hello failed", i, n);
+	}
+	t2 = bench_now_ns();
+	for (int i = 0; i < n; i++)
+		fvm_destroy(&v[i]);
+	t3 = bench_now_ns();
+	snprintf(extra, sizeof(extra), "\"vms\":%d,\"one_fd\":%d", n, one_fd);
+#define MANY(what, unit, value)                                                       \
+	do {                                                                          \
+		snprintf(name, sizeof(name), "floor.many_%d.%s", n, what);            \
+		bench_emit1(name, unit, value, extra);                                \
+	} while (0)
+	MANY("create", "us", (double)(t1 - t0) / 1e3 / n);
+	MANY("run", "us", (double)(t2 - t1) / 1e3 / n);
+	MANY("destroy", "us", (double)(t3 - t2) / 1e3 / n);
+	MANY("rss", "KiB", (double)(rss1 - rss0) / n);
+	MANY("fds", "fds", (double)(fds1 - fds0) / n);
+#undef MANY
+	free(v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -726,7 +821,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "hold"))
 		return cmd_hold(argc > 2 ? atof(argv[2]) : 3600);
 	if (!strcmp(cmd, "spawn") && argc > 4)
-		return cmd_spawn(atoi(argv[2]), argv[3], argv + 4);
+		return cmd_spawn(atoi(argv[2]), argc - 3, argv + 3);
 	if (!strcmp(cmd, "phases"))
 		return cmd_phases(bench_arg_int(argc, argv, 2, 200));
 	if (!strcmp(cmd, "exits"))
@@ -742,7 +837,10 @@ int main(int argc, char **argv)
 		return cmd_rerun(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
-	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper]|hold S|spawn R NAME CMD...|phases R|"
-			"exits R N|insn R N|coalesced R N|crd R|rerun R|rss\n");
+	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
+		return cmd_many(atoi(argv[2]));
+	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper]|hold S|"
+			"spawn R NAME CMD... [+ NAME CMD...]|phases R|exits R N|insn R N|"
+			"coalesced R N|crd R|rerun R|rss|many N\n");
 	return 2;
 }
