@@ -24,8 +24,11 @@ static size_t bytewise_expected(char *buf, size_t max)
 }
 
 /* The byte-at-a-time guest with the switch at different points: never (every byte an exit),
- * after the first, the 37th, the default's and never again (past the guest's output). The
- * console exits are exactly the bytes before the switch; the rest arrives coalesced. */
+ * after the first, the 37th, the default's and never again (past the guest's output). Every
+ * byte before the switch is an exit, and the rest arrives coalesced: all of it where KVM's
+ * ring works as documented; older kernels (Linux 6.1, the QEMU lane's) also exit now and
+ * then from the ring with room to spare (coalesced_mmio_has_room's unsigned arithmetic,
+ * fixed since), so there a few bytes after the switch come by exit, in their place. */
 static void test_switch_keeps_bytes_and_order(void **state)
 {
 	static const struct {
@@ -55,9 +58,18 @@ static void test_switch_keeps_bytes_and_order(void **state)
 		if (memcmp(r.out, expected, len))
 			fail_msg("case %zu: the output differs from what the guest printed", i);
 		/* No `out` but the console's: every OUT exit is a console byte. */
-		assert_int_equal(r.st->io_out, cases[i].exits);
-		assert_int_equal(r.st->coalesced_bytes, BYTEWISE_BYTES - cases[i].exits);
+		assert_int_equal(r.st->io_out + r.st->coalesced_bytes, BYTEWISE_BYTES);
 		assert_int_equal(r.st->console_bytes, len);
+		if (cases[i].exits == BYTEWISE_BYTES) {
+			assert_int_equal(r.st->io_out, BYTEWISE_BYTES);
+			continue;
+		}
+		/* The ring drains at every exit (a hypercall every 100 bytes): a spurious exit of
+		 * an old kernel's comes at most once between two. */
+		if (r.st->io_out < cases[i].exits ||
+		    r.st->io_out > cases[i].exits + (BYTEWISE_BYTES - cases[i].exits) / 100 + 1)
+			fail_msg("case %zu: %llu console exits, expected %llu (and coalesced the rest)",
+				 i, (unsigned long long)r.st->io_out, (unsigned long long)cases[i].exits);
 		guest_run_free(&r);
 	}
 }
