@@ -204,7 +204,7 @@ for n in many:
         target(f"create-run-destroy per second >= 0.8x the floor's ({n} VMs in one run)",
                1 / r["ratio"] if r["ratio"] else None, lambda v: v >= 0.8)
 
-# Derived figures and the older targets (issue 6).
+# Derived figures and the older targets (hypercalls, RSS, reset rate).
 speed = (cpu("kvmbox.console.putc_exit") / cpu("kvmbox.console.putc_coalesced")) if cpu("kvmbox.console.putc_coalesced") else None
 target("coalesced 0xE9 bytes/s >= 5x one exit per byte", speed, lambda v: v >= 5)
 reset_rate = get("kvmbox.reset_cycle", "cycles_per_s")
