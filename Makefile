@@ -17,19 +17,15 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt -ldw -lelf -lseccomp -pthread
-# The command is linked statically: no dynamic loader runs at its start, which was a quarter
-# of a hello run on a nested host (mapping and relocating libc, libdw and its compressors,
-# libseccomp: docs/performance.md). Its name-service lookups (--user, doctor's group names,
-# gdb's HOST) then use the C library's built-in files and dns services only (cli/main.c),
-# so glibc's link-time warnings about NSS in static programs do not apply and are left out.
-# A sanitizer build needs the shared C library: there only the other libraries are static.
-ifeq ($(SAN),1)
-CLI_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lseccomp -Wl,-Bdynamic -pthread
-else
-CLI_LDLIBS := -static -lrt -ldw -lelf -lz -lbz2 -llzma -lseccomp -pthread
-endif
-CLI_LD_QUIET := '/: in function /{h=$$0; next} /statically linked applications requires at runtime/{h=""; next} {if (h != "") print h; h=""; print} END {if (h != "") print h}'
+LDLIBS := -lrt -ldw -lelf -lcapstone -lseccomp -pthread
+# The command links every library but the C library statically: with them shared, the
+# dynamic loader mapped and relocated seven more objects (libdw and its compressors, libelf,
+# libcapstone, libseccomp) at every start, a fifth of a hello run on a nested host
+# (docs/performance.md). The C library stays shared: its name-service lookups (--user, gdb's
+# HOST) load NSS modules, which a static glibc cannot do safely, and the tests interpose on
+# it (LD_PRELOAD, tests/host/preload.c).
+CLI_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp -Wl,-Bdynamic \
+	-pthread
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -50,6 +46,7 @@ LIB_SRCS := \
 	src/kvm.c \
 	src/log.c \
 	src/mem.c \
+	src/guard.c \
 	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
@@ -80,6 +77,7 @@ LIB_SRCS := \
 	src/x86/cpuid.c \
 	src/x86/exc.c \
 	src/x86/idt.c \
+	src/x86/insn.c \
 	src/x86/layout.c \
 	src/x86/modes.c \
 	src/x86/paging.c \
@@ -96,6 +94,7 @@ CLI_SRCS := \
 	cli/main.c \
 	cli/multi.c \
 	cli/opts.c \
+	cli/signals.c \
 	cli/single.c \
 	cli/vm_opts.c \
 	cli/walk.c
@@ -135,27 +134,9 @@ $(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
 	$(Q)$(CC) -c $< -o $@ $(foreach m,real protected paged32 long,\
 		-DHELLO_$(shell echo $(m) | tr a-z A-Z)='"$(BUILD)/guests/hello-$(m).elf"')
 
-# The command's seccomp filter for runs without shares or gdb, built once here by libseccomp
-# from the sandbox's own rules (src/sandbox/prebuilt.h), so that a run loads it instead of
-# building it again (docs/performance.md). Regenerated whenever the library changes.
-SECCOMP_PREBUILT_GEN := $(BUILD)/gen/seccomp_prebuilt_gen
-SECCOMP_PREBUILT := $(BUILD)/obj/gen/seccomp_prebuilt.o
-$(SECCOMP_PREBUILT_GEN): $(BUILD)/obj/src/sandbox/prebuilt_gen.o $(LIB)
-	@mkdir -p $(@D)
+$(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
-$(BUILD)/gen/seccomp_prebuilt.c: $(SECCOMP_PREBUILT_GEN)
-	@$(if $(Q),echo "  GEN     $@")
-	$(Q)$< > $@.tmp && mv $@.tmp $@
-$(SECCOMP_PREBUILT): $(BUILD)/gen/seccomp_prebuilt.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -Isrc/sandbox -c $< -o $@
-
-$(BUILD)/kvmbox: $(CLI_OBJS) $(LIB) $(SECCOMP_PREBUILT)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS) 2>$@.ld || { cat $@.ld >&2; rm -f $@.ld; exit 1; }
-	$(Q)awk $(CLI_LD_QUIET) $@.ld >&2; rm -f $@.ld
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS)
 
 # ---- tests ----------------------------------------------------------------------------
 # Unit tests link the library; guest tests also need the guests and the command.
@@ -167,23 +148,26 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
-	unit/test_prebuilt \
 	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
 	host/test_console \
 	host/test_cpuid \
+	host/test_docs \
 	host/test_doctor \
 	host/test_faults \
 	host/test_gdb_session \
 	host/test_guests \
 	host/test_harden \
 	host/test_hypercalls \
+	host/test_lane \
 	host/test_lifecycle \
 	host/test_many \
 	host/test_reset \
 	host/test_robust \
+	host/test_runner \
+	host/test_sandbox \
 	host/test_sched \
 	host/test_sdk \
 	host/test_trace \
@@ -200,7 +184,6 @@ endef
 UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
 $(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o $(BUILD)/obj/cli/vm_opts.o
-$(BUILD)/tests/unit/test_prebuilt: $(SECCOMP_PREBUILT)
 # test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
 $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
@@ -215,13 +198,35 @@ $(BUILD)/gen/debuginfo_expect.h: tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAG
 	$(Q)tests/unit/debuginfo_expect.sh $(DEBUGINFO_IMAGES) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/tests/unit/test_debuginfo.o: $(BUILD)/gen/debuginfo_expect.h
 $(BUILD)/obj/tests/unit/test_debuginfo.o: CFLAGS += -I$(BUILD)/gen
+# A guest whose debug data names a supplementary file, as dwz makes them: a stripped copy of
+# test-print_then_ud-long.elf given the DWARF and .gnu_debugaltlink sections of
+# tests/guests/crafted/altlink.S (test_robust runs it under the process sandbox).
+CRAFTED_ALTLINK := $(BUILD)/guests/crafted-altlink-long.elf
+CRAFTED_OBJ := $(BUILD)/guests/obj/crafted/altlink
+$(CRAFTED_ALTLINK): tests/guests/crafted/altlink.S $(BUILD)/guests/test-print_then_ud-long.elf
+	@mkdir -p $(dir $(CRAFTED_OBJ))
+	@$(if $(Q),echo "  CRAFT   $@")
+	$(Q)$(GUEST_CC) -c $< -o $(CRAFTED_OBJ).o
+	$(Q)$(GUEST_OBJCOPY) --dump-section .debug_info=$(CRAFTED_OBJ).info \
+		--dump-section .debug_abbrev=$(CRAFTED_OBJ).abbrev \
+		--dump-section .gnu_debugaltlink=$(CRAFTED_OBJ).link $(CRAFTED_OBJ).o
+	$(Q)$(GUEST_OBJCOPY) --strip-debug --add-section .debug_info=$(CRAFTED_OBJ).info \
+		--add-section .debug_abbrev=$(CRAFTED_OBJ).abbrev \
+		--add-section .gnu_debugaltlink=$(CRAFTED_OBJ).link $(word 2,$^) $@
+# test_robust starts kvmbox with this shim preloaded (a signal or a forbidden call at an exact
+# KVM_RUN); it is built without sanitizers whatever the build.
+$(BUILD)/tests/host/preload.so: tests/host/preload.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=gnu11 -O2 -D_GNU_SOURCE $(WARNINGS) -shared -fPIC $< -o $@
+$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
 	$(link_test)
 
 .PHONY: tests check check-unit
-tests: $(TEST_BINS) $(BUILD)/kvmbox guests
+tests: $(TEST_BINS) $(BUILD)/kvmbox guests $(CRAFTED_ALTLINK)
 
 # Every test program runs even when one fails; the summary line counts every test. Where this host has
 # no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.
@@ -250,7 +255,7 @@ clean:
 
 help:
 	@echo "make                 build kvmbox and the example guests into $(BUILD)/"
-	@echo "make run             run the built-in hello guest (long mode)"
+	@echo "make run             build as make does, then run the built-in hello guest (long mode)"
 	@echo "make check           build and run every test (this host's KVM, or the QEMU lane without one)"
 	@echo "make check-unit      only the unit tests (no KVM needed)"
 	@echo "make check-realkvm   every test inside the QEMU lane (kvm_amd under QEMU/TCG), whatever the host"
@@ -268,9 +273,11 @@ help:
 	@echo "                     and a guest per mode with pkg-config kvmbox-guest-MODE"
 	@echo "V=1 shows commands; BUILD=dir chooses the build directory"
 
-# Without a usable KVM (kvmbox doctor --brief: status 69) the hello guest runs inside the QEMU lane.
+# Builds what `make` builds (the command and every guest the README's examples name), then
+# runs the hello guest; without a usable KVM (kvmbox doctor --brief: status 69) inside the
+# QEMU lane.
 .PHONY: run
-run: $(BUILD)/kvmbox
+run: all
 	$(Q)cause=$$($(BUILD)/kvmbox doctor --brief 2>&1); \
 	if [ $$? -eq 69 ]; then \
 		echo "make run: $$cause: running kvmbox inside QEMU/TCG with nested kvm_amd (slower)" >&2; \

@@ -87,3 +87,21 @@ long conout_drain(struct conout *o, uint64_t until_ns, const volatile int *stop)
 	}
 	return o->err ? -o->err : (long)o->len;
 }
+
+void conout_salvage(int fd, const char *p, size_t n)
+{
+	while (n) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t w;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			return;
+		w = write(fd, p, n < PIPE_BUF ? n : PIPE_BUF);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}

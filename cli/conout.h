@@ -32,4 +32,9 @@ int conout_pump(struct conout *o);
  * still waiting (0: all written) or -errno of a failed write. */
 long conout_drain(struct conout *o, uint64_t until_ns, const volatile int *stop);
 
+/* For a process about to die (a signal handler): write the N bytes at P to FD as far as FD
+ * takes them, waiting at most 100 ms for each PIPE_BUF bytes. Async-signal-safe (poll and
+ * write only). */
+void conout_salvage(int fd, const char *p, size_t n);
+
 #endif

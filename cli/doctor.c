@@ -355,9 +355,21 @@ static int parse(int argc, char **argv, enum format *format)
 			return 1;
 		enum format want = c == 'j' ? FORMAT_JSON : FORMAT_BRIEF;
 
-		if (c == '?' || (*format != FORMAT_TABLE && *format != want)) {
-			fprintf(stderr, "kvmbox doctor: %s\nTry 'kvmbox doctor --help'.\n",
-				c == '?' ? "unknown option" : "--json and --brief exclude each other");
+		if (c == '?') {
+			/* The word getopt stopped at: argv[optind] of the argv + 1 it was given. */
+			if (optopt == 'j' || optopt == 'b')
+				fprintf(stderr, "kvmbox doctor: %s: takes no value\n", argv[optind]);
+			else if (optopt)
+				fprintf(stderr, "kvmbox doctor: -%c: unknown option\n", optopt);
+			else
+				fprintf(stderr, "kvmbox doctor: %s: unknown option (--json, --brief, "
+					"--help)\n", argv[optind]);
+			fputs("Try 'kvmbox doctor --help'.\n", stderr);
+			return -1;
+		}
+		if (*format != FORMAT_TABLE && *format != want) {
+			fprintf(stderr, "kvmbox doctor: --json and --brief exclude each other\n"
+				"Try 'kvmbox doctor --help'.\n");
 			return -1;
 		}
 		*format = want;

@@ -26,10 +26,16 @@ void cli_apply_profile(const struct run_opts *o, const struct vm_opts *v,
 		       struct kvmbox_vm_config *cfg)
 {
 	cfg->share_file_size_max = v->file_size_max;
+	cfg->share_bytes_max = v->share_bytes_max;
+	cfg->share_files_max = v->share_files_max;
 	if (o->sandbox) {
 		cfg->flags |= KVMBOX_VM_HIDE_HOST_ADDRESSES;
 		if (!v->file_size_max)
 			cfg->share_file_size_max = SANDBOX_FILE_SIZE_MAX;
+		if (!v->share_bytes_max)
+			cfg->share_bytes_max = SANDBOX_SHARE_BYTES_MAX;
+		if (!v->share_files_max)
+			cfg->share_files_max = SANDBOX_SHARE_FILES_MAX;
 	}
 }
 
@@ -74,12 +80,43 @@ static int drop_to(const char *user)
 	return EXIT_OK;
 }
 
-int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n, unsigned flags)
+/* Landlock, or what to do without it (KVMBOX_TEST_NO_LANDLOCK, for tests/host only, makes
+ * this kernel look like one without): a share is then kept only by the hypercalls' own
+ * checks, which a subverted kvmbox would not make (the filter cannot see paths). --sandbox,
+ * the profile for code nobody vouches for, refuses that; a course run goes on, saying so. */
+static int landlock_policy(const struct run_opts *o, struct kvmbox_sandbox_config *sc)
 {
-	struct kvmbox_sandbox_config sc = { .vms = vms, .nvms = n, .flags = flags };
+	bool share = false;
+
+	if (!getenv("KVMBOX_TEST_NO_LANDLOCK") && kvmbox_sandbox_landlock_abi() > 0)
+		return EXIT_OK;
+	sc->flags |= KVMBOX_SANDBOX_NO_LANDLOCK;
+	for (unsigned i = 0; i < o->nvms; i++)
+		share |= o->vms[i].share != NULL;
+	if (!share)
+		return EXIT_OK; /* no call that opens a file is allowed at all then */
+	if (o->sandbox) {
+		fprintf(stderr, "kvmbox: --sandbox with a share needs Landlock (Linux 5.13 or later, "
+			"the landlock LSM enabled), which this kernel lacks: nothing else would keep a "
+			"subverted kvmbox's opens inside the share (docs/security.md)\n");
+		return EXIT_UNSUPPORTED;
+	}
+	fprintf(stderr, "kvmbox: this kernel has no Landlock: only the hypercalls' own checks keep "
+		"the share's opens inside it, none would stop a subverted kvmbox (docs/security.md; "
+		"--sandbox refuses this)\n");
+	return EXIT_OK;
+}
+
+int cli_harden(const struct run_opts *o, struct kvmbox_vm *const *vms, unsigned n,
+	       void (*on_trap)(void *), void *trap_ctx)
+{
+	struct kvmbox_sandbox_config sc = { .vms = vms, .nvms = n, .on_trap = on_trap,
+					    .trap_ctx = trap_ctx };
 	struct kvmbox_error err = { "" };
 	int status;
 
+	if ((status = landlock_policy(o, &sc)) != EXIT_OK)
+		return status;
 	/* Once, where a person reads it: not on every scripted or test run as root. */
 	if (geteuid() == 0 && !o->user && (o->verbosity || isatty(2)))
 		fprintf(stderr, "kvmbox: running as root is not needed: membership in group kvm "

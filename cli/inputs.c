@@ -11,10 +11,16 @@
 char *cli_read_text(const char *path, char *err, size_t errlen)
 {
 	struct kvmbox_error e = { "" };
+	struct stat st;
 	uint8_t *data;
 	size_t size;
 	char *text;
 
+	/* The library's reader speaks of image files; this is any text file of the run. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_fail(err, errlen, "%s is a directory, not a file", path);
+		return NULL;
+	}
 	if (kvmbox_image_read_file(path, &data, &size, &e) < 0) {
 		cli_fail(err, errlen, "%s", e.msg);
 		return NULL;
@@ -29,11 +35,12 @@ char *cli_read_text(const char *path, char *err, size_t errlen)
 	return text;
 }
 
-/* Every VM number in TEXT (digits 1-9 outside '#' comments) names one of NVMS VMs. The
- * syntax itself is the library's to check (kvmbox_sched_create). */
+/* The schedule in TEXT, checked here so that an error names its line: digits 1-9 (each
+ * naming one of NVMS VMs), blanks, commas and '#' comments, at least one digit. The
+ * library's parser (kvmbox_sched_create) accepts the same. */
 static int check_script(const char *text, unsigned nvms, char *err, size_t errlen)
 {
-	unsigned line = 1;
+	unsigned line = 1, digits = 0;
 	bool comment = false;
 
 	for (const char *p = text; *p; p++) {
@@ -46,18 +53,42 @@ static int check_script(const char *text, unsigned nvms, char *err, size_t errle
 		if (*p >= '1' && *p <= '9' && (unsigned)(*p - '0') > nvms)
 			return cli_fail(err, errlen, "line %u names VM %c, but the run has %u VM%s", line,
 					*p, nvms, nvms == 1 ? "" : "s");
+		if (*p >= '1' && *p <= '9')
+			digits++;
+		else if (*p > ' ' && *p < 127 && *p != ',')
+			return cli_fail(err, errlen, "line %u: '%c' is not a VM number (1-9), a blank, a "
+					"comma or a # comment", line, *p);
+		else if (!strchr(" \t\r\n,", *p))
+			return cli_fail(err, errlen, "line %u: byte 0x%02x is not a VM number (1-9), a "
+					"blank, a comma or a # comment", line, (unsigned char)*p);
 	}
+	if (!digits)
+		return cli_fail(err, errlen, "no VM number in it (digits 1-9 name the VM of each "
+				"quantum)");
 	return 0;
 }
 
 static int check_share(const struct vm_opts *v, bool several)
 {
+	const char *mode;
 	struct stat st;
 	int e;
 
 	if (!v->share)
 		return EXIT_OK;
+	mode = strrchr(v->share, ':');
 	e = stat(v->share, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	/* DIR:MODE with a MODE that is neither ro nor rw (which the parser took off): a typo
+	 * of the access mode, unless DIR:MODE is itself an existing directory. */
+	if (e == ENOENT && mode && mode[1] && !strchr(mode, '/')) {
+		if (several)
+			fprintf(stderr, "kvmbox: --vm %s: share=%s: unknown access mode '%s' (ro, rw)\n",
+				v->name, v->share, mode);
+		else
+			fprintf(stderr, "kvmbox: --share %s: unknown access mode '%s' (ro, rw)\n",
+				v->share, mode);
+		return EXIT_USAGE;
+	}
 	if (e) {
 		/* share=W was the scheduling weight before share= named a directory, as --share. */
 		bool weight = e == ENOENT && v->share[strspn(v->share, "0123456789")] == '\0';
@@ -85,28 +116,94 @@ static int open_output(const char *what, const char *path, FILE **f)
 	return EXIT_OK;
 }
 
-/* Each VM's --trace-file, opened now: a bad path is refused before any VM runs, and the file
- * is open before anything (a seccomp filter) could forbid opening it. VMs that name the same
- * path share one FILE, so their lines (prefixed with the VM's name) interleave, not clobber. */
-static int open_logs(const struct run_opts *o, struct run_inputs *in)
+/* Do A and B (open) name one file, however spelled ("f", "./f", a link)? Character devices
+ * (/dev/null, a terminal) do not count: each open of one is a writer of its own, as stdout
+ * and stderr on one terminal are. */
+static bool same_file(FILE *a, FILE *b)
 {
-	unsigned i, k;
+	struct stat sa, sb;
+
+	return a && b && fstat(fileno(a), &sa) == 0 && fstat(fileno(b), &sb) == 0 &&
+	       !S_ISCHR(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Open PATH for VM I of kind WHAT (FILES: that kind's array). An earlier VM's file of the same
+ * kind that is the same file is shared, one FILE for both: their lines interleave (each VM's
+ * prefixed with its name) instead of two writers overwriting each other. */
+static int open_shared(const char *what, const char *path, FILE **files, unsigned i)
+{
+	if (open_output(what, path, &files[i]) != EXIT_OK)
+		return EXIT_USAGE;
+	for (unsigned k = 0; files[i] && k < i; k++)
+		if (same_file(files[k], files[i])) {
+			fclose(files[i]);
+			files[i] = files[k];
+			break;
+		}
+	return EXIT_OK;
+}
+
+/* One output file of the run, for the checks across kinds and for closing. */
+struct output {
+	const char *what, *path;
+	FILE **f;
+};
+
+/* Room for every output file of O: two per VM and the two of the run (outputs). */
+static struct output *output_list(const struct run_opts *o)
+{
+	return malloc((2 * (size_t)o->nvms + 2) * sizeof(struct output));
+}
+
+/* Every output file of O and IN, once each (a shared FILE is listed once); returns the
+ * count. */
+static unsigned outputs(const struct run_opts *o, struct run_inputs *in, struct output *list)
+{
+	unsigned n = 0, i, k;
 
 	for (i = 0; i < o->nvms; i++) {
-		const char *path = o->vms[i].trace_file;
-
-		/* The copies of a count=N VM sit together and name one path: no search. */
-		k = i && path == o->vms[i - 1].trace_file ? i - 1 : 0;
-		for (; path && k < i; k++)
-			if (o->vms[k].trace_file && !strcmp(o->vms[k].trace_file, path))
-				break;
-		if (path && k < i)
-			in->log[i] = in->log[k];
-		else if (open_output(o->several ? "trace-file=" : "--trace-file", path,
-				     &in->log[i]) != EXIT_OK)
-			return EXIT_USAGE;
+		for (k = 0; k < i && in->out[k] != in->out[i]; k++)
+			;
+		if (in->out[i] && k == i)
+			list[n++] = (struct output){ o->several ? "out=" : "--out", o->vms[i].out,
+						     &in->out[i] };
 	}
-	return EXIT_OK;
+	for (i = 0; i < o->nvms; i++) {
+		for (k = 0; k < i && in->log[k] != in->log[i]; k++)
+			;
+		if (in->log[i] && k == i)
+			list[n++] = (struct output){ o->several ? "trace-file=" : "--trace-file",
+						     o->vms[i].trace_file, &in->log[i] };
+	}
+	if (in->stats_json)
+		list[n++] = (struct output){ "--stats-json", o->stats_json, &in->stats_json };
+	if (in->trace)
+		list[n++] = (struct output){ "--trace-out", o->trace_out, &in->trace };
+	return n;
+}
+
+/* Two outputs of different kinds (a console and the JSON, a trace and a log) cannot share a
+ * file: each would overwrite the other, and neither would be readable. Refused as bad
+ * input. */
+static int check_distinct(const struct run_opts *o, struct run_inputs *in)
+{
+	struct output *list = output_list(o);
+	unsigned n = list ? outputs(o, in, list) : 0;
+	int status = list ? EXIT_OK : EXIT_HOST;
+
+	for (unsigned i = 0; i < n && status == EXIT_OK; i++)
+		for (unsigned k = 0; k < i; k++)
+			if (same_file(*list[k].f, *list[i].f)) {
+				fprintf(stderr, "kvmbox: %s %s and %s %s name the same file: each "
+					"would overwrite the other; give them different files\n",
+					list[k].what, list[k].path, list[i].what, list[i].path);
+				status = EXIT_USAGE;
+				break;
+			}
+	free(list);
+	if (!list)
+		fprintf(stderr, "kvmbox: out of memory\n");
+	return status;
 }
 
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
@@ -121,7 +218,6 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 		fprintf(stderr, "kvmbox: out of memory\n");
 		return EXIT_HOST;
 	}
-	in->nvms = o->nvms;
 	for (i = 0; i < o->nvms; i++)
 		if ((!i || !o->vms[i].share || !o->vms[i - 1].share ||
 		     strcmp(o->vms[i].share, o->vms[i - 1].share)) && /* copies: checked once */
@@ -134,37 +230,57 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 			return EXIT_USAGE;
 		}
 	}
+	/* Every file is open before anything (a seccomp filter) could forbid opening it. */
 	for (i = 0; i < o->nvms; i++)
-		if (open_output(o->several ? "out=" : "--out", o->vms[i].out, &in->out[i]) != EXIT_OK)
+		if (open_shared(o->several ? "out=" : "--out", o->vms[i].out, in->out, i) != EXIT_OK ||
+		    open_shared(o->several ? "trace-file=" : "--trace-file", o->vms[i].trace_file,
+				in->log, i) != EXIT_OK)
 			return EXIT_USAGE;
 	if (open_output("--stats-json", o->stats_json, &in->stats_json) != EXIT_OK ||
 	    open_output("--trace-out", o->trace_out, &in->trace) != EXIT_OK)
 		return EXIT_USAGE;
-	if (open_logs(o, in) != EXIT_OK)
-		return EXIT_USAGE;
-	return EXIT_OK;
+	return check_distinct(o, in);
 }
 
-void run_inputs_close(struct run_inputs *in)
+bool run_inputs_out_shared(const struct run_inputs *in, unsigned nvms, unsigned i)
 {
-	unsigned i, k;
+	for (unsigned k = 0; in->out[i] && k < nvms; k++)
+		if (k != i && in->out[k] == in->out[i])
+			return true;
+	return false;
+}
 
-	for (i = 0; in->out && i < in->nvms; i++)
-		if (in->out[i])
-			fclose(in->out[i]);
-	for (i = 0; in->log && i < in->nvms; i++) {
-		k = i && in->log[i] == in->log[i - 1] ? i - 1 : 0;
-		for (; in->log[i] && k < i && in->log[k] != in->log[i]; k++)
-			;
-		if (in->log[i] && k == i) /* shared FILEs are closed once */
-			fclose(in->log[i]);
-	}
+/* Flush and close F (WHAT PATH): a write that failed earlier (ferror), one the flush makes
+ * or the close's is one line on stderr. Returns EXIT_OK or EXIT_HOST. */
+static int close_output(const char *what, const char *path, FILE *f)
+{
+	int e = 0;
+
+	if (fflush(f) == EOF)
+		e = errno;
+	else if (ferror(f))
+		e = EIO;
+	if (fclose(f) == EOF && !e)
+		e = errno;
+	if (!e)
+		return EXIT_OK;
+	fprintf(stderr, "kvmbox: %s %s: %s: the file is incomplete\n", what, path, strerror(e));
+	return EXIT_HOST;
+}
+
+int run_inputs_close(const struct run_opts *o, struct run_inputs *in)
+{
+	struct output *list = output_list(o);
+	unsigned n = list && in->out && in->log ? outputs(o, in, list) : 0;
+	int status = list || !o->nvms ? EXIT_OK : EXIT_HOST;
+
+	for (unsigned i = 0; i < n; i++)
+		if (close_output(list[i].what, list[i].path, *list[i].f) != EXIT_OK)
+			status = EXIT_HOST;
+	free(list);
 	free(in->out);
 	free(in->log);
-	if (in->stats_json)
-		fclose(in->stats_json);
-	if (in->trace)
-		fclose(in->trace);
 	free(in->script);
 	memset(in, 0, sizeof(*in));
+	return status;
 }

@@ -3,23 +3,33 @@
 #ifndef KVMBOX_CLI_INPUTS_H
 #define KVMBOX_CLI_INPUTS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "opts.h"
 
 struct run_inputs {
-	unsigned nvms;          /* entries of out and log */
-	FILE **out;             /* each VM's out=FILE, or NULL */
+	FILE **out;             /* each VM's out=FILE, or NULL (one entry per VM) */
 	FILE *stats_json;       /* --stats-json, or NULL */
 	FILE *trace;            /* --trace-out, or NULL */
-	FILE **log;             /* each VM's --trace-file (VMs naming one path share it), or NULL */
+	FILE **log;             /* each VM's --trace-file (VMs naming one file share it), or NULL */
 	char *script;           /* --sched script:FILE's text, or NULL */
 };
 
 /* Check every share directory, read and check the schedule (its digits must name VMs of
- * the run), and open every output file of O. Returns EXIT_OK, or EXIT_USAGE after printing
- * one line on stderr. IN is zeroed first; release it with run_inputs_close in any case. */
+ * the run), and open every output file of O. VMs whose out= (or trace-file=) name one file
+ * share one FILE; two outputs of different kinds naming one file are refused. Returns
+ * EXIT_OK, or EXIT_USAGE after printing one line on stderr. IN is zeroed first; release it
+ * with run_inputs_close in any case. */
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in);
-void run_inputs_close(struct run_inputs *in);
+
+/* Flush and close every output file (a shared one once) and free IN's contents. A write or
+ * close that failed, now or earlier (a full disk), is one line on stderr per file. Returns
+ * EXIT_OK, or EXIT_HOST when any failed. */
+int run_inputs_close(const struct run_opts *o, struct run_inputs *in);
+
+/* Is VM I's out= file also another of the NVMS VMs' (one FILE: its lines need the VM's
+ * name)? */
+bool run_inputs_out_shared(const struct run_inputs *in, unsigned nvms, unsigned i);
 
 /* Read the text file PATH whole (NUL-terminated, malloc'd). Returns NULL with ERR set. */
 char *cli_read_text(const char *path, char *err, size_t errlen);

@@ -82,9 +82,14 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
 	/* Probed with the VM already open: creating a second VM is much cheaper than the first. */
 	if (cfg->mode == KVMBOX_MODE_PAGED32) {
 		ret = kvmbox_host_supports_mode(cfg->mode, &err);
-		if (ret <= 0) {
+		if (ret < 0) {
 			fprintf(stderr, "kvmbox: %s\n", err.msg);
-			return ret == 0 ? EXIT_UNSUPPORTED : EXIT_HOST;
+			return EXIT_HOST;
+		}
+		if (ret == 0) { /* which VM, and where it runs: the QEMU lane has every mode */
+			fprintf(stderr, "kvmbox: %s: %s; scripts/kvm-in-qemu runs it under a real KVM "
+				"(from the source tree: docs/realkvm.md)\n", who, err.msg);
+			return EXIT_UNSUPPORTED;
 		}
 	}
 	if (kvmbox_vm_load(*vmp, img, &err) < 0) {

@@ -1,7 +1,8 @@
 /* kvmbox: the command. Dispatches the subcommands (run, doctor, help, version); `kvmbox run`
  * parses its options (cli/opts.c), checks the files they name (cli/inputs.c) and runs one VM
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
-#include <nss.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "inputs.h"
 #include "multi.h"
 #include "opts.h"
+#include "signals.h"
 #include "single.h"
 #include "status.h"
 
@@ -27,23 +29,25 @@ static const char overview[] =
 	"       kvmbox version                     the version and the hypercall ABI\n"
 	"\n";
 
-/* Set by the SIGINT/SIGTERM handler; the library checks it whenever KVM_RUN is interrupted.
- * The one piece of mutable global state in kvmbox, as signal handlers require. */
-static volatile int interrupted;
-
-static void on_signal(int sig)
+/* Descriptors 0-2 closed at start would go to the first files kvmbox opens: the stats file
+ * as descriptor 1 would get the guest's console. /dev/null takes their place (as the C
+ * runtime of setuid programs does). Returns -1 when it cannot be opened. */
+static int open_std_fds(void)
 {
-	interrupted = sig;
-}
+	for (int fd = 0; fd < 3; fd++) {
+		int n;
 
-/* Ctrl-C and SIGTERM stop the guests cleanly (console flushed, report printed), with one VM
- * or several. */
-static void catch_stop_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			return -1;
+		if (n != fd) { /* cannot happen: the lower ones are open */
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	return 0;
 }
 
 static int version(void)
@@ -80,13 +84,19 @@ static int run(int argc, char **argv)
 	struct run_opts *o = calloc(1, sizeof(*o));
 	struct run_inputs in;
 	char err[512];
-	int status;
+	int status, ret;
 
 	if (!o) {
 		fprintf(stderr, "kvmbox: out of memory\n");
 		return EXIT_HOST;
 	}
-	if (run_parse(argc, argv, o, err, sizeof(err)) < 0) {
+	ret = run_parse(argc, argv, o, err, sizeof(err));
+	/* kvm-hello-world's -s was protected mode; here it is QEMU's gdb server: a user of the
+	 * first hears it once, whatever else the command line says. */
+	if (o->short_s)
+		fprintf(stderr, "kvmbox: -s is QEMU's: a gdb server on %s; protected mode "
+			"(kvm-hello-world's -s) is -m protected\n", CLI_GDB_DEFAULT);
+	if (ret < 0) {
 		fprintf(stderr, "kvmbox: %s\nTry 'kvmbox help run'.\n", err);
 		status = EXIT_USAGE;
 	} else if (o->help) {
@@ -96,43 +106,41 @@ static int run(int argc, char **argv)
 	} else if (o->version) {
 		status = version();
 	} else {
+		volatile int *stop = NULL;
+
 		status = run_inputs_open(o, &in);
 		if (status == EXIT_OK)
-			catch_stop_signals();
+			stop = cli_catch_stop_signals();
 		if (status == EXIT_OK && run_is_scheduled(o))
-			status = cli_multi_run(o, &in, &interrupted);
+			status = cli_multi_run(o, &in, stop);
 		else if (status == EXIT_OK)
-			status = cli_single_run(o, &in, &interrupted);
-		run_inputs_close(&in);
+			status = cli_single_run(o, &in, stop);
+		/* A file that could not be written in full (a full disk) is a host error, unless
+		 * the run already ended with a verdict of its own. */
+		if (run_inputs_close(o, &in) != EXIT_OK && status == EXIT_OK)
+			status = EXIT_HOST;
 	}
 	run_opts_free(o);
 	free(o);
 	return status;
 }
 
-/* Defined by the linker in a dynamically linked program only. */
-extern const char _DYNAMIC[] __attribute__((weak));
-
-/* The command is linked statically (Makefile: no dynamic loader at every start). A static
- * glibc that reaches an NSS service it does not contain loads it as a shared library, which
- * brings a second C library into the process and crashes (libnss_systemd, tried after
- * /etc/group): so its lookups stay with the built-in services. */
-static void static_nss(void)
+/* Started with stdin closed, kvmbox holds descriptor 0 with /dev/null: an output file
+ * opened later must not become descriptor 0, which a VM's console_fd reads as stdout. */
+static void hold_stdin(void)
 {
-	if (_DYNAMIC)
-		return;
-	__nss_configure_lookup("passwd", "files");
-	__nss_configure_lookup("group", "files");
-	__nss_configure_lookup("initgroups", "files");
-	__nss_configure_lookup("hosts", "files dns");
+	if (fcntl(STDIN_FILENO, F_GETFD) < 0 && errno == EBADF)
+		open("/dev/null", O_RDONLY);
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
-	static_nss();
+	if (open_std_fds() < 0)
+		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();
+	hold_stdin();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);

@@ -3,6 +3,7 @@
  * several (or to a file each), the Matrix ports served and counted, a per-VM report and the
  * JSON statistics at the end. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "harden.h"
 #include "load.h"
 #include "multi.h"
+#include "signals.h"
 #include "status.h"
 #include "walk.h"
 
@@ -112,6 +114,52 @@ static void matrix_port(void *ctx, uint16_t port, bool out, uint32_t *value, uns
 }
 
 
+/* Bytes gathered for one write, for the sandbox's on_trap (no stdio in a signal handler). */
+struct salvage {
+	int fd;
+	size_t len;
+	char buf[PIPE_BUF];
+};
+
+static void salvage_put(struct salvage *sv, const char *p, size_t n)
+{
+	while (n) {
+		size_t k = n < sizeof(sv->buf) - sv->len ? n : sizeof(sv->buf) - sv->len;
+
+		memcpy(sv->buf + sv->len, p, k);
+		sv->len += k;
+		p += k;
+		n -= k;
+		if (sv->len == sizeof(sv->buf)) {
+			conout_salvage(sv->fd, sv->buf, sv->len);
+			sv->len = 0;
+		}
+	}
+}
+
+/* C's unfinished line and the bytes the library still holds for it (BYTES, N), each line
+ * with the VM's name and the last one ended, as line_flush would have written them. */
+static void save_prefixed(const struct vm_ctx *c, const char *bytes, size_t n)
+{
+	struct salvage sv = { .fd = c->out->fd };
+	bool line_start = true;
+
+	for (size_t k = 0; k < c->len + n; k++) {
+		char ch = k < c->len ? c->line[k] : bytes[k - c->len];
+
+		if (line_start) {
+			salvage_put(&sv, "[", 1);
+			salvage_put(&sv, c->name, strlen(c->name));
+			salvage_put(&sv, "] ", 2);
+		}
+		salvage_put(&sv, &ch, 1);
+		line_start = ch == '\n';
+	}
+	if (!line_start)
+		salvage_put(&sv, "\n", 1);
+	conout_salvage(sv.fd, sv.buf, sv.len);
+}
+
 /* ---- The run ----------------------------------------------------------------------------- */
 
 /* What one scheduled run owns; cli_multi_run releases it whatever happened. */
@@ -134,7 +182,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 		.name = v->name,
 		.mem_size = v->mem,
 		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0) |
-			 (r->one_fd ? KVMBOX_VM_ONE_FD : 0),
+			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0) | (r->one_fd ? KVMBOX_VM_ONE_FD : 0),
 		.log = &r->ctx[i].log,
 		.console = console,
 		.console_ctx = &r->ctx[i],
@@ -157,7 +205,8 @@ static int create_vm(struct multi_run *r, unsigned i)
 	r->ctx[i] = (struct vm_ctx){ .name = v->name, .out = &r->outs[i], .cancel = r->cancel,
 				     .log = { .level = cli_log_level(r->o->verbosity, v),
 					      .sink = r->in->log[i] ? r->in->log[i] : stderr },
-				     .prefix = r->o->nvms > 1 && !r->in->out[i],
+				     .prefix = r->o->nvms > 1 && (!r->in->out[i] ||
+						run_inputs_out_shared(r->in, r->o->nvms, i)),
 				     .show_ports = r->o->show_ports };
 	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
 	cli_apply_profile(r->o, v, &cfg);
@@ -204,6 +253,26 @@ static int create_sched(struct multi_run *r)
 		}
 	}
 	return EXIT_OK;
+}
+
+/* The sandbox's on_trap: a forbidden call ends the process; every VM's output that kvmbox
+ * still holds goes out first (what its buffer waits to write, its unfinished line, what the
+ * library has not handed over yet), as far as the readers take it. */
+static void save_output(void *ctx)
+{
+	const struct multi_run *r = ctx;
+
+	for (unsigned i = 0; i < r->o->nvms; i++) {
+		const struct vm_ctx *c = &r->ctx[i];
+		const char *bytes;
+		size_t n = kvmbox_vm_console_pending(r->vms[i], &bytes);
+
+		conout_salvage(c->out->fd, c->out->buf, c->out->len);
+		if (c->prefix)
+			save_prefixed(c, bytes, n);
+		else
+			conout_salvage(c->out->fd, bytes, n);
+	}
 }
 
 /* One VM's outcome as an exit status. */
@@ -424,8 +493,10 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	status = fd_room(o->nvms, &r.log, &r.one_fd);
 	if (status == EXIT_OK)
 		status = create_sched(&r);
-	if (status == EXIT_OK)
-		status = cli_harden(o, r.vms, o->nvms, 0);
+	if (status == EXIT_OK) {
+		cli_stop_kicks(r.vms, o->nvms);
+		status = cli_harden(o, r.vms, o->nvms, save_output, &r);
+	}
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;
@@ -433,12 +504,12 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		stopped = stopped_status(&r, finish_output(&r));
 		report(&r);
 		status = stopped ? stopped : exit_status(&r);
-		if (in->stats_json && (kvmbox_sched_write_json(r.s, in->stats_json) < 0 ||
-				       fflush(in->stats_json) == EOF)) {
-			fprintf(stderr, "kvmbox: --stats-json %s: %s\n", o->stats_json, strerror(errno));
-			status = status != EXIT_OK ? status : EXIT_HOST;
-		}
+		/* A failed write shows when the file is closed (run_inputs_close): one line,
+		 * status 71 unless the run has a verdict of its own. */
+		if (in->stats_json)
+			kvmbox_sched_write_json(r.s, in->stats_json);
 	}
+	cli_stop_kicks(NULL, 0);
 	kvmbox_sched_destroy(r.s);
 	for (i = 0; i < o->nvms; i++) {
 		r.ctx[i].vm = NULL;

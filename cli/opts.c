@@ -32,6 +32,7 @@ const char cli_usage[] =
 	"      --walk GVA       print how GVA becomes a guest-physical and host address when\n"
 	"                       the guest stops (repeatable; docs/page-walks.md)\n"
 	"      --no-coalesce    one exit per console byte (no coalesced PIO)\n"
+	"      --guard-null     unmap page 0, so a NULL pointer faults (SDK images ask for it)\n"
 	"      --weight W       the VM's weight for --sched share (1..1000000, default 1)\n"
 	"      --gdb tcp:[HOST:]PORT | unix:PATH  a gdb server (127.0.0.1 unless HOST is\n"
 	"                       given); gdb may attach while the guest runs. One VM only\n"
@@ -44,6 +45,10 @@ const char cli_usage[] =
 	"                       implies --trace, as QEMU's -D (--trace-out is another thing)\n"
 	"      --file-size-max SIZE  no guest write makes a share file longer (default 1G):\n"
 	"                       past it a write fails with EFBIG\n"
+	"      --share-bytes-max SIZE  the guest's writes grow the share's files by at most\n"
+	"                       SIZE in all (default 4G); past it they fail with EDQUOT\n"
+	"      --share-files-max N  the guest creates at most N files in the share (default\n"
+	"                       1024); past it an open that would create one fails with EDQUOT\n"
 	"      --count N        N copies of the VM, named NAME0 ... NAME{N-1}, scheduled\n"
 	"                       together (in --vm: count=N)\n"
 	"\n"
@@ -62,7 +67,8 @@ const char cli_usage[] =
 	"      --repeat N       run one VM N times, each from its freshly loaded state (not\n"
 	"                       with the scheduler options above, which measure one run)\n"
 	"      --sandbox        the profile for untrusted guests: no host address reaches the\n"
-	"                       guest (gvaToHva fails), shares default to 64M files\n"
+	"                       guest (gvaToHva fails), shares default to 64M files, 256M\n"
+	"                       and 256 files in all; a share needs Landlock\n"
 	"      --user USER      started as root: run as USER once /dev/kvm and shares are open\n"
 	"      --no-seccomp     no system-call filter (for debugging kvmbox; says so on stderr)\n"
 	"  -v, --verbose        each VM's mode, memory layout, entry and segments (-vv: debug)\n"
@@ -84,7 +90,8 @@ const char cli_status_help[] =
 	"  67      deadlock: every remaining VM waited on a channel\n"
 	"  68      the guest exited with 2 or 64-255, statuses kvmbox owns (stderr gives it)\n"
 	"  69      no usable KVM on this host (kvmbox doctor says why)\n"
-	"  70      this host's KVM cannot run the mode\n"
+	"  70      this host's KVM cannot run the mode (or, with --sandbox, this kernel cannot\n"
+	"          confine a share: no Landlock)\n"
 	"  71      host error (a KVM call or the host failed)\n"
 	"  128+N   ended by signal N (Ctrl-C: 130; stdout closed, as in `| head`: 141)\n"
 	"With several VMs the worst of 71, 65, 67, 66, 64, 68 wins over guest statuses.\n";
@@ -135,7 +142,8 @@ static int parse_sched(struct run_opts *o, const char *arg, char *err, size_t er
 		o->policy = KVMBOX_SCHED_SCRIPT;
 		o->script_file = arg + 7;
 	} else
-		return cli_fail(err, errlen, "--sched: '%s' (io, rr, share, script:FILE)", arg);
+		return cli_fail(err, errlen, "--sched: unknown policy '%s' (io, rr, share, script:FILE)",
+				arg);
 	return 0;
 }
 
@@ -148,11 +156,11 @@ static int parse_chan(struct run_opts *o, const char *arg, char *err, size_t err
 	snprintf(buf, sizeof(buf), "%s", arg);
 	eq = strchr(buf, '=');
 	if (!eq)
-		return cli_fail(err, errlen, "--chan: '%s' (ID=CAPACITY)", arg);
+		return cli_fail(err, errlen, "--chan: '%s' is not ID=CAPACITY (e.g. 2=20)", arg);
 	*eq = '\0';
 	if (cli_parse_u64(buf, &id) < 0 || id >= KVMBOX_CHAN_MAX ||
 	    cli_parse_u64(eq + 1, &cap) < 0 || cap < 1 || cap > KVMBOX_CHAN_CAPACITY_MAX)
-		return cli_fail(err, errlen, "--chan: '%s' (ID 0..%d = CAPACITY 1..%d)", arg,
+		return cli_fail(err, errlen, "--chan: '%s' is out of range (ID 0..%d, CAPACITY 1..%d)", arg,
 				KVMBOX_CHAN_MAX - 1, KVMBOX_CHAN_CAPACITY_MAX);
 	o->chan_cap[id] = (uint32_t)cap;
 	return 0;
@@ -168,11 +176,13 @@ static int parse_run_value(struct run_opts *o, int c, const char *arg, char *err
 		return parse_chan(o, arg, err, errlen);
 	case OPT_QUANTUM:
 		if (cli_parse_seconds(arg, &o->quantum_ms) < 0 || o->quantum_ms < 0.01)
-			return cli_fail(err, errlen, "--quantum: '%s' (milliseconds, 0.01 or more)", arg);
+			return cli_fail(err, errlen, "--quantum: '%s' is not a number of milliseconds in "
+					"[0.01, 1000000]", arg);
 		return 0;
 	case OPT_DURATION:
 		if (cli_parse_seconds(arg, &o->duration) < 0)
-			return cli_fail(err, errlen, "--duration: '%s' (seconds > 0)", arg);
+			return cli_fail(err, errlen, "--duration: '%s' is not a number of seconds in "
+					"(0, 1000000]", arg);
 		return 0;
 	case OPT_JSON:
 		o->stats_json = arg;
@@ -187,7 +197,8 @@ static int parse_run_value(struct run_opts *o, int c, const char *arg, char *err
 	}
 }
 
-/* The name of a scheduler-only option C, or NULL. */
+/* The name of a scheduler-only option C, or NULL. (--stats-json is not one: a single VM
+ * with it is still a single VM's run.) */
 static const char *sched_only(int c)
 {
 	switch (c) {
@@ -197,7 +208,6 @@ static const char *sched_only(int c)
 	case OPT_DURATION: return "--duration";
 	case OPT_CHAN: return "--chan";
 	case OPT_PORTS: return "--show-ports";
-	case OPT_JSON: return "--stats-json";
 	case OPT_TRACE_OUT: return "--trace-out";
 	default: return NULL;
 	}
@@ -243,6 +253,7 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 	case 'r': case 'p': case 'l':
 		return vm_opt_set(&o->defaults, "mode", short_mode(c), "-m", err, errlen);
 	case 's':
+		o->short_s = true;
 		if (!o->defaults.gdb)
 			o->defaults.gdb = CLI_GDB_DEFAULT;
 		return 0;
@@ -292,7 +303,7 @@ static int copy_defaults(struct vm_opts *v, const struct vm_opts *d, char *err, 
  * defaults. V's strings point into o->spec[i], which is cut up in place. */
 static int parse_vm(struct run_opts *o, unsigned i, struct vm_opts *v, char *err, size_t errlen)
 {
-	char *spec = o->spec[i], *eq, *tok, *val, *save = NULL, where[64], arg[256];
+	char *spec = o->spec[i], *eq, *tok, *val, *rest, where[64], arg[256];
 
 	snprintf(arg, sizeof(arg), "%s", spec);
 	if (copy_defaults(v, &o->defaults, err, errlen) < 0)
@@ -306,8 +317,11 @@ static int parse_vm(struct run_opts *o, unsigned i, struct vm_opts *v, char *err
 				"--vm '%s': a name is at most %zu characters, without spaces or quotes",
 				arg, sizeof(v->name) - 1);
 	snprintf(v->name, sizeof(v->name), "%s", spec);
-	v->image = strtok_r(eq + 1, ",", &save);
-	while ((tok = strtok_r(NULL, ",", &save))) {
+	rest = eq + 1;
+	v->image = strsep(&rest, ",");
+	while ((tok = strsep(&rest, ","))) {
+		if (!*tok)
+			return cli_fail(err, errlen, "--vm '%s': an empty KEY=VALUE between commas", arg);
 		if ((val = strchr(tok, '=')))
 			*val++ = '\0';
 		snprintf(where, sizeof(where), "--vm %s: %s", v->name, tok);
@@ -405,10 +419,10 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
 	if (o->nspec && !v->image)
 		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
-	if (run_is_scheduled(o) && (v->gdb || v->gdb_wait))
+	if ((run_is_scheduled(o) || o->stats_json) && (v->gdb || v->gdb_wait))
 		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
 				"IMAGE): under the scheduler a VM stopped in gdb would stop every other VM",
-				o->several ? v->name : o->sched_opt);
+				o->several ? v->name : o->sched_opt ? o->sched_opt : "--stats-json");
 	return 0;
 }
 
@@ -458,9 +472,13 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 	if (!o->nspec) {
 		if (optind < argc)
 			o->defaults.image = argv[optind++];
+		if (o->defaults.image && !*o->defaults.image)
+			return cli_fail(err, errlen, "IMAGE is an empty name (''); without IMAGE the "
+					"built-in hello guest runs");
 		if (optind < argc)
-			return cli_fail(err, errlen, "unexpected argument '%s' (one IMAGE per run; "
-					"several VMs: --vm NAME=IMAGE)", argv[optind]);
+			return cli_fail(err, errlen, "unexpected argument '%s' after IMAGE: the guest's "
+					"arguments go after `--` (kvmbox run %s -- %s ...); several VMs: --vm "
+					"NAME=IMAGE", argv[optind], o->defaults.image, argv[optind]);
 		if (copy_defaults(&v, &o->defaults, err, errlen) < 0)
 			return -1;
 		single_name(&v);
@@ -518,6 +536,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 	if (o->repeat > 1 && run_is_scheduled(o))
 		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; %s needs "
 				"the scheduler, which runs each VM once", o->several ? "--vm" : o->sched_opt);
+	if (o->repeat > 1 && o->stats_json)
+		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; "
+				"--stats-json reports one run");
 	if (o->repeat > 1 && o->vms[0].gdb)
 		return cli_fail(err, errlen, "--repeat: gdb debugs one run (not with -s, -S or --gdb)");
 	if (o->sandbox && o->no_seccomp)

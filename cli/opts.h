@@ -35,7 +35,10 @@ struct vm_opts {
 	const char *out;       /* console file; NULL: stdout */
 	double timeout;        /* seconds; 0: none */
 	uint64_t file_size_max; /* longest file the guest may write in its share; 0: default */
+	uint64_t share_bytes_max; /* most the share's files may grow by in all; 0: default */
+	unsigned share_files_max; /* most files the guest may create in its share; 0: default */
 	bool strict, regs, stats, no_coalesce;
+	bool guard_null; /* --guard-null: KVMBOX_VM_GUARD_NULL */
 	const char *gdb;       /* gdb server: "tcp:[HOST:]PORT" or "unix:PATH"; NULL: none */
 	bool gdb_wait;         /* -S: the guest waits for gdb before its first instruction */
 	uint64_t walk[VM_WALKS_MAX]; /* --walk GVA: translations printed when the run ends */
@@ -63,6 +66,7 @@ struct run_opts {
 	uint64_t repeat;       /* >= 1 */
 	int verbosity;         /* -v count */
 	bool help, version;
+	bool short_s;          /* -s given: it was protected mode in kvm-hello-world (said once) */
 	bool no_seccomp;       /* --no-seccomp: run without the seccomp filter (debugging) */
 	bool sandbox;          /* --sandbox: the profile for untrusted guests (docs/security.md) */
 	const char *user;      /* --user USER: drop to USER after setup (when started as root) */
@@ -92,8 +96,10 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(12, "walk", required_argument)                                                      \
 	X(13, "trace", no_argument) X(14, "explain", no_argument)                             \
 	X(15, "trace-file", required_argument)                                                \
-	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)            \
-	X(18, "count", required_argument)
+	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)             \
+	X(18, "guard-null", no_argument)                                                      \
+	X(19, "share-bytes-max", required_argument) X(20, "share-files-max", required_argument) \
+	X(21, "count", required_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"

@@ -6,9 +6,11 @@
 #include <time.h>
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
-#include "kvmbox/sandbox.h"
+#include "kvmbox/sched.h"
+#include "conout.h"
 #include "harden.h"
 #include "load.h"
+#include "signals.h"
 #include "single.h"
 #include "status.h"
 #include "walk.h"
@@ -61,8 +63,8 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 }
 
 /* Run the loaded VM REPEAT times; from the second run on, kvmbox_vm_reset first puts it back
- * in its loaded state (snapshot taken once, before the first run). Stops at the first run
- * that does not end well and returns its status. */
+ * in its loaded state (the snapshot cli_single_run took before the sandbox). Stops at the
+ * first run that does not end well and returns its status. */
 static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t repeat,
 			volatile int *cancel)
 {
@@ -72,10 +74,6 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 	uint64_t i, start = now_ns();
 	int ret, status = EXIT_OK;
 
-	if (repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
-		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
-		return EXIT_HOST;
-	}
 	for (i = 0; i < repeat; i++) {
 		if (i > 0 && (ret = kvmbox_vm_reset(vm, &err)) < 0) {
 			fprintf(stderr, "kvmbox: reset before run %llu: %s\n", (unsigned long long)i + 1,
@@ -103,6 +101,76 @@ static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t 
 	return status;
 }
 
+/* The single run's outcome as a kvmbox_result, from the scheduler's report of it. */
+static void result_of(const struct kvmbox_sched_vm_report *rep, struct kvmbox_result *res)
+{
+	static const enum kvmbox_stop stop[] = {
+		[KVMBOX_SCHED_HALTED] = KVMBOX_STOP_HALT, [KVMBOX_SCHED_EXITED] = KVMBOX_STOP_EXIT,
+		[KVMBOX_SCHED_FAULT] = KVMBOX_STOP_FAULT, [KVMBOX_SCHED_ASSERT] = KVMBOX_STOP_ASSERT,
+		[KVMBOX_SCHED_BAD_CALL] = KVMBOX_STOP_BAD_CALL,
+		[KVMBOX_SCHED_TIMEOUT] = KVMBOX_STOP_TIMEOUT,
+		[KVMBOX_SCHED_CANCELLED] = KVMBOX_STOP_CANCELLED,
+	};
+
+	*res = (struct kvmbox_result){ .status = rep->exit_status };
+	res->stop = (size_t)rep->status < sizeof(stop) / sizeof(stop[0]) && stop[rep->status]
+		    ? stop[rep->status] : KVMBOX_STOP_HOST_ERROR;
+	snprintf(res->msg, sizeof(res->msg), "%s", rep->message ? rep->message : "");
+}
+
+/* --stats-json: the one run goes through a scheduler of this VM alone, whose accounting
+ * (guest time, quanta, exits) writes the JSON of any run, one VM or several
+ * (docs/stats.schema.json). What the run prints is a single VM's: its console, its verdict
+ * (the hello guest's Ok line), no scheduler table. */
+static int run_measured(struct kvmbox_vm *vm, const struct run_opts *o,
+			const struct run_inputs *in, volatile int *cancel)
+{
+	const struct vm_opts *v = &o->vms[0];
+	struct kvmbox_sched_config sc = { .policy = KVMBOX_SCHED_RR, .cancel = cancel };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_sched_vm_report rep;
+	struct kvmbox_sched *s = NULL;
+	struct kvmbox_result res;
+	int status;
+
+	if (kvmbox_sched_create(&s, &sc, &err) < 0 ||
+	    kvmbox_sched_add(s, vm, v->weight, (uint64_t)(v->timeout * 1e9), &err) < 0 ||
+	    kvmbox_sched_run(s, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s\n", err.msg);
+		kvmbox_sched_destroy(s);
+		return EXIT_HOST;
+	}
+	fflush(stdout);
+	kvmbox_sched_report(s, 0, &rep);
+	if (rep.status == KVMBOX_SCHED_DEADLOCK) { /* alone, waiting on a channel */
+		fprintf(stderr, "kvmbox: deadlock: %s\n", rep.message);
+		status = EXIT_DEADLOCK;
+	} else {
+		result_of(&rep, &res);
+		status = report(vm, &res, v, *cancel, false);
+	}
+	/* A failed write shows when the file is closed (run_inputs_close), as for several VMs. */
+	kvmbox_sched_write_json(s, in->stats_json);
+	kvmbox_sched_destroy(s);
+	return status;
+}
+
+/* The sandbox's on_trap: a forbidden call ends the process; what the guest printed and
+ * kvmbox still holds goes out first. */
+struct console_of_run {
+	struct kvmbox_vm *vm;
+	int fd;
+};
+
+static void save_console(void *ctx)
+{
+	const struct console_of_run *c = ctx;
+	const char *bytes;
+	size_t n = kvmbox_vm_console_pending(c->vm, &bytes);
+
+	conout_salvage(c->fd, bytes, n);
+}
+
 int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
 	const struct vm_opts *v = &o->vms[0];
@@ -111,7 +179,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	struct kvmbox_vm_config cfg = {
 		.name = v->name,
 		.mem_size = v->mem,
-		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0),
+		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0) |
+			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0),
 		.log = &log,
 		.console_fd = in->out[0] ? fileno(in->out[0]) : 1,
 		.share_dir = v->share,
@@ -121,6 +190,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	};
 	struct kvmbox_image img;
 	struct kvmbox_vm *vm = NULL;
+	struct console_of_run con;
+	struct kvmbox_error err = { "" };
 	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file;
 	int status;
@@ -136,16 +207,26 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
-	if (status == EXIT_OK)
-		status = cli_harden(o, &vm, 1, v->gdb ? KVMBOX_SANDBOX_GDB : 0);
+	/* --repeat's snapshot before the sandbox, which allows no change to a memory slot. */
+	if (status == EXIT_OK && o->repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
+		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
+		status = EXIT_HOST;
+	}
 	if (status == EXIT_OK) {
-		status = run_repeated(vm, v, o->repeat, cancel);
+		cli_stop_kicks(&vm, 1);
+		con = (struct console_of_run){ vm, cfg.console_fd };
+		status = cli_harden(o, &vm, 1, save_console, &con);
+	}
+	if (status == EXIT_OK) {
+		status = in->stats_json ? run_measured(vm, o, in, cancel)
+			 : run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
 			cli_print_regs(vm);
 		if (v->stats)
 			cli_print_stats(vm);
 		cli_print_walks(vm, v, false);
 	}
+	cli_stop_kicks(NULL, 0);
 	kvmbox_vm_destroy(vm);
 	return status;
 }

@@ -15,7 +15,8 @@ enum exit_status {
 	EXIT_DEADLOCK = 67,     /* several VMs: every remaining VM waited on a channel */
 	EXIT_GUEST_RANGE = 68,  /* the guest exited with 2 or 64..255 (kvmbox's): stderr says which */
 	EXIT_NO_KVM = 69,       /* no usable KVM on this host (kvmbox doctor says why) */
-	EXIT_UNSUPPORTED = 70,  /* this host's KVM cannot run the mode */
+	EXIT_UNSUPPORTED = 70,  /* this host's KVM cannot run the mode; or --sandbox with a share where
+				 * the kernel has no Landlock to confine it */
 	EXIT_HOST = 71,         /* a KVM call or the host failed */
 	EXIT_SIGNAL = 128,      /* + the signal that ended the run (SIGINT: 130, SIGPIPE: 141) */
 };

@@ -93,7 +93,7 @@ static int set_mode(struct vm_opts *v, const char *val, const char *where, char 
 }
 
 /* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max,
- * count. */
+ * share-bytes-max, share-files-max, count. */
 static int set_number(struct vm_opts *v, const char *key, const char *val, const char *where,
 		      char *err, size_t errlen)
 {
@@ -106,10 +106,13 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		return 0;
 	}
 	if (cli_parse_u64(val, &n) < 0)
-		return cli_fail(err, errlen, "%s: '%s' is not a %s", where, val,
-				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ? "size (e.g. 2M, 1G)" :
-				!strcmp(key, "weight") ? "weight (1..1000000)" :
-				!strcmp(key, "count") ? "count of VMs" : "an address");
+		return cli_fail(err, errlen, "%s: '%s' is not %s", where, val,
+				!strcmp(key, "mem") || !strcmp(key, "file-size-max") ||
+				!strcmp(key, "share-bytes-max") ? "a size (e.g. 2M, 1G)" :
+				!strcmp(key, "weight") ? "a weight (1..1000000)" :
+				!strcmp(key, "share-files-max") ? "a number of files (1..1000000)" :
+				!strcmp(key, "count") ? "a count of VMs (1..65535)" :
+				"an address (decimal or 0x hex)");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
 			return cli_fail(err, errlen, "%s: %s is out of range (256K..3G, a multiple of 4K)",
@@ -128,6 +131,15 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		if (n < 1)
 			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
 		v->file_size_max = n;
+	} else if (!strcmp(key, "share-bytes-max")) {
+		if (n < 1)
+			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
+		v->share_bytes_max = n;
+	} else if (!strcmp(key, "share-files-max")) {
+		if (n < 1 || n > 1000000)
+			return cli_fail(err, errlen, "%s: '%s' is not a number of files (1..1000000)",
+					where, val);
+		v->share_files_max = (unsigned)n;
 	} else if (!strcmp(key, "load")) {
 		v->load = n;
 		v->flat = true;
@@ -153,6 +165,8 @@ static int set_flag(struct vm_opts *v, const char *key)
 		v->trace = true;
 	else if (!strcmp(key, "explain"))
 		v->explain = true;
+	else if (!strcmp(key, "guard-null"))
+		v->guard_null = true;
 	else
 		return 1;
 	return 0;
@@ -186,8 +200,9 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	if (!is_valued(key)) {
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
-					"weight, out, timeout, walk, file-size-max, count, strict, regs, stats, "
-					"no-coalesce, trace, explain, trace-file, gdb)", where);
+					"weight, out, timeout, walk, file-size-max, share-bytes-max, share-files-max, "
+					"count, strict, regs, stats, no-coalesce, trace, explain, trace-file, gdb, "
+					"guard-null)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -198,7 +213,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		return set_share(v, val, where, err, errlen);
 	if (!strcmp(key, "gdb")) {
 		if (strncmp(val, "tcp:", 4) && strncmp(val, "unix:", 5))
-			return cli_fail(err, errlen, "%s: '%s' (tcp:[HOST:]PORT or unix:PATH)", where, val);
+			return cli_fail(err, errlen, "%s: '%s' is not tcp:[HOST:]PORT or unix:PATH", where,
+					val);
 		v->gdb = val;
 		return 0;
 	}

@@ -8,6 +8,7 @@
 #include "kvmbox/guest.h"
 
 KVMBOX_NO_ARGS; /* the exit counts it prints are the assignment's */
+KVMBOX_NO_GUARD_NULL; /* the classic 42 at 0x400, in page 0 */
 
 #define RESULT_ADDR 0x400
 #define RESULT 42

@@ -5,7 +5,8 @@
  * the guest's status instead). */
 #include "kvmbox/guest.h"
 
-KVMBOX_NO_ARGS; /* the classic guest: one exit, the halt */
+KVMBOX_NO_ARGS; /* the classic guest: no hypercall for arguments, only its bytes and the halt */
+KVMBOX_NO_GUARD_NULL; /* the classic 42 at 0x400, in page 0 */
 
 #define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */
 #define HELLO_VALUE 42

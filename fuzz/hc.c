@@ -130,7 +130,9 @@ static int fake_create(struct fake *f, const uint8_t *data, uint64_t mem_size, c
 		       size_t image_len)
 {
 	uint8_t flags = data[32];
-	struct kvmbox_vm_config cfg = { .share_dir = share, .share_readonly = flags & F_SHARE_RO };
+	/* Small share totals, so that a few calls reach them (the defaults are 4 GiB and 1024). */
+	struct kvmbox_vm_config cfg = { .share_dir = share, .share_readonly = flags & F_SHARE_RO,
+					.share_bytes_max = 96 << 10, .share_files_max = 4 };
 	struct kvmbox_error err;
 	struct kvm_sregs *sr;
 

@@ -30,7 +30,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lseccomp
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lcapstone -lseccomp
 
 # The gdb stub's target drives the unit tests' fake target.
 $(FUZZ_BUILD)/obj/fuzz/gdb.o: FUZZ_CFLAGS += -Itests/unit

@@ -83,11 +83,17 @@ INSTALLED_DIRS := \
 	$(sort $(dir $(GUEST_SDK_FILES:guest/%=$(DEST)$(GUESTDIR)/%))) $(GUEST_SDK_LIB_DIRS) \
 	$(DEST)$(GUESTDIR) $(DEST)$(DATADIR)/kvmbox
 
+# Outside /usr the dynamic loader does not look in LIBDIR (/usr/local/lib only once ldconfig
+# has run, $HOME/.local/lib never): kvmbox.pc then links with an rpath to LIBDIR, so a
+# program built with `pkg-config --libs kvmbox` runs without LD_LIBRARY_PATH.
+PC_RPATH := $(if $(filter /usr,$(PREFIX)),,-Wl,-rpath,$${libdir} )
+
 .PHONY: install uninstall
 # kvmbox.pc is generated at each install: it names the directories of this PREFIX.
 install: $(BUILD)/kvmbox $(LIB) $(SHLIB) $(GUEST_SDK_LIBS)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@GUESTDIR@|$(GUESTDIR)|g' \
+		-e 's|@RPATH@|$(PC_RPATH)|g' \
 		-e 's|@VERSION@|$(KVMBOX_VERSION)|g' kvmbox.pc.in > $(BUILD)/kvmbox.pc
 	$(Q)$(foreach m,$(GUEST_MODES),sed -e 's|@GUESTDIR@|$(GUESTDIR)|g' -e 's|@MODE@|$(m)|g' \
 		-e 's|@NOTE@|$(guest_note_$(m))|g' -e 's|@MFLAGS@|$(GUEST_CFLAGS_$(m))|g' \
@@ -112,6 +118,19 @@ install: $(BUILD)/kvmbox $(LIB) $(SHLIB) $(GUEST_SDK_LIBS)
 	$(Q)$(INSTALL) -m 644 $(GUEST_SDK_HEADERS) $(DEST)$(GUESTDIR)/include/kvmbox/
 	$(Q)$(foreach f,$(GUEST_SDK_FILES),$(INSTALL) -m 644 $(f) $(DEST)$(GUESTDIR)/$(f:guest/%=%) &&) true
 	@$(if $(Q),echo "  INSTALL $(DEST)$(PREFIX)")
+	$(Q)$(if $(DESTDIR),true,$(install_hints))
+
+# After a real install (no DESTDIR): what a prefix outside the usual places needs, said by
+# make (pkg-config's search path and PATH), so the next command of docs/embedding.md works.
+define install_hints
+pc=$$(pkg-config --variable pc_path pkg-config 2>/dev/null); \
+case ":$$pc:$${PKG_CONFIG_PATH:-}:" in *":$(PKGCONFIGDIR):"*) ;; \
+*) echo "make install: pkg-config does not look in $(PKGCONFIGDIR): export PKG_CONFIG_PATH=$(PKGCONFIGDIR)" ;; \
+esac; \
+case ":$$PATH:" in *":$(BINDIR):"*) ;; \
+*) echo "make install: $(BINDIR) is not in PATH: export PATH=$(BINDIR):\$$PATH" ;; \
+esac
+endef
 
 uninstall:
 	$(Q)rm -f $(sort $(INSTALLED_FILES))

@@ -2,7 +2,7 @@
 # Install the Debian packages kvmbox needs to build and test (skips what is already there).
 # Usage: scripts/deps.sh [extra packages...]   (uses sudo when not root)
 set -euo pipefail
-packages=(build-essential libcmocka-dev clang libclang-rt-14-dev pkg-config libdw-dev libseccomp-dev
+packages=(build-essential libcmocka-dev clang libclang-rt-14-dev pkg-config libdw-dev libcapstone-dev libseccomp-dev
 	libbz2-dev liblzma-dev zlib1g-dev gdb python3 "$@")
 missing=()
 for p in "${packages[@]}"; do

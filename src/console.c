@@ -1,6 +1,7 @@
 /* The guest console: the coalesced ring of port 0xE9, the per-VM buffer and its flush to
  * the embedder's sink or fd (console.h). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include "ports.h"
 #include "util.h"
 #include "vm.h"
+
+_Static_assert(VM_CONSOLE_BUF <= PIPE_BUF, "one console flush is one non-blocking pipe write");
 
 /* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
  * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). The zone is
@@ -65,65 +68,86 @@ static void console_coalesce(struct kvmbox_vm *vm)
 						      sysconf(_SC_PAGESIZE));
 }
 
-/* Can the console fd take output before the run's deadline? Without a deadline a slow
- * reader may slow the guest down (it is the user's pipe); with one, a reader that stalls must
- * not keep kvmbox past it (a guest could otherwise outlive --timeout by printing). */
-static bool console_ready(struct kvmbox_vm *vm)
+/* How long one wait for the console fd lasts before the run's cancel flag is looked at again
+ * (a signal usually cuts it short: poll returns EINTR). */
+#define CONSOLE_WAIT_SLICE_MS 100
+
+enum console_wait { CONSOLE_READY, CONSOLE_DEADLINE, CONSOLE_CANCELLED };
+
+/* Wait until the console fd takes output. Without a deadline a slow reader may slow the guest
+ * down (it is the user's pipe), but a signal (the run's cancel flag) always ends the wait; a
+ * reader that stalls past the run's deadline ends it too (a guest could otherwise outlive
+ * --timeout by printing). Past the deadline or the signal a reader that is ready still gets
+ * the output: Ctrl-C loses nothing a reader takes. */
+static enum console_wait console_wait(struct kvmbox_vm *vm)
 {
 	struct pollfd pfd = { .fd = vm->console_fd, .events = POLLOUT };
-	uint64_t now;
-	int ms;
 
-	if (!vm->deadline_ns)
-		return true;
 	for (;;) {
-		int n;
+		bool cancelled = vm->cancel && *vm->cancel;
+		int ms = cancelled ? 0 : CONSOLE_WAIT_SLICE_MS, n;
+		uint64_t now = 0;
 
-		/* Past the deadline a reader that is ready still gets the output (poll, 0 ms). */
-		now = now_ns();
-		ms = now >= vm->deadline_ns ? 0 : (int)((vm->deadline_ns - now) / 1000000u) + 1;
+		if (vm->deadline_ns) {
+			now = now_ns();
+			if (now >= vm->deadline_ns)
+				ms = 0;
+			else if ((vm->deadline_ns - now) / 1000000u < (uint64_t)ms)
+				ms = (int)((vm->deadline_ns - now) / 1000000u) + 1;
+		}
 		n = poll(&pfd, 1, ms);
-		if (n > 0)
-			return !(pfd.revents & POLLNVAL);
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			return n < 0; /* a poll error: let write() report it */
-		if (now_ns() >= vm->deadline_ns)
-			return false;
+		if (n > 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return CONSOLE_READY; /* a poll error or a bad fd: let write() report it */
+		if (n == 0 && cancelled)
+			return CONSOLE_CANCELLED;
+		if (n == 0 && vm->deadline_ns && (ms == 0 || now_ns() >= vm->deadline_ns))
+			return CONSOLE_DEADLINE;
+	}
+}
+
+/* Write the queued bytes to the console fd. After POLLOUT a write of at most PIPE_BUF bytes
+ * (the buffer's size) does not block on a pipe (pipe(7)), so every wait is console_wait's. */
+static void flush_fd(struct kvmbox_vm *vm)
+{
+	size_t off = 0;
+
+	while (off < vm->con_len) {
+		enum console_wait w = console_wait(vm);
+		ssize_t n;
+
+		if (w != CONSOLE_READY) {
+			vm->stats.console_dropped += vm->con_len - off;
+			if (w == CONSOLE_DEADLINE)
+				vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0,
+						"deadline passed while the console was not taking output");
+			else
+				vm_request_stop(vm, KVMBOX_STOP_CANCELLED, 0,
+						"cancelled while the console was not taking output");
+			return;
+		}
+		n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			/* Nobody will ever read the rest (EPIPE: `kvmbox run | head`): stop rather
+			 * than run a guest whose output goes nowhere. */
+			vm->stats.console_dropped += vm->con_len - off;
+			vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "console: %s",
+					n < 0 ? strerror(errno) : "write returned 0");
+			return;
+		}
+		off += (size_t)n;
 	}
 }
 
 void vm_console_flush(struct kvmbox_vm *vm)
 {
-	size_t off = 0;
-
 	if (!vm->con_len)
 		return;
-	if (vm->console) {
+	if (vm->console)
 		vm->console(vm->console_ctx, vm->con_buf, vm->con_len);
-	} else if (vm->console_fd >= 0) {
-		while (off < vm->con_len) {
-			ssize_t n;
-
-			if (!console_ready(vm)) {
-				vm->stats.console_dropped += vm->con_len - off;
-				vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0,
-						"deadline passed while the console was not taking output");
-				break;
-			}
-			n = write(vm->console_fd, vm->con_buf + off, vm->con_len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				/* Nobody will ever read the rest (EPIPE: `kvmbox run | head`): stop
-				 * rather than run a guest whose output goes nowhere. */
-				vm->stats.console_dropped += vm->con_len - off;
-				vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "console: %s",
-						n < 0 ? strerror(errno) : "write returned 0");
-				break;
-			}
-			off += (size_t)n;
-		}
-	}
+	else if (vm->console_fd >= 0)
+		flush_fd(vm);
 	vm->con_len = 0;
 }
 
@@ -174,6 +198,12 @@ int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	if (vm->coalesce_left && --vm->coalesce_left == 0)
 		console_coalesce(vm);
 	return 0;
+}
+
+size_t kvmbox_vm_console_pending(const struct kvmbox_vm *vm, const char **bytes)
+{
+	*bytes = vm ? vm->con_buf : "";
+	return vm ? vm->con_len : 0;
 }
 
 void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes)

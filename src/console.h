@@ -31,7 +31,8 @@ int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io);
 void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
 
 /* Hand the queued bytes to the sink. A console fd that cannot take them before the run's
- * deadline, or that fails, drops them (stats.console_dropped) and requests a stop. */
+ * deadline or before its cancel flag is set, or that fails, drops them
+ * (stats.console_dropped) and requests a stop (TIMEOUT, CANCELLED, HOST_ERROR). */
 void vm_console_flush(struct kvmbox_vm *vm);
 
 #endif

@@ -9,12 +9,13 @@
 #include "deadline.h"
 #include "kvm.h"
 #include "log.h"
+#include "signals.h"
 #include "vm.h"
 
 /* The signal that ends KVM_RUN at a deadline. It is blocked in the running thread and
  * unblocked only inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a tick that fires between two
  * KVM_RUNs stays pending and interrupts the next one: it is never lost. */
-#define RUN_SIGNAL (SIGRTMIN + 4)
+#define RUN_SIGNAL DEADLINE_SIGNAL
 
 static void empty_handler(int sig)
 {

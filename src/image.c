@@ -120,12 +120,29 @@ static int note_mode(const struct elf *e, unsigned ph_index, uint32_t value, enu
 	return 0;
 }
 
+/* A kvmbox guard note's descriptor (KVMBOX_NOTE_GUARD_NULL): 0 or 1 into IMG. */
+static int guard_note(unsigned ph_index, uint64_t descsz, const uint8_t *desc,
+		      struct kvmbox_image *img, struct kvmbox_error *err)
+{
+	uint32_t v;
+
+	if (descsz != 4)
+		return fail(err, -ENOEXEC, "segment %u: kvmbox guard note has a %" PRIu64
+			    "-byte descriptor (expected 4)", ph_index, descsz);
+	v = get32(desc);
+	if (v > 1)
+		return fail(err, -ENOEXEC, "segment %u: kvmbox guard note has value %" PRIu32
+			    " (0: no guard, 1: guard page 0)", ph_index, v);
+	img->guard_null = v == 1;
+	return 0;
+}
+
 /* Walk the notes of one PT_NOTE segment (whose file range is checked) and apply a kvmbox
- * mode note to *MODE. *SEEN says whether an earlier note already chose a mode; two notes
- * must agree. Note layout per the gABI "Note Section": 12-byte header (namesz, descsz, type),
+ * mode note to *MODE and a guard note to IMG. *SEEN says whether an earlier note already
+ * chose a mode; two notes must agree. Note layout per the gABI "Note Section": 12-byte header (namesz, descsz, type),
  * name and descriptor each padded to the segment's alignment (4, or 8 for 8-aligned notes). */
 static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr *ph,
-		       enum kvmbox_mode *mode, bool *seen, struct kvmbox_error *err)
+		       struct kvmbox_image *img, bool *seen, struct kvmbox_error *err)
 {
 	static const char owner[] = KVMBOX_NOTE_NAME;
 	const uint8_t *seg = e->data + ph->offset;
@@ -135,6 +152,7 @@ static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr
 	while (pos < len) {
 		uint64_t namesz, descsz, name_off, desc_off, next;
 		uint32_t type;
+		bool ours;
 
 		if (len - pos < 12)
 			return fail(err, -ENOEXEC,
@@ -153,8 +171,13 @@ static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr
 				    " bytes)", ph_index, pos, namesz, descsz, len);
 		next = align_up(desc_off + descsz, a);
 
-		if (namesz == sizeof(owner) && memcmp(seg + name_off, owner, sizeof(owner)) == 0 &&
-		    type == KVMBOX_NOTE_MODE) {
+		ours = namesz == sizeof(owner) && memcmp(seg + name_off, owner, sizeof(owner)) == 0;
+		if (ours && type == KVMBOX_NOTE_GUARD_NULL) {
+			int rc = guard_note(ph_index, descsz, seg + desc_off, img, err);
+
+			if (rc)
+				return rc;
+		} else if (ours && type == KVMBOX_NOTE_MODE) {
 			enum kvmbox_mode m = KVMBOX_MODE_AUTO;
 			int rc;
 
@@ -165,11 +188,11 @@ static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr
 			rc = note_mode(e, ph_index, get32(seg + desc_off), &m, err);
 			if (rc)
 				return rc;
-			if (*seen && m != *mode)
+			if (*seen && m != img->mode)
 				return fail(err, -ENOEXEC,
 					    "segment %u: kvmbox mode notes disagree (%s, then %s)", ph_index,
-					    mode_str(*mode), mode_str(m));
-			*mode = m;
+					    mode_str(img->mode), mode_str(m));
+			img->mode = m;
 			*seen = true;
 		}
 		/* Other owners and other kvmbox note types are ignored (forward compatibility). */
@@ -259,6 +282,9 @@ static int parse_ehdr(struct elf *e, uint64_t *phoff, unsigned *phnum, uint64_t 
 	if (type == ET_DYN)
 		return fail(err, -ENOEXEC, "ELF type ET_DYN (position-independent) is not supported: "
 			    "link a fixed-address executable (-static -no-pie)");
+	if (type == ET_REL)
+		return fail(err, -ENOEXEC, "an object file (ELF type ET_REL), not an executable: link "
+			    "it (docs/sdk.md: gcc hello.o $(pkg-config --libs kvmbox-guest-MODE))");
 	if (type != ET_EXEC)
 		return fail(err, -ENOEXEC, "ELF type %u is not an executable (ET_EXEC)", type);
 
@@ -365,7 +391,7 @@ static int parse_elf(struct kvmbox_image *img, struct elf *e, struct kvmbox_erro
 				return fail(err, -ENOEXEC,
 					    "segment %u: note range 0x%" PRIx64 "+0x%" PRIx64 " extends past "
 					    "end of file (0x%zx bytes)", i, ph.offset, ph.filesz, e->size);
-			rc = parse_notes(e, i, &ph, &img->mode, &seen, err);
+			rc = parse_notes(e, i, &ph, img, &seen, err);
 			break;
 		case PT_INTERP:
 		case PT_DYNAMIC:

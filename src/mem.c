@@ -12,19 +12,35 @@
 #include "vm.h"
 #include "x86/x86.h"
 
-/* (Re)declare guest memory as KVM memory slot 0 with FLAGS (0, or KVM_MEM_LOG_DIRTY_PAGES
- * for a snapshot). */
+/* (Re)declare guest memory from slot_base on as KVM memory slot 0 with FLAGS (0, or
+ * KVM_MEM_LOG_DIRTY_PAGES for a snapshot). */
 static int set_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.flags = flags,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uintptr_t)vm->mem.host,
+		.guest_phys_addr = vm->mem.slot_base,
+		.memory_size = vm->mem.size - vm->mem.slot_base,
+		.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.slot_base),
 	};
 
 	return kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+}
+
+int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	struct kvm_userspace_memory_region gone = { .slot = 0 };
+	int ret;
+
+	if (vm->mem.snap)
+		return set_error(err, EBUSY, "the NULL guard must come before the snapshot");
+	/* A slot's start and size cannot change in place: delete it (memory_size 0) and make
+	 * it again (KVM API doc, 4.35 KVM_SET_USER_MEMORY_REGION). */
+	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone, err);
+	if (ret < 0)
+		return ret;
+	vm->mem.slot_base = PAGE_SIZE;
+	return set_slot(vm, 0, err);
 }
 
 int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err)
@@ -118,7 +134,7 @@ static void *page_ptr(const struct kvmbox_vm *vm, gva_t gva, uint64_t len, unsig
 	struct x86_walk w;
 
 	x86_paging_from_sregs(&vm->run->s.regs.sregs, &p);
-	if (x86_walk(&vm->mem, &p, gva, access, &w) < 0)
+	if (x86_walk(&vm->mem, &p, gva, access, &w) < 0 || w.gpa < vm->mem.slot_base)
 		return NULL;
 	return gmem_ptr(&vm->mem, w.gpa, len);
 }
@@ -323,6 +339,8 @@ int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	struct gmem *m = &vm->mem;
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = m->kvm_dirty };
+	/* KVM's bit N is the slot's page N: page N + SHIFT of guest memory. */
+	unsigned shift = (unsigned)(m->slot_base >> PAGE_SHIFT);
 	int ret;
 
 	/* Fetches and clears the log, and write-protects those pages again. */
@@ -330,7 +348,10 @@ int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	if (ret < 0)
 		return ret;
 	for (size_t w = 0; w < m->words; w++) {
-		uint64_t bits = m->kvm_dirty[w] | m->host_dirty[w];
+		uint64_t bits = m->kvm_dirty[w] << shift | m->host_dirty[w];
+
+		if (shift && w)
+			bits |= m->kvm_dirty[w - 1] >> (64 - shift);
 
 		m->host_dirty[w] = 0;
 		while (bits) {

@@ -16,6 +16,10 @@ struct kvmbox_vm;
 struct gmem {
 	uint8_t *host; /* host mapping of guest-physical 0; MAP_FAILED when not mapped */
 	uint64_t size; /* bytes */
+	/* Where KVM memory slot 0 starts: 0, or PAGE_SIZE when page 0 is left out of it (the
+	 * NULL guard of protected mode: the guest's accesses there are MMIO exits, and the
+	 * guest-virtual accessors refuse it too). The host mapping always covers all of it. */
+	gpa_t slot_base;
 	/* With a snapshot (mem_snapshot), else NULL: */
 	uint8_t *snap;         /* guest memory as it was; pages that were zero are never touched */
 	uint64_t *kvm_dirty;   /* KVM_GET_DIRTY_LOG's bitmap, a bit per 4 KiB page */
@@ -40,6 +44,11 @@ static inline void *gmem_ptr(const struct gmem *m, gpa_t gpa, uint64_t len)
  * there) and declare it to KVM as memory slot 0. Needs vm->vm_fd. Returns 0 or -errno with
  * ERR set; vm->mem.host must be MAP_FAILED before, and mem_unmap undoes a partial map. */
 int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err);
+
+/* Leave page 0 out of memory slot 0 (the NULL guard without paging): guest accesses to
+ * guest-physical 0-0xfff become KVM_EXIT_MMIO, and guest_read & co. refuse them. Before
+ * mem_snapshot. Returns 0 or -errno with ERR set. */
+int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 /* Unmap guest memory and free the snapshot, if any. Safe on an unmapped VM. */
 void mem_unmap(struct gmem *m);

@@ -10,16 +10,17 @@
 #include "vm.h"
 #include "x86/walk.h"
 
-/* kvmbox declares guest memory as one slot, 0, from guest-physical 0 (src/mem.c). */
+/* kvmbox declares guest memory as one slot, 0, from guest-physical 0, or from 0x1000 under
+ * protected mode's NULL guard (src/mem.c). */
 static void find_slot(const struct kvmbox_vm *vm, struct kvmbox_walk *w)
 {
-	w->in_slot = w->mapped && gmem_ptr(&vm->mem, w->gpa, 1) != NULL;
+	w->in_slot = w->mapped && w->gpa >= vm->mem.slot_base && gmem_ptr(&vm->mem, w->gpa, 1) != NULL;
 	if (!w->in_slot)
 		return;
 	w->slot = 0;
-	w->slot_gpa = 0;
-	w->slot_size = vm->mem.size;
-	w->slot_hva = (uint64_t)(uintptr_t)vm->mem.host;
+	w->slot_gpa = vm->mem.slot_base;
+	w->slot_size = vm->mem.size - vm->mem.slot_base;
+	w->slot_hva = (uint64_t)(uintptr_t)(vm->mem.host + vm->mem.slot_base);
 	w->hva = w->slot_hva + (w->gpa - w->slot_gpa);
 }
 

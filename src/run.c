@@ -33,8 +33,7 @@ static void handle_io(struct kvmbox_vm *vm)
 		vm->stats.io_in++;
 	if (r && r->fn(vm, r->ctx, &io) == 0)
 		return;
-	exit_fault(vm, "%s of %u byte(s) to unknown port 0x%x", io.out ? "out" : "in", io.size,
-		   io.port);
+	exit_port_fault(vm, io.port, io.out, io.size, r != NULL);
 }
 
 static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_stop stop,
@@ -54,7 +53,6 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 		stop = vm->pending;
 		snprintf(res->msg, sizeof(res->msg), "%s", vm->pending_msg);
 	}
-	vm->deadline_ns = 0;
 	/* The run is charged whole, from kvmbox_vm_run's start to here: KVM_RUN and serving the
 	 * exits. One clock read per run, none per exit. */
 	now = now_ns();
@@ -71,8 +69,12 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	default:
 		vm->stopped = true;
 	}
+	/* The deadline still bounds what a feature does at the end (a debugger's stop at a
+	 * fault), then no wait of this run has one. */
 	if (vm->nhooked)
 		features_run_end(vm, res);
+	vm->deadline_ns = 0;
+	vm->cancel = NULL; /* the caller's flag may not outlive the run */
 }
 
 /* KVM_RUN failed with RET. Returns true when that ends the run (RES is filled), false when
@@ -158,10 +160,15 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 	vm->pending = KVMBOX_STOP_NONE;
 	/* Only a hard deadline bounds console waits; a scheduler's quantum must not drop output. */
 	vm->deadline_ns = opts->flags & KVMBOX_RUN_STOP_AT_DEADLINE ? opts->deadline_ns : 0;
+	vm->cancel = opts->cancel;
 	for (;;) {
 		uint64_t t1 = 0;
 		int ret;
 
+		/* A kick (kvmbox_vm_kick) is cleared before the cancel flag is read: a signal
+		 * after this store sets both, and the KVM_RUN below then returns at once. */
+		__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		if (opts->cancel && *opts->cancel) {
 			finish(vm, res, KVMBOX_STOP_CANCELLED, 0, "cancelled");
 			return 0;
@@ -180,6 +187,14 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		console_drain_ring(vm);
 		if (ret < 0 ? run_failed(vm, opts, ret, t1, &err, res) : handle_exit(vm, opts, res))
 			return 0;
+	}
+}
+
+void kvmbox_vm_kick(struct kvmbox_vm *vm)
+{
+	if (vm && vm->run) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_RELAXED);
 	}
 }
 

@@ -16,3 +16,15 @@ int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
 	}
 	return -abs(errnum);
 }
+
+char *text_printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	if (!size)
+		return dst;
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}

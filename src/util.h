@@ -3,6 +3,7 @@
 #ifndef KVMBOX_UTIL_H
 #define KVMBOX_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -13,6 +14,13 @@ struct kvmbox_error;
  * report an error to their caller. */
 int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* SRC as DST (SIZE bytes, NUL-terminated, truncated to fit) with every byte that is not
+ * printable ASCII (0x20-0x7e) shown as '?': the one filter every guest-supplied string (a
+ * path, an assertion's file and expression, a symbol name from the image) passes before
+ * kvmbox prints or writes it, so a guest can send no terminal escape sequence, no newline
+ * starting a forged "kvmbox:" line, and no byte a JSON parser would refuse. Returns DST. */
+char *text_printable(char *dst, size_t size, const char *src);
 
 /* Elements of a true array (not a pointer). */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,6 +9,7 @@
 #include "console.h"
 #include "deadline.h"
 #include "feature.h"
+#include "guard.h"
 #include "kvm.h"
 #include "log.h"
 #include "mem.h"
@@ -147,7 +148,10 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	vm->log = cfg->log;
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;
-	vm->console_fd = cfg->console ? -1 : cfg->console_fd;
+	/* Zero is stdout: a zeroed config must print where a program's output goes, not to
+	 * stdin (fd 0), which under CI, cron or systemd is /dev/null opened for reading. */
+	vm->console_fd = cfg->console ? KVMBOX_CONSOLE_DISCARD
+		       : cfg->console_fd == KVMBOX_CONSOLE_STDOUT ? STDOUT_FILENO : cfg->console_fd;
 	vm->con_lines = vm->console_fd >= 0 && isatty(vm->console_fd);
 	vm->user_port_first = cfg->user_port_first;
 	vm->user_port_count = cfg->user_port_count;
@@ -279,6 +283,7 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 {
 	const struct kvmbox_layout *l = &vm->layout;
 	unsigned i;
+	int ret;
 
 	if (!img || img->nsegments > KVMBOX_IMAGE_MAX_SEGMENTS)
 		return set_error(err, EINVAL, "kvmbox_vm_load: bad image");
@@ -313,6 +318,9 @@ int kvmbox_vm_load(struct kvmbox_vm *vm, const struct kvmbox_image *img, struct 
 	if (vm->mode == KVMBOX_MODE_REAL && img->entry > 0xffff)
 		return set_error(err, ENOEXEC, "entry point 0x%llx is out of reach of real mode (above 0xffff)",
 				 (unsigned long long)img->entry);
+	ret = guard_null_setup(vm, img, err);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < img->nsegments; i++) {
 		const struct kvmbox_segment *s = &img->segments[i];
 

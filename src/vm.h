@@ -42,9 +42,12 @@ struct kvmbox_vm {
 	size_t con_len;
 	bool con_lines;      /* console_fd is a terminal: flush at every newline */
 	uint64_t deadline_ns; /* of the run in progress, 0 without one: bounds console waits */
+	const volatile int *cancel; /* the run's cancel flag (NULL: none): ends console and
+				     * debugger waits too */
 	uint64_t run_start_ns; /* when the run in progress started (charged to stats.guest_ns) */
 
 	bool loaded;
+	bool guard_null;     /* page 0 is unmapped or left out of the memory slot (src/guard.c) */
 	bool stopped;        /* a finished run: running again is refused */
 	bool ran;            /* KVM_RUN has applied the initial registers at least once */
 	/* Where the guest stood at its last exit other than a shutdown (cs base + rip), and how

@@ -73,7 +73,8 @@ run_in_lane() {
 	gdb=$(realpath "$dir")/gdb-minimal/usr/bin
 	args+=(--mirror "$gdb/gdb")
 	# tests/host/check_stats.py (test_cli) needs python3 with json and re: the interpreter and just
-	# the module files those load come along; and README.md for the README test.
+	# the module files those load come along; README.md and tests/install/readme.sh for the
+	# README test, docs/*.md for the test of the docs' pasted output.
 	if [ -x /usr/bin/python3 ]; then
 		args+=(--mirror /usr/bin/python3)
 		for f in $(/usr/bin/python3 -c 'import json, re, sys
@@ -83,7 +84,8 @@ for m in list(sys.modules.values()):
 		done
 	fi
 	args+=(--file "$repo/README.md=README.md" --file "$repo/tests/host/check_stats.py=tests/host/check_stats.py")
-	for f in "$repo"/docs/*.json "$repo"/examples/*/* "$repo"/scripts/* "$repo"/scripts/*/*; do
+	args+=(--file "$repo/tests/install/readme.sh=tests/install/readme.sh")
+	for f in "$repo"/docs/*.json "$repo"/docs/*.md "$repo"/examples/*/* "$repo"/scripts/* "$repo"/scripts/*/*; do
 		[ -f "$f" ] && args+=(--file "$f=${f#"$repo"/}")
 	done
 	args+=(--env "PATH=/bin:$(dirname "$(realpath "$(command -v bash)")"):$gdb")
@@ -125,9 +127,17 @@ if [ "$where" = qemu ]; then
 else
 	run_here "$@"
 fi
+# The skips grouped by reason, most frequent first: the count, the reason and the first tests
+# it skipped (a host without 32-bit paging skips every paged32 test for one reason).
 if [ "${#skips[@]}" -gt 0 ]; then
-	echo "Skipped, with reasons:"
-	printf '  %s\n' "${skips[@]}"
+	echo "Skipped, by reason:"
+	printf '%s\n' "${skips[@]}" | awk '
+		{ sep = index($0, ": "); test = substr($0, 1, sep - 1); why = substr($0, sep + 2)
+		  if (!(why in n)) order[++reasons] = why
+		  if (++n[why] <= 2) tests[why] = tests[why] (n[why] > 1 ? ", " : "") test }
+		END { for (i = 1; i <= reasons; i++) printf "%d\t%s\t%s\n", n[order[i]], order[i], tests[order[i]] }' |
+		sort -t "$(printf '\t')" -k1,1nr -s |
+		awk -F '\t' '{ printf "%6d  %s\n        (%s%s)\n", $1, $2, $3, ($1 > 2 ? " and " ($1 - 2) " more" : "") }'
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

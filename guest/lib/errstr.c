@@ -33,6 +33,8 @@ const char *errstr(int err)
 	if (err >= 0)
 		return "success";
 	n = 0u - (unsigned)err;
+	if (n == KVMBOX_EDQUOT) /* far above the others: not worth a table of 123 */
+		return "share quota exceeded";
 	if (n < sizeof(texts) / sizeof(texts[0]) && texts[n])
 		return texts[n];
 	return "unknown error";

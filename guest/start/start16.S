@@ -33,5 +33,6 @@ _start:
 	.set __kvmbox_image_limit, 0xC000
 
 	KVMBOX_MODE_NOTE KVMBOX_GUEST_MODE
+	KVMBOX_GUARD_NULL_NOTE
 
 	.section .note.GNU-stack, "", @progbits

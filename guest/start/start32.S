@@ -27,5 +27,6 @@ _start:
 	.size _start, . - _start
 
 	KVMBOX_MODE_NOTE KVMBOX_GUEST_MODE
+	KVMBOX_GUARD_NULL_NOTE
 
 	.section .note.GNU-stack, "", @progbits

@@ -72,6 +72,7 @@ enum kvmbox_hc_nr {
 #define KVMBOX_ENAMETOOLONG 36
 #define KVMBOX_ENOSYS 38
 #define KVMBOX_ELOOP 40
+#define KVMBOX_EDQUOT 122 /* the share's total: bytes added or files created */
 
 /* Longest string a hypercall reads from the guest, terminating NUL included. */
 #define KVMBOX_STR_MAX 4096
@@ -202,5 +203,12 @@ _Static_assert(sizeof(struct kvmbox_hc_args) == 16, "ABI layout");
 #define KVMBOX_NOTE_MODE_PROTECTED 2
 #define KVMBOX_NOTE_MODE_PAGED32 3
 #define KVMBOX_NOTE_MODE_LONG 4
+
+/* ELF note that says whether the guest leaves page 0 (guest-physical and virtual 0-0xfff)
+ * alone, so kvmbox may unmap it and a NULL pointer faults (docs/crash-reports.md).
+ * Owner "kvmbox", type KVMBOX_NOTE_GUARD_NULL, descriptor: one uint32_t, 1 (guard page 0)
+ * or 0 (the guest uses page 0, as the classic guests' word at 0x400 does). The SDK's start
+ * code emits it with 1 unless the guest says KVMBOX_NO_GUARD_NULL. */
+#define KVMBOX_NOTE_GUARD_NULL 2
 
 #endif

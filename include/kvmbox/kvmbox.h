@@ -47,6 +47,10 @@ int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
 #define KVMBOX_MEM_MAX (3ull << 30) /* guest memory ends below the TSS area at 0xfffbd000 */
 /* The longest file a guest's writes may make in its share, unless the config says otherwise. */
 #define KVMBOX_SHARE_FILE_SIZE_DEFAULT (1ull << 30)
+/* The most a guest's writes may add to its share's files in all, and the most files it may
+ * create there, over the VM's life, unless the config says otherwise (docs/security.md). */
+#define KVMBOX_SHARE_BYTES_DEFAULT (4ull << 30)
+#define KVMBOX_SHARE_FILES_DEFAULT 1024u
 
 /* Where kvmbox puts the structures it builds in guest memory (docs/memory.md).
  * [sys_base, mem_size) holds the GDT and page tables; images may not overlap it.
@@ -83,6 +87,7 @@ struct kvmbox_image {
 	size_t size;
 	enum kvmbox_image_format format;
 	enum kvmbox_mode mode; /* from the ELF class or the kvmbox mode note; AUTO for flat */
+	bool guard_null;       /* the kvmbox guard note asks for the NULL guard (page 0 unmapped) */
 	gva_t entry;
 	unsigned nsegments;
 	struct kvmbox_segment segments[KVMBOX_IMAGE_MAX_SEGMENTS];
@@ -132,6 +137,12 @@ enum {
 	/* No hypercall tells the guest a host address: gvaToHva answers 0, gvaToHva64 -EPERM
 	 * (for untrusted guests: host addresses would defeat the host's ASLR). */
 	KVMBOX_VM_HIDE_HOST_ADDRESSES = 1u << 5,
+	/* The NULL guard for an image that does not ask for it (the SDK's images do, with the
+	 * kvmbox guard note): page 0 is unmapped in the paged modes (a NULL access is a page
+	 * fault) and left out of the memory slot in protected mode (an MMIO exit); no image
+	 * segment may lie in page 0. Real mode cannot have it: kvmbox_vm_create refuses it
+	 * there (the interrupt vector table is at 0). docs/crash-reports.md. */
+	KVMBOX_VM_GUARD_NULL = 1u << 7,
 	/* The guest's CPUID is everything this host's KVM supports (KVM_GET_SUPPORTED_CPUID),
 	 * instead of kvmbox's own small CPU model (docs/bringup.md); costs about 0.4 ms per VM
 	 * where the CPUID instruction traps (a nested host). */
@@ -157,20 +168,34 @@ enum {
  * record and count; it must not run, stop or destroy VMs. */
 typedef void (*kvmbox_port_fn)(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size);
 
+/* kvmbox_vm_config.console_fd: the zero value is standard output; -1 discards. */
+#define KVMBOX_CONSOLE_STDOUT 0
+#define KVMBOX_CONSOLE_DISCARD (-1)
+
 struct kvmbox_vm_config {
 	const char *name;         /* for messages; may be NULL */
 	enum kvmbox_mode mode;    /* not AUTO */
 	uint64_t mem_size;        /* 0: KVMBOX_MEM_DEFAULT */
 	unsigned flags;           /* KVMBOX_VM_* */
 	struct kvmbox_log *log;   /* may be NULL */
-	kvmbox_console_fn console; /* NULL: write to file descriptor console_fd */
+	/* Where the guest's console goes: the callback CONSOLE when it is not NULL, else the
+	 * file descriptor console_fd: KVMBOX_CONSOLE_STDOUT (0, what a zeroed config says) is
+	 * this process's standard output, KVMBOX_CONSOLE_DISCARD (-1) drops the bytes, any
+	 * other descriptor (a file, a pipe to capture) is written to. Descriptor 0 itself is
+	 * never the console: it is stdin, which a program under CI, cron or systemd gets as
+	 * /dev/null opened for reading. */
+	kvmbox_console_fn console;
 	void *console_ctx;
-	int console_fd;           /* used when console is NULL; -1 discards */
+	int console_fd;
 	const char *share_dir;    /* host directory the file hypercalls may use; NULL: none */
 	bool share_readonly;
 	unsigned max_open_files;  /* 0: default 16 */
 	uint64_t share_file_size_max; /* no guest write makes a share file longer (-EFBIG);
 				       * 0: KVMBOX_SHARE_FILE_SIZE_DEFAULT */
+	uint64_t share_bytes_max; /* the guest's writes add at most this much to the share's
+				   * files, all together (then -EDQUOT); 0: KVMBOX_SHARE_BYTES_DEFAULT */
+	unsigned share_files_max; /* the guest creates at most this many files in the share
+				   * (then -EDQUOT); 0: KVMBOX_SHARE_FILES_DEFAULT */
 	uint16_t user_port_first; /* ports [first, first + count) go to user_port, not a fault */
 	uint16_t user_port_count;
 	kvmbox_port_fn user_port; /* NULL: no such ports */
@@ -241,9 +266,21 @@ struct kvmbox_run_opts {
 	unsigned flags;       /* KVMBOX_RUN_* */
 	/* When non-NULL and set (typically by the caller's signal handler), the run ends with
 	 * KVMBOX_STOP_CANCELLED. Checked before every KVM_RUN and whenever a signal interrupts
-	 * it, so a handler for a signal that is not blocked in the thread ends the run at once. */
+	 * it, and by every wait of the run (a console that takes no output, a debugger's
+	 * stop). A handler that sets it should also call kvmbox_vm_kick for the VM the thread
+	 * may be running: a signal that lands after the check and before KVM_RUN enters the
+	 * guest is otherwise seen only at the guest's next exit (never, for a guest that spins
+	 * without one). */
 	const volatile int *cancel;
 };
+
+/* Make VM's current or next KVM_RUN return at once (kvm_run->immediate_exit; KVM API doc,
+ * 5. "kvm_run"), so that its run looks at OPTS->cancel again. Async-signal-safe: a store,
+ * no call; meant for the signal handler that sets the cancel flag, running in the thread
+ * that runs VM (a KVM_RUN under way in another thread ends only when that thread gets a
+ * signal too). A kick seen by no KVM_RUN is cleared when a run next checks its cancel flag:
+ * kicking every VM a thread runs in turn (a scheduler's) is harmless. NULL is fine. */
+void kvmbox_vm_kick(struct kvmbox_vm *vm);
 
 /* Run the vCPU until it stops (halt, exit, fault ...), the deadline passes, or (with
  * YIELD_ON_IO) an I/O exit is handled. Deadlines use a per-thread POSIX timer and the
@@ -280,6 +317,13 @@ const struct kvmbox_stats *kvmbox_vm_stats(const struct kvmbox_vm *vm);
  * reader slower than the guest): counted in stats.console_dropped, as the library's own
  * fd console counts what it drops, so reports and --stats-json show it. */
 void kvmbox_vm_console_dropped(struct kvmbox_vm *vm, uint64_t bytes);
+
+/* The console bytes VM has queued and not yet handed to its sink (they go at the next newline
+ * on a terminal, when the buffer fills, and at the end of every run): *BYTES points at them
+ * (valid until the VM runs again), the count is returned. Async-signal-safe (no call, no
+ * lock), for a handler that must save the output of a process about to die (the sandbox's
+ * on_trap); at any other time the next flush sends them anyway. */
+size_t kvmbox_vm_console_pending(const struct kvmbox_vm *vm, const char **bytes);
 
 /* Name of a KVM exit reason ("KVM_EXIT_HLT", ...); "KVM_EXIT_UNKNOWN_REASON" for one this
  * build does not know (fault messages then give the number). Never NULL. */
@@ -384,7 +428,8 @@ uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
 /* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
  * general and special registers. Call once, after kvmbox_vm_load and before the first
- * kvmbox_vm_run. Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
+ * kvmbox_vm_run and kvmbox_sandbox_enter (whose filter allows no change to a memory slot,
+ * and allows the reset's dirty-log reads on a VM only if it has its snapshot). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
  * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
  * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
 int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);

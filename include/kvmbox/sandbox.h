@@ -10,30 +10,53 @@
 KVMBOX_API_BEGIN
 
 enum {
-	/* A gdb stub serves a socket opened before the sandbox: also allow accept4, recvfrom,
-	 * sendto, poll/ppoll, shutdown and setsockopt on existing descriptors (no socket,
-	 * bind, listen or connect: nothing new reaches the network). */
-	KVMBOX_SANDBOX_GDB = 1u << 0,
-	/* Everything but the seccomp filter (no-new-privileges and no core dumps stay): for
-	 * debugging kvmbox under strace-like tools. The caller says so loudly. */
+	/* Everything but the seccomp filter (no-new-privileges, no core dumps, no capabilities
+	 * and Landlock stay): for debugging kvmbox under strace-like tools. The caller says so
+	 * loudly. */
 	KVMBOX_SANDBOX_NO_SECCOMP = 1u << 1,
+	/* Do without Landlock, as on a kernel that has none: a share's opens are then kept in
+	 * it only by the hypercalls' own checks, which a subverted process would not make (the
+	 * filter, which cannot see a path, allows openat2 and openat). Required to enter the
+	 * sandbox with a VM that has a share where kvmbox_sandbox_landlock_abi() is 0; the caller
+	 * should say so. */
+	KVMBOX_SANDBOX_NO_LANDLOCK = 1u << 2,
 };
 
 struct kvmbox_sandbox_config {
-	struct kvmbox_vm *const *vms; /* every VM the process will run; their shares' */
-	unsigned nvms;                /* descriptors become the only bases openat may use */
+	struct kvmbox_vm *const *vms; /* every VM the process will run: their descriptors, */
+	unsigned nvms;                /* shares and gdb servers are what the sandbox allows */
 	unsigned flags;               /* KVMBOX_SANDBOX_* */
+	/* NULL, or called with TRAP_CTX by the SIGSYS handler of a forbidden call, after its
+	 * line on fd 2 and before the process ends: the caller's last chance to write out what
+	 * it holds (console bytes: kvmbox_vm_console_pending), so that no VM's output is lost
+	 * with the process. It runs in a signal handler: async-signal-safe calls only (write,
+	 * poll), and nothing that may block for long. */
+	void (*on_trap)(void *trap_ctx);
+	void *trap_ctx;
 };
 
-/* Confine the calling process for good: PR_SET_NO_NEW_PRIVS, RLIMIT_CORE 0, then (unless
- * KVMBOX_SANDBOX_NO_SECCOMP) a seccomp filter that allows only the system calls running,
- * resetting and snapshotting CFG->vms need, with ioctl limited to the vCPU and VM requests
- * used after setup. Call after every VM is created and loaded and every output file is open,
- * before the first kvmbox_vm_run or kvmbox_sched_run; create no VM afterwards (the calls that
- * make one are not allowed). Any other system call made later (by any thread) writes one
- * line, "kvmbox: seccomp: forbidden system call N ...", on fd 2 and ends the process by
- * SIGSYS (128+31 = 159 in a shell). Returns 0, or -errno with ERR set (nothing is confined
- * then, or only the first steps: the caller should not run the guests). */
+/* The Landlock ABI version this kernel offers (1 for Linux 5.13, 7 for 6.15 and later), or 0
+ * when it has none (older than 5.13, or the landlock LSM not enabled at boot). */
+int kvmbox_sandbox_landlock_abi(void);
+
+/* Confine the calling process for good: PR_SET_NO_NEW_PRIVS, RLIMIT_CORE 0, every capability
+ * dropped (root keeps uid 0 but is an ordinary owner for file permissions), Landlock (unless
+ * KVMBOX_SANDBOX_NO_LANDLOCK or the kernel has none) denying every file access but reading
+ * and, in a read-write share, writing and creating regular files beneath each VM's share,
+ * then (unless KVMBOX_SANDBOX_NO_SECCOMP) a seccomp filter that allows only the system calls
+ * running, resetting and debugging CFG->vms need, ioctl only with each VM's requests on its
+ * own descriptors.
+ *
+ * Call from the process's only thread (Landlock binds the calling thread and those it starts
+ * later; -EBUSY otherwise) after every VM is created and loaded, every output file is open
+ * and every snapshot (kvmbox_vm_snapshot) is taken, before the first kvmbox_vm_run or
+ * kvmbox_sched_run; create no VM, snapshot or memory slot afterwards (the calls are not
+ * allowed). Any other system call made later (by any thread) writes one line, "kvmbox:
+ * seccomp: forbidden system call N ...", on fd 2, calls CFG->on_trap, and ends the process
+ * by SIGSYS (128+31 = 159 in a shell). Returns 0, or -errno with ERR set: -EOPNOTSUPP when a
+ * VM has a share, the kernel has no Landlock and KVMBOX_SANDBOX_NO_LANDLOCK is not given,
+ * -EBUSY when another thread runs (nothing is confined then); other errors may leave the
+ * first steps done (the caller should not run the guests). */
 int kvmbox_sandbox_enter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err);
 
 KVMBOX_API_END

@@ -34,7 +34,8 @@ struct kvmbox_sched_config {
 	 * VM to run while some can run, the scheduler falls back to round robin for that pick. */
 	const char *script;
 	uint64_t duration_ns; /* 0: none; else VMs still running then end as STOPPED (not a failure) */
-	FILE *trace;          /* NULL, or Chrome/Perfetto trace-event JSON is written here */
+	FILE *trace;          /* NULL, or Chrome/Perfetto trace-event JSON is written here (the
+			       * caller flushes and closes it, and sees write errors there) */
 	/* NULL, or a flag the caller sets (a signal handler, a console sink that lost its
 	 * reader) to end the run: passed to every kvmbox_vm_run, checked before every pick;
 	 * the VMs still running then end as CANCELLED and kvmbox_sched_run returns 0. */

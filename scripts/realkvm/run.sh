@@ -200,13 +200,23 @@ bring_back() {
 	done < <(find "$out" -type f -print0)
 }
 
-# One command: ttyS1 is its stdout (QEMU's stdio), ttyS2 its stderr (appended to ours), the console a log.
+# One command: ttyS1 is its stdout (QEMU's stdio), ttyS2 its stderr, the console a log. Both streams
+# leave through the descriptors this script inherited: reopening /proc/self/fd/2 would give QEMU a file
+# offset of its own, and with `> log 2>&1` stdout and stderr would overwrite each other. QEMU writes
+# ttyS2 into a FIFO; a cat with our stderr copies it out. The FIFO is also held open here (fd 5), so
+# neither side's open waits for the other, and cat ends when QEMU is gone and fd 5 is closed.
 run_exec() {
-	local rc=0 status
+	local rc=0 status cat_pid
 	: >"$log"
+	mkfifo "$work/stderr"
+	exec 5<>"$work/stderr"
+	cat <"$work/stderr" 5>&- >&2 &
+	cat_pid=$!
 	timeout -k 5 "$timeout" "${qemu[@]}" -chardev "file,id=con,path=$log" -serial chardev:con \
 		-chardev stdio,id=out -serial chardev:out \
-		-chardev "file,id=err,path=/proc/self/fd/2,append=on" -serial chardev:err </dev/null || rc=$?
+		-chardev "file,id=err,path=$work/stderr" -serial chardev:err </dev/null 5>&- || rc=$?
+	exec 5>&-
+	wait "$cat_pid" || true
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 	status=$(sed -n 's/^REALKVM-STATUS: \([0-9]*\)$/\1/p' "$log" | tail -n 1)
 	if [[ -z $status ]]; then

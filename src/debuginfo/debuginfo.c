@@ -1,11 +1,13 @@
 /* The symbolizer: guest address -> function (file:line), read with elfutils from a private copy
  * of the image. libelf parses the copy in memory (elf_memory); the symbol table names the
- * function, libdw's line table gives the source line. Missing pieces degrade gracefully. */
+ * function, libdw's line table gives the source line. Missing pieces degrade gracefully, and
+ * debug data that points at other files is not used at all (names_other_files). */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,42 @@ struct debuginfo {
 	char *bytes;  /* our copy of the image: libelf reads it in place */
 	size_t size;
 	Elf *elf;     /* NULL: not an ELF image (flat binary) */
-	Dwarf *dwarf; /* NULL: no DWARF */
+	Dwarf *dwarf; /* NULL: no DWARF, or DWARF we refused */
+	bool refused; /* the DWARF names other files: symbols only */
 };
+
+/* Does the image's DWARF name data in other files, which libdw would open by itself the first
+ * time a lookup needs it: a supplementary file (.gnu_debugaltlink, as dwz makes; DWARF 5's
+ * .debug_sup) whose strings DW_FORM_GNU_strp_alt / DW_FORM_strp_sup names point into, or
+ * split units (DW_UT_skeleton: the rest is in a .dwo file found through DW_AT_comp_dir)?
+ * Such opens take a path from the image, so a guest would choose which host file kvmbox
+ * reads, and they happen at a fault report, when the process sandbox forbids any open
+ * (docs/security.md): such DWARF is refused, the report keeps the ELF symbols. Scans the
+ * unit headers only (no DIE is read through an other-file form). */
+static bool names_other_files(Elf *elf, Dwarf *dw)
+{
+	Elf_Scn *scn = NULL;
+	Dwarf_CU *cu = NULL;
+	size_t shstrndx;
+	uint8_t type;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) == 0)
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+				continue;
+			if (!strcmp(name, ".gnu_debugaltlink") || !strcmp(name, ".debug_sup"))
+				return true;
+		}
+	/* dwarf_get_units without its DIE arguments: asking for the sub-DIE would open the
+	 * split unit's file. */
+	while (dwarf_get_units(dw, cu, &cu, NULL, &type, NULL, NULL) == 0)
+		if (type == DW_UT_skeleton || type == DW_UT_split_compile || type == DW_UT_split_type)
+			return true;
+	return false;
+}
 
 int debuginfo_open(struct debuginfo **dip, const void *data, size_t size, struct kvmbox_error *err)
 {
@@ -45,8 +81,24 @@ int debuginfo_open(struct debuginfo **dip, const void *data, size_t size, struct
 	}
 	if (di->elf)
 		di->dwarf = dwarf_begin_elf(di->elf, DWARF_C_READ, NULL);
+	if (di->dwarf && names_other_files(di->elf, di->dwarf)) {
+		dwarf_end(di->dwarf);
+		di->dwarf = NULL;
+		di->refused = true;
+	}
 	*dip = di;
 	return 0;
+}
+
+bool debuginfo_refused(const struct debuginfo *di)
+{
+	return di && di->refused;
+}
+
+const void *debuginfo_image(const struct debuginfo *di, size_t *size)
+{
+	*size = di ? di->size : 0;
+	return di ? di->bytes : NULL;
 }
 
 void debuginfo_close(struct debuginfo *di)

@@ -4,6 +4,7 @@
 #ifndef KVMBOX_DEBUGINFO_H
 #define KVMBOX_DEBUGINFO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
@@ -13,9 +14,19 @@ struct debuginfo;
 /* Open the symbolizer for the image in [DATA, DATA+SIZE) (the bytes kvmbox_image_parse read;
  * they are copied, so the caller may free them afterwards). An image that is not ELF (a flat
  * binary) or has no symbols or DWARF still opens: describe then gives what there is (the
- * function alone, or the bare address). Returns 0 with *DI set (release it with
- * debuginfo_close), or -ENOMEM / -EINVAL (NULL arguments) with ERR saying why. */
+ * function alone, or the bare address). DWARF that names other files (a supplementary file
+ * through .gnu_debugaltlink or .debug_sup, split units in .dwo files) is refused here, as if
+ * the image had none (debuginfo_refused says so): after this call no lookup opens a file.
+ * Returns 0 with *DI set (release it with debuginfo_close), or -ENOMEM / -EINVAL (NULL
+ * arguments) with ERR saying why. */
 int debuginfo_open(struct debuginfo **di, const void *data, size_t size, struct kvmbox_error *err);
+
+/* Was DI's DWARF refused because it names other files? false for NULL. */
+bool debuginfo_refused(const struct debuginfo *di);
+
+/* DI's copy of the image (its size in *SIZE): NULL and 0 for NULL. Valid until
+ * debuginfo_close. */
+const void *debuginfo_image(const struct debuginfo *di, size_t *size);
 
 /* Release DI and everything it owns. NULL is fine. */
 void debuginfo_close(struct debuginfo *di);

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../debuginfo/debuginfo.h"
 #include "../feature.h"
+#include "../log.h"
 #include "../util.h"
 #include "../mem.h"
 #include "../pagewalk.h"
@@ -21,11 +21,23 @@ extern const struct vm_feature exc_feature;
 struct exc_state {
 	bool have;              /* the last run ended in a report */
 	struct x86_exception e;
-	/* The loaded image, for the symbolizer; opened at the first report, as most runs
-	 * never fault and libdw's setup would only slow every load. */
-	const struct image_copy *image; /* shared with the other VMs of the same image */
-	struct debuginfo *di;
+	/* The loaded image's symbolizer, opened at load (before any sandbox) and shared with
+	 * the other VMs of the same image. */
+	const struct image_copy *image;
+	/* Where the image lies: only addresses there are symbolized (sections the linker
+	 * dropped keep DWARF ranges at 0, which would name a function for address 0). */
+	unsigned nseg;
+	struct { uint64_t start, end; } seg[KVMBOX_IMAGE_MAX_SEGMENTS];
 };
+
+/* Is LINEAR inside the loaded image (true when its placement is not known)? */
+static bool in_image(const struct exc_state *st, uint64_t linear)
+{
+	for (unsigned i = 0; i < st->nseg; i++)
+		if (linear >= st->seg[i].start && linear < st->seg[i].end)
+			return true;
+	return !st->nseg;
+}
 
 const struct x86_exception *vm_exception(const struct kvmbox_vm *vm)
 {
@@ -35,19 +47,82 @@ const struct x86_exception *vm_exception(const struct kvmbox_vm *vm)
 }
 
 /* " in FUNCTION (FILE:LINE)" for RIP, or nothing when the image says nothing about it. */
+static void symbolize(struct exc_state *st, uint64_t rip, char *buf, size_t len);
+
+void fault_where(struct kvmbox_vm *vm, uint64_t linear, char *buf, size_t len)
+{
+	struct exc_state *st = vm_feature_state(vm, &exc_feature);
+
+	buf[0] = '\0';
+	if (st)
+		symbolize(st, linear, buf, len);
+}
+
+/* "256 KiB", "2 MiB", "1 GiB": guest memory sizes are multiples of 4 KiB. */
+static void size_words(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes % (1ull << 30) == 0)
+		snprintf(buf, len, "%llu GiB", (unsigned long long)(bytes >> 30));
+	else if (bytes % (1ull << 20) == 0)
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(bytes >> 20));
+	else
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+size_t fault_addr_why(const struct kvmbox_vm *vm, uint64_t addr, char *buf, size_t len)
+{
+	char size[32];
+
+	buf[0] = '\0';
+	if (vm->guard_null && addr < PAGE_SIZE)
+		return (size_t)snprintf(buf, len, "page 0, which kvmbox's NULL guard keeps from the "
+					"guest: a NULL pointer dereference");
+	if (addr < vm->layout.mem_size)
+		return 0;
+	size_words(vm->layout.mem_size, size, sizeof(size));
+	return (size_t)snprintf(buf, len, "beyond the guest's %s of memory (0x0-0x%llx): a bad "
+				"pointer", size, (unsigned long long)vm->layout.mem_size - 1);
+}
+
+bool fault_insn(const struct kvmbox_vm *vm, struct x86_insn_info *insn)
+{
+	const struct kvm_regs *regs = &vm->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	uint8_t code[X86_INSN_MAX];
+	size_t n;
+
+	for (n = 0; n < sizeof(code) && guest_read(vm, sregs->cs.base + regs->rip + n, code + n, 1) == 0; n++)
+		;
+	return n && x86_insn_decode(regs, sregs, code, n, insn) == 0;
+}
+
+void fault_caller(struct kvmbox_vm *vm, char *buf, size_t len)
+{
+	const struct kvm_regs *regs = &vm->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	size_t w = x86_in_64bit_code(sregs) ? 8 : (sregs->cr0 & 1) && sregs->cs.db ? 4 : 2;
+	uint64_t ret = 0, sp = w == 2 ? regs->rsp & 0xffff : w == 4 ? regs->rsp & 0xffffffff : regs->rsp;
+	char sym[220];
+
+	buf[0] = '\0';
+	/* A call pushed its return address (the i386 and x86-64 psABIs; gcc -m16 code calls
+	 * with 32-bit return addresses, as .code16gcc does). */
+	if (w == 2)
+		w = 4;
+	if (guest_read(vm, sregs->ss.base + sp, &ret, w) < 0 || ret == 0)
+		return;
+	fault_where(vm, sregs->cs.base + ret - 1, sym, sizeof(sym));
+	if (sym[0])
+		snprintf(buf, len, ", called from%s", sym + 3); /* " in F (...)" -> " F (...)" */
+}
+
 static void symbolize(struct exc_state *st, uint64_t rip, char *buf, size_t len)
 {
-	struct debuginfo_where where;
-	struct kvmbox_error err;
 	char what[200];
 
 	buf[0] = '\0';
-	if (!st->di && st->image && debuginfo_open(&st->di, st->image->data, st->image->size, &err) < 0)
-		st->di = NULL;
-	if (debuginfo_lookup(st->di, rip, &where) < 0)
-		return;
-	debuginfo_describe(st->di, rip, what, sizeof(what));
-	snprintf(buf, len, " in %s", what);
+	if (in_image(st, rip) && image_copy_describe(st->image, rip, what, sizeof(what)) > 0)
+		snprintf(buf, len, " in %s", what);
 }
 
 /* ": PML4[0] -> PDPT[0] -> PD[2] not present" for the #PF address ADDR: the described walk
@@ -100,11 +175,59 @@ static int reporting_stub(const struct kvmbox_vm *vm, gva_t linear)
 	return x86_exc_stub_intact(vm->mode, (unsigned)v, code) ? v : -1;
 }
 
+/* ": `ud2`: the compiler's trap ..." and the like: what the faulting instruction (the vCPU
+ * is rewound to it) says about exception E, or nothing. */
+static void insn_why(struct kvmbox_vm *vm, const struct x86_exception *e, char *buf, size_t len)
+{
+	const struct kvm_sregs *sregs = &vm->run->s.regs.sregs;
+	struct x86_insn_info insn;
+	char why[200] = "";
+	struct exc_state *st = vm_feature_state(vm, &exc_feature);
+	char caller[240];
+	bool have;
+
+	buf[0] = '\0';
+	if (st && !in_image(st, sregs->cs.base + e->rip)) {
+		/* No code of the guest's there: whatever the CPU found is not the bug. */
+		fault_caller(vm, caller, sizeof(caller));
+		snprintf(buf, len, ": rip is outside the image (a call or jump through a bad "
+			 "pointer?)%s", caller);
+		return;
+	}
+	have = fault_insn(vm, &insn);
+	switch (e->vector) {
+	case 0:
+		if (have && (!strncmp(insn.text, "div", 3) || !strncmp(insn.text, "idiv", 4)))
+			snprintf(buf, len, ": `%s` divided by zero, or its quotient does not fit the "
+				 "destination", insn.text);
+		break;
+	case 6:
+		if (have && insn.ud2)
+			snprintf(buf, len, ": `ud2`, the compiler's trap: __builtin_trap(), or code "
+				 "the compiler proved undefined (a NULL pointer dereference, a missing "
+				 "return) and replaced by a trap");
+		else if (!have)
+			snprintf(buf, len, ": no valid instruction there (the code was overwritten, "
+				 "or a jump went astray)");
+		break;
+	case 12:
+	case 13:
+		/* A selector in the error code is its own explanation (x86_exc_describe). */
+		if (!have || (e->has_error_code && e->error_code))
+			break;
+		x86_insn_limit_why(&insn, sregs, why, sizeof(why));
+		snprintf(buf, len, ": `%s`%s%s", insn.text, why[0] ? ": " : "", why);
+		break;
+	default:
+		break;
+	}
+}
+
 /* The report's text: "page fault (#PF, write, not present) at rip 0x1a2f in f (f.c:42):
  * address 0x500000: PML4[0] -> PDPT[0] -> PD[2] not present". */
 static void report(struct kvmbox_vm *vm, struct exc_state *st, const struct x86_exception *e)
 {
-	char what[160], sym[220], extra[200] = "";
+	char what[160], sym[220], extra[360] = "";
 
 	x86_exc_describe(what, sizeof(what), e);
 	/* Symbols are linear addresses: in real mode CS.base is selector * 16. */
@@ -112,13 +235,24 @@ static void report(struct kvmbox_vm *vm, struct exc_state *st, const struct x86_
 	if (e->vector == 14) {
 		char walk[160];
 
+		char why[160], caller[240] = "";
+		/* With kvmbox's identity map a linear address is its guest-physical one. */
+		bool fetch = e->cr2 == vm->run->s.regs.sregs.cs.base + e->rip;
+
 		walk_text(vm, e->cr2, e->error_code, walk, sizeof(walk));
-		snprintf(extra, sizeof(extra), ": address 0x%llx%s", (unsigned long long)e->cr2, walk);
+		fault_addr_why(vm, e->cr2, why, sizeof(why));
+		if (fetch && why[0])
+			fault_caller(vm, caller, sizeof(caller));
+		snprintf(extra, sizeof(extra), ": address 0x%llx%s%s%s%s%s", (unsigned long long)e->cr2,
+			 walk, why[0] ? "; " : "", why,
+			 fetch && why[0] ? " (a call through a bad function pointer?)" : "", caller);
 	} else if (e->vector == 8) {
 		/* A #DF means delivering an earlier exception faulted: in practice the stack. */
 		snprintf(extra, sizeof(extra),
 			 ": an exception could not be delivered (stack pointer 0x%llx: overflowed or bad?)",
 			 (unsigned long long)e->rsp);
+	} else {
+		insn_why(vm, e, extra, sizeof(extra));
 	}
 	vm_request_stop(vm, KVMBOX_STOP_FAULT, 0, "%s at rip 0x%llx%s%s", what,
 			(unsigned long long)e->rip, sym, extra);
@@ -227,14 +361,20 @@ static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_imag
 {
 	struct exc_state *st = state;
 
-	(void)vm;
 	if (!st)
 		return;
 	/* A reload replaces the image: its symbols go with it. */
-	debuginfo_close(st->di);
-	st->di = NULL;
 	image_copy_put(st->image);
 	st->image = img->size ? image_copy_get(img->data, img->size) : NULL;
+	if (image_copy_refused(st->image))
+		log_msg(vm->log, KVMBOX_LOG_WARN, vm->name,
+			"the image's debug data names other files (a supplementary file or split "
+			"units): not used, so fault reports name functions without source lines");
+	st->nseg = img->nsegments;
+	for (unsigned i = 0; i < img->nsegments && i < KVMBOX_IMAGE_MAX_SEGMENTS; i++) {
+		st->seg[i].start = img->segments[i].gpa;
+		st->seg[i].end = img->segments[i].gpa + img->segments[i].memsz;
+	}
 }
 
 static void exc_reset(struct kvmbox_vm *vm, void *state)
@@ -253,7 +393,6 @@ static void exc_release(struct kvmbox_vm *vm, void *state)
 	(void)vm;
 	if (!st)
 		return;
-	debuginfo_close(st->di);
 	image_copy_put(st->image);
 	free(st);
 }

@@ -1,6 +1,7 @@
 /* gdb's connection: parsing "tcp:[HOST:]PORT" / "unix:PATH", listening, accepting one client,
  * non-blocking reads and bounded writes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "gdb/conn.h"
 #include "gdb/stub.h"
@@ -137,18 +141,98 @@ static int listen_unix(const struct gdb_conn_spec *spec, struct kvmbox_error *er
 	return bind_listen(fd, (struct sockaddr *)&sun, sizeof(sun), spec, err);
 }
 
+/* The remover of our unix socket: a process forked right after bind that waits for the
+ * pipe from us to close (gdb_conn_close, or our death, even by SIGKILL) and then removes the
+ * name if it still is that socket (device and inode as bound, no symlink followed). By the
+ * time the VM goes, kvmbox itself may no longer be able to: the process sandbox's Landlock
+ * domain grants no removal anywhere, and after --user the directory root bound it in may not
+ * be the new user's to write. Two forks, so that the remover is nobody's child here (the
+ * sandbox allows no wait4 to reap it); it leaves the terminal's session, so a Ctrl-C meant
+ * for kvmbox does not kill it first. Only async-signal-safe calls after fork. */
+static void remover_main(int go, int done, const char *dir, const char *base, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	char b;
+	int dfd;
+
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	if (dup2(go, 0) < 0 || dup2(done, 1) < 0)
+		_exit(1);
+	if (syscall(SYS_close_range, 2u, ~0u, 0u) < 0)
+		for (int fd = 2; fd < 1024; fd++)
+			close(fd);
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	while (read(0, &b, 1) < 0 && errno == EINTR)
+		; /* nobody writes: EOF (or an error) is the cue */
+	if (dfd >= 0 && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == dev && st.st_ino == ino)
+		unlinkat(dfd, base, 0);
+	_exit(0);
+}
+
+static int start_remover(struct gdb_conn *c, struct kvmbox_error *err)
+{
+	char dir[sizeof(c->spec.path)], base[sizeof(c->spec.path)];
+	const char *slash = strrchr(c->spec.path, '/');
+	int go[2], done[2], e, st;
+	struct stat sock;
+	pid_t pid;
+
+	if (lstat(c->spec.path, &sock) < 0)
+		return listen_error(&c->spec, errno, "stat", err);
+	snprintf(base, sizeof(base), "%s", slash ? slash + 1 : c->spec.path);
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == c->spec.path ? 1 : (int)(slash - c->spec.path),
+			 c->spec.path);
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return listen_error(&c->spec, errno, "pipe", err);
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		e = errno;
+		close(go[0]);
+		close(go[1]);
+		return listen_error(&c->spec, e, "pipe", err);
+	}
+	pid = fork();
+	if (pid == 0)
+		remover_main(go[0], done[1], dir, base, sock.st_dev, sock.st_ino);
+	e = errno;
+	close(go[0]);
+	close(done[1]);
+	if (pid < 0) {
+		close(go[1]);
+		close(done[0]);
+		return listen_error(&c->spec, e, "fork (the socket's remover)", err);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	c->remover_go = go[1];
+	c->remover_done = done[0];
+	return 0;
+}
+
 int gdb_conn_listen(struct gdb_conn *c, const struct gdb_conn_spec *spec, struct kvmbox_error *err)
 {
 	int fd = spec->kind == GDB_CONN_UNIX ? listen_unix(spec, err) : listen_tcp(spec, err);
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = -1;
 	c->fd = -1;
+	c->remover_go = c->remover_done = -1;
 	if (fd < 0)
 		return fd;
 	c->listen_fd = fd;
 	c->spec = *spec;
-	c->unlink_path = spec->kind == GDB_CONN_UNIX;
+	if (spec->kind == GDB_CONN_UNIX && (rc = start_remover(c, err)) < 0) {
+		close(fd);
+		unlink(spec->path);
+		c->listen_fd = -1;
+		return rc;
+	}
 	return 0;
 }
 
@@ -158,6 +242,7 @@ void gdb_conn_from_fd(struct gdb_conn *c, int fd)
 	c->listen_fd = -1;
 	c->fd = fd;
 	c->spec.kind = GDB_CONN_UNIX;
+	c->remover_go = c->remover_done = -1;
 }
 
 uint16_t gdb_conn_port(const struct gdb_conn *c)
@@ -296,11 +381,18 @@ int gdb_conn_pump(struct gdb_conn *c, struct gdb_stub *stub)
 
 void gdb_conn_close(struct gdb_conn *c)
 {
+	char b;
+
 	gdb_conn_drop_client(c);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	c->listen_fd = -1;
-	if (c->unlink_path)
-		unlink(c->spec.path);
-	c->unlink_path = 0;
+	if (c->remover_go < 0)
+		return;
+	/* The remover's cue; its end (EOF) says the name is gone. */
+	close(c->remover_go);
+	while (read(c->remover_done, &b, 1) < 0 && errno == EINTR)
+		;
+	close(c->remover_done);
+	c->remover_go = c->remover_done = -1;
 }

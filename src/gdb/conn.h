@@ -28,12 +28,16 @@ struct gdb_conn {
 	int listen_fd; /* -1 when the connection was made from a descriptor */
 	int fd;        /* the client, or -1 */
 	struct gdb_conn_spec spec;
-	int unlink_path; /* we created spec.path: remove it on close */
+	/* A unix socket we bound: its remover's pipes (conn.c), or -1. Closing remover_go asks
+	 * for the removal; remover_done reads EOF once it is done. */
+	int remover_go, remover_done;
 };
 
 /* Listen on SPEC (from gdb_conn_parse). A port or path in use is -EADDRINUSE, an unresolvable
  * host -EINVAL, other socket errors their -errno; ERR says which spec and why. An existing
- * unix socket file is never removed: it may be another program's. */
+ * unix socket file is never removed: it may be another program's. A unix socket we bind is
+ * removed by gdb_conn_close, or when the process ends however it ends: a small process
+ * forked here (and left running, outside any sandbox entered later) does that. */
 int gdb_conn_listen(struct gdb_conn *c, const struct gdb_conn_spec *spec, struct kvmbox_error *err);
 
 /* Use the connected socket FD as the client (no listening socket): socketpairs in tests,
@@ -65,7 +69,8 @@ int gdb_conn_flush(struct gdb_conn *c, struct gdb_stub *stub);
 /* Close the client (gdb detached), keeping the listening socket for the next one. */
 void gdb_conn_drop_client(struct gdb_conn *c);
 
-/* Close the client and the listening socket, and remove a unix socket we created. */
+/* Close the client and the listening socket, and remove a unix socket we created (its
+ * remover does; this returns once the name is gone). */
 void gdb_conn_close(struct gdb_conn *c);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "gdb/kvm_target.h"
 #include "kvm.h"
+#include "log.h"
 #include "mem.h"
 #include "util.h"
 #include "vm.h"
@@ -145,8 +146,16 @@ static int insert_bp(void *ctx, enum gdb_bp_type type, gva_t addr, size_t len)
 	 * at ADDR, and this is the mechanism that stops there on this host. */
 	if (type == GDB_BP_SW || (type == GDB_BP_HW && !(t->caps & GDB_KVM_DR_EXEC)))
 		return insert_plant(t, addr);
-	if (type != GDB_BP_HW && !(t->caps & GDB_KVM_DR_WRITE))
+	if (type != GDB_BP_HW && !(t->caps & GDB_KVM_DR_WRITE)) {
+		/* gdb's own message for the refusal blames "too many hardware breakpoints". */
+		if (!t->told_no_watch)
+			log_msg(t->vm->log, KVMBOX_LOG_WARN, t->vm->name,
+				"gdb: this host has no data breakpoints (its KVM does not fire the debug "
+				"registers for data), so gdb's hardware watchpoints cannot be set; in gdb, "
+				"`set can-use-hw-watchpoints 0` makes watchpoints work by single-stepping");
+		t->told_no_watch = true;
 		return -ENOTSUP;
+	}
 	return insert_dr(t, type, addr, len);
 }
 

@@ -49,6 +49,7 @@ struct gdb_kvm {
 	bool step_over;          /* ... to get past a breakpoint before continuing */
 	bool interrupted;        /* gdb sent Ctrl-C while the guest ran */
 	bool killed, detached;
+	bool told_no_watch;      /* the user was told this host has no data breakpoints */
 	struct gdb_stop last;    /* why the target stands where it is ('?') */
 };
 

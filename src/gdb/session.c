@@ -19,14 +19,15 @@
 #include "gdb/kvm_target.h"
 #include "gdb/stub.h"
 #include "log.h"
+#include "signals.h"
 #include "util.h"
 #include "vm.h"
 
 extern const struct vm_feature gdb_feature;
 
 /* Kicks the vCPU thread out of KVM_RUN; its handler does nothing (the EINTR is the point). */
-#define KICK_SIGNAL (SIGRTMIN + 5)
-/* How often a wait for gdb looks at the caller's cancel flag. */
+#define KICK_SIGNAL GDB_KICK_SIGNAL
+/* How often a wait for gdb looks at the run's cancel flag and deadline. */
 #define WAIT_SLICE_MS 100
 
 struct gdb_session {
@@ -43,6 +44,7 @@ struct gdb_session {
 	pthread_t vcpu;          /* the thread in KVM_RUN (the one calling the hooks) */
 	pthread_t watcher;
 	bool watcher_started;
+	bool watcher_failed;     /* pthread_create failed: run without it */
 	pthread_mutex_t lock;    /* watch, quit, kick and run->immediate_exit */
 	pthread_cond_t cond;
 	int wake_fd;             /* eventfd: tells the watcher to stop polling */
@@ -91,10 +93,33 @@ static void *watch_loop(void *arg)
 	return NULL;
 }
 
+/* The guest is about to run: let the watcher poll. The thread starts here, at the first
+ * run, not at create: a thread that exists when the process sandbox is entered would stay
+ * outside its Landlock domain (src/sandbox/), which binds only the calling thread and the
+ * threads it starts later. Without the thread gdb still works, but is heard only when the
+ * guest stops. The watcher blocks every signal: a process-directed one (the embedder's
+ * SIGINT) then goes to a thread that can act on it, not to one polling a socket while the
+ * vCPU thread stays in KVM_RUN. */
 static void start_watch(struct gdb_session *s)
 {
-	if (atomic_load(&s->watch))
+	sigset_t all, old;
+	int rc;
+
+	if (atomic_load(&s->watch) || s->watcher_failed)
 		return;
+	if (!s->watcher_started) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&s->watcher, NULL, watch_loop, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc) {
+			s->watcher_failed = true;
+			log_msg(s->vm->log, KVMBOX_LOG_WARN, s->vm->name, "gdb: cannot start the watcher "
+				"thread (%s): gdb is heard only when the guest stops", strerror(rc));
+			return;
+		}
+		s->watcher_started = true;
+	}
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->watch, true);
 	pthread_cond_signal(&s->cond);
@@ -128,9 +153,22 @@ static void end_session(struct gdb_session *s)
 	log_msg(s->vm->log, KVMBOX_LOG_INFO, s->vm->name, "gdb: session over");
 }
 
-static bool cancelled(const struct kvmbox_run_opts *opts)
+/* Must a wait for gdb end the run now: the run's cancel flag is set (a signal), or its hard
+ * deadline (--timeout) passed, which counts while the guest is stopped too? Then the stop is
+ * requested, with WHAT saying what the wait was ("while stopped in gdb"). */
+static bool run_must_end(struct gdb_session *s, const char *what)
 {
-	return opts && opts->cancel && *opts->cancel;
+	struct kvmbox_vm *vm = s->vm;
+
+	if (vm->cancel && *vm->cancel) {
+		vm_request_stop(vm, KVMBOX_STOP_CANCELLED, 0, "cancelled %s", what);
+		return true;
+	}
+	if (vm->deadline_ns && now_ns() >= vm->deadline_ns) {
+		vm_request_stop(vm, KVMBOX_STOP_TIMEOUT, 0, "deadline passed %s", what);
+		return true;
+	}
+	return false;
 }
 
 /* gdb's session state after a packet: resumed (the guest runs next), over, or stopped. */
@@ -152,17 +190,15 @@ static bool session_step(struct gdb_session *s)
 	return false;
 }
 
-/* Serve gdb while the vCPU is stopped, until gdb resumes it, ends the session or the caller
- * cancels the run. */
-static void serve(struct gdb_session *s, const struct kvmbox_run_opts *opts)
+/* Serve gdb while the vCPU is stopped, until gdb resumes it, ends the session, or the run
+ * must end (run_must_end: a signal, the deadline), however silent gdb is. */
+static void serve(struct gdb_session *s)
 {
 	while (s->stub && !session_step(s)) {
 		struct pollfd p = { .fd = s->conn.fd, .events = POLLIN };
 
-		if (cancelled(opts)) {
-			vm_request_stop(s->vm, KVMBOX_STOP_CANCELLED, 0, "cancelled while stopped in gdb");
+		if (run_must_end(s, "while stopped in gdb"))
 			return;
-		}
 		if (poll(&p, 1, WAIT_SLICE_MS) <= 0)
 			continue;
 		if (gdb_conn_pump(&s->conn, s->stub) < 0)
@@ -171,8 +207,7 @@ static void serve(struct gdb_session *s, const struct kvmbox_run_opts *opts)
 }
 
 /* Stop the vCPU for gdb with STOP (told to gdb when it waits for a stop) and serve it. */
-static void stop_for_gdb(struct gdb_session *s, const struct gdb_stop *stop,
-			 const struct kvmbox_run_opts *opts)
+static void stop_for_gdb(struct gdb_session *s, const struct gdb_stop *stop)
 {
 	stop_watch(s);
 	vm_console_flush(s->vm); /* the guest's output before the stop, as a user expects */
@@ -182,11 +217,11 @@ static void stop_for_gdb(struct gdb_session *s, const struct gdb_stop *stop,
 		if (gdb_conn_flush(&s->conn, s->stub) < 0)
 			end_session(s);
 	}
-	serve(s, opts);
+	serve(s);
 }
 
 /* A gdb is at the listening socket: take it; the vCPU stops where it is (T05, as QEMU). */
-static void attach(struct gdb_session *s, int timeout_ms, const struct kvmbox_run_opts *opts)
+static void attach(struct gdb_session *s, int timeout_ms)
 {
 	static const struct gdb_stop here = { .kind = GDB_STOP_STEP };
 	struct kvmbox_error err = { "" };
@@ -199,17 +234,17 @@ static void attach(struct gdb_session *s, int timeout_ms, const struct kvmbox_ru
 		return;
 	}
 	log_msg(s->vm->log, KVMBOX_LOG_INFO, s->vm->name, "gdb: attached");
-	stop_for_gdb(s, &here, opts);
+	stop_for_gdb(s, &here);
 }
 
 /* The watcher kicked the vCPU: a new gdb, Ctrl-C from the one attached, or its EOF. */
-static void kicked(struct gdb_session *s, const struct kvmbox_run_opts *opts)
+static void kicked(struct gdb_session *s)
 {
 	static const struct gdb_stop ctrl_c = { .kind = GDB_STOP_INTERRUPT };
 
 	stop_watch(s);
 	if (!s->stub) {
-		attach(s, 0, opts);
+		attach(s, 0);
 		return;
 	}
 	if (gdb_conn_pump(&s->conn, s->stub) < 0) {
@@ -217,7 +252,7 @@ static void kicked(struct gdb_session *s, const struct kvmbox_run_opts *opts)
 		return;
 	}
 	if (s->target.interrupted)
-		stop_for_gdb(s, &ctrl_c, opts);
+		stop_for_gdb(s, &ctrl_c);
 }
 
 static void gdb_before_run(struct kvmbox_vm *vm, void *state, const struct kvmbox_run_opts *opts)
@@ -225,25 +260,24 @@ static void gdb_before_run(struct kvmbox_vm *vm, void *state, const struct kvmbo
 	struct gdb_session *s = state;
 	struct gdb_stop stop;
 
+	(void)opts; /* the run's cancel flag and deadline are the VM's (run_must_end) */
 	s->vcpu = pthread_self();
 	while (s->wait_first && !s->stub && vm->pending == KVMBOX_STOP_NONE) {
-		if (cancelled(opts)) {
-			vm_request_stop(vm, KVMBOX_STOP_CANCELLED, 0, "cancelled while waiting for gdb");
+		if (run_must_end(s, "while waiting for gdb"))
 			return;
-		}
-		attach(s, WAIT_SLICE_MS, opts);
+		attach(s, WAIT_SLICE_MS);
 	}
 	if (s->io_step) {
 		s->io_step = false;
 		if (gdb_kvm_io_step(&s->target, &stop))
-			stop_for_gdb(s, &stop, opts);
+			stop_for_gdb(s, &stop);
 	}
 	if (s->stop_pending) {
 		s->stop_pending = false;
-		stop_for_gdb(s, &s->pending, opts);
+		stop_for_gdb(s, &s->pending);
 	}
 	if (atomic_load(&s->kick))
-		kicked(s, opts);
+		kicked(s);
 	if (vm->pending == KVMBOX_STOP_NONE)
 		start_watch(s);
 }
@@ -276,7 +310,7 @@ static void exception_stop(struct gdb_session *s, const struct x86_exception *e)
 		end_session(s);
 		return;
 	}
-	serve(s, NULL);
+	serve(s);
 }
 
 /* The run ended: gdb waiting for a stop learns that the guest is gone (W or X), after a
@@ -315,11 +349,11 @@ static void describe(struct gdb_session *s)
 			 sp->host, gdb_conn_port(&s->conn));
 }
 
-/* The kick signal's handler (process-wide, idempotent) and the watcher thread. */
-static int start_watcher(struct gdb_session *s, struct kvmbox_error *err)
+/* The kick signal's handler (process-wide, idempotent) and the watcher's eventfd; the
+ * thread itself starts with the first run (start_watch). */
+static int prepare_watcher(struct gdb_session *s, struct kvmbox_error *err)
 {
 	struct sigaction sa = { .sa_handler = on_kick, .sa_flags = SA_RESTART };
-	int rc;
 
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0)
@@ -327,10 +361,6 @@ static int start_watcher(struct gdb_session *s, struct kvmbox_error *err)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
 		return set_error(err, errno, "gdb: sigaction: %s", strerror(errno));
-	rc = pthread_create(&s->watcher, NULL, watch_loop, s);
-	if (rc)
-		return set_error(err, rc, "gdb: cannot start the watcher thread: %s", strerror(rc));
-	s->watcher_started = true;
 	return 0;
 }
 
@@ -374,6 +404,7 @@ static int gdb_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 	s->vm = vm;
 	s->wake_fd = -1;
 	s->conn.fd = s->conn.listen_fd = -1;
+	s->conn.remover_go = s->conn.remover_done = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	*state = s;
@@ -393,7 +424,7 @@ static int gdb_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, vo
 		"gdb: listening on %s (breakpoints: planted hlt; hbreak: %s; watchpoints: %s)",
 		s->address, s->target.caps & GDB_KVM_DR_EXEC ? "debug registers" : "planted hlt",
 		s->target.caps & GDB_KVM_DR_WRITE ? "debug registers" : "none, the debug registers do not fire for data here");
-	return start_watcher(s, err);
+	return prepare_watcher(s, err);
 }
 
 const char *kvmbox_vm_gdb_address(const struct kvmbox_vm *vm)

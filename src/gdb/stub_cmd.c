@@ -276,7 +276,9 @@ void gdb_cmd_breakpoint(struct gdb_stub *s, const char *pkt, size_t len, bool in
 		gdb_reply_error(s, EINVAL);
 		return;
 	}
-	if (type >= GDB_BP_TYPES || !(s->bp_types & GDB_BP_MASK(type))) {
+	/* A known type the target cannot set still reaches its insert, which answers -ENOTSUP
+	 * and may tell the user why (gdb itself blames "too many hardware breakpoints"). */
+	if (type >= GDB_BP_TYPES || (!insert && !(s->bp_types & GDB_BP_MASK(type)))) {
 		gdb_reply(s, ""); /* not supported: gdb falls back (memory breakpoints for Z0) */
 		return;
 	}

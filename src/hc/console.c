@@ -48,7 +48,7 @@ static int32_t hc_exit(struct kvmbox_vm *vm, const struct hc_call *c)
 static int32_t hc_assert_fail(struct kvmbox_vm *vm, const struct hc_call *c)
 {
 	struct kvmbox_hc_assert a;
-	char file[256] = "?", expr[256] = "?";
+	char file[256] = "?", expr[256] = "?", shown_file[256], shown_expr[256];
 
 	if (guest_read(vm, c->arg, &a, sizeof(a)) < 0) {
 		vm_request_stop(vm, KVMBOX_STOP_ASSERT, 0,
@@ -61,8 +61,9 @@ static int32_t hc_assert_fail(struct kvmbox_vm *vm, const struct hc_call *c)
 		snprintf(file, sizeof(file), "?");
 	if (guest_read_str(vm, a.expr, expr, sizeof(expr)) < 0)
 		snprintf(expr, sizeof(expr), "?");
-	vm_request_stop(vm, KVMBOX_STOP_ASSERT, 0, "guest assertion failed at %s:%u: %s", file,
-			a.line, expr);
+	vm_request_stop(vm, KVMBOX_STOP_ASSERT, 0, "guest assertion failed at %s:%u: %s",
+			text_printable(shown_file, sizeof(shown_file), file), a.line,
+			text_printable(shown_expr, sizeof(shown_expr), expr));
 	return 0;
 }
 

@@ -40,10 +40,14 @@ _Static_assert(KVMBOX_EXDEV == EXDEV && KVMBOX_ELOOP == ELOOP && KVMBOX_EMFILE =
 /* A VM's open guest files. Guest descriptor N is fds[N]; -1 marks a free slot. */
 struct hc_files {
 	int dir_fd;     /* the share, O_PATH: only a base for openat2 */
-	int proc_fd;    /* /proc/self/fd, O_PATH: reopens a checked file (and nothing else may,
-			 * once src/sandbox/ allows openat on this directory only) */
+	int proc_fd;    /* /proc/self/fd, O_PATH: reopens a checked file */
 	bool readonly;
 	uint64_t size_max; /* no write makes a file longer than this */
+	/* The share's totals over the VM's life (a reset keeps them: what runs wrote stays):
+	 * bytes the guest's writes added to files (their growth, not what they overwrote) and
+	 * files it created, against their caps. */
+	uint64_t bytes_added, bytes_max;
+	unsigned files_created, files_max;
 	unsigned max;   /* slots in fds[] */
 	uint8_t *chunk; /* CHUNK bytes of bounce buffer between guest memory and read/write */
 	int fds[];
@@ -90,6 +94,8 @@ static int files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, 
 	f->readonly = cfg->share_readonly;
 	f->size_max = cfg->share_file_size_max ? cfg->share_file_size_max
 					       : KVMBOX_SHARE_FILE_SIZE_DEFAULT;
+	f->bytes_max = cfg->share_bytes_max ? cfg->share_bytes_max : KVMBOX_SHARE_BYTES_DEFAULT;
+	f->files_max = cfg->share_files_max ? cfg->share_files_max : KVMBOX_SHARE_FILES_DEFAULT;
 	f->max = max;
 	*state = f;
 	return 0;
@@ -134,17 +140,6 @@ static int host_fd(const struct hc_files *f, uint32_t gfd)
 	return gfd < f->max ? f->fds[gfd] : -1;
 }
 
-/* PATH with bytes that are not printable ASCII shown as '?', for log lines. */
-static const char *printable(const char *path, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; path[i] && i + 1 < size; i++)
-		buf[i] = path[i] >= 0x20 && path[i] < 0x7f ? path[i] : '?';
-	buf[i] = 0;
-	return buf;
-}
-
 /* openat2 beneath the share. RESOLVE_BENEATH refuses absolute paths, ".." above the share
  * and symlinks leading out (-EXDEV); RESOLVE_NO_MAGICLINKS refuses /proc-style links
  * (-ELOOP) (openat2(2)). Without openat2 (Linux < 5.6) nothing is opened: a weaker
@@ -178,7 +173,7 @@ static int open_beneath(struct kvmbox_vm *vm, int dir_fd, const char *path, uint
  * swapped meanwhile cannot slip another object in. A name that does not exist is created
  * with O_EXCL, which makes a new regular file or fails. Returns the fd or -errno (-EISDIR
  * for a directory, -EACCES for anything else that is not a regular file). */
-static int open_regular(struct kvmbox_vm *vm, const struct hc_files *f, const char *path,
+static int open_regular(struct kvmbox_vm *vm, struct hc_files *f, const char *path,
 			uint32_t flags, uint32_t mode)
 {
 	int dir_fd = f->dir_fd;
@@ -188,7 +183,11 @@ static int open_regular(struct kvmbox_vm *vm, const struct hc_files *f, const ch
 
 	pfd = open_beneath(vm, dir_fd, path, O_PATH, 0);
 	if (pfd == -ENOENT && (flags & O_CREAT)) {
+		if (f->files_created >= f->files_max)
+			return -KVMBOX_EDQUOT; /* nothing is created past the share's file cap */
 		fd = open_beneath(vm, dir_fd, path, flags | O_EXCL | O_NOCTTY, mode);
+		if (fd >= 0)
+			f->files_created++;
 		if (fd != -EEXIST || (flags & O_EXCL))
 			return fd;
 		pfd = open_beneath(vm, dir_fd, path, O_PATH, 0); /* made meanwhile: check it */
@@ -243,7 +242,7 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 	fd = open_regular(vm, f, path, a.flags, a.mode);
 	if (fd < 0) {
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "open(\"%s\", 0%o): refused: %s",
-			printable(path, shown, sizeof(shown)), a.flags, strerror(-fd));
+			text_printable(shown, sizeof(shown), path), a.flags, strerror(-fd));
 		return fd;
 	}
 	f->fds[slot] = fd;
@@ -308,30 +307,45 @@ static int32_t hc_read(struct kvmbox_vm *vm, const struct hc_call *c)
 	return (int32_t)total;
 }
 
-/* How many of LEN bytes written at FD's offset stay within SIZE_MAX (as RLIMIT_FSIZE does
- * for write(2): up to the cap, then -EFBIG), or -errno. An O_APPEND file writes at its end. */
-static int64_t within_cap(int fd, uint64_t len, uint64_t size_max)
+/* Where a write of LEN bytes to FD lands and how many of them it may write: up to the
+ * file-size cap (as RLIMIT_FSIZE does for write(2): up to the cap, then -EFBIG) and up to what
+ * is left of the share's byte budget for growing files (then -EDQUOT; overwriting bytes that
+ * exist costs nothing). An O_APPEND file writes at its end. Returns the count or -errno;
+ * *POS and *SIZE are the offset and the file's size before the write. */
+static int64_t write_room(const struct hc_files *f, int fd, uint64_t len, uint64_t *pos,
+			  uint64_t *size)
 {
+	uint64_t room, limit;
 	struct stat st;
-	off_t pos = lseek(fd, 0, SEEK_CUR);
+	off_t at;
+	int fl;
 
-	if (pos >= 0 && (fcntl(fd, F_GETFL) & O_APPEND)) {
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		pos = st.st_size;
-	}
-	if (pos < 0)
+	if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0)
 		return -errno;
-	if ((uint64_t)pos >= size_max)
-		return len ? -KVMBOX_EFBIG : 0;
-	return (int64_t)(len < size_max - (uint64_t)pos ? len : size_max - (uint64_t)pos);
+	at = fl & O_APPEND ? st.st_size : lseek(fd, 0, SEEK_CUR);
+	if (at < 0)
+		return -errno;
+	*pos = (uint64_t)at;
+	*size = (uint64_t)st.st_size;
+	if (!len)
+		return 0;
+	if (*pos >= f->size_max)
+		return -KVMBOX_EFBIG;
+	room = len < f->size_max - *pos ? len : f->size_max - *pos;
+	/* The furthest the file may reach with the budget left. */
+	limit = *size + (f->bytes_added < f->bytes_max ? f->bytes_max - f->bytes_added : 0);
+	if (limit < *size) /* overflow: a budget larger than any offset */
+		limit = UINT64_MAX;
+	if (*pos + room > limit)
+		room = *pos < limit ? limit - *pos : 0;
+	return room ? (int64_t)room : -KVMBOX_EDQUOT;
 }
 
 static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 {
 	struct hc_files *f = c->state;
 	struct kvmbox_hc_rw a;
-	uint64_t total = 0;
+	uint64_t total = 0, pos = 0, size = 0;
 	int64_t room;
 	int32_t ret;
 	int fd;
@@ -341,7 +355,7 @@ static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 	ret = rw_args(vm, c, "write", false, &a, &fd);
 	if (ret < 0)
 		return ret;
-	room = within_cap(fd, a.len, f->size_max);
+	room = write_room(f, fd, a.len, &pos, &size);
 	if (room < 0)
 		return (int32_t)room;
 	a.len = (uint64_t)room;
@@ -349,21 +363,26 @@ static int32_t hc_write(struct kvmbox_vm *vm, const struct hc_call *c)
 		size_t want = a.len - total < CHUNK ? (size_t)(a.len - total) : CHUNK;
 		ssize_t n;
 
-		if (guest_read(vm, a.buf + total, f->chunk, want) < 0)
-			return vm_bad_call(vm, KVMBOX_EFAULT, "write: buffer became unreadable");
+		if (guest_read(vm, a.buf + total, f->chunk, want) < 0) {
+			ret = vm_bad_call(vm, KVMBOX_EFAULT, "write: buffer became unreadable");
+			break;
+		}
 		n = write(fd, f->chunk, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (total)
-				break;
-			return -errno;
+			if (!total)
+				ret = -errno;
+			break;
 		}
 		total += (uint64_t)n;
 		if ((size_t)n < want)
 			break; /* disk full or a file size limit: a short count, as write(2) */
 	}
-	return (int32_t)total;
+	/* Growth, by what reached the file whatever ended the loop. */
+	if (pos + total > size)
+		f->bytes_added += pos + total - size;
+	return ret < 0 ? ret : (int32_t)total;
 }
 
 static int32_t hc_lseek(struct kvmbox_vm *vm, const struct hc_call *c)
@@ -454,13 +473,13 @@ const struct vm_feature hc_files_feature = {
 	.release = files_release,
 };
 
-int hc_files_sandbox_fds(const struct kvmbox_vm *vm, int *dir_fd, int *proc_fd)
+int hc_files_share(const struct kvmbox_vm *vm, int *dir_fd, bool *readonly)
 {
 	const struct hc_files *f = vm_feature_state(vm, &hc_files_feature);
 
 	if (!f)
 		return -1;
 	*dir_fd = f->dir_fd;
-	*proc_fd = f->proc_fd;
+	*readonly = f->readonly;
 	return 0;
 }

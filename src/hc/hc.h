@@ -5,6 +5,7 @@
 #ifndef KVMBOX_HC_H
 #define KVMBOX_HC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/abi.h"
@@ -60,9 +61,8 @@ static inline size_t hc_fmt_u64(char *buf, uint64_t v)
 	return n;
 }
 
-/* The descriptors src/sandbox/ lets the files feature of VM open through after the
- * sandbox is on: *DIR_FD (the share, base of openat2) and *PROC_FD (/proc/self/fd, base of
- * the reopen). Returns 0, or -1 when the VM has no share. */
-int hc_files_sandbox_fds(const struct kvmbox_vm *vm, int *dir_fd, int *proc_fd);
+/* VM's share for src/sandbox/, whose Landlock rule names it: its directory descriptor
+ * (*DIR_FD, O_PATH) and whether it is *READONLY. Returns 0, or -1 when the VM has no share. */
+int hc_files_share(const struct kvmbox_vm *vm, int *dir_fd, bool *readonly);
 
 #endif

@@ -1,24 +1,36 @@
-/* The process sandbox (include/kvmbox/sandbox.h): no new privileges, no core dumps, and a
- * seccomp allowlist of the system calls a run makes once its VMs exist. Every entry is
- * explained in docs/security.md ("The process sandbox"); keep the two in step. */
+/* The process sandbox (include/kvmbox/sandbox.h): no new privileges, no core dumps, no
+ * capabilities, Landlock confining file access to the shares, and a seccomp allowlist of the
+ * system calls a run makes once its VMs exist, each with the argument checks the kernel
+ * interface allows. Every entry is explained in docs/security.md ("The process sandbox");
+ * keep the two in step. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/futex.h>
 #include <linux/kvm.h>
+#include <linux/landlock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "kvmbox/sandbox.h"
 #include "../hc/hc.h"
+#include "../signals.h"
 #include "../util.h"
-#include "prebuilt.h"
+#include "../vm.h"
 
 /* Sanitizer runtimes make calls of their own (LSan's leak check at exit stops the process
  * with a ptrace-ing clone that reads /proc/self/task with the legacy open and getdents);
@@ -32,55 +44,170 @@
 #endif
 #endif
 
-/* Calls allowed whatever their arguments. */
-static const int plain_calls[] = {
-	/* console, output files and share files, on descriptors opened before */
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(poll),
-	SCMP_SYS(ppoll),
-	/* malloc and the C library's stdio buffers */
-	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-	SCMP_SYS(sysinfo), /* qsort (the scheduler's latency report) sizes its buffer by RAM */
-	/* run deadlines: a timer signal, blocked but while in KVM_RUN (src/deadline.c) */
-	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(timer_create), SCMP_SYS(timer_settime),
-	SCMP_SYS(timer_gettime), SCMP_SYS(timer_delete), SCMP_SYS(gettid), SCMP_SYS(getpid),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-	/* threads a run may start (a console writer): locks, and their own bookkeeping */
-	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	/* the end */
-	SCMP_SYS(exit), SCMP_SYS(exit_group),
+/* ---- Landlock ---------------------------------------------------------------------------
+ * The kernel's own file-access control (Documentation/userspace-api/landlock.rst): a
+ * ruleset "handles" access rights, which are then denied to the process except beneath the
+ * directories a rule names. It judges the path an open resolves to, which seccomp cannot see.
+ * The rights of later ABIs, which Debian 12's headers do not have yet: */
+#define LL_FS_REFER (1ull << 13)    /* ABI 2 */
+#define LL_FS_TRUNCATE (1ull << 14) /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ull << 15) /* ABI 5 */
+#define LL_NET_BIND_TCP (1ull << 0) /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ull << 1)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ull << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ull << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; an older kernel is given the prefix it knows. */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+int kvmbox_sandbox_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+
+	/* ENOSYS: a kernel before 5.13; EOPNOTSUPP: built in but not enabled (lsm=). */
+	return abi > 0 ? (int)abi : 0;
+}
+
+/* Every file right ABI knows: the ruleset handles (denies) them all. */
+static uint64_t fs_rights(int abi)
+{
+	uint64_t r = (1ull << 13) - 1; /* ABI 1: execute .. make_sym */
+
+	if (abi >= 2)
+		r |= LL_FS_REFER;
+	if (abi >= 3)
+		r |= LL_FS_TRUNCATE;
+	if (abi >= 5)
+		r |= LL_FS_IOCTL_DEV;
+	return r;
+}
+
+/* What a share grants: reading its files; in a read-write share also writing them, creating
+ * regular files (src/hc/files.c's O_CREAT|O_EXCL) and O_TRUNC. Never a directory listing,
+ * a removal, a rename or a link, which no hypercall makes. */
+static uint64_t share_rights(int abi, bool readonly)
+{
+	uint64_t r = LANDLOCK_ACCESS_FS_READ_FILE;
+
+	if (!readonly)
+		r |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+		     (abi >= 3 ? LL_FS_TRUNCATE : 0);
+	return r;
+}
+
+static int add_path_rule(int ruleset, int dir_fd, uint64_t rights, struct kvmbox_error *err)
+{
+	struct landlock_path_beneath_attr pb = { .allowed_access = rights, .parent_fd = dir_fd };
+
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return set_error(err, errno, "landlock_add_rule: %s", strerror(errno));
+	return 0;
+}
+
+/* The threads of this process (1 when only the caller runs), or -errno. */
+static int count_threads(void)
+{
+	char line[128];
+	int n = -EIO;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* landlock_restrict_self binds the calling thread and the threads it starts later, not
+ * those already running: with another one alive the process would not be confined. */
+static int check_alone(struct kvmbox_error *err)
+{
+	int threads = count_threads();
+
+	if (threads < 0)
+		return set_error(err, -threads, "Landlock: cannot count this process's threads: %s",
+				 strerror(-threads));
+	if (threads != 1)
+		return set_error(err, EBUSY, "Landlock binds the calling thread only, and %d threads "
+				 "run here: enter the sandbox before starting any", threads);
+	return 0;
+}
+
+/* Deny every file access but beneath each VM's share (and reading /proc in sanitizer
+ * builds); with ABI 4 binding and connecting TCP ports too, with ABI 6 signals to other
+ * processes and abstract unix sockets outside. */
+static int enter_landlock(const struct kvmbox_sandbox_config *cfg, int abi,
+			  struct kvmbox_error *err)
+{
+	struct ll_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
+	size_t size = sizeof(attr.handled_access_fs);
+	int ruleset, ret = 0, dir_fd;
+	bool ro;
+
+	if (abi >= 4) {
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		size = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+		size = sizeof(attr);
+	}
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	if (ruleset < 0)
+		return set_error(err, errno, "landlock_create_ruleset: %s", strerror(errno));
+	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++)
+		if (hc_files_share(cfg->vms[i], &dir_fd, &ro) == 0)
+			ret = add_path_rule(ruleset, dir_fd, share_rights(abi, ro), err);
 #ifdef SANITIZER_BUILD
-	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(prctl), SCMP_SYS(openat),
-	SCMP_SYS(open), SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(sigaltstack), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(readlink), SCMP_SYS(getppid), SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(mmap),
-	SCMP_SYS(mprotect), SCMP_SYS(newfstatat), SCMP_SYS(fcntl), SCMP_SYS(pipe2),
+	if (ret == 0) {
+		int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		ret = proc < 0 ? set_error(err, errno, "/proc: %s", strerror(errno))
+			       : add_path_rule(ruleset, proc, LANDLOCK_ACCESS_FS_READ_FILE |
+							      LANDLOCK_ACCESS_FS_READ_DIR, err);
+		if (proc >= 0)
+			close(proc);
+	}
 #endif
-};
+	if (ret == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+		ret = set_error(err, errno, "landlock_restrict_self: %s", strerror(errno));
+	close(ruleset);
+	return ret;
+}
 
-/* The KVM requests made after setup: the run loop, reset and snapshot (src/run.c,
- * src/snapshot.c, src/mem.c), register dumps and the deadline's signal mask. Creating VMs,
- * vCPUs or memory slots, and the system ioctls on /dev/kvm, are not among them. */
-static const unsigned long kvm_requests[] = {
-	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_FPU,
-	KVM_SET_FPU, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_SET_SIGNAL_MASK,
-	KVM_GET_DIRTY_LOG, KVM_SET_USER_MEMORY_REGION, KVM_TRANSLATE,
-	KVM_REGISTER_COALESCED_MMIO, /* the console's zone, once a guest printed enough (console.c) */
-	TCGETS, /* isatty(): stdio asks it when it first writes to a character device */
-};
+/* ---- capabilities ----------------------------------------------------------------------- */
 
-/* What a gdb stub adds: its debug registers, and serving the socket it already has. */
-static const unsigned long gdb_requests[] = {
-	KVM_SET_GUEST_DEBUG, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS,
-};
-static const int gdb_calls[] = {
-	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockopt),
-	/* a unix socket of the stub's own is removed when the VM is destroyed (src/gdb/); tgkill,
-	 * for the watcher thread's pthread_kill, is allowed in load_rules, on our process only */
-	SCMP_SYS(unlink),
-};
+/* None left in any set: a process started as root keeps uid 0 but loses what made it
+ * special (reading mode-000 files, writing others' files: CAP_DAC_OVERRIDE, CAP_FOWNER ...),
+ * so the share's files are opened with the permissions of an ordinary owner. The bounding
+ * set first, which needs CAP_SETPCAP (gone after the capset). */
+static int drop_capabilities(struct kvmbox_error *err)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return set_error(err, errno, "capget: %s", strerror(errno));
+	if (data[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP))
+		for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+			;
+	/* EINVAL before Linux 4.3, which has no ambient set to clear. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return set_error(err, errno, "PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return set_error(err, errno, "capset: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- the seccomp filter ----------------------------------------------------------------- */
 
 /* Append the unsigned decimal V at P; returns the end. For the signal handler, which may
  * not call snprintf. */
@@ -104,7 +231,12 @@ static char *put_s(char *p, const char *s)
 	return p;
 }
 
-/* SIGSYS from the filter: say which call, then make it again. SIGSYS is blocked inside its
+/* The caller's hook for a forbidden call (kvmbox_sandbox_config.on_trap): process-wide, as
+ * the filter and the SIGSYS handler are; set once, before the filter is loaded. */
+static void (*trap_hook)(void *);
+static void *trap_hook_ctx;
+
+/* SIGSYS from the filter: say which call, let the caller save its output, then make it again. SIGSYS is blocked inside its
  * own handler, so the kernel delivers the second trap with the default action (force_sig
  * resets a blocked forced signal): the process ends by SIGSYS as if killed outright, and its
  * parent sees that, while stderr says why. */
@@ -122,6 +254,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc_)
 	p = put_s(p, "`; the allowlist: docs/security.md): killed by SIGSYS\n");
 	if (write(2, line, (size_t)(p - line)) < 0)
 		line[0] = 0;
+	if (trap_hook)
+		trap_hook(trap_hook_ctx);
 #ifdef __x86_64__
 	syscall(nr, uc->uc_mcontext.gregs[REG_RDI], uc->uc_mcontext.gregs[REG_RSI],
 		uc->uc_mcontext.gregs[REG_RDX], uc->uc_mcontext.gregs[REG_R10],
@@ -133,8 +267,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc_)
 	_exit(128 + SIGSYS); /* not reached: the repeated call is trapped again */
 }
 
-/* Argument ARG equal to V; argument ARG with the bits MASK equal to V. (libseccomp's
- * SCMP_An macros leave a field out, which clang's -Wmissing-field-initializers refuses.) */
+/* Argument ARG equal to V; argument ARG with the bits MASK equal to V; argument ARG at most
+ * V. (libseccomp's SCMP_An macros leave a field out, which clang's
+ * -Wmissing-field-initializers refuses.) */
 static struct scmp_arg_cmp arg_eq(unsigned arg, scmp_datum_t v)
 {
 	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0 };
@@ -146,152 +281,274 @@ static struct scmp_arg_cmp arg_masked(unsigned arg, scmp_datum_t mask, scmp_datu
 				      .datum_b = v };
 }
 
+static struct scmp_arg_cmp arg_le(unsigned arg, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_LE, .datum_a = v, .datum_b = 0 };
+}
+
+/* Allow NR when every one of the N comparisons holds (N = 0: whatever its arguments). */
+static int allow(scmp_filter_ctx ctx, int nr, unsigned n, struct scmp_arg_cmp a,
+		 struct scmp_arg_cmp b)
+{
+	struct scmp_arg_cmp cmp[2] = { a, b };
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
+}
+
+#define NO_ARG arg_eq(0, 0) /* a filler for allow's unused comparisons */
+
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+		ret = allow(ctx, calls[i], 0, NO_ARG, NO_ARG);
 	return ret;
 }
 
-static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
+/* Calls allowed whatever their arguments, in every run: the console, output files and the
+ * share's files through descriptors opened before; the C library's heap; the deadline's
+ * signal (blocked but inside KVM_RUN, drained with sigtimedwait: src/deadline.c); the end. */
+static const int plain_calls[] = {
+	SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(poll),
+	SCMP_SYS(munmap), SCMP_SYS(brk),
+	SCMP_SYS(sysinfo), /* qsort (the scheduler's latency report) sizes its buffer by RAM */
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigtimedwait),
+	SCMP_SYS(timer_delete), SCMP_SYS(gettid),
+	SCMP_SYS(exit_group),
+};
+
+/* The KVM requests made after setup, each on its own kind of descriptor: the run loop, the
+ * deadline's signal mask and --walk's translation on the vCPU; the dirty log of a reset on
+ * a VM with a snapshot, and the console's coalesced zone (src/run.c, src/deadline.c,
+ * src/pagewalk.c, src/mem.c, src/console.c). Creating VMs,
+ * vCPUs or memory slots, and the system ioctls on /dev/kvm, are not among them. */
+static const unsigned long vcpu_requests[] = { KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_TRANSLATE };
+/* A gdb session's, on its VM's vCPU (src/gdb/kvm_target.c, src/kvm.c). */
+static const unsigned long gdb_vcpu_requests[] = {
+	KVM_GET_FPU, KVM_SET_FPU, KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_GUEST_DEBUG,
+};
+
+static int allow_requests(scmp_filter_ctx ctx, int fd, const unsigned long *req, size_t n)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       arg_eq(1, (scmp_datum_t)req[i]));
+		ret = allow(ctx, SCMP_SYS(ioctl), 2, arg_eq(0, (scmp_datum_t)fd),
+			    arg_eq(1, (scmp_datum_t)req[i]));
 	return ret;
 }
 
-/* Memory, but never executable memory: nothing kvmbox maps after setup holds code. fstat
- * through newfstatat only on a descriptor (AT_EMPTY_PATH); fcntl only to read flags and to
- * set status flags (O_NONBLOCK on a console), never to duplicate or lock. A
- * thread only as a thread; clone3 says ENOSYS, so the C library falls back to clone, whose
- * flags a filter can see. readlink says ENOENT and reads nothing: libdw, when a fault report
- * first symbolizes the image (from memory, fd -1), looks for a debug directory with
+/* Past this many VMs a run's KVM requests are allowed on any descriptor rather than on each
+ * VM's own: a rule per request and descriptor passes BPF's 4096 instructions near 300 VMs (a
+ * run of count=N copies has thousands), and every system call would walk them all. Each
+ * request is still allowed only when some VM of the run needs it. */
+#define PIN_FDS_MAX 64
+
+/* The requests of a run too large to pin them to each VM's descriptors (PIN_FDS_MAX). */
+static int allow_requests_anywhere(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
+{
+	bool snap = false, coalesce = false;
+	int ret = 0;
+
+	for (unsigned i = 0; i < cfg->nvms; i++) {
+		snap |= cfg->vms[i]->snap.taken;
+		coalesce |= cfg->vms[i]->coalesce_left != 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vcpu_requests) && ret == 0; i++)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, (scmp_datum_t)vcpu_requests[i]), NO_ARG);
+	if (ret == 0 && snap)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, KVM_GET_DIRTY_LOG), NO_ARG);
+	if (ret == 0 && coalesce)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, KVM_REGISTER_COALESCED_MMIO), NO_ARG);
+	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++) /* a gdb stub's VM: a few at most */
+		if (kvmbox_vm_gdb_address(cfg->vms[i])[0])
+			ret = allow_requests(ctx, cfg->vms[i]->vcpu_fd, gdb_vcpu_requests,
+					     ARRAY_SIZE(gdb_vcpu_requests));
+	return ret;
+}
+
+/* ioctl: each VM's requests on its own descriptors only, and TCGETS anywhere (isatty(): stdio
+ * asks it when it first writes to a character device; it only reads a terminal's settings). */
+static int allow_ioctls(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
+{
+	int ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, TCGETS), NO_ARG);
+
+	if (cfg->nvms > PIN_FDS_MAX)
+		return ret ?: allow_requests_anywhere(ctx, cfg);
+	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++) {
+		const struct kvmbox_vm *vm = cfg->vms[i];
+
+		ret = allow_requests(ctx, vm->vcpu_fd, vcpu_requests, ARRAY_SIZE(vcpu_requests));
+		if (ret == 0 && vm->snap.taken)
+			ret = allow_requests(ctx, vm->vm_fd, (const unsigned long[]){ KVM_GET_DIRTY_LOG }, 1);
+		/* The console's coalesced zone, registered during a run once the guest has
+		 * printed enough byte by byte (src/console.c), when that is still to come. */
+		if (ret == 0 && vm->coalesce_left)
+			ret = allow_requests(ctx, vm->vm_fd,
+					     (const unsigned long[]){ KVM_REGISTER_COALESCED_MMIO }, 1);
+		if (ret == 0 && kvmbox_vm_gdb_address(vm)[0])
+			ret = allow_requests(ctx, vm->vcpu_fd, gdb_vcpu_requests,
+					     ARRAY_SIZE(gdb_vcpu_requests));
+	}
+	return ret;
+}
+
+/* The rest of every run, with their arguments checked. Memory: private and anonymous, never
+ * executable (nothing kvmbox maps after setup holds code, or is shared with anyone); mremap
+ * only as realloc moves a block (MREMAP_MAYMOVE, never to a place of the caller's choice).
+ * fstat through newfstatat only on a descriptor (AT_EMPTY_PATH). The deadline's signal and
+ * timer only: its handler, a CLOCK_MONOTONIC timer, armed at an absolute time. The clocks of
+ * this process and the system (the vDSO's fallback), never another process's CPU clock (a
+ * negative id). readlink says ENOENT and reads nothing: libdw, when a fault report first
+ * symbolizes the image (from memory, fd -1), looks for a debug directory with
  * realpath("/proc/self/fd/-1"), and finds none either way. */
 static int allow_with_args(scmp_filter_ctx ctx)
 {
+	const scmp_datum_t map_kind = MAP_TYPE | MAP_ANONYMOUS;
 	int ret = 0;
 
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      arg_masked(2, PROT_EXEC, 0));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      arg_masked(2, PROT_EXEC, 0));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-				      arg_masked(3, AT_EMPTY_PATH, AT_EMPTY_PATH));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				      arg_eq(1, F_GETFL));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				      arg_eq(1, F_GETFD));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				      arg_eq(1, F_SETFL));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				      arg_masked(0, CLONE_THREAD, CLONE_THREAD));
-	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	ret = ret ?: allow(ctx, SCMP_SYS(mmap), 2, arg_masked(2, PROT_EXEC, 0),
+			   arg_masked(3, map_kind, MAP_PRIVATE | MAP_ANONYMOUS));
+	ret = ret ?: allow(ctx, SCMP_SYS(mremap), 1, arg_eq(3, MREMAP_MAYMOVE), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(newfstatat), 1, arg_masked(3, AT_EMPTY_PATH, AT_EMPTY_PATH),
+			   NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(rt_sigaction), 1, arg_eq(0, (scmp_datum_t)DEADLINE_SIGNAL),
+			   NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(timer_create), 1, arg_eq(0, CLOCK_MONOTONIC), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(timer_settime), 1, arg_eq(1, TIMER_ABSTIME), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(clock_gettime), 1, arg_le(0, CLOCK_BOOTTIME), NO_ARG);
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(readlink), 0);
 	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(readlinkat), 0);
 	return ret;
 }
 
-/* Share files: openat2 only beneath a share (src/hc/files.c resolves every guest path
- * there), openat only in /proc/self/fd (the reopen of a checked regular file). */
-static int allow_shares(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
+/* Share files (src/hc/files.c): openat2 resolves each guest path beneath the share, openat
+ * reopens the regular file just checked through /proc/self/fd; then reading, the offset and
+ * the status flags (the size caps read O_APPEND). No argument of the opens is checked: a
+ * filter sees neither the path nor openat2's struct open_how, and pinning the directory
+ * descriptor would confine nothing (an absolute path ignores it). Landlock, which judges the
+ * path an open resolves to, is what keeps them in the share. */
+static int allow_shares(scmp_filter_ctx ctx)
 {
-	int ret = 0, dir_fd, proc_fd;
+	static const int calls[] = {
+		SCMP_SYS(openat2), SCMP_SYS(openat), SCMP_SYS(read), SCMP_SYS(lseek),
+	};
+	int ret = allow_all(ctx, calls, ARRAY_SIZE(calls));
 
-	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++) {
-		if (hc_files_sandbox_fds(cfg->vms[i], &dir_fd, &proc_fd) < 0)
-			continue;
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat2), 1,
-				       arg_eq(0, (scmp_datum_t)dir_fd));
-		ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-					      arg_eq(0, (scmp_datum_t)proc_fd));
-	}
+	return ret ?: allow(ctx, SCMP_SYS(fcntl), 1, arg_eq(1, F_GETFL), NO_ARG);
+}
+
+/* The clone flags of the C library's pthread_create: a thread, never a process. */
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+		      CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
+/* The futex operations of the C library's mutexes, condition variables and pthread_join. */
+static const scmp_datum_t futex_ops[] = {
+	FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE,
+	FUTEX_WAIT_BITSET, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET_PRIVATE,
+	FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME,
+};
+
+/* A gdb stub serves the socket it opened at create: accept its one client, receive and send
+ * without blocking (never to an address of the caller's choice), TCP_NODELAY on the client,
+ * the watcher thread's eventfd, and the kick (GDB_KICK_SIGNAL to a thread of ours). The
+ * watcher starts at the first run, in the sandbox: the thread calls (clone only as a thread,
+ * clone3 answered ENOSYS so the C library falls back to clone, whose flags a filter can see),
+ * its stack (mprotect of the guard, never executable; madvise DONTNEED at its end), locks. */
+static int allow_gdb(scmp_filter_ctx ctx)
+{
+	static const int calls[] = {
+		SCMP_SYS(read), SCMP_SYS(getpid), SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+		SCMP_SYS(exit),
+	};
+	int ret = allow_all(ctx, calls, ARRAY_SIZE(calls));
+
+	ret = ret ?: allow(ctx, SCMP_SYS(accept4), 1, arg_eq(3, SOCK_NONBLOCK | SOCK_CLOEXEC), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(recvfrom), 2, arg_eq(3, MSG_DONTWAIT), arg_eq(4, 0));
+	ret = ret ?: allow(ctx, SCMP_SYS(sendto), 2, arg_eq(3, MSG_DONTWAIT | MSG_NOSIGNAL),
+			   arg_eq(4, 0));
+	ret = ret ?: allow(ctx, SCMP_SYS(setsockopt), 2, arg_eq(1, IPPROTO_TCP),
+			   arg_eq(2, TCP_NODELAY));
+	/* The C library's own signal for set*id() across threads, whose handler the first
+	 * pthread_create installs (glibc's SIGSETXID; SIGRTMIN starts after it and SIGCANCEL). */
+	ret = ret ?: allow(ctx, SCMP_SYS(rt_sigaction), 1, arg_eq(0, __SIGRTMIN + 1), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(tgkill), 2, arg_eq(0, (scmp_datum_t)getpid()),
+			   arg_eq(2, (scmp_datum_t)GDB_KICK_SIGNAL));
+	for (size_t i = 0; i < ARRAY_SIZE(futex_ops) && ret == 0; i++)
+		ret = allow(ctx, SCMP_SYS(futex), 1, arg_eq(1, futex_ops[i]), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(clone), 1, arg_eq(0, THREAD_FLAGS), NO_ARG);
+	ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	ret = ret ?: allow(ctx, SCMP_SYS(mprotect), 1, arg_masked(2, PROT_EXEC, 0), NO_ARG);
+	ret = ret ?: allow(ctx, SCMP_SYS(madvise), 1, arg_eq(2, MADV_DONTNEED), NO_ARG);
 	return ret;
+}
+
+#ifdef SANITIZER_BUILD
+/* What ASan and LSan call on their own (at exit, on a report, in their allocator), whatever
+ * the arguments. Release builds never have these. */
+static const int sanitizer_calls[] = {
+	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64), SCMP_SYS(lseek),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fcntl), SCMP_SYS(ppoll), SCMP_SYS(mmap),
+	SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(sigaltstack), SCMP_SYS(getpid), SCMP_SYS(getppid), SCMP_SYS(futex),
+	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(nanosleep),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(exit),
+	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(prctl), SCMP_SYS(openat),
+	SCMP_SYS(open), SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(readlink),
+	SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(pipe2),
+};
+#endif
+
+static bool has_share(const struct kvmbox_sandbox_config *cfg)
+{
+	int dir_fd;
+	bool ro;
+
+	for (unsigned i = 0; i < cfg->nvms; i++)
+		if (hc_files_share(cfg->vms[i], &dir_fd, &ro) == 0)
+			return true;
+	return false;
 }
 
 static int build_filter(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
 {
+	bool gdb = false;
 	int ret;
 
+	for (unsigned i = 0; i < cfg->nvms; i++)
+		gdb |= kvmbox_vm_gdb_address(cfg->vms[i])[0] != 0;
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	/* The system calls as a binary tree, not a list: the kernel's action cache, worked
-	 * out when the filter is loaded, then walks log(n) instructions for each of the ~450
-	 * syscall numbers instead of n (96 to 70 us here). */
-	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+#ifdef SANITIZER_BUILD
+	ret = ret ?: allow_all(ctx, sanitizer_calls, ARRAY_SIZE(sanitizer_calls));
+#endif
 	ret = ret ?: allow_all(ctx, plain_calls, ARRAY_SIZE(plain_calls));
-	ret = ret ?: allow_ioctls(ctx, kvm_requests, ARRAY_SIZE(kvm_requests));
+	ret = ret ?: allow_ioctls(ctx, cfg);
 	ret = ret ?: allow_with_args(ctx);
-	ret = ret ?: allow_shares(ctx, cfg);
-	if (cfg->flags & KVMBOX_SANDBOX_GDB) {
-		ret = ret ?: allow_all(ctx, gdb_calls, ARRAY_SIZE(gdb_calls));
-		ret = ret ?: allow_ioctls(ctx, gdb_requests, ARRAY_SIZE(gdb_requests));
-		/* the stub's watcher kicks the vCPU thread out of KVM_RUN: a thread of ours */
-		ret = ret ?: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-					      arg_eq(0, (uint64_t)getpid()));
-	}
+	if (has_share(cfg))
+		ret = ret ?: allow_shares(ctx);
+	if (gdb)
+		ret = ret ?: allow_gdb(ctx);
 	return ret;
 }
 
-int sandbox_export_bpf(const struct kvmbox_sandbox_config *cfg, int fd)
+/* The filter, loaded: a call outside it traps to on_sigsys. */
+static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
 {
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int ret;
 
 	if (!ctx)
-		return -ENOMEM;
-	ret = build_filter(ctx, cfg);
-	if (ret == 0)
-		ret = seccomp_export_bpf(ctx, fd);
-	seccomp_release(ctx);
-	return ret;
-}
-
-/* Whether CFG's filter is the prebuilt one: the rules that depend on the run (each share's
- * descriptors, the gdb stub's calls) have no part in it. */
-static bool prebuilt_fits(const struct kvmbox_sandbox_config *cfg)
-{
-	int dir_fd, proc_fd;
-
-	if (!kvmbox_seccomp_prebuilt || (cfg->flags & KVMBOX_SANDBOX_GDB))
-		return false;
-	for (unsigned i = 0; i < cfg->nvms; i++)
-		if (hc_files_sandbox_fds(cfg->vms[i], &dir_fd, &proc_fd) == 0)
-			return false;
-	return true;
-}
-
-/* The filter, loaded: a call outside it traps to on_sigsys. The prebuilt program when it
- * fits, as libseccomp would load it (all threads: TSYNC); else built now. Building it takes
- * libseccomp ~0.1 ms, a twentieth of a hello run (docs/performance.md). */
-static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
-{
-	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-	scmp_filter_ctx ctx;
-	int ret;
-
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return set_error(err, errno, "sigaction(SIGSYS): %s", strerror(errno));
-	if (prebuilt_fits(cfg)) {
-		struct sock_fprog prog = { .len = kvmbox_seccomp_prebuilt_len,
-					   .filter = (struct sock_filter *)kvmbox_seccomp_prebuilt };
-
-		long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
-				 &prog);
-
-		if (r < 0)
-			return set_error(err, errno, "seccomp filter: %s", strerror(errno));
-		if (r > 0) /* TSYNC: the thread that could not take the filter */
-			return set_error(err, EAGAIN, "seccomp filter: thread %ld cannot take it", r);
-		return 0;
-	}
-	ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
 		return set_error(err, ENOMEM, "seccomp_init failed");
+	trap_hook = cfg->on_trap;
+	trap_hook_ctx = cfg->trap_ctx;
+	if (sigaction(SIGSYS, &sa, NULL) < 0) {
+		ret = -errno;
+		seccomp_release(ctx);
+		return set_error(err, -ret, "sigaction(SIGSYS): %s", strerror(-ret));
+	}
 	ret = build_filter(ctx, cfg);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
@@ -304,14 +561,28 @@ static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_er
 int kvmbox_sandbox_enter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
 {
 	const struct rlimit no_core = { 0, 0 };
+	int abi = cfg->flags & KVMBOX_SANDBOX_NO_LANDLOCK ? 0 : kvmbox_sandbox_landlock_abi();
+	int ret;
 
+	/* Refused before anything changes: a share that nothing but the filter would confine,
+	 * or threads Landlock would not bind. */
+	if (!abi && !(cfg->flags & KVMBOX_SANDBOX_NO_LANDLOCK) && has_share(cfg))
+		return set_error(err, EOPNOTSUPP, "this kernel has no Landlock (Linux 5.13 or later "
+				 "with the landlock LSM enabled), so nothing would keep a share's opens "
+				 "inside the share; KVMBOX_SANDBOX_NO_LANDLOCK accepts that");
+	if (abi && (ret = check_alone(err)) < 0)
+		return ret;
 	/* No exec of kvmbox or anything else may gain privileges (setuid bits, file
-	 * capabilities) from here on; seccomp without CAP_SYS_ADMIN requires it too. */
+	 * capabilities) from here on; seccomp and Landlock without CAP_SYS_ADMIN require it. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return set_error(err, errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* A core dump would write guest memory (and the share's data) to disk. */
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		return set_error(err, errno, "RLIMIT_CORE: %s", strerror(errno));
+	if ((ret = drop_capabilities(err)) < 0)
+		return ret;
+	if (abi && (ret = enter_landlock(cfg, abi, err)) < 0)
+		return ret;
 	if (cfg->flags & KVMBOX_SANDBOX_NO_SECCOMP)
 		return 0;
 	return load_filter(cfg, err);

@@ -101,14 +101,17 @@ static const char *policy_name(enum kvmbox_sched_policy p)
 
 void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 {
+	/* The weight asked means something only to the share policy; the others ignore it. */
+	bool shares = s->cfg.policy == KVMBOX_SCHED_SHARE;
 	unsigned i;
 
 	fprintf(f, "kvmbox: %u VM%s, policy %s, quantum %.3f ms, %.3f s%s\n", s->nvms,
 		s->nvms == 1 ? "" : "s",
 		policy_name(s->cfg.policy), (double)s->cfg.quantum_ns / 1e6,
 		(double)(s->end_ns - s->start_ns) / 1e9, s->deadlock ? ", DEADLOCK" : "");
-	fprintf(f, "  %-12s %-10s %10s %7s %8s %9s %9s %9s %11s %11s\n", "vm", "status", "cpu ms",
-		"share", "achieved", "quanta", "exits", "io exits", "lat p50 us", "lat p99 us");
+	fprintf(f, "  %-12s %-10s %10s %s%8s %9s %9s %9s %11s %11s\n", "vm", "status", "cpu ms",
+		shares ? "  share " : "", "achieved", "quanta", "exits", "io exits", "lat p50 us",
+		"lat p99 us");
 	for (i = 0; i < s->nvms; i++) {
 		struct kvmbox_sched_vm_report r;
 		char status[32], lat[32];
@@ -123,17 +126,20 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 				 (double)r.latency_p99_ns / 1e3);
 		else
 			snprintf(lat, sizeof(lat), "%11s %11s", "-", "-");
-		fprintf(f, "  %-12s %-10s %10.3f %6.1f%% %7.1f%% %9llu %9llu %9llu %s\n",
-			r.name, status, (double)r.cpu_ns / 1e6, 100 * r.share_asked,
-			100 * r.share_achieved, (unsigned long long)r.quanta,
+		fprintf(f, "  %-12s %-10s %10.3f ", r.name, status, (double)r.cpu_ns / 1e6);
+		if (shares)
+			fprintf(f, "%6.1f%% ", 100 * r.share_asked);
+		fprintf(f, "%7.1f%% %9llu %9llu %9llu %s\n", 100 * r.share_achieved,
+			(unsigned long long)r.quanta,
 			(unsigned long long)r.stats->exits,
 			(unsigned long long)r.stats->by_reason[KVM_EXIT_IO], lat);
 		if (r.status != KVMBOX_SCHED_HALTED && r.status != KVMBOX_SCHED_STOPPED &&
 		    r.status != KVMBOX_SCHED_CANCELLED && !(r.status == KVMBOX_SCHED_EXITED && r.exit_status == 0))
 			fprintf(f, "  %-12s   %s\n", "", r.message);
 		if (r.stats->console_dropped)
-			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (the reader was slower "
-				   "than the guest)\n", "", (unsigned long long)r.stats->console_dropped,
+			fprintf(f, "  %-12s   console: %llu of %llu bytes dropped (never written: a "
+				   "reader slower than the guest or gone, or a failed write)\n", "",
+				(unsigned long long)r.stats->console_dropped,
 				(unsigned long long)r.stats->console_bytes);
 	}
 	for (i = 0; i < KVMBOX_CHAN_MAX; i++) {
@@ -149,17 +155,52 @@ void kvmbox_sched_write_report(const struct kvmbox_sched *s, FILE *f)
 	}
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* The length of the well-formed UTF-8 sequence at P (2-4 bytes), or 0 when none starts there
+ * (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	static const struct { unsigned char lo, hi; } second[] = {
+		[0xe0 & 0x0f] = { 0xa0, 0xbf }, [0xed & 0x0f] = { 0x80, 0x9f },
+	};
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+		 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (n == 3 && (p[0] == 0xe0 || p[0] == 0xed)) {
+		lo = second[p[0] & 0x0f].lo;
+		hi = second[p[0] & 0x0f].hi;
+	} else if (n == 4) {
+		lo = p[0] == 0xf0 ? 0x90 : 0x80;
+		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	}
+	if (!n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* A JSON string (RFC 8259, 7): quotes, backslashes and control characters escaped, UTF-8
+ * passed as it is, and any other byte (>= 0x80 but not UTF-8) as U+FFFD, so that any text,
+ * a guest's or a user's, makes a document every JSON parser reads. */
 static void json_str(FILE *f, const char *str)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		size_t n;
+
 		if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(f, "\\u%04x", *p);
-		else
+		else if (*p < 0x80)
 			fputc(*p, f);
+		else if ((n = utf8_seq(p)) > 0) {
+			fwrite(p, 1, n, f);
+			p += n - 1;
+		} else
+			fputs("\\ufffd", f);
 	}
 	fputc('"', f);
 }
@@ -286,8 +327,8 @@ void sched_trace_instant(struct kvmbox_sched *s, unsigned i, uint64_t t, const c
 
 void sched_trace_end(struct kvmbox_sched *s)
 {
-	if (s->cfg.trace) {
+	/* Not flushed here: the caller's flush or close is where a full disk shows, with its
+	 * errno (a failed flush here would leave only ferror to see). */
+	if (s->cfg.trace)
 		fputs("\n]}\n", s->cfg.trace);
-		fflush(s->cfg.trace);
-	}
 }

@@ -13,6 +13,9 @@
 #define SYS_PDPT_OFF 0x2000ull    /* long: PDPT */
 #define SYS_PD_OFF 0x3000ull      /* long: first page directory; one per GiB of memory */
 #define SYS_PD_MAX 3u             /* KVMBOX_MEM_MAX is 3 GiB */
+/* The NULL guard (x86_guard_null): the page table that maps the first large page with
+ * 4 KiB pages, page 0 not present. */
+#define SYS_GUARD_PT_OFF 0x6000ull
 #define SYS_TABLE_SIZE 0x1000ull  /* every paging structure is one 4 KiB page */
 /* Default exception handling (docs/crash-reports.md): the IDT, the handler stubs and the
  * two stacks the CPU switches to while delivering an exception. */
@@ -38,7 +41,9 @@ _Static_assert(SYS_DF_TSS_OFF >= SYS_TSS_OFF + 104, "the #DF TSS overlaps the TS
 _Static_assert(SYS_IDT_OFF >= SYS_DF_TSS_OFF + 104, "the IDT overlaps the #DF TSS");
 _Static_assert(SYS_STUBS_OFF >= SYS_IDT_OFF + 32 * 16, "the stubs overlap the IDT");
 _Static_assert(SYS_STUBS_OFF + 32 * 16 <= SYS_PT_ROOT_OFF, "the stubs overflow the GDT's page");
-_Static_assert(SYS_EXC_STACK_TOP - 0x1000 >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE,
+_Static_assert(SYS_GUARD_PT_OFF >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE,
+	       "the guard page table overlaps the page directories");
+_Static_assert(SYS_EXC_STACK_TOP - 0x1000 >= SYS_GUARD_PT_OFF + SYS_TABLE_SIZE,
 	       "the exception stacks overlap the page tables");
 _Static_assert(SYS_DF_STACK_TOP <= SYS_AREA_SIZE, "stacks overflow the system area");
 _Static_assert(SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE <= SYS_AREA_SIZE,

@@ -311,3 +311,12 @@ unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layo
 		t[i] = all[i];
 	return n;
 }
+
+int x86_guard_null(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout)
+{
+	if (mode != KVMBOX_MODE_PAGED32 && mode != KVMBOX_MODE_LONG)
+		return -ENOTSUP;
+	if (!layout_ok(mode, mem, layout))
+		return -EINVAL;
+	return x86_build_guard_pt(mem, layout, mode == KVMBOX_MODE_LONG);
+}

@@ -88,3 +88,38 @@ int x86_build_pml4(const struct gmem *mem, const struct kvmbox_layout *layout)
 	}
 	return 0;
 }
+
+int x86_build_guard_pt(const struct gmem *mem, const struct kvmbox_layout *layout, bool long_mode)
+{
+	gpa_t pt_gpa = layout->pt_root - SYS_PT_ROOT_OFF + SYS_GUARD_PT_OFF;
+	/* The entry that maps the first large page: PD[0], the first PD's (long mode) or the
+	 * page directory's (32-bit paging). */
+	gpa_t pde_gpa = long_mode ? layout->pt_root - SYS_PT_ROOT_OFF + SYS_PD_OFF : layout->pt_root;
+	uint64_t *pt64, *pde64;
+	uint32_t *pt32, *pde32;
+	unsigned i;
+
+	if (!layout_matches(mem, layout))
+		return -EINVAL;
+	/* A page table in place of the large page, with every 4 KiB page of it but page 0
+	 * (SDM Vol 3A 4.3 for 32-bit paging: 1024 4-byte entries; 4.5.4 for 4-level paging:
+	 * 512 8-byte entries); an access to page 0 is then a not-present #PF. */
+	if (long_mode) {
+		pt64 = table_clear(mem, pt_gpa);
+		pde64 = gmem_ptr(mem, pde_gpa, sizeof(*pde64));
+		if (!pt64 || !pde64)
+			return -EINVAL;
+		for (i = 1; i < PT_ENTRIES_64; i++)
+			pt64[i] = (uint64_t)i * PAGE_SIZE_4K | IDMAP_TABLE_FLAGS;
+		*pde64 = pt_gpa | IDMAP_TABLE_FLAGS;
+	} else {
+		pt32 = table_clear(mem, pt_gpa);
+		pde32 = gmem_ptr(mem, pde_gpa, sizeof(*pde32));
+		if (!pt32 || !pde32)
+			return -EINVAL;
+		for (i = 1; i < PT_ENTRIES_32; i++)
+			pt32[i] = (uint32_t)(i * PAGE_SIZE_4K) | IDMAP_TABLE_FLAGS;
+		*pde32 = (uint32_t)pt_gpa | IDMAP_TABLE_FLAGS;
+	}
+	return 0;
+}

@@ -16,4 +16,9 @@ int x86_build_pd32(const struct gmem *mem, const struct kvmbox_layout *layout);
 /* 4-level paging: PML4 at layout->pt_root, one PDPT, one PD per GiB, 2 MiB pages. */
 int x86_build_pml4(const struct gmem *mem, const struct kvmbox_layout *layout);
 
+/* The NULL guard over a table the builder above made: the first large page (2 MiB or 4 MiB)
+ * becomes a page table at SYS_GUARD_PT_OFF of 4 KiB pages in which page 0 is not present.
+ * LONG_MODE: 4-level paging, else 32-bit paging. Returns 0 or -EINVAL. */
+int x86_build_guard_pt(const struct gmem *mem, const struct kvmbox_layout *layout, bool long_mode);
+
 #endif

@@ -126,11 +126,13 @@ static void memory_lines(const struct kvmbox_walk *w, char *buf, size_t len, siz
 		put(buf, len, pos, "  memslot   none: 0x%" PRIx64 " lies outside guest memory\n", w->gpa);
 		return;
 	}
+	/* HVA, not "host": a host-virtual address of the kvmbox process, which readers of a
+	 * walk otherwise take for a physical one (the host-physical address is the kernel's). */
 	put(buf, len, pos, "  memslot   %" PRIu32 ": guest-physical 0x%" PRIx64 "..0x%" PRIx64
-	    " at host 0x%" PRIx64 "\n", w->slot, w->slot_gpa, w->slot_gpa + w->slot_size - 1,
+	    " at HVA 0x%" PRIx64 "\n", w->slot, w->slot_gpa, w->slot_gpa + w->slot_size - 1,
 	    w->slot_hva);
-	put(buf, len, pos, "  host      0x%" PRIx64 " (0x%" PRIx64 " + 0x%" PRIx64 ")\n", w->hva,
-	    w->slot_hva, w->gpa - w->slot_gpa);
+	put(buf, len, pos, "  HVA       0x%" PRIx64 " (host-virtual: 0x%" PRIx64 " + 0x%" PRIx64
+	    ")\n", w->hva, w->slot_hva, w->gpa - w->slot_gpa);
 }
 
 static void full(const struct kvmbox_walk *w, char *buf, size_t len, size_t *pos)

@@ -23,6 +23,12 @@ int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct k
  * too small. Runs two CPUID instructions. */
 #define X86_CPUID_MODEL_ENTRIES 4
 size_t x86_cpuid_model(struct kvm_cpuid_entry2 *e, size_t max);
+/* The NULL guard (docs/crash-reports.md) in the paged modes: unmap page 0 (linear 0-0xfff)
+ * in the identity map x86_mode_setup built for MODE, so that an access through a NULL
+ * pointer is a not-present #PF. Returns 0, -EINVAL (the tables are not where LAYOUT says), or
+ * -ENOTSUP for a mode without paging (protected mode's guard is the memory slot, src/mem.c;
+ * real mode has none). */
+int x86_guard_null(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout);
 
 /* The paging state the walker needs, copied from the vCPU's special registers. */
 struct x86_paging {
@@ -142,6 +148,44 @@ struct x86_table {
  * say where they are. Stores at most MAX in T; returns how many there are (0 in real mode). */
 unsigned x86_mode_tables(enum kvmbox_mode mode, const struct kvmbox_layout *layout,
 			 struct x86_table *t, unsigned max);
+
+/* ---- The faulting instruction (insn.c), for crash reports ---------------------------- */
+
+#define X86_INSN_MAX 15   /* bytes in the longest x86 instruction (SDM Vol 2A 2.3.11) */
+#define X86_INSN_MEM_MAX 2
+
+/* Segment registers in the order of their encoding (SDM Vol 2A 3.1.1.3). */
+enum { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS };
+
+struct x86_insn_info {
+	unsigned len;    /* bytes */
+	char text[96];   /* Intel syntax, "mov ecx, dword ptr [eax + edx*4]" */
+	bool ud2;        /* the deliberate undefined instruction, as compilers emit for traps */
+	bool port_io;    /* in, out, ins or outs */
+	unsigned nmem;   /* memory operands whose address the registers give */
+	struct x86_mem_ref {
+		unsigned seg;    /* X86_SEG_*: the override or the default segment */
+		uint64_t offset; /* the effective address, in the instruction's address size */
+		unsigned size;   /* bytes accessed */
+	} mem[X86_INSN_MEM_MAX];
+};
+
+/* Decode the instruction in CODE (LEN bytes, at most X86_INSN_MAX needed) at the vCPU's rip,
+ * in the code width SREGS give (16, 32 or 64 bits), and compute its memory operands'
+ * offsets from REGS. Returns 0, or -1 when CODE holds no valid instruction. */
+int x86_insn_decode(const struct kvm_regs *regs, const struct kvm_sregs *sregs, const uint8_t *code,
+		    size_t len, struct x86_insn_info *insn);
+
+/* Why INSN's memory access raises #GP or #SS under SREGS, when an operand breaks a check the
+ * CPU makes before any paging: a non-canonical address in 64-bit mode, an offset past its
+ * segment's limit (in real mode: past 64 KiB) or below an expand-down segment's. Writes the
+ * sentence ("offset 0xdeadbeef is past the ds segment's limit 0xffff: ...") into BUF and
+ * returns its length; 0 (BUF empty) when no operand breaks one. */
+size_t x86_insn_limit_why(const struct x86_insn_info *insn, const struct kvm_sregs *sregs, char *buf,
+			  size_t len);
+
+/* "es", "cs", "ss", "ds", "fs", "gs" for an X86_SEG_* value. */
+const char *x86_seg_name(unsigned seg);
 
 /* Is the vCPU executing 64-bit code (EFER.LMA and CS.L)? Decides whether hypercall
  * arguments are read from rbx or ebx. */

@@ -6,6 +6,8 @@
 #include "kvmbox/guest.h"
 #include "hc_test.h"
 
+KVMBOX_NO_GUARD_NULL; /* the host's case and results at HCT_*_ADDR, in page 0 */
+
 /* argv[0..2] (pointers of this mode's width) and "args\0hello\0". */
 #define NEEDED (3 * sizeof(char *) + 11)
 

@@ -6,6 +6,7 @@
 #include "bench_abi.h"
 
 KVMBOX_NO_ARGS; /* only the calls under test exit */
+KVMBOX_NO_GUARD_NULL; /* its parameters at 0x500 and translations of 0x400 */
 
 #if KVMBOX_GUEST_MODE == KVMBOX_NOTE_MODE_LONG
 #define DIRTY_SIZE (256u << 10)

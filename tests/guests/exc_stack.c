@@ -7,6 +7,8 @@
  * exit, tests/guests/unbacked.c), not an exception. A halt means the recursion ended. */
 #include "kvmbox/guest.h"
 
+KVMBOX_NO_GUARD_NULL; /* its stack is page 0 */
+
 #define SMALL_STACK_TOP 0x1000u
 
 /* Stops only at a depth no 4 KiB stack reaches (a bound also keeps gcc from calling the

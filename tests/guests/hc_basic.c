@@ -4,6 +4,7 @@
 #include "kvmbox/guest.h"
 
 KVMBOX_NO_ARGS; /* the host counts its exits exactly */
+KVMBOX_NO_GUARD_NULL; /* the classic 42 at 0x400, in page 0 */
 
 #define HELLO_ADDR 0x400
 

@@ -8,6 +8,8 @@
 #include "kvmbox/guest.h"
 #include "hc_test.h"
 
+KVMBOX_NO_GUARD_NULL; /* the host's case and results at HCT_*_ADDR, in page 0 */
+
 #define RO KVMBOX_O_RDONLY
 #define WR (KVMBOX_O_WRONLY | KVMBOX_O_CREAT | KVMBOX_O_TRUNC)
 

@@ -12,6 +12,16 @@
 
 #define OUT_MAX (1 << 16)
 
+/* Built with AddressSanitizer (make check-asan): the process sandbox also allows what its
+ * runtime calls (docs/security.md), so tests of exactly what it forbids skip there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HARNESS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HARNESS_ASAN 1
+#endif
+#endif
+
 struct guest_run {
 	struct kvmbox_vm *vm;       /* kept for inspection; guest_run_free releases it */
 	struct kvmbox_result res;

@@ -62,6 +62,7 @@ static void test_switch_keeps_bytes_and_order(void **state)
 		assert_int_equal(r.st->console_bytes, len);
 		if (cases[i].exits == BYTEWISE_BYTES) {
 			assert_int_equal(r.st->io_out, BYTEWISE_BYTES);
+			guest_run_free(&r);
 			continue;
 		}
 		/* The ring drains at every exit (a hypercall every 100 bytes): a spurious exit of

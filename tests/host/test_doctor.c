@@ -310,7 +310,12 @@ static void test_doctor_usage(void **state)
 	assert_non_null(strstr(c.out, "Exit status: 0 KVM usable and all four modes run; 1"));
 	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--bogus");
 	assert_int_equal(c.status, 2);
-	assert_non_null(strstr(c.err, "unknown option"));
+	assert_non_null(strstr(c.err, "kvmbox doctor: --bogus: unknown option (--json, --brief, --help)"));
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "-x");
+	assert_non_null(strstr(c.err, "kvmbox doctor: -x: unknown option"));
+	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--json=yes");
+	assert_int_equal(c.status, 2);
+	assert_non_null(strstr(c.err, "kvmbox doctor: --json=yes: takes no value"));
 	CMD(&c, PLAIN, NULL, build_path("kvmbox"), "doctor", "--json", "--brief");
 	assert_int_equal(c.status, 2);
 	assert_non_null(strstr(c.err, "exclude each other"));

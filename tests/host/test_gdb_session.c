@@ -65,11 +65,13 @@ static void read_file(const char *path, char *buf, size_t max)
 		read_all_fd(fd, buf, max);
 }
 
-/* Start build/kvmbox run -v [FLAG] --gdb tcp:127.0.0.1:0 IMAGE and wait for its address line. */
-static void kv_start(struct kv *k, const char *flag, const char *image)
+/* Start build/kvmbox run -v [FLAG [FLAG2 [FLAG3]]] --gdb tcp:127.0.0.1:0 IMAGE and wait for
+ * its address line. */
+static void kv_start_with(struct kv *k, const char *flag, const char *flag2, const char *flag3,
+			  const char *image)
 {
 	const char *argv[] = { build_path("kvmbox"), "run", "-v", "--gdb", "tcp:127.0.0.1:0",
-			       image, flag, NULL };
+			       image, flag, flag2, flag3, NULL };
 	posix_spawn_file_actions_t fa;
 	char *line;
 	int i;
@@ -96,6 +98,11 @@ static void kv_start(struct kv *k, const char *flag, const char *image)
 	}
 	kill(k->pid, SIGKILL);
 	fail_msg("kvmbox printed no gdb address: %s", k->err);
+}
+
+static void kv_start(struct kv *k, const char *flag, const char *image)
+{
+	kv_start_with(k, flag, NULL, NULL, image);
 }
 
 /* Wait for kvmbox to end (killing it after WAIT_S) and collect its output and status. */
@@ -201,6 +208,22 @@ static void test_gdb_debug_session(void **state)
 	assert_non_null(strstr(k.out, "gdb greets\nanswer 99\n")); /* set var changed the output */
 }
 
+/* kvmbox -S for IMAGE in MODE, or a skip with REASON unless the probe's verdict on data
+ * breakpoints (the -v line "watchpoints: debug registers") is WANT_DR. */
+static void kv_start_watch(struct kv *k, enum kvmbox_mode mode, const char *image, bool want_dr,
+			   const char *reason)
+{
+	skip_without_gdb();
+	skip_unless_host_runs(mode);
+	kv_start(k, "-S", image);
+	if ((strstr(k->err, "watchpoints: debug registers") != NULL) != want_dr) {
+		kill(k->pid, SIGTERM);
+		kv_wait(k);
+		printf("SKIP: %s\n", reason);
+		skip();
+	}
+}
+
 /* A hardware watchpoint (Z2) where this host's debug registers fire for data. */
 static void test_gdb_hw_watchpoint(void **state)
 {
@@ -210,21 +233,41 @@ static void test_gdb_hw_watchpoint(void **state)
 	char *out;
 	struct kv k;
 
-	skip_without_gdb();
-	skip_unless_host_runs(mode);
-	kv_start(&k, "-S", image);
-	if (!strstr(k.err, "watchpoints: debug registers")) {
-		kill(k.pid, SIGTERM);
-		kv_wait(&k);
-		printf("SKIP: hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
-		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)\n");
-		skip();
-	}
+	kv_start_watch(&k, mode, image, true,
+		       "hardware watchpoints: this host's KVM does not fire DR0-DR3 for data "
+		       "(probed; gdb's software watchpoints work, see test_gdb_debug_session)");
 	out = run_gdb(&k, mode, image, cmds);
 	kv_wait(&k);
 	assert_has(out, "Hardware watchpoint 1: counter");
 	assert_has(out, "New value = 8");
 	free(out);
+}
+
+/* Where the debug registers do not fire for data, gdb's `watch` fails with gdb's own
+ * misleading "too many hardware breakpoints": kvmbox says why on stderr, and how to get
+ * software watchpoints, once however often gdb tries. */
+static void test_gdb_watchpoint_unsupported(void **state)
+{
+	enum kvmbox_mode mode = MODE(state);
+	const char *image = guest_image("test-" GUEST, mode);
+	const char *cmds[] = { "watch counter", "continue", "continue", "kill", NULL };
+	const char *hint = "`set can-use-hw-watchpoints 0`", *first;
+	char *out;
+	struct kv k;
+
+	kv_start_watch(&k, mode, image, false, "this host's KVM fires DR0-DR3 for data: hardware "
+		       "watchpoints work (test_gdb_hw_watchpoint)");
+	out = run_gdb(&k, mode, image, cmds);
+	kv_wait(&k);
+	assert_has(out, "Could not insert hardware watchpoint 1"); /* gdb's side, unchanged */
+	free(out);
+	first = strstr(k.err, hint);
+	if (!first) {
+		printf("kvmbox's stderr:\n%s\n", k.err); /* whole: cmocka truncates */
+		fail_msg("kvmbox's stderr lacks %s", hint);
+	}
+	assert_non_null(strstr(k.err, "this host has no data breakpoints"));
+	assert_null(strstr(first + 1, hint)); /* once */
 }
 
 /* A guest exception (kvmbox's crash-report handlers) is a SIGILL stop at the faulting
@@ -351,6 +394,47 @@ static void test_gdb_detach(void **state)
 	assert_non_null(strstr(k.out, "answer 7"));
 }
 
+/* A gdb that connects and then says nothing: --timeout counts while the vCPU is stopped
+ * for it (docs/debugging.md), so the run still ends at its deadline, status 66. */
+static void test_gdb_silent_client_timeout(void **state)
+{
+	struct kv k;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	kv_start_with(&k, "-S", "--timeout", "2", guest_image("test-" GUEST, KVMBOX_MODE_LONG));
+	fd = rsp_connect(k.port);
+	kv_wait(&k);
+	close(fd);
+	assert_int_equal(k.status, 66);
+	assert_non_null(strstr(k.err, "timeout"));
+}
+
+/* A guest exception with gdb attached stops the vCPU at the faulting instruction for gdb;
+ * a gdb that then says nothing does not hold kvmbox: SIGTERM ends it at once, with the
+ * fault's status (the guest had ended before the signal). */
+static void test_gdb_exception_stop_signal(void **state)
+{
+	struct kv k;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	kv_start(&k, "-S", guest_image("test-exc_ud", KVMBOX_MODE_LONG));
+	fd = rsp_connect(k.port);
+	rsp_send(fd, "?");
+	rsp_expect(fd, "T05");
+	rsp_send(fd, "c");
+	rsp_expect(fd, "T04"); /* SIGILL: the #UD */
+	sleep_ms(200);
+	kill(k.pid, SIGTERM);
+	kv_wait(&k);
+	close(fd);
+	assert_int_equal(k.status, 65);
+	assert_non_null(strstr(k.err, "#UD"));
+}
+
 /* One random packet for the fuzz: a command the stub knows (never one that resumes the guest:
  * the guest would run away from the test) with random arguments, escapes and binary bytes,
  * then one of: a correct checksum, a wrong one, no end (truncated), or far too long. */
@@ -448,11 +532,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		PER_MODE_WITH(test_gdb_debug_session, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_hw_watchpoint, NULL, kill_leftover),
+		{ "test_gdb_watchpoint_unsupported/long", test_gdb_watchpoint_unsupported, NULL,
+		  kill_leftover, (void *)&all_modes[3] },
 		PER_MODE_WITH(test_gdb_exception_stop, NULL, kill_leftover),
 		PER_MODE_WITH(test_gdb_attach_interrupt_kill, NULL, kill_leftover),
 		cmocka_unit_test_teardown(test_gdb_detach, kill_leftover),
 		cmocka_unit_test(test_gdb_port_in_use),
 		cmocka_unit_test_teardown(test_gdb_fuzz_real_target, kill_leftover),
+		cmocka_unit_test_teardown(test_gdb_silent_client_timeout, kill_leftover),
+		cmocka_unit_test_teardown(test_gdb_exception_stop_signal, kill_leftover),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -2,6 +2,7 @@
  * teardown releases everything (1000 VMs in one process, fds and RSS flat). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -223,6 +224,53 @@ static void test_fault_message_survives_console_error(void **state)
 	close(p[1]);
 }
 
+/* A zeroed config prints the guest's console on stdout, also when stdin is /dev/null opened
+ * for reading (CI, cron, systemd); KVMBOX_CONSOLE_DISCARD drops it. */
+static void test_zeroed_config_console_is_stdout(void **state)
+{
+	/* Real mode: mov al, 'x'; out 0xE9, al; hlt. */
+	static const uint8_t code[] = { 0xb0, 'x', 0xe6, 0xe9, 0xf4 };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res[2];
+	struct kvmbox_image img;
+	struct kvmbox_vm *vm;
+	char out[16] = "";
+	int p[2], saved_in, saved_out, null_in, i;
+
+	(void)state;
+	assert_int_equal(kvmbox_image_parse(&img, code, sizeof(code), true, 0x1000, 0x1000, &err), 0);
+	fflush(stdout);
+	assert_int_equal(pipe(p), 0);
+	saved_in = dup(0);
+	saved_out = dup(1);
+	null_in = open("/dev/null", O_RDONLY);
+	assert_true(saved_in >= 0 && saved_out >= 0 && null_in >= 0);
+	assert_int_equal(dup2(null_in, 0), 0);
+	assert_int_equal(dup2(p[1], 1), 1);
+	for (i = 0; i < 2; i++) {
+		struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_REAL };
+
+		if (i == 1)
+			cfg.console_fd = KVMBOX_CONSOLE_DISCARD;
+		vm = NULL;
+		if (kvmbox_vm_create(&vm, &cfg, &err) == 0 && kvmbox_vm_load(vm, &img, &err) == 0)
+			kvmbox_vm_run(vm, NULL, &res[i]);
+		else
+			res[i].stop = KVMBOX_STOP_NONE;
+		kvmbox_vm_destroy(vm);
+	}
+	dup2(saved_in, 0);
+	dup2(saved_out, 1);
+	close(saved_in);
+	close(saved_out);
+	close(null_in);
+	close(p[1]);
+	read_all_fd(p[0], out, sizeof(out));
+	assert_int_equal(res[0].stop, KVMBOX_STOP_HALT);
+	assert_int_equal(res[1].stop, KVMBOX_STOP_HALT);
+	assert_string_equal(out, "x"); /* once: the discarding VM wrote nothing */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_checked_access),
 		cmocka_unit_test(test_thousand_vms_release_everything),
 		cmocka_unit_test(test_fault_message_survives_console_error),
+		cmocka_unit_test(test_zeroed_config_console_is_stdout),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);

@@ -1,7 +1,8 @@
-/* Several-VM runs against a hostile environment (docs/scheduler.md, "Slow readers"): a
- * reader that goes away after 100 bytes, a reader that pauses, a full disk, SIGTERM. Each
- * runs the command with a console-flooding guest (test-chatter) next to a pure compute one
- * (neo-spin) and checks the exit status, the report on stderr and the --stats-json file.
+/* Runs against a hostile environment (docs/scheduler.md, "Slow readers"; docs/security.md):
+ * a reader that goes away after 100 bytes, a reader that pauses, a full disk, SIGTERM, a
+ * crafted image. Most run the command with a console-flooding guest (test-chatter) next to a
+ * pure compute one (neo-spin) and check the exit status, the report on stderr and the
+ * --stats-json file.
  * Time bounds are generous (2 busy cores, the QEMU lane) but still tell a stalled scheduler
  * (the whole pause) from a working one. */
 #include <errno.h>
@@ -84,6 +85,40 @@ static pid_t start(const struct robust *r, int out_fd, const char *const *args)
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
 	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
 	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* start with the shim tests/host/preload.c preloaded and the NULL-terminated "NAME=VALUE"
+ * strings of ENV added to the environment (ASan builds are told not to insist on coming
+ * first: the shim is preloaded before their runtime). */
+static pid_t start_shim(const struct robust *r, int out_fd, const char *const *env,
+			const char *const *args)
+{
+	static char preload[600], asan[600];
+	const char *argv[32] = { build_path("kvmbox") }, *envp[256];
+	const char *old_asan = getenv("ASAN_OPTIONS");
+	posix_spawn_file_actions_t fa;
+	size_t n = 0;
+	pid_t pid;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", build_path("tests/host/preload.so"));
+	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		 old_asan ? old_asan : "", old_asan ? ":" : "");
+	for (char **e = environ; *e && n < 240; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "ASAN_OPTIONS=", 13))
+			envp[n++] = *e;
+	envp[n++] = preload;
+	envp[n++] = asan;
+	for (; *env && n < 255; env++)
+		envp[n++] = *env;
+	envp[n] = NULL;
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, (char **)envp), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	return pid;
 }
@@ -218,7 +253,7 @@ static void test_paused_reader_stalls_nobody(void **state)
 	assert_true(strtod(strstr(text, "\"wall_ns\":") + 10, NULL) < 2.5e9);
 	slurp(r->err, text, sizeof(text));
 	if (dropped > 0)
-		assert_non_null(strstr(text, "bytes dropped (the reader was slower than the guest)"));
+		assert_non_null(strstr(text, "bytes dropped (never written: a reader slower than the guest"));
 }
 
 /* Console output that cannot be written (a full disk) is a host error, as for one VM: on
@@ -276,6 +311,263 @@ static void test_sigterm_keeps_report_and_tail(void **state)
 	assert_memory_equal(text, "chatter\n", 8); /* no prefix: a file of its own */
 }
 
+/* A guest image whose debug data names a supplementary file (.gnu_debugaltlink, names in
+ * DW_FORM_strp_sup / DW_FORM_GNU_strp_alt: build/guests/crafted-altlink-long.elf, made by the
+ * Makefile from tests/guests/crafted/altlink.S). libdw would open that file at the first
+ * fault, under the process sandbox: the report must still come (status 65, the function
+ * from the ELF symbols, no source line) with the guest's output before it. */
+static void test_crafted_debug_data_single(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	RUN(c, "run", build_path("guests/crafted-altlink-long.elf"));
+	assert_int_equal(c->status, EXIT_GUEST_FAULT);
+	assert_string_equal(c->out, "before the fault\nno newline yet");
+	assert_non_null(strstr(c->err, "invalid opcode (#UD) at rip 0x"));
+	assert_non_null(strstr(c->err, " in bad_opcode"));
+	assert_null(strstr(c->err, " in bad_opcode (")); /* no " (FILE:LINE)" */
+	assert_null(strstr(c->err, "print_then_ud.c:"));
+	assert_non_null(strstr(c->err, "debug data names other files"));
+	assert_null(strstr(c->err, "seccomp"));
+	free(c);
+}
+
+/* The same image next to another VM: that VM's output is all there too. */
+static void test_crafted_debug_data_several(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+	char a[600], b[600];
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(a, sizeof(a), "a=%s", build_path("guests/crafted-altlink-long.elf"));
+	snprintf(b, sizeof(b), "b=%s", build_path("guests/hello-long.elf"));
+	RUN(c, "run", "--vm", a, "--vm", b);
+	assert_int_equal(c->status, EXIT_GUEST_FAULT);
+	assert_non_null(strstr(c->out, "[a] before the fault\n"));
+	assert_non_null(strstr(c->out, "[a] no newline yet\n"));
+	assert_non_null(strstr(c->out, "[b] Hello, world!\n"));
+	assert_non_null(strstr(c->err, "invalid opcode (#UD) at rip 0x"));
+	assert_null(strstr(c->err, "seccomp"));
+	free(c);
+}
+
+/* A SIGINT that lands after the run loop's last look at the cancel flag and before KVM_RUN
+ * enters a guest that never exits (the shim sends it exactly there, before the KVM_RUN the
+ * guest spins in): the run still ends at once with 130, not at its --timeout with 66. The
+ * handler's kick (kvmbox_vm_kick: immediate_exit) makes that KVM_RUN return at once. The
+ * shim's kill(2) is a call the sandbox forbids: --no-seccomp. */
+static void test_signal_before_kvm_run(void **state)
+{
+	struct robust *r = *state;
+	char text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	assert_int_equal(finish(start_shim(r, 1, (const char *const[]){ "KVMBOX_TEST_SIGNAL_AT_RUN=2", NULL },
+					   (const char *const[]){ "run", "--no-seccomp", "--timeout", "60",
+								  build_path("guests/neo-spin-long.elf"),
+								  NULL }),
+				30, NULL),
+			 EXIT_SIGNAL + SIGINT);
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "interrupted by signal 2"));
+}
+
+/* Started with stdout closed (`kvmbox run ... >&-`): the stats file must not become
+ * descriptor 1 and get the guest's console. kvmbox puts /dev/null on a closed 0-2 first. */
+static void test_closed_stdout(void **state)
+{
+	struct robust *r = *state;
+	const char *argv[] = { build_path("kvmbox"), "run", "--vm", NULL, "--stats-json", r->json, NULL };
+	posix_spawn_file_actions_t fa;
+	char vm[600], text[OUT_MAX];
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(vm, sizeof(vm), "a=%s", build_path("guests/hello-long.elf"));
+	argv[3] = vm;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclose(&fa, 1);
+	posix_spawn_file_actions_addopen(&fa, 2, r->err, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(finish(pid, 20, NULL), EXIT_OK);
+	slurp(r->json, text, sizeof(text));
+	assert_null(strstr(text, "Hello"));
+	assert_memory_equal(text, "{\"policy\":", 10);
+	assert_non_null(strstr(text, "\"status\":\"halted\""));
+	assert_string_equal(text + strlen(text) - 3, "]}\n");
+}
+
+/* One VM whose console is a pipe nobody reads (it fills, and the console's write would block
+ * for ever): SIGTERM still ends the run at once, with 143; with a --timeout far away too
+ * (not 66 at the timeout). The console waits look at the cancel flag. */
+static void test_sigterm_with_full_console_pipe(void **state)
+{
+	struct robust *r = *state;
+	const char *chatter = build_path("guests/test-chatter-long.elf");
+	const char *const runs[2][6] = { { "run", chatter, NULL },
+					 { "run", "--timeout", "60", chatter, NULL } };
+	char text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	for (int k = 0; k < 2; k++) {
+		int p[2];
+		pid_t pid;
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* the child must not hold a reader */
+		assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) > 0);
+		pid = start(r, p[1], runs[k]);
+		close(p[1]);
+		/* Once the pipe is full (a slow host takes a while to start the VM). */
+		assert_int_equal(poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 10000), 1);
+		usleep(500000);
+		kill(pid, SIGTERM);
+		assert_int_equal(finish(pid, 10, NULL), EXIT_SIGNAL + SIGTERM);
+		close(p[0]);
+		slurp(r->err, text, sizeof(text));
+		assert_non_null(strstr(text, "interrupted by signal 15"));
+	}
+}
+
+/* Output files on a full disk (/dev/full): the trace of the scheduler (--trace-out), a VM's
+ * log (--trace-file) and the JSON are each one line naming the file and status 71, not a
+ * silent 0 with an empty file. */
+static void test_full_disk_output_files(void **state)
+{
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *hello = build_path("guests/hello-long.elf");
+	char vm[600];
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(vm, sizeof(vm), "a=%s", hello);
+	RUN(c, "run", "--trace-out", "/dev/full", "--vm", vm);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --trace-out /dev/full: No space left on device"));
+	RUN(c, "run", "--trace", "--trace-file", "/dev/full", hello);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --trace-file /dev/full: No space left on device"));
+	assert_string_equal(c->out, "Hello, world!\n");
+	RUN(c, "run", "--stats-json", "/dev/full", "--vm", vm);
+	assert_int_equal(c->status, EXIT_HOST);
+	assert_non_null(strstr(c->err, "kvmbox: --stats-json /dev/full: No space left on device"));
+	free(c);
+}
+
+/* Two VMs naming one out= file, however spelled, share one writer: every line of both is
+ * there, whole, with the VM's name. Outputs of different kinds naming one file (a console
+ * and the JSON) are refused, status 2, before anything runs. */
+static void test_same_output_file(void **state)
+{
+	struct robust *r = *state;
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *hello = build_path("guests/hello-long.elf");
+	char a[600], b[600], text[OUT_MAX], *slash = strrchr(r->out, '/');
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(a, sizeof(a), "a=%s,out=%s", hello, r->out);
+	snprintf(b, sizeof(b), "b=%s,out=%.*s/./%s", hello, (int)(slash - r->out), r->out, slash + 1);
+	RUN(c, "run", "--vm", a, "--vm", b);
+	assert_int_equal(c->status, EXIT_OK);
+	slurp(r->out, text, sizeof(text));
+	assert_non_null(strstr(text, "[a] Hello, world!\n"));
+	assert_non_null(strstr(text, "[b] Hello, world!\n"));
+	assert_int_equal(strlen(text), 2 * strlen("[a] Hello, world!\n"));
+	RUN(c, "run", "--vm", a, "--stats-json", r->out);
+	assert_int_equal(c->status, EXIT_USAGE);
+	assert_non_null(strstr(c->err, "name the same file"));
+	RUN(c, "run", "--out", r->out, "--stats-json", r->out, hello);
+	assert_int_equal(c->status, EXIT_USAGE);
+	assert_non_null(strstr(c->err, "--out"));
+	assert_non_null(strstr(c->err, "name the same file"));
+	free(c);
+}
+
+/* No byte of TEXT is a control character but newline, or >= 0x80. */
+static void assert_plain_text(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p >= 0x7f)
+			fail_msg("byte 0x%02x at offset %zu", *p, (size_t)(p - (const unsigned char *)text));
+}
+
+/* A guest assertion's file and expression are the guest's text: terminal escapes, a newline
+ * that would start a forged "kvmbox:" line and bytes that are not UTF-8 reach stderr and the
+ * JSON filtered ('?'), as the open() log lines always were. */
+static void test_guest_text_filtered(void **state)
+{
+	struct robust *r = *state;
+	struct cli *c = calloc(1, sizeof(*c));
+	const char *image = build_path("guests/test-assert_hostile-long.elf");
+	char vm[600], text[OUT_MAX];
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	RUN(c, "run", image);
+	assert_int_equal(c->status, EXIT_CHECK);
+	assert_non_null(strstr(c->err, "guest assertion failed at ?[2J??evil.c:7: x?kvmbox: forged"));
+	assert_plain_text(c->err);
+	assert_null(strstr(c->err, "\nkvmbox: forged"));
+	snprintf(vm, sizeof(vm), "a=%s", image);
+	RUN(c, "run", "--vm", vm, "--stats-json", r->json);
+	assert_int_equal(c->status, EXIT_CHECK);
+	assert_plain_text(c->err);
+	slurp(r->json, text, sizeof(text));
+	assert_plain_text(text);
+	assert_non_null(strstr(text, "\"message\":\"guest assertion failed at ?[2J??evil.c:7: "));
+	/* A name that is not UTF-8 (a user's; the JSON writer takes any text): U+FFFD. */
+	snprintf(vm, sizeof(vm), "n\xff\xc3\xa9=%s", build_path("guests/hello-long.elf"));
+	RUN(c, "run", "--vm", vm, "--stats-json", r->json);
+	assert_int_equal(c->status, EXIT_OK);
+	slurp(r->json, text, sizeof(text));
+	assert_non_null(strstr(text, "{\"name\":\"n\\ufffd\xc3\xa9\","));
+	free(c);
+}
+
+/* A forbidden system call mid-run (the shim makes one at a chosen KVM_RUN, as a subverted or
+ * buggy kvmbox would) ends the process by SIGSYS, but what the guests printed and kvmbox still
+ * held comes out first (the sandbox's on_trap): one VM's unfinished line in the library's
+ * buffer, and with several VMs each one's unfinished line, with its name. The KVM_RUN chosen
+ * comes after each guest's 15 console exits (one per byte) and its first hypercalls (with two
+ * VMs, --yield-on-io makes them take turns at every exit). */
+static void test_sigsys_keeps_output(void **state)
+{
+	struct robust *r = *state;
+	const char *image = build_path("guests/test-print_exit_spin-long.elf");
+	char a[600], b[600], text[OUT_MAX];
+	int out, st;
+	pid_t pid;
+
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	out = open(r->out, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(out >= 0);
+	pid = start_shim(r, out, (const char *const[]){ "KVMBOX_TEST_FORBIDDEN_AT_RUN=30", NULL },
+			 (const char *const[]){ "run", image, NULL });
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	slurp(r->out, text, sizeof(text));
+	assert_string_equal(text, "started\npartial");
+	slurp(r->err, text, sizeof(text));
+	assert_non_null(strstr(text, "kvmbox: seccomp: forbidden system call"));
+
+	snprintf(a, sizeof(a), "a=%s", image);
+	snprintf(b, sizeof(b), "b=%s", image);
+	assert_int_equal(ftruncate(out, 0), 0);
+	assert_int_equal(lseek(out, 0, SEEK_SET), 0);
+	pid = start_shim(r, out, (const char *const[]){ "KVMBOX_TEST_FORBIDDEN_AT_RUN=80", NULL },
+			 (const char *const[]){ "run", "--yield-on-io", "--vm", a, "--vm", b, NULL });
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(out);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	slurp(r->out, text, sizeof(text));
+	assert_non_null(strstr(text, "[a] started\n"));
+	assert_non_null(strstr(text, "[b] started\n"));
+	assert_non_null(strstr(text, "[a] partial\n"));
+	assert_non_null(strstr(text, "[b] partial\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +575,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paused_reader_stalls_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_is_host_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_keeps_report_and_tail, setup, teardown),
+		cmocka_unit_test(test_crafted_debug_data_single),
+		cmocka_unit_test(test_crafted_debug_data_several),
+		cmocka_unit_test_setup_teardown(test_signal_before_kvm_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_stdout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_with_full_console_pipe, setup, teardown),
+		cmocka_unit_test(test_full_disk_output_files),
+		cmocka_unit_test_setup_teardown(test_same_output_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_text_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigsys_keeps_output, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

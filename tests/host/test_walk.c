@@ -195,7 +195,7 @@ static void test_cli_walk_matches_kvm(void **state)
 	}
 	if (MODE(state) == KVMBOX_MODE_PAGED32)
 		assert_non_null(strstr(c->err, "-> 4 MiB page 0x0\n"));
-	assert_non_null(strstr(c->err, "  memslot   0: guest-physical 0x0..0x1fffff at host 0x"));
+	assert_non_null(strstr(c->err, "  memslot   0: guest-physical 0x0..0x1fffff at HVA 0x"));
 	free(c);
 	guest_run_free(r);
 	free(r);

@@ -1,37 +1,19 @@
 /* A small embedding program, built out of tree against an installed kvmbox with only
- * `pkg-config --cflags --libs kvmbox` (tests/install/run.sh): it loads the hello guest
- * (IMAGE, e.g. build/guests/hello-long.elf), runs it and checks what the built-in hello check
- * checks, plus the console text. Exit status: 0 pass, 1 fail, 77 no usable /dev/kvm. */
+ * `pkg-config --cflags --libs kvmbox` (tests/install/run.sh; docs/embedding.md shows it): it
+ * loads IMAGE (e.g. build/guests/hello-long.elf) into a VM whose config is zero but for the
+ * mode, so the guest's console goes to stdout, runs it and checks what the built-in hello
+ * check checks. Its own words go to stderr, so stdout is the guest's alone. Exit status: 0
+ * pass, 1 fail, 77 no usable /dev/kvm. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <kvmbox/kvmbox.h>
 
-#define HELLO_TEXT "Hello, world!\n"
 #define HELLO_RESULT 42
 #define HELLO_RESULT_ADDR 0x400
 
-struct console {
-	char text[256];
-	size_t len;
-};
-
-static void console(void *ctx, const char *buf, size_t len)
-{
-	struct console *c = ctx;
-	size_t room = sizeof(c->text) - 1 - c->len;
-
-	if (len > room)
-		len = room;
-	memcpy(c->text + c->len, buf, len);
-	c->len += len;
-	c->text[c->len] = '\0';
-}
-
-/* The guest halted with 42 in rax and at guest address 0x400, having printed the greeting. */
-static int check(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
-		 const struct console *c)
+/* The guest halted with 42 in rax and at guest address 0x400. */
+static int check(const struct kvmbox_vm *vm, const struct kvmbox_result *res)
 {
 	uint32_t mem = 0;
 
@@ -46,18 +28,12 @@ static int check(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 			HELLO_RESULT);
 		return 1;
 	}
-	if (strcmp(c->text, HELLO_TEXT)) {
-		fprintf(stderr, "embed: console '%s' (expected '%s')\n", c->text, HELLO_TEXT);
-		return 1;
-	}
 	return 0;
 }
 
 static int run_image(const struct kvmbox_image *img, const char *path)
 {
-	struct console c = { .len = 0 };
-	struct kvmbox_vm_config cfg = { .name = path, .mode = img->mode, .console = console,
-					.console_ctx = &c };
+	struct kvmbox_vm_config cfg = { .name = path, .mode = img->mode }; /* console: stdout */
 	struct kvmbox_error err = { "" };
 	struct kvmbox_result res;
 	struct kvmbox_vm *vm;
@@ -74,7 +50,7 @@ static int run_image(const struct kvmbox_image *img, const char *path)
 		return 1;
 	}
 	ret = kvmbox_vm_run(vm, NULL, &res);
-	ret = ret < 0 ? 1 : check(vm, &res, &c);
+	ret = ret < 0 ? 1 : check(vm, &res);
 	kvmbox_vm_destroy(vm);
 	return ret;
 }
@@ -99,7 +75,7 @@ int main(int argc, char **argv)
 	ret = run_image(&img, argv[1]);
 	free(data);
 	if (ret == 0)
-		printf("embed: %s: %s mode: halted, rax = memory[0x%x] = %d, console ok\n", argv[1],
-		       kvmbox_mode_name(img.mode), HELLO_RESULT_ADDR, HELLO_RESULT);
+		fprintf(stderr, "embed: %s: %s mode: halted, rax = memory[0x%x] = %d\n", argv[1],
+			kvmbox_mode_name(img.mode), HELLO_RESULT_ADDR, HELLO_RESULT);
 	return ret;
 }

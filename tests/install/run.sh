@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # `make check-install`: install kvmbox into a temporary DESTDIR, build tests/install/embed.c out
 # of tree with nothing but `pkg-config --cflags --libs kvmbox`, run it against the installed
-# shared library (and once linked statically), check the shared library exports only kvmbox_
-# names, build a guest out of tree for every mode it declares with nothing but `pkg-config
-# kvmbox-guest-MODE` and run it with the installed command (inside the QEMU lane where this
-# host has no usable KVM), then uninstall and check nothing is left. Prints cmocka-style
+# shared library (and once linked statically) with stdin on /dev/null, as under CI or cron,
+# check the shared library exports only kvmbox_ names, build a guest out of tree for every mode
+# it declares with docs/sdk.md's recipe (pkg-config kvmbox-guest-MODE) and run it with the
+# installed command (inside the QEMU lane where this host has no usable KVM), step through it
+# in gdb with its source lines, install under a prefix of a user's own ($HOME/.local style)
+# and follow docs/embedding.md there, run README.md's commands on a fresh copy of the tree
+# (tests/install/readme.sh --fresh), then uninstall and check nothing is left. Every step runs
+# in a directory of its own under one temporary directory. Prints cmocka-style
 # RUN/OK/FAILED/SKIPPED lines, so tests/run.sh can count it, and exits 1 when a step failed.
 # Environment: BUILD (build dir, default build), MAKE, EMBED_CC (else CC, else cc) and
 # EMBED_FLAGS (extra flags) for embed.c, GUEST_CC (default gcc) for the SDK guests, TESTS_IN
@@ -106,19 +110,21 @@ build_embed() {
 	! readelf -d embed-static | grep -q 'NEEDED.*libkvmbox' || { echo "embed-static needs libkvmbox"; return 1; }
 }
 
-# PROGRAM: the hello guest of every mode this host runs, through the installed library.
+# PROGRAM: the hello guest of every mode this host runs, through the installed library, with
+# stdin on /dev/null (CI, cron, systemd): its zeroed console config prints on stdout.
 run_embed() {
-	local prog=$1 mode status ran=0
+	local prog=$1 mode status ran=0 out
 	[ -x "$tmp/work/$prog" ] || { echo "$prog was not built"; return 1; }
 	if [ "$prog" = embed ]; then
 		LD_LIBRARY_PATH="$libdir" ldd "$tmp/work/embed" | grep -q "=> $libdir/libkvmbox.so.0" ||
 			{ echo "embed does not load $libdir/libkvmbox.so.0"; return 1; }
 	fi
 	for mode in real protected long; do
-		LD_LIBRARY_PATH="$libdir" "$tmp/work/$prog" "$build/guests/hello-$mode.elf"
+		out=$(LD_LIBRARY_PATH="$libdir" "$tmp/work/$prog" "$build/guests/hello-$mode.elf" </dev/null)
 		status=$?
 		[ $status -eq 77 ] && continue
 		[ $status -eq 0 ] || return 1
+		[ "$out" = "Hello, world!" ] || { echo "$mode: stdout '$out', not the guest's 'Hello, world!'"; return 1; }
 		ran=1
 	done
 	[ $ran -eq 1 ] || { echo "SKIP: no usable /dev/kvm"; return 77; }
@@ -164,25 +170,93 @@ run_installed() {
 	fi
 }
 
-# MODE: the guest built in an empty directory with `pkg-config kvmbox-guest-MODE` only, run by
-# the installed command as `kvmbox run hello-MODE.elf -- one 'two words'`: it prints both and
-# the quotient, and exits 3 (its argc). A mode this host's KVM cannot run is a skip.
+# docs/sdk.md's recipe for a guest built anywhere: the `gcc` lines of its first ```sh block
+# after the heading "Guests built anywhere", written for long mode.
+sdk_recipe() {
+	awk '/^## Guests built anywhere/ { on = 1 } on && /^```sh$/ { insh = 1; next }
+	     insh && /^```$/ { exit } insh && /^gcc / { print }' "$root/docs/sdk.md"
+}
+
+# MODE: the guest built in a directory of its own with docs/sdk.md's recipe (long mode in the
+# docs: MODE here) and nothing but pkg-config, run by the installed command as `kvmbox run
+# hello-MODE.elf -- one 'two words'`: it prints both and the quotient, and exits 3 (its argc).
+# A mode this host's KVM cannot run is a skip.
 guest_sdk_mode() {
-	local mode=$1 out status want
-	cd "$tmp/guest" || return 1
-	# shellcheck disable=SC2046
-	$GUEST_CC -std=gnu11 -Os -Wall -Wextra -Werror $(pcg "$mode" --cflags) -c hello.c \
-		-o "hello-$mode.o" &&
-		$GUEST_CC "hello-$mode.o" $(pcg "$mode" --libs) -o "hello-$mode.elf" || return 1
-	out=$(run_installed run "hello-$mode.elf" -- one "two words" 2>"$tmp/guest/err")
+	local mode=$1 out status want line recipe
+	recipe=$(sdk_recipe)
+	[ "$(printf '%s\n' "$recipe" | grep -c .)" -eq 2 ] ||
+		{ echo "docs/sdk.md: no two-line gcc recipe found: '$recipe'"; return 1; }
+	mkdir -p "$tmp/guest/$mode" && cp "$tmp/guest/hello.c" "$tmp/guest/$mode/" && cd "$tmp/guest/$mode" ||
+		return 1
+	while IFS= read -r line; do
+		line=${line//kvmbox-guest-long/kvmbox-guest-$mode}
+		line=${line//hello-long.elf/hello-$mode.elf}
+		PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" \
+			bash -c "${line/#gcc /$GUEST_CC -Werror }" || { echo "failed: $line"; return 1; }
+	done <<<"$recipe"
+	out=$(run_installed run "hello-$mode.elf" -- one "two words" 2>"$tmp/guest/$mode/err")
 	status=$?
 	if [ $status -eq 70 ]; then
-		echo "SKIP: $mode: $(tail -n 1 "$tmp/guest/err")"
+		echo "SKIP: $mode: $(tail -n 1 "$tmp/guest/$mode/err")"
 		return 77
 	fi
 	want="hello-$mode.elf: [one] [two words] 333333333333"
 	[ "$out" = "$want" ] && [ $status -eq 3 ] ||
-		{ echo "$mode ($where): status $status, output '$out', want 3, '$want'"; cat "$tmp/guest/err"; return 1; }
+		{ echo "$mode ($where): status $status, output '$out', want 3, '$want'"; cat "$tmp/guest/$mode/err"; return 1; }
+}
+
+# The real-mode guest of docs/sdk.md's recipe in gdb, as docs/debugging.md says (kvmbox run -S,
+# target remote, set architecture i8086): the breakpoint at main shows the source file and
+# line, the recipe's -g. gdb needs this host's KVM (the lane's guests are out of its reach).
+gdb_shows_guest_lines() {
+	local dir=$tmp/guest/real sock=$tmp/guest/real/gdb.sock out pid status
+	command -v gdb >/dev/null || { echo "SKIP: no gdb"; return 77; }
+	[ "$where" = host ] || { echo "SKIP: gdb debugs guests on this host's KVM (here: the QEMU lane)"; return 77; }
+	[ -f "$dir/hello-real.elf" ] || { echo "hello-real.elf was not built (guest_sdk_real)"; return 1; }
+	cd "$dir" || return 1
+	"$dest$prefix/bin/kvmbox" run -S --gdb "unix:$sock" hello-real.elf -- one "two words" \
+		>"$dir/gdb-run.out" 2>"$dir/gdb-run.err" </dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	out=$(timeout 60 gdb -nx -batch -ex "target remote $sock" -ex 'set architecture i8086' \
+		-ex 'break main' -ex continue -ex 'info line *$pc' -ex continue hello-real.elf 2>&1)
+	wait $pid
+	status=$?
+	printf '%s\n' "$out" | grep -q '^Breakpoint 1, main (argc=3, argv=.*) at hello.c:[0-9]' ||
+		{ echo "gdb shows no source line at main:"; printf '%s\n' "$out"; cat "$dir/gdb-run.err"; return 1; }
+	[ $status -eq 3 ] || { echo "kvmbox ended with status $status, not the guest's 3"; cat "$dir/gdb-run.err"; return 1; }
+}
+
+# A prefix of a user's own, no DESTDIR (make install PREFIX=$HOME/.local), then
+# docs/embedding.md's steps there: make install says what pkg-config needs; the page's program,
+# built with `pkg-config --cflags --libs kvmbox` alone, finds libkvmbox.so.0 without
+# LD_LIBRARY_PATH and, stdin on /dev/null, prints the guest's console on stdout; make uninstall
+# empties the prefix.
+prefix_install_as_documented() {
+	local home=$tmp/home p=$tmp/home/.local said out status left
+	mkdir -p "$home/work" || return 1
+	said=$($MAKE -s --no-print-directory -C "$root" BUILD="$BUILD" PREFIX="$p" install 2>&1) ||
+		{ printf '%s\n' "$said"; return 1; }
+	printf '%s\n' "$said" | grep -qF "export PKG_CONFIG_PATH=$p/lib/pkgconfig" ||
+		{ echo "make install did not say how pkg-config finds $p:"; printf '%s\n' "$said"; return 1; }
+	# The program as docs/embedding.md prints it (its ```c block).
+	cd "$home/work" && awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' \
+		"$root/docs/embedding.md" >embed.c || return 1
+	grep -q 'kvmbox_vm_create' embed.c || { echo "no program in docs/embedding.md"; return 1; }
+	# shellcheck disable=SC2046
+	$CC -std=gnu11 -Wall -Werror $EMBED_FLAGS -o embed embed.c \
+		$(PKG_CONFIG_PATH=$p/lib/pkgconfig pkg-config --cflags --libs kvmbox) || return 1
+	env -u LD_LIBRARY_PATH ldd ./embed | grep -q "libkvmbox.so.0 => $p/lib/libkvmbox.so.0" ||
+		{ echo "embed does not find $p/lib/libkvmbox.so.0 by itself:"; env -u LD_LIBRARY_PATH ldd ./embed; return 1; }
+	out=$(env -u LD_LIBRARY_PATH ./embed "$build/guests/hello-long.elf" </dev/null)
+	status=$?
+	if [ $status -ne 77 ]; then
+		[ $status -eq 0 ] && [ "$out" = "Hello, world!" ] ||
+			{ echo "embed: status $status, stdout '$out'"; return 1; }
+	fi
+	$MAKE -s --no-print-directory -C "$root" BUILD="$BUILD" PREFIX="$p" uninstall >/dev/null || return 1
+	left=$(find "$p" -mindepth 1 \( -type f -o -type l -o -name '*kvmbox*' \))
+	[ -z "$left" ] || { echo "left after uninstall:"; printf '  %s\n' $left; return 1; }
 }
 
 man_page_renders() {
@@ -190,12 +264,17 @@ man_page_renders() {
 	local out
 	out=$(LC_ALL=C MANWIDTH=80 man --warnings -l "$dest$prefix/share/man/man1/kvmbox.1" 2>&1 >/dev/null)
 	[ -z "$out" ] || { printf '%s\n' "$out"; return 1; }
-	LC_ALL=C MANWIDTH=80 man -l "$dest$prefix/share/man/man1/kvmbox.1" 2>/dev/null | grep -q '^EXIT STATUS'
+	out=$(LC_ALL=C MANWIDTH=80 man -l "$dest$prefix/share/man/man1/kvmbox.1" 2>/dev/null)
+	printf '%s\n' "$out" | grep -q '^EXIT STATUS' || { echo "no EXIT STATUS section"; return 1; }
+	printf '%s\n' "$out" | grep -qF 'kvmbox [run] [options] [IMAGE] [-- ARG...]' ||
+		{ echo "synopsis:"; printf '%s\n' "$out" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'; return 1; }
 }
 
-# The installed bash completion loads and completes the commands and the options of run.
+# The installed bash completion loads and completes the commands and the options of run, in a
+# directory of its own (completion offers file names too: a file named he* would be one).
 completion_works() {
 	local file=$dest$prefix/share/bash-completion/completions/kvmbox
+	mkdir -p "$tmp/completion" && cd "$tmp/completion" || return 1
 	bash -c '
 		source "$1" || exit 1
 		complete -p kvmbox | grep -q _kvmbox || { echo "no completion for kvmbox"; exit 1; }
@@ -228,8 +307,11 @@ where=$(guests_in)
 for mode in $(guest_modes "$tmp/guest/hello.c"); do
 	step "guest_sdk_$mode" guest_sdk_mode "$mode"
 done
+step gdb_shows_guest_lines gdb_shows_guest_lines
 step man_page_renders man_page_renders
 step completion_works completion_works
 step uninstall_leaves_nothing uninstall_leaves_nothing
+step prefix_install_as_documented prefix_install_as_documented
+step readme_on_a_fresh_copy env BUILD="$BUILD" "$here/readme.sh" --fresh
 [ $failed -eq 0 ] && echo "check-install: passed" || echo "check-install: FAILED"
 exit $failed

@@ -175,7 +175,7 @@ static const struct {
 	{ EXIT_CHECK, "kvmbox: guest assertion failed", C_ASSERT },
 	{ EXIT_GUEST_FAULT, "kvmbox: guest fault: ", C_FAULT },
 	{ EXIT_TIMEOUT, "kvmbox: timeout: ", C_TIMEOUT },
-	{ EXIT_UNSUPPORTED, "kvmbox: this host's KVM cannot run ", C_UNSUP },
+	{ EXIT_UNSUPPORTED, "this host's KVM cannot run ", C_UNSUP }, /* after "kvmbox: IMAGE: " */
 };
 
 /* A failure whatever the status: a hang, a signal death, a message no run may print. */

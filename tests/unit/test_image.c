@@ -443,6 +443,31 @@ static void test_note_other_owner_or_type_ignored(void **state)
 	assert_int_equal(img.mode, KVMBOX_MODE_REAL);
 }
 
+/* The guard note: 1 asks for the NULL guard, 0 and no note do not; anything else is refused. */
+static void test_note_guard(void **state)
+{
+	uint8_t n[128];
+	uint32_t on = 1, off = 0, bad = 7;
+	uint64_t wide = 1;
+	struct built b;
+	struct kvmbox_image img;
+
+	(void)state;
+	note_image(&b, false, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_GUARD_NULL, &on, 4, 4), 4);
+	expect_ok(&b, &img);
+	assert_true(img.guard_null);
+	note_image(&b, false, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_GUARD_NULL, &off, 4, 4), 4);
+	expect_ok(&b, &img);
+	assert_false(img.guard_null);
+	note_image(&b, false, n, note(n, "kvmbo", KVMBOX_NOTE_GUARD_NULL, &on, 4, 4), 4);
+	expect_ok(&b, &img);
+	assert_false(img.guard_null);
+	note_image(&b, false, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_GUARD_NULL, &bad, 4, 4), 4);
+	expect_fail(&b, "segment 1: kvmbox guard note has value 7 (0: no guard, 1: guard page 0)");
+	note_image(&b, false, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_GUARD_NULL, &wide, 8, 4), 4);
+	expect_fail(&b, "segment 1: kvmbox guard note has a 8-byte descriptor (expected 4)");
+}
+
 static void test_note_duplicates(void **state)
 {
 	uint8_t n[128];
@@ -661,7 +686,7 @@ static void test_bad_type(void **state)
 	expect_fail(&b, "ELF type ET_DYN (position-independent) is not supported: link a fixed-address "
 		    "executable (-static -no-pie)");
 	eh_set(&b, EH_TYPE, ET_REL);
-	expect_fail(&b, "ELF type 1 is not an executable (ET_EXEC)");
+	expect_fail(&b, "an object file (ELF type ET_REL), not an executable: link it");
 	eh_set(&b, EH_TYPE, ET_CORE);
 	expect_fail(&b, "ELF type 4 is not an executable (ET_EXEC)");
 	eh_set(&b, EH_TYPE, ET_NONE);
@@ -1325,6 +1350,7 @@ int main(void)
 		cmocka_unit_test(test_note_bad_descsz),
 		cmocka_unit_test(test_note_other_owner_or_type_ignored),
 		cmocka_unit_test(test_note_duplicates),
+		cmocka_unit_test(test_note_guard),
 		cmocka_unit_test(test_note_align8),
 		cmocka_unit_test(test_note_malformed),
 		cmocka_unit_test(test_note_outside_file),

@@ -377,8 +377,8 @@ static void test_full_text(void **state)
 	assert_non_null(strstr(buf, "  PT[2]     table 0x23000  entry 0x8000000000300007  "
 				    "P=1 RW=1 US=1 PS=0 A=0 D=0 NX=1  -> 4 KiB page 0x300000\n"));
 	assert_non_null(strstr(buf, "  physical  0x300abc\n"));
-	assert_non_null(strstr(buf, "  memslot   0: guest-physical 0x0..0x7fffff at host 0x7f0000000000\n"));
-	assert_non_null(strstr(buf, "  host      0x7f0000300abc (0x7f0000000000 + 0x300abc)\n"));
+	assert_non_null(strstr(buf, "  memslot   0: guest-physical 0x0..0x7fffff at HVA 0x7f0000000000\n"));
+	assert_non_null(strstr(buf, "  HVA       0x7f0000300abc (host-virtual: 0x7f0000000000 + 0x300abc)\n"));
 	/* Truncated: NUL-terminated, and the length of the whole text is returned. */
 	assert_int_equal(x86_walk_format(&w, false, small, sizeof(small)), n);
 	assert_int_equal(strlen(small), sizeof(small) - 1);

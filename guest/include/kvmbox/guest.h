@@ -14,6 +14,7 @@
 #include "kvmbox/note.h"
 
 _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step with abi.h");
+_Static_assert(KVMBOX_ASM_NOTE_GUARD_NULL == KVMBOX_NOTE_GUARD_NULL, "note.h out of step with abi.h");
 
 /* The build (mk/guests.mk) passes -DKVMBOX_GUEST_MODE=N, a KVMBOX_NOTE_MODE_* value, so a
  * guest can pick mode-specific code with #if. */
@@ -71,6 +72,15 @@ _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step wit
 #define KVMBOX_NO_ARGS                                                                      \
 	__asm__(".pushsection .text\n" KVMBOX_NO_ARGS_ENTRY ".popsection");                    \
 	extern const char kvmbox_no_args
+
+/* An SDK image asks kvmbox for the NULL guard: page 0 (addresses 0-0xfff) is unmapped, so a
+ * NULL pointer dereference faults and is reported with its source line (protected mode: page
+ * 0 is left out of guest memory; real mode has no guard, its interrupt vector table is at 0;
+ * docs/crash-reports.md). Write `KVMBOX_NO_GUARD_NULL;` at file scope in a guest that uses
+ * page 0 itself, as the classic guests' 42 at 0x400 does. */
+#define KVMBOX_NO_GUARD_NULL                                    \
+	__asm__(".globl __kvmbox_guard_null\n\t"              \
+		".set __kvmbox_guard_null, 0")
 
 /* Halt with eax = EAX and stay halted: the classic kvm-hello-world ending (`mov $42, %eax;
  * hlt`), which kvmbox reports as status 0 whatever EAX is; the built-in hello's check reads

@@ -4,6 +4,7 @@
 #define KVMBOX_GUEST_NOTE_H
 
 #define KVMBOX_ASM_NOTE_MODE 1 /* == KVMBOX_NOTE_MODE */
+#define KVMBOX_ASM_NOTE_GUARD_NULL 2 /* == KVMBOX_NOTE_GUARD_NULL */
 
 #ifdef __ASSEMBLER__
 /* Emit the note: owner "kvmbox", type KVMBOX_NOTE_MODE, one 4-byte descriptor = MODE
@@ -19,6 +20,23 @@
 8572:	.balign 4
 8573:	.long \mode
 8574:	.balign 4
+	.popsection
+.endm
+
+/* Emit the guard note (type KVMBOX_NOTE_GUARD_NULL): its descriptor is the link-time value
+ * of __kvmbox_guard_null, which guest/link/guest.ld PROVIDEs as 1 (guard page 0) and a guest
+ * sets to 0 with KVMBOX_NO_GUARD_NULL (kvmbox/guest.h). Weak: under a linker script of the
+ * guest's own that does not provide it, the value is 0 and the guest keeps page 0. */
+.macro KVMBOX_GUARD_NULL_NOTE
+	.weak __kvmbox_guard_null
+	.pushsection .note.kvmbox, "a", @note
+	.balign 4
+	.long 8572f - 8571f
+	.long 4
+	.long KVMBOX_ASM_NOTE_GUARD_NULL
+8571:	.asciz "kvmbox"
+8572:	.balign 4
+	.long __kvmbox_guard_null
 	.popsection
 .endm
 #endif
