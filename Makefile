@@ -18,14 +18,22 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wer
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS := -lrt -ldw -lelf -lcapstone -lseccomp -pthread
-# The command links every library but the C library statically: with them shared, the
-# dynamic loader mapped and relocated seven more objects (libdw and its compressors, libelf,
-# libcapstone, libseccomp) at every start, a fifth of a hello run on a nested host
-# (docs/performance.md). The C library stays shared: its name-service lookups (--user, gdb's
-# HOST) load NSS modules, which a static glibc cannot do safely, and the tests interpose on
-# it (LD_PRELOAD, tests/host/preload.c).
-CLI_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp -Wl,-Bdynamic \
-	-pthread
+# The command is linked statically, as a static PIE (its own addresses stay randomized): the
+# dynamic loader mapped, relocated and bound libc and the other libraries at every start, a
+# seventh of a hello run on a nested host (docs/performance.md). Its name-service lookups
+# (--user, doctor's group names, gdb's HOST) then use the C library's built-in files and dns
+# services only (cli/main.c), so glibc's link-time warnings about NSS in static programs do
+# not apply and are left out. A sanitizer build needs the shared C library, and so does the
+# twin tests/host/kvmbox-dynamic (the same objects) that test_robust starts with an
+# LD_PRELOAD shim: there only the other libraries are static.
+CLI_SHARED_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp \
+	-Wl,-Bdynamic -pthread
+ifeq ($(SAN),1)
+CLI_LDLIBS := $(CLI_SHARED_LDLIBS)
+else
+CLI_LDLIBS := -static-pie -lrt -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp -pthread
+endif
+CLI_LD_QUIET := '/: in function /{h=$$0; next} /statically linked applications requires at runtime/{h=""; next} {if (h != "") print h; h=""; print} END {if (h != "") print h}'
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -86,6 +94,7 @@ LIB_SRCS := \
 	src/x86/walk_text.c
 
 CLI_SRCS := \
+	cli/capstone_x86.c \
 	cli/conout.c \
 	cli/doctor.c \
 	cli/harden.c \
@@ -136,7 +145,8 @@ $(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
 
 $(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS) 2>$@.ld || { cat $@.ld >&2; rm -f $@.ld; exit 1; }
+	$(Q)awk $(CLI_LD_QUIET) $@.ld >&2; rm -f $@.ld
 
 # ---- tests ----------------------------------------------------------------------------
 # Unit tests link the library; guest tests also need the guests and the command.
@@ -219,7 +229,12 @@ $(BUILD)/tests/host/preload.so: tests/host/preload.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -std=gnu11 -O2 -D_GNU_SOURCE $(WARNINGS) -shared -fPIC $< -o $@
-$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so
+# ... and with the command linked with the shared C library, which the shim interposes on.
+$(BUILD)/tests/host/kvmbox-dynamic: $(CLI_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_SHARED_LDLIBS)
+$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so $(BUILD)/tests/host/kvmbox-dynamic
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)

@@ -3,11 +3,13 @@
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <nss.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
 #include "doctor.h"
@@ -125,6 +127,21 @@ static int run(int argc, char **argv)
 	return status;
 }
 
+/* The command is linked statically (Makefile: no dynamic loader at every start). A static
+ * glibc that reaches an NSS service it does not contain loads it as a shared library, which
+ * brings a second C library into the process and crashes (libnss_systemd, tried after
+ * /etc/group): so its lookups stay with the built-in services. A program with a dynamic
+ * loader (a sanitizer build, the tests' twin) has an interpreter: AT_BASE is its address. */
+static void static_nss(void)
+{
+	if (getauxval(AT_BASE))
+		return;
+	__nss_configure_lookup("passwd", "files");
+	__nss_configure_lookup("group", "files");
+	__nss_configure_lookup("initgroups", "files");
+	__nss_configure_lookup("hosts", "files dns");
+}
+
 /* Started with stdin closed, kvmbox holds descriptor 0 with /dev/null: an output file
  * opened later must not become descriptor 0, which a VM's console_fd reads as stdout. */
 static void hold_stdin(void)
@@ -137,6 +154,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
+	static_nss();
 	if (open_std_fds() < 0)
 		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();

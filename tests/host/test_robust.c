@@ -91,12 +91,14 @@ static pid_t start(const struct robust *r, int out_fd, const char *const *args)
 
 /* start with the shim tests/host/preload.c preloaded and the NULL-terminated "NAME=VALUE"
  * strings of ENV added to the environment (ASan builds are told not to insist on coming
- * first: the shim is preloaded before their runtime). */
+ * first: the shim is preloaded before their runtime). The command is kvmbox-dynamic, built
+ * from the same objects with the shared C library: kvmbox itself is static, with no dynamic
+ * loader to preload anything. */
 static pid_t start_shim(const struct robust *r, int out_fd, const char *const *env,
 			const char *const *args)
 {
 	static char preload[600], asan[600];
-	const char *argv[32] = { build_path("kvmbox") }, *envp[256];
+	const char *argv[32] = { build_path("tests/host/kvmbox-dynamic") }, *envp[256];
 	const char *old_asan = getenv("ASAN_OPTIONS");
 	posix_spawn_file_actions_t fa;
 	size_t n = 0;
