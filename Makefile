@@ -58,6 +58,7 @@ LIB_SRCS := \
 	src/pagewalk.c \
 	src/ports.c \
 	src/run.c \
+	src/sandbox/prebuilt.c \
 	src/sandbox/sandbox.c \
 	src/snapshot.c \
 	src/trace.c \
@@ -143,7 +144,25 @@ $(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
 	$(Q)$(CC) -c $< -o $@ $(foreach m,real protected paged32 long,\
 		-DHELLO_$(shell echo $(m) | tr a-z A-Z)='"$(BUILD)/guests/hello-$(m).elf"')
 
-$(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
+# The command's seccomp filter for the common run (one VM, no share, gdb stub or snapshot),
+# built once here by libseccomp from the sandbox's own rules (src/sandbox/prebuilt.h), so that
+# a run fills in its descriptors and loads it instead of building it again
+# (docs/performance.md). Regenerated whenever the library changes.
+SECCOMP_PREBUILT_GEN := $(BUILD)/gen/seccomp_prebuilt_gen
+SECCOMP_PREBUILT := $(BUILD)/obj/gen/seccomp_prebuilt.o
+$(SECCOMP_PREBUILT_GEN): $(BUILD)/obj/src/sandbox/prebuilt_gen.o $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/gen/seccomp_prebuilt.c: $(SECCOMP_PREBUILT_GEN)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< > $@.tmp && mv $@.tmp $@
+$(SECCOMP_PREBUILT): $(BUILD)/gen/seccomp_prebuilt.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -Isrc/sandbox -c $< -o $@
+
+$(BUILD)/kvmbox: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS) 2>$@.ld || { cat $@.ld >&2; rm -f $@.ld; exit 1; }
 	$(Q)awk $(CLI_LD_QUIET) $@.ld >&2; rm -f $@.ld
@@ -158,6 +177,7 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_prebuilt \
 	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
@@ -194,6 +214,7 @@ endef
 UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
 $(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o $(BUILD)/obj/cli/vm_opts.o
+$(BUILD)/tests/unit/test_prebuilt: $(SECCOMP_PREBUILT)
 # test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
 $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
@@ -230,7 +251,7 @@ $(BUILD)/tests/host/preload.so: tests/host/preload.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -std=gnu11 -O2 -D_GNU_SOURCE $(WARNINGS) -shared -fPIC $< -o $@
 # ... and with the command linked with the shared C library, which the shim interposes on.
-$(BUILD)/tests/host/kvmbox-dynamic: $(CLI_OBJS) $(LIB)
+$(BUILD)/tests/host/kvmbox-dynamic: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_SHARED_LDLIBS)
