@@ -10,7 +10,8 @@
  *                                    cost of a coalesced console and ways around it:
  *                                    coalesce (zone registered at bring-up), unregister (...
  *                                    and unregistered before exit), reaper (... and the VM's
- *                                    last close left to a forked child)
+ *                                    last close left to a forked child); sandbox: the
+ *                                    least kvmbox's process sandbox needs (floor_sandbox)
  *   floor hold SECONDS              keep one VM open (a host that already runs a VM)
  *   floor spawn R NAME CMD... [+ NAME CMD...]  R whole-process runs of each CMD, in turn
  *                                   (output to /dev/null)
@@ -28,13 +29,20 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include "../tests/guests/bench_abi.h"
 #include "common.h"
 
@@ -291,6 +299,57 @@ static int open_kvm(size_t *run_size)
 	return kvm;
 }
 
+/* The least a process must do for the guarantees kvmbox's sandbox gives (docs/security.md),
+ * before the guest runs: no new privileges, no core dump, no capability (the bounding set
+ * emptied when it may), Landlock denying every file access (ABI 1's rights: no probe of the
+ * kernel's ABI), and a seccomp filter (hand-written BPF: the vCPU's KVM_RUN, write, munmap,
+ * close and exit_group; anything else kills). What kvmbox's costs beyond this is its own. */
+static void floor_sandbox(int vcpu)
+{
+#define ALLOW_NR(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+		     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		ALLOW_NR(SYS_write), ALLOW_NR(SYS_munmap), ALLOW_NR(SYS_close),
+		ALLOW_NR(SYS_exit_group),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)vcpu, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, KVM_RUN, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+#undef ALLOW_NR
+	struct sock_fprog prog = { .len = sizeof(insns) / sizeof(insns[0]), .filter = insns };
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	struct landlock_ruleset_attr ll = { .handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1 };
+	const struct rlimit no_core = { 0, 0 };
+	int ruleset;
+
+	memset(caps, 0, sizeof(caps));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || setrlimit(RLIMIT_CORE, &no_core) < 0 ||
+	    syscall(SYS_capget, &hdr, caps) < 0)
+		BENCH_DIE("sandbox: %s", strerror(errno));
+	if (caps[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP))
+		for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+			;
+	memset(caps, 0, sizeof(caps));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+	    syscall(SYS_capset, &hdr, caps) < 0)
+		BENCH_DIE("sandbox: capabilities: %s", strerror(errno));
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &ll, sizeof(ll), 0);
+	if (ruleset < 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+		BENCH_DIE("sandbox: Landlock: %s", strerror(errno));
+	close(ruleset);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
+		BENCH_DIE("sandbox: seccomp: %s", strerror(errno));
+}
+
 /* Whole process: the fewest syscalls that run the hello guest, print its output and check
  * it, then exit (the kernel releases the VM at exit, as it would at close). VARIANT adds a
  * coalesced console ("coalesce") and ways around the wait its release then costs:
@@ -305,12 +364,16 @@ static int cmd_hello(const struct guest *g, const char *variant)
 	int kvm, gate[2];
 
 	if (*variant && strcmp(variant, "coalesce") && strcmp(variant, "unregister") &&
-	    strcmp(variant, "reaper"))
-		BENCH_DIE("hello: no variant '%s' (coalesce, unregister, reaper)", variant);
+	    strcmp(variant, "reaper") && strcmp(variant, "sandbox"))
+		BENCH_DIE("hello: no variant '%s' (coalesce, unregister, reaper, sandbox)", variant);
 	kvm = open_kvm(&run_size);
 	fvm_create(&v, kvm, run_size, g, NULL);
-	if (*variant)
+	if (!strcmp(variant, "sandbox")) {
+		close(kvm);
+		floor_sandbox(v.vcpu);
+	} else if (*variant) {
 		fvm_coalesce(&v);
+	}
 	if (run_hello(&v, out, &len, sizeof(out)) < 0)
 		return 1;
 	if (write(1, out, len) != (ssize_t)len)
@@ -839,7 +902,7 @@ int main(int argc, char **argv)
 		return cmd_rss();
 	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
 		return cmd_many(atoi(argv[2]));
-	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper]|hold S|"
+	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper|sandbox]|hold S|"
 			"spawn R NAME CMD... [+ NAME CMD...]|phases R|exits R N|insn R N|"
 			"coalesced R N|crd R|rerun R|rss|many N\n");
 	return 2;

@@ -44,8 +44,8 @@ run() { "$@" >>"$RAW"; }
 echo "kvmbox benchmarks ($(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 
 # Whole-process cold start, each command run in turn with the others: /bin/true, the floor
-# and `kvmbox run` (and kvmbox without its seccomp filter, to show what the sandbox costs),
-# first with no other VM on the host (as far as this suite knows), then with one VM held
+# and `kvmbox run` (and kvmbox without its seccomp filter, and the floor with the least
+# sandbox that gives kvmbox's guarantees, to show what the sandbox costs), first with no other VM on the host (as far as this suite knows), then with one VM held
 # open by another process.
 for host in alone busy; do
 	sfx=""; holder=""
@@ -60,7 +60,8 @@ for host in alone busy; do
 		+ "kvmbox.cold_long$sfx" "$BUILD/kvmbox" run -m long \
 		+ "floor.cold_real$sfx" "$FLOOR" hello real \
 		+ "kvmbox.cold_real$sfx" "$BUILD/kvmbox" run -m real \
-		+ "kvmbox.cold_long_no_seccomp$sfx" "$BUILD/kvmbox" run -m long --no-seccomp
+		+ "kvmbox.cold_long_no_seccomp$sfx" "$BUILD/kvmbox" run -m long --no-seccomp \
+		+ "floor.cold_long_sandbox$sfx" "$FLOOR" hello long sandbox
 	if [ -n "$holder" ]; then kill "$holder"; wait "$holder" 2>/dev/null || true; fi
 done
 # What a coalesced console costs a short-lived VM, and the ways around it: the zone
@@ -167,6 +168,9 @@ for host in ("", "_busy"):
         cold[m + host] = pair(f"cold start {m}{h}", f"kvmbox.cold_{m}{host}", f"floor.cold_{m}{host}", key=get)
     pair(f"cold start long, no seccomp filter{h}", f"kvmbox.cold_long_no_seccomp{host}", f"floor.cold_long{host}", key=get)
     pair(f"cold start long vs /bin/true{h}", f"kvmbox.cold_long{host}", f"true.cold{host}", key=get)
+    # The least a sandbox like kvmbox's costs (floor_sandbox), and kvmbox against that.
+    pair(f"floor with a minimal sandbox vs the floor{h}", f"floor.cold_long_sandbox{host}", f"floor.cold_long{host}", key=get)
+    pair(f"cold start long vs the sandboxed floor{h}", f"kvmbox.cold_long{host}", f"floor.cold_long_sandbox{host}", key=get)
 for m in ("long", "real"):
     target(f"cold start {m} <= 1.2x the minimal floor (wall)", cold[m]["ratio"], lambda v: v <= 1.2)
 pair("bare OUT exit (console, no coalescing)", "kvmbox.exit_out", "floor.exit_out")
