@@ -18,6 +18,22 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wer
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS := -lrt -ldw -lelf -lcapstone -lseccomp -pthread
+# The command is linked statically, as a static PIE (its own addresses stay randomized): the
+# dynamic loader mapped, relocated and bound libc and the other libraries at every start, a
+# seventh of a hello run on a nested host (docs/performance.md). Its name-service lookups
+# (--user, doctor's group names, gdb's HOST) then use the C library's built-in files and dns
+# services only (cli/main.c), so glibc's link-time warnings about NSS in static programs do
+# not apply and are left out. A sanitizer build needs the shared C library, and so does the
+# twin tests/host/kvmbox-dynamic (the same objects) that test_robust starts with an
+# LD_PRELOAD shim: there only the other libraries are static.
+CLI_SHARED_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp \
+	-Wl,-Bdynamic -pthread
+ifeq ($(SAN),1)
+CLI_LDLIBS := $(CLI_SHARED_LDLIBS)
+else
+CLI_LDLIBS := -static-pie -lrt -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp -pthread
+endif
+CLI_LD_QUIET := '/: in function /{h=$$0; next} /statically linked applications requires at runtime/{h=""; next} {if (h != "") print h; h=""; print} END {if (h != "") print h}'
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -52,6 +68,7 @@ LIB_SRCS := \
 	src/kvm/kvm_explain.c \
 	src/kvm/kvm_trace.c \
 	src/mem/mem.c \
+	src/sandbox/prebuilt.c \
 	src/sandbox/sandbox.c \
 	src/sched/sched.c \
 	src/sched/sched_report.c \
@@ -67,6 +84,7 @@ LIB_SRCS := \
 	src/vm/vm_run.c \
 	src/vm/vm_service.c \
 	src/vm/vm_walk.c \
+	src/x86/cpuid.c \
 	src/x86/exc.c \
 	src/x86/idt.c \
 	src/x86/insn.c \
@@ -78,6 +96,7 @@ LIB_SRCS := \
 	src/x86/regs.c
 
 CLI_SRCS := \
+	cli/capstone_x86.c \
 	cli/conout.c \
 	cli/doctor.c \
 	cli/harden.c \
@@ -126,9 +145,28 @@ $(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
 	$(Q)$(CC) -c $< -o $@ $(foreach m,real protected paged32 long,\
 		-DHELLO_$(shell echo $(m) | tr a-z A-Z)='"$(BUILD)/guests/hello-$(m).elf"')
 
-$(BUILD)/kvmbox: $(CLI_OBJS) $(LIB)
+# The command's seccomp filter for the common run (one VM, no share, gdb stub or snapshot),
+# built once here by libseccomp from the sandbox's own rules (src/sandbox/prebuilt.h), so that
+# a run fills in its descriptors and loads it instead of building it again
+# (docs/performance.md). Regenerated whenever the library changes.
+SECCOMP_PREBUILT_GEN := $(BUILD)/gen/seccomp_prebuilt_gen
+SECCOMP_PREBUILT := $(BUILD)/obj/gen/seccomp_prebuilt.o
+$(SECCOMP_PREBUILT_GEN): $(BUILD)/obj/src/sandbox/prebuilt_gen.o $(LIB)
+	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/gen/seccomp_prebuilt.c: $(SECCOMP_PREBUILT_GEN)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< > $@.tmp && mv $@.tmp $@
+$(SECCOMP_PREBUILT): $(BUILD)/gen/seccomp_prebuilt.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -Isrc/sandbox -c $< -o $@
+
+$(BUILD)/kvmbox: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_LDLIBS) 2>$@.ld || { cat $@.ld >&2; rm -f $@.ld; exit 1; }
+	$(Q)awk $(CLI_LD_QUIET) $@.ld >&2; rm -f $@.ld
 
 # ---- tests ----------------------------------------------------------------------------
 # Unit tests link the library; guest tests also need the guests and the command.
@@ -140,10 +178,13 @@ TESTS := \
 	unit/test_gdb \
 	unit/test_image \
 	unit/test_opts \
+	unit/test_prebuilt \
 	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
 	host/test_cli \
+	host/test_console \
+	host/test_cpuid \
 	host/test_docs \
 	host/test_doctor \
 	host/test_faults \
@@ -153,6 +194,7 @@ TESTS := \
 	host/test_hypercalls \
 	host/test_lane \
 	host/test_lifecycle \
+	host/test_many \
 	host/test_reset \
 	host/test_robust \
 	host/test_runner \
@@ -173,6 +215,7 @@ endef
 UNIT_BINS := $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 HOST_BINS := $(filter $(BUILD)/tests/host/%,$(TEST_BINS))
 $(BUILD)/tests/unit/test_opts: $(BUILD)/obj/cli/opts.o $(BUILD)/obj/cli/vm_opts.o
+$(BUILD)/tests/unit/test_prebuilt: $(SECCOMP_PREBUILT)
 # test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
 $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
@@ -208,7 +251,12 @@ $(BUILD)/tests/host/preload.so: tests/host/preload.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -std=gnu11 -O2 -D_GNU_SOURCE $(WARNINGS) -shared -fPIC $< -o $@
-$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so
+# ... and with the command linked with the shared C library, which the shim interposes on.
+$(BUILD)/tests/host/kvmbox-dynamic: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_SHARED_LDLIBS)
+$(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so $(BUILD)/tests/host/kvmbox-dynamic
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)

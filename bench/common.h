@@ -121,6 +121,37 @@ static inline long bench_rss_kib(void)
 	return kib;
 }
 
+/* Open descriptors of this process (entries of /proc/self/fd, less the one reading it). */
+#include <dirent.h>
+static inline long bench_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	long n = -1;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2; /* "." and ".." */
+}
+
+/* Raise the soft open-file limit to the hard one; returns the limit now in force. */
+#include <sys/resource.h>
+static inline long bench_nofile_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : (long)rl.rlim_cur;
+}
+
 /* Exit status of bench/run.sh and every benchmark program on a host without usable KVM
  * (automake's "skipped"; docs/performance.md): one line names the cause, nothing is measured. */
 #define BENCH_NO_KVM 77

@@ -9,14 +9,21 @@
  *                              rep outsb) of 4095 bytes
  *   kvmbox_bench phases R      create / load / first run / destroy of the hello guest
  *   kvmbox_bench crd R         create-load-run-destroy of the hello guest
- *   kvmbox_bench reset R       snapshot once, then reset-and-run the hello guest R times
+ *   kvmbox_bench reset R       snapshot once, warm up, then reset-and-run the hello guest R
+ *                              times
  *   kvmbox_bench rss           RSS per idle VM (created, hello loaded) with 1, 100, 1000 VMs
+ *   kvmbox_bench many N [one-fd]  N hello VMs in one process and thread: all created, each
+ *                              run to its end under the round-robin scheduler, all
+ *                              destroyed; per VM: create, run and destroy time, RSS and
+ *                              descriptors (one-fd: KVMBOX_VM_ONE_FD, as when the open-file
+ *                              limit is too low for two)
  *
  * Guests: build/guests/hello-long.elf and build/guests/test-bench_hc-long.elf ($BUILD). */
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include "kvmbox/kvmbox.h"
+#include "kvmbox/sched.h"
 #include "../tests/guests/bench_abi.h"
 #include "common.h"
 
@@ -315,6 +322,13 @@ static int cmd_reset(int reps)
 	if (kvmbox_vm_snapshot(vm, &err) < 0)
 		BENCH_DIE("snapshot: %s", err.msg);
 	run_halt(vm);
+	/* Warm up until the console is coalesced (after KVMBOX_COALESCE_AFTER_DEFAULT console
+	 * exits, fourteen a run): what a VM run again and again settles to. */
+	for (unsigned i = 0; i < KVMBOX_COALESCE_AFTER_DEFAULT / 14 + 50; i++) {
+		if (kvmbox_vm_reset(vm, NULL) < 0)
+			BENCH_DIE("reset failed");
+		run_halt(vm);
+	}
 	t0 = bench_now_ns();
 	c0 = bench_cpu_ns();
 	for (int i = 0; i < reps; i++) {
@@ -370,6 +384,69 @@ static int cmd_rss(void)
 	return 0;
 }
 
+static int cmd_many(int n, bool one_fd)
+{
+	struct kvmbox_sched_config sc = { .policy = KVMBOX_SCHED_RR };
+	struct kvmbox_vm **v = bench_xcalloc((size_t)n, sizeof(*v));
+	struct kvmbox_error err = { "" };
+	struct kvmbox_sched *s;
+	struct image_buf b;
+	uint64_t t0, t1, t2, t3;
+	long rss0, rss1, fds0, fds1;
+	unsigned flags = 0;
+	char name[64], extra[64];
+
+	/* Two descriptors a VM when the limit allows, else one (as `kvmbox run` decides). */
+	if (one_fd || bench_nofile_max() < 2L * n + 64)
+		flags = KVMBOX_VM_ONE_FD;
+	load_image(&b, "hello-long.elf");
+	kvmbox_vm_destroy(vm_new(&b, flags)); /* one-time allocations are not the VMs' */
+	rss0 = bench_rss_kib();
+	fds0 = bench_fds();
+	t0 = bench_now_ns();
+	for (int i = 0; i < n; i++)
+		v[i] = vm_new(&b, flags);
+	t1 = bench_now_ns();
+	rss1 = bench_rss_kib();
+	fds1 = bench_fds();
+	if (kvmbox_sched_create(&s, &sc, &err) < 0)
+		BENCH_DIE("sched: %s", err.msg);
+	for (int i = 0; i < n; i++)
+		if (kvmbox_sched_add(s, v[i], 1, 0, &err) < 0)
+			BENCH_DIE("sched add: %s", err.msg);
+	t2 = bench_now_ns();
+	if (kvmbox_sched_run(s, &err) < 0)
+		BENCH_DIE("sched run: %s", err.msg);
+	t3 = bench_now_ns();
+	for (int i = 0; i < n; i++) {
+		struct kvmbox_sched_vm_report r;
+
+		kvmbox_sched_report(s, (unsigned)i, &r);
+		if (r.status != KVMBOX_SCHED_HALTED || kvmbox_vm_regs(v[i])->rax != 42)
+			BENCH_DIE("VM %d of %d: %s", i, n, r.message);
+	}
+	kvmbox_sched_destroy(s);
+	t0 = t1 - t0;
+	t1 = bench_now_ns();
+	for (int i = 0; i < n; i++)
+		kvmbox_vm_destroy(v[i]);
+	t1 = bench_now_ns() - t1;
+	snprintf(extra, sizeof(extra), "\"vms\":%d,\"one_fd\":%d", n, flags != 0);
+#define MANY(what, unit, value)                                                       \
+	do {                                                                          \
+		snprintf(name, sizeof(name), "kvmbox.many_%d.%s", n, what);           \
+		bench_emit1(name, unit, value, extra);                                \
+	} while (0)
+	MANY("create", "us", (double)t0 / 1e3 / n);
+	MANY("run", "us", (double)(t3 - t2) / 1e3 / n);
+	MANY("destroy", "us", (double)t1 / 1e3 / n);
+	MANY("rss", "KiB", (double)(rss1 - rss0) / n);
+	MANY("fds", "fds", (double)(fds1 - fds0) / n);
+#undef MANY
+	free(v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -388,6 +465,9 @@ int main(int argc, char **argv)
 		return cmd_reset(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
-	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss\n");
+	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
+		return cmd_many(atoi(argv[2]), argc > 3 && !strcmp(argv[3], "one-fd"));
+	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss|"
+			"many N [one-fd]\n");
 	return 2;
 }

@@ -149,6 +149,12 @@ struct output {
 	FILE **f;
 };
 
+/* Room for every output file of O: two per VM and the two of the run (outputs). */
+static struct output *output_list(const struct run_opts *o)
+{
+	return malloc((2 * (size_t)o->nvms + 2) * sizeof(struct output));
+}
+
 /* Every output file of O and IN, once each (a shared FILE is listed once); returns the
  * count. */
 static unsigned outputs(const struct run_opts *o, struct run_inputs *in, struct output *list)
@@ -181,18 +187,23 @@ static unsigned outputs(const struct run_opts *o, struct run_inputs *in, struct 
  * input. */
 static int check_distinct(const struct run_opts *o, struct run_inputs *in)
 {
-	struct output list[2 * RUN_MAX_VMS + 2];
-	unsigned n = outputs(o, in, list);
+	struct output *list = output_list(o);
+	unsigned n = list ? outputs(o, in, list) : 0;
+	int status = list ? EXIT_OK : EXIT_HOST;
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n && status == EXIT_OK; i++)
 		for (unsigned k = 0; k < i; k++)
 			if (same_file(*list[k].f, *list[i].f)) {
 				fprintf(stderr, "kvmbox: %s %s and %s %s name the same file: each "
 					"would overwrite the other; give them different files\n",
 					list[k].what, list[k].path, list[i].what, list[i].path);
-				return EXIT_USAGE;
+				status = EXIT_USAGE;
+				break;
 			}
-	return EXIT_OK;
+	free(list);
+	if (!list)
+		fprintf(stderr, "kvmbox: out of memory\n");
+	return status;
 }
 
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
@@ -201,8 +212,16 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 	unsigned i;
 
 	memset(in, 0, sizeof(*in));
+	in->out = calloc(o->nvms, sizeof(*in->out));
+	in->log = calloc(o->nvms, sizeof(*in->log));
+	if (!in->out || !in->log) {
+		fprintf(stderr, "kvmbox: out of memory\n");
+		return EXIT_HOST;
+	}
 	for (i = 0; i < o->nvms; i++)
-		if (check_share(&o->vms[i], o->several) != EXIT_OK)
+		if ((!i || !o->vms[i].share || !o->vms[i - 1].share ||
+		     strcmp(o->vms[i].share, o->vms[i - 1].share)) && /* copies: checked once */
+		    check_share(&o->vms[i], o->several) != EXIT_OK)
 			return EXIT_USAGE;
 	if (o->script_file) {
 		in->script = cli_read_text(o->script_file, msg, sizeof(msg));
@@ -251,13 +270,16 @@ static int close_output(const char *what, const char *path, FILE *f)
 
 int run_inputs_close(const struct run_opts *o, struct run_inputs *in)
 {
-	struct output list[2 * RUN_MAX_VMS + 2];
-	unsigned n = outputs(o, in, list);
-	int status = EXIT_OK;
+	struct output *list = output_list(o);
+	unsigned n = list && in->out && in->log ? outputs(o, in, list) : 0;
+	int status = list || !o->nvms ? EXIT_OK : EXIT_HOST;
 
 	for (unsigned i = 0; i < n; i++)
 		if (close_output(list[i].what, list[i].path, *list[i].f) != EXIT_OK)
 			status = EXIT_HOST;
+	free(list);
+	free(in->out);
+	free(in->log);
 	free(in->script);
 	memset(in, 0, sizeof(*in));
 	return status;

@@ -8,10 +8,10 @@
 #include "opts.h"
 
 struct run_inputs {
-	FILE *out[RUN_MAX_VMS]; /* each VM's out=FILE, or NULL */
+	FILE **out;             /* each VM's out=FILE, or NULL (one entry per VM) */
 	FILE *stats_json;       /* --stats-json, or NULL */
 	FILE *trace;            /* --trace-out, or NULL */
-	FILE *log[RUN_MAX_VMS]; /* each VM's --trace-file (VMs naming one path share it), or NULL */
+	FILE **log;             /* each VM's --trace-file (VMs naming one file share it), or NULL */
 	char *script;           /* --sched script:FILE's text, or NULL */
 };
 

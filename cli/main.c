@@ -3,11 +3,13 @@
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <nss.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
 #include "doctor.h"
@@ -78,6 +80,33 @@ static int help(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The command is linked statically (Makefile: no dynamic loader at every start). A static
+ * glibc that reaches an NSS service it does not contain loads it as a shared library, which
+ * brings a second C library into the process and crashes (libnss_systemd, tried after
+ * /etc/group): so its lookups stay with the built-in services. Called before the first
+ * lookup only (it reads /etc/nsswitch.conf: ~30 us of a hello run). A program with a dynamic
+ * loader (a sanitizer build, the tests' twin) has an interpreter: AT_BASE is its address. */
+static void static_nss(void)
+{
+	if (getauxval(AT_BASE))
+		return;
+	__nss_configure_lookup("passwd", "files");
+	__nss_configure_lookup("group", "files");
+	__nss_configure_lookup("initgroups", "files");
+	__nss_configure_lookup("hosts", "files dns");
+}
+
+/* Does the run look a name up: --user's user and groups, a gdb server's HOST? */
+static bool needs_names(const struct run_opts *o)
+{
+	if (o->user || o->defaults.gdb)
+		return true;
+	for (unsigned i = 0; i < o->nvms; i++)
+		if (o->vms[i].gdb)
+			return true;
+	return false;
+}
+
 /* `kvmbox [run] ...`: parse, check the files, run. */
 static int run(int argc, char **argv)
 {
@@ -108,6 +137,8 @@ static int run(int argc, char **argv)
 	} else {
 		volatile int *stop = NULL;
 
+		if (needs_names(o))
+			static_nss();
 		status = run_inputs_open(o, &in);
 		if (status == EXIT_OK)
 			stop = cli_catch_stop_signals();
@@ -144,8 +175,10 @@ int main(int argc, char **argv)
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);
-	if (!strcmp(cmd, "doctor"))
+	if (!strcmp(cmd, "doctor")) {
+		static_nss(); /* the group names */
 		return cli_doctor_main(argc, argv);
+	}
 	if (!strcmp(cmd, "help"))
 		return help(argc, argv);
 	if (!strcmp(cmd, "version")) {

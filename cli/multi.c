@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "kvmbox/abi.h"
@@ -167,10 +168,11 @@ struct multi_run {
 	const struct run_inputs *in;
 	struct kvmbox_log log;
 	struct kvmbox_sched *s;
-	struct kvmbox_vm *vms[RUN_MAX_VMS];
+	struct kvmbox_vm **vms; /* one per VM */
 	struct vm_ctx *ctx;  /* one per VM */
 	struct conout *outs; /* one per VM */
 	volatile int *cancel; /* a signal's number, STOP_WRITE_ERROR, or 0 */
+	bool one_fd;         /* the open-file limit allows one descriptor per VM (fd_room) */
 };
 
 static int create_vm(struct multi_run *r, unsigned i)
@@ -180,7 +182,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 		.name = v->name,
 		.mem_size = v->mem,
 		.flags = (v->strict ? KVMBOX_VM_STRICT : 0) | (v->no_coalesce ? KVMBOX_VM_NO_COALESCE : 0) |
-			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0),
+			 (v->guard_null ? KVMBOX_VM_GUARD_NULL : 0) | (r->one_fd ? KVMBOX_VM_ONE_FD : 0),
 		.log = &r->ctx[i].log,
 		.console = console,
 		.console_ctx = &r->ctx[i],
@@ -297,29 +299,39 @@ static int vm_status(const struct multi_run *r, unsigned i, const struct kvmbox_
 	}
 }
 
+/* Where ST stands in WORST (N entries): its index, N when it is none of them. */
+static unsigned worst_rank(const int *worst, unsigned n, int st)
+{
+	unsigned k;
+
+	for (k = 0; k < n && worst[k] != st; k++)
+		;
+	return k;
+}
+
 /* The run's exit status: the worst of kvmbox's verdicts (this order), else the first VM's
- * own status that is not 0. */
+ * own status that is not 0. One pass over the VMs (a run may have thousands). */
 static int exit_status(const struct multi_run *r)
 {
 	static const int worst_first[] = { EXIT_HOST, EXIT_GUEST_FAULT, EXIT_DEADLOCK, EXIT_TIMEOUT,
 					   EXIT_CHECK, EXIT_GUEST_RANGE };
-	int st[RUN_MAX_VMS];
-	unsigned i, k;
+	unsigned i, n = sizeof(worst_first) / sizeof(worst_first[0]), best = n;
+	int first = EXIT_OK;
 
 	for (i = 0; i < r->o->nvms; i++) {
 		struct kvmbox_sched_vm_report rep;
+		unsigned k;
+		int st;
 
 		kvmbox_sched_report(r->s, i, &rep);
-		st[i] = vm_status(r, i, &rep);
+		st = vm_status(r, i, &rep);
+		k = worst_rank(worst_first, n, st);
+		if (k < best)
+			best = k;
+		else if (k == n && first == EXIT_OK)
+			first = st;
 	}
-	for (k = 0; k < sizeof(worst_first) / sizeof(worst_first[0]); k++)
-		for (i = 0; i < r->o->nvms; i++)
-			if (st[i] == worst_first[k])
-				return st[i];
-	for (i = 0; i < r->o->nvms; i++)
-		if (st[i] != EXIT_OK)
-			return st[i];
-	return EXIT_OK;
+	return best < n ? worst_first[best] : first;
 }
 
 /* The guest's bytes among what C still has buffered: with prefixed lines, the buffer holds
@@ -407,6 +419,57 @@ static void report(const struct multi_run *r)
 	}
 }
 
+/* Descriptors a run of N VMs keeps open: each VM's VM and vCPU fds (its vCPU's alone with
+ * KVMBOX_VM_ONE_FD), with room for the standard ones, output files and /dev/kvm while a VM
+ * is made. */
+#define FDS_SPARE 64u
+
+/* Set the soft RLIMIT_NOFILE to at least NEED, past the hard limit when the process may
+ * (CAP_SYS_RESOURCE). Returns 0 or -errno. */
+static int raise_nofile(rlim_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = need;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		rl.rlim_max = need;
+	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+}
+
+/* Make room for NVMS VMs' descriptors: two each when the open-file limit can be raised that
+ * far, else one each (*ONE_FD: the VMs close their own descriptor, KVMBOX_VM_ONE_FD). Returns
+ * EXIT_OK, or EXIT_HOST after one line saying which limit stands in the way. */
+static int fd_room(unsigned nvms, const struct kvmbox_log *log, bool *one_fd)
+{
+	rlim_t two = (rlim_t)nvms * 2 + FDS_SPARE, one = (rlim_t)nvms + FDS_SPARE;
+	struct rlimit rl;
+	int ret;
+
+	*one_fd = false;
+	if (raise_nofile(two) == 0)
+		return EXIT_OK;
+	ret = raise_nofile(one);
+	if (ret == 0) {
+		*one_fd = true;
+		if (log->level >= KVMBOX_LOG_INFO)
+			fprintf(stderr, "kvmbox: %u VMs: one open file each (the open-file limit is "
+				"below %llu): no VM keeps its VM descriptor\n", nvms,
+				(unsigned long long)two);
+		return EXIT_OK;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	fprintf(stderr, "kvmbox: %u VMs need at least %llu open files (one each, two for "
+		"snapshots and late console coalescing), more than this process may open (the hard "
+		"limit, ulimit -Hn, is %llu; raising it: %s): raise it (ulimit -Hn, or LimitNOFILE= "
+		"for a service) or run fewer VMs\n", nvms, (unsigned long long)one,
+		(unsigned long long)rl.rlim_max, strerror(-ret));
+	return EXIT_HOST;
+}
+
 int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatile int *cancel)
 {
 	struct multi_run r = { .o = o, .in = in, .cancel = cancel,
@@ -420,12 +483,16 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	signal(SIGPIPE, SIG_IGN);
 	r.ctx = calloc(o->nvms, sizeof(*r.ctx));
 	r.outs = calloc(o->nvms, sizeof(*r.outs));
-	if (!r.ctx || !r.outs) {
+	r.vms = calloc(o->nvms, sizeof(*r.vms));
+	if (!r.ctx || !r.outs || !r.vms) {
 		free(r.ctx);
 		free(r.outs);
+		free(r.vms);
 		return EXIT_HOST;
 	}
-	status = create_sched(&r);
+	status = fd_room(o->nvms, &r.log, &r.one_fd);
+	if (status == EXIT_OK)
+		status = create_sched(&r);
 	if (status == EXIT_OK) {
 		cli_stop_kicks(r.vms, o->nvms);
 		status = cli_harden(o, r.vms, o->nvms, save_output, &r);
@@ -452,5 +519,6 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	}
 	free(r.ctx);
 	free(r.outs);
+	free(r.vms);
 	return status;
 }

@@ -49,6 +49,8 @@ const char cli_usage[] =
 	"                       SIZE in all (default 4G); past it they fail with EDQUOT\n"
 	"      --share-files-max N  the guest creates at most N files in the share (default\n"
 	"                       1024); past it an open that would create one fails with EDQUOT\n"
+	"      --count N        N copies of the VM, named NAME0 ... NAME{N-1}, scheduled\n"
+	"                       together (in --vm: count=N)\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -217,6 +219,23 @@ static const char *short_mode(int c)
 	return c == 'r' ? "real" : c == 'p' ? "paged32" : "long";
 }
 
+/* Keep a copy of one --vm argument (parsed once the defaults are known: build_vms). */
+static int add_spec(struct run_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char **spec;
+
+	if (o->nspec == RUN_MAX_VMS)
+		return cli_fail(err, errlen, "--vm: at most %u VMs", RUN_MAX_VMS);
+	spec = realloc(o->spec, (o->nspec + 1) * sizeof(*spec));
+	if (!spec)
+		return cli_fail(err, errlen, "out of memory");
+	o->spec = spec;
+	if (!(o->spec[o->nspec] = strdup(arg)))
+		return cli_fail(err, errlen, "out of memory");
+	o->nspec++;
+	return 0;
+}
+
 /* One option getopt_long returned as C (its value, if any, in optarg). */
 static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_t errlen)
 {
@@ -244,12 +263,7 @@ static int parse_option(struct run_opts *o, int c, char **argv, char *err, size_
 			o->help = true;
 			return 0;
 		}
-		if (o->nvms == RUN_MAX_VMS)
-			return cli_fail(err, errlen, "--vm: at most %d VMs", RUN_MAX_VMS);
-		if (!(o->spec[o->nvms] = strdup(optarg)))
-			return cli_fail(err, errlen, "out of memory");
-		o->nvms++;
-		return 0;
+		return add_spec(o, optarg, err, errlen);
 	case OPT_YIELD: o->yield_on_io = true; return 0;
 	case OPT_PORTS: o->show_ports = true; return 0;
 	case OPT_NO_SECCOMP: o->no_seccomp = true; return 0;
@@ -285,11 +299,10 @@ static int copy_defaults(struct vm_opts *v, const struct vm_opts *d, char *err, 
 	return 0;
 }
 
-/* --vm NAME=IMAGE[,KEY=VALUE|FLAG ...]: VM I, starting from the command line's defaults.
- * The VM's strings point into o->spec[i], which is cut up in place. */
-static int parse_vm(struct run_opts *o, unsigned i, char *err, size_t errlen)
+/* --vm NAME=IMAGE[,KEY=VALUE|FLAG ...]: spec I into V, starting from the command line's
+ * defaults. V's strings point into o->spec[i], which is cut up in place. */
+static int parse_vm(struct run_opts *o, unsigned i, struct vm_opts *v, char *err, size_t errlen)
 {
-	struct vm_opts *v = &o->vms[i];
 	char *spec = o->spec[i], *eq, *tok, *val, *rest, where[64], arg[256];
 
 	snprintf(arg, sizeof(arg), "%s", spec);
@@ -304,9 +317,6 @@ static int parse_vm(struct run_opts *o, unsigned i, char *err, size_t errlen)
 				"--vm '%s': a name is at most %zu characters, without spaces or quotes",
 				arg, sizeof(v->name) - 1);
 	snprintf(v->name, sizeof(v->name), "%s", spec);
-	for (unsigned k = 0; k < i; k++)
-		if (!strcmp(o->vms[k].name, v->name))
-			return cli_fail(err, errlen, "--vm: the name '%s' is used twice", v->name);
 	rest = eq + 1;
 	v->image = strsep(&rest, ",");
 	while ((tok = strsep(&rest, ","))) {
@@ -319,6 +329,71 @@ static int parse_vm(struct run_opts *o, unsigned i, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+/* Append V to the run's VMs: V->count copies of it, named NAME0 ... NAME{N-1}, when that is
+ * more than one. V's share directory is taken over by the first copy (released here on
+ * failure). */
+static int add_vm(struct run_opts *o, struct vm_opts *v, char *err, size_t errlen)
+{
+	unsigned n = v->count ? v->count : 1, k;
+	struct vm_opts *vms;
+	char base[VM_NAME_MAX], who[VM_NAME_MAX + 8];
+	int ret = 0;
+
+	snprintf(base, sizeof(base), "%s", v->name);
+	snprintf(who, sizeof(who), o->nspec ? "--vm %s" : "--count", base);
+	if (n > 1 && v->out)
+		ret = cli_fail(err, errlen, "%s: %s takes one VM's console; the %u copies of "
+			       "count=%u write to stdout, each line prefixed with the copy's name",
+			       who, o->nspec ? "out=FILE" : "--out", n, n);
+	else if (n > RUN_MAX_VMS - o->nvms)
+		ret = cli_fail(err, errlen, "%s: count=%u makes more than %u VMs in one run", who, n,
+			       RUN_MAX_VMS);
+	else if (n > 1 && strlen(base) + (size_t)snprintf(NULL, 0, "%u", n - 1) >= VM_NAME_MAX)
+		ret = cli_fail(err, errlen, "%s: with count=%u the names %s0 ... %s%u are longer than "
+			       "%d characters", who, n, base, base, n - 1, VM_NAME_MAX - 1);
+	else if (!(vms = realloc(o->vms, (o->nvms + n) * sizeof(*vms))))
+		ret = cli_fail(err, errlen, "out of memory");
+	if (ret < 0) {
+		vm_opts_free(v);
+		return ret;
+	}
+	o->vms = vms;
+	for (k = 0; k < n; k++) {
+		struct vm_opts *c = &o->vms[o->nvms];
+
+		*c = *v;
+		if (k && v->share && !(c->share = strdup(v->share)))
+			return cli_fail(err, errlen, "out of memory");
+		if (n > 1)
+			snprintf(c->name, sizeof(c->name), "%s%u", base, k);
+		o->nvms++;
+	}
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No two VMs of the run have one name (sorted: a run may have thousands). */
+static int check_names(const struct run_opts *o, char *err, size_t errlen)
+{
+	const char **names = malloc(o->nvms * sizeof(*names));
+	int ret = 0;
+
+	if (!names)
+		return cli_fail(err, errlen, "out of memory");
+	for (unsigned i = 0; i < o->nvms; i++)
+		names[i] = o->vms[i].name;
+	qsort(names, o->nvms, sizeof(*names), cmp_name);
+	for (unsigned i = 1; i < o->nvms && ret == 0; i++)
+		if (!strcmp(names[i - 1], names[i]))
+			ret = cli_fail(err, errlen, "--vm: the name '%s' is used twice", names[i]);
+	free(names);
+	return ret;
 }
 
 /* The single VM's name: its image's file name (or "hello"), made a valid VM name. */
@@ -342,7 +417,7 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 				who);
 	if (v->flat && !v->image)
 		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
-	if (o->several && !v->image)
+	if (o->nspec && !v->image)
 		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
 	if ((run_is_scheduled(o) || o->stats_json) && (v->gdb || v->gdb_wait))
 		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
@@ -369,24 +444,32 @@ static int check_args(const struct vm_opts *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* The VMs of the run: the --vm ones, or the single one of the command line. */
+/* The VMs of the run: the --vm ones, or the single one of the command line (several of
+ * them with --count). */
 static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
+	struct vm_opts v;
 	unsigned i;
 
-	o->several = o->nvms > 0;
-	if (o->several && optind < argc)
+	o->several = o->nspec > 0 || o->defaults.count > 1;
+	if (o->nspec && optind < argc)
 		return cli_fail(err, errlen, "unexpected argument '%s': with --vm, images go in "
 				"--vm NAME=IMAGE", argv[optind]);
-	if (o->several && o->defaults.out)
+	if (o->nspec && o->defaults.out)
 		return cli_fail(err, errlen, "--out: with --vm, give each VM its own out=FILE");
 	if (o->several && o->defaults.nargs)
 		return cli_fail(err, errlen, "--: guest arguments are for one VM (kvmbox run IMAGE -- "
-				"ARG...); --vm runs pass none");
-	for (i = 0; i < o->nvms; i++)
-		if (parse_vm(o, i, err, errlen) < 0)
+				"ARG...); runs of several VMs (--vm, --count) pass none");
+	for (i = 0; i < o->nspec; i++) {
+		memset(&v, 0, sizeof(v));
+		if (parse_vm(o, i, &v, err, errlen) < 0) {
+			vm_opts_free(&v);
 			return -1;
-	if (!o->several) {
+		}
+		if (add_vm(o, &v, err, errlen) < 0)
+			return -1;
+	}
+	if (!o->nspec) {
 		if (optind < argc)
 			o->defaults.image = argv[optind++];
 		if (o->defaults.image && !*o->defaults.image)
@@ -396,15 +479,18 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 			return cli_fail(err, errlen, "unexpected argument '%s' after IMAGE: the guest's "
 					"arguments go after `--` (kvmbox run %s -- %s ...); several VMs: --vm "
 					"NAME=IMAGE", argv[optind], o->defaults.image, argv[optind]);
-		if (copy_defaults(&o->vms[0], &o->defaults, err, errlen) < 0)
+		if (copy_defaults(&v, &o->defaults, err, errlen) < 0)
 			return -1;
-		single_name(&o->vms[0]);
-		if (o->vms[0].gdb_wait && !o->vms[0].gdb)
-			o->vms[0].gdb = CLI_GDB_DEFAULT;
-		o->nvms = 1;
-		if (check_args(&o->vms[0], err, errlen) < 0)
+		single_name(&v);
+		if (v.gdb_wait && !v.gdb)
+			v.gdb = CLI_GDB_DEFAULT;
+		if (add_vm(o, &v, err, errlen) < 0)
+			return -1;
+		if (!o->several && check_args(&o->vms[0], err, errlen) < 0)
 			return -1;
 	}
+	if (o->nvms > 1 && check_names(o, err, errlen) < 0)
+		return -1;
 	for (i = 0; i < o->nvms; i++) {
 		if (!o->vms[i].entry_set)
 			o->vms[i].entry = o->vms[i].load;
@@ -467,11 +553,16 @@ void run_opts_free(struct run_opts *o)
 {
 	unsigned i;
 
-	for (i = 0; i < RUN_MAX_VMS; i++) {
+	for (i = 0; i < o->nvms; i++)
 		vm_opts_free(&o->vms[i]);
+	free(o->vms);
+	o->vms = NULL;
+	o->nvms = 0;
+	for (i = 0; i < o->nspec; i++)
 		free(o->spec[i]);
-		o->spec[i] = NULL;
-	}
+	free(o->spec);
+	o->spec = NULL;
+	o->nspec = 0;
 	vm_opts_free(&o->defaults);
 }
 

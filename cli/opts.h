@@ -13,7 +13,9 @@
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sched.h"
 
-#define RUN_MAX_VMS 256
+/* VMs in one run: the scheduler numbers them with 16 bits (its picks); long before that the
+ * host's open-file limit decides (two descriptors a VM: cli/multi.c raises the limit). */
+#define RUN_MAX_VMS 65535u
 #define VM_NAME_MAX 32
 #define VM_WALKS_MAX 16 /* --walk addresses per VM */
 
@@ -43,13 +45,14 @@ struct vm_opts {
 	unsigned nwalk;
 	bool trace, explain;   /* --trace: KVM calls and exits; --explain: and why (implies trace) */
 	const char *trace_file; /* the VM's log (trace, -v) to this file; NULL: stderr */
+	unsigned count;        /* count=N: N copies, named NAME0 ... NAME{N-1} (N > 1); 0: one */
 	char **args;           /* the guest's arguments after `--` (argv[1..]), borrowed */
 	unsigned nargs;
 };
 
 /* A whole run: its VMs and the run-wide options. */
 struct run_opts {
-	struct vm_opts vms[RUN_MAX_VMS];
+	struct vm_opts *vms;   /* nvms of them, each count=N expanded (malloc'd) */
 	unsigned nvms;
 	bool several;          /* --vm form (even with one --vm) */
 	const char *sched_opt; /* the first scheduler-only option given (--sched ...), or NULL */
@@ -68,7 +71,8 @@ struct run_opts {
 	bool sandbox;          /* --sandbox: the profile for untrusted guests (docs/security.md) */
 	const char *user;      /* --user USER: drop to USER after setup (when started as root) */
 	struct vm_opts defaults; /* per-VM options given outside --vm */
-	char *spec[RUN_MAX_VMS]; /* owned copies of the --vm arguments */
+	char **spec;           /* owned copies of the --vm arguments, nspec of them */
+	unsigned nspec;
 };
 
 /* Parse ARGV (argv[0] is the program; an optional "run" follows it) into O, which the caller
@@ -94,7 +98,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(15, "trace-file", required_argument)                                                \
 	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)             \
 	X(18, "guard-null", no_argument)                                                      \
-	X(19, "share-bytes-max", required_argument) X(20, "share-files-max", required_argument)
+	X(19, "share-bytes-max", required_argument) X(20, "share-files-max", required_argument) \
+	X(21, "count", required_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"

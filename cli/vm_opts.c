@@ -93,7 +93,7 @@ static int set_mode(struct vm_opts *v, const char *val, const char *where, char 
 }
 
 /* The options whose value is a number: mem, load, entry, weight, timeout, file-size-max,
- * share-bytes-max, share-files-max. */
+ * share-bytes-max, share-files-max, count. */
 static int set_number(struct vm_opts *v, const char *key, const char *val, const char *where,
 		      char *err, size_t errlen)
 {
@@ -111,6 +111,7 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 				!strcmp(key, "share-bytes-max") ? "a size (e.g. 2M, 1G)" :
 				!strcmp(key, "weight") ? "a weight (1..1000000)" :
 				!strcmp(key, "share-files-max") ? "a number of files (1..1000000)" :
+				!strcmp(key, "count") ? "a count of VMs (1..65535)" :
 				"an address (decimal or 0x hex)");
 	if (!strcmp(key, "mem")) {
 		if (n < KVMBOX_MEM_MIN || n > KVMBOX_MEM_MAX || n % 4096)
@@ -121,6 +122,11 @@ static int set_number(struct vm_opts *v, const char *key, const char *val, const
 		if (n < 1 || n > 1000000)
 			return cli_fail(err, errlen, "%s: '%s' is not a weight (1..1000000)", where, val);
 		v->weight = (unsigned)n;
+	} else if (!strcmp(key, "count")) {
+		if (n < 1 || n > RUN_MAX_VMS)
+			return cli_fail(err, errlen, "%s: '%s' is not a count of VMs (1..%u)", where, val,
+					RUN_MAX_VMS);
+		v->count = (unsigned)n;
 	} else if (!strcmp(key, "file-size-max")) {
 		if (n < 1)
 			return cli_fail(err, errlen, "%s: '%s' is not a size of at least 1 byte", where, val);
@@ -195,8 +201,8 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 		if (set_flag(v, key) != 0)
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
 					"weight, out, timeout, walk, file-size-max, share-bytes-max, share-files-max, "
-					"strict, regs, stats, no-coalesce, trace, explain, trace-file, gdb, guard-null)",
-					where);
+					"count, strict, regs, stats, no-coalesce, trace, explain, trace-file, gdb, "
+					"guard-null)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)

@@ -5,7 +5,7 @@
  * the guest's status instead). */
 #include "kvmbox/guest.h"
 
-KVMBOX_NO_ARGS; /* the classic guest: one exit, the halt */
+KVMBOX_NO_ARGS; /* the classic guest: no hypercall for arguments, only its bytes and the halt */
 KVMBOX_NO_GUARD_NULL; /* the classic 42 at 0x400, in page 0 */
 
 #define HELLO_ADDR 0x400 /* below the image (which starts at 0x1000) */
@@ -14,6 +14,12 @@ KVMBOX_NO_GUARD_NULL; /* the classic 42 at 0x400, in page 0 */
 int main(void)
 {
 	console_puts("Hello, world!\n");
-	*(volatile uint32_t *)kvmbox_ptr(HELLO_ADDR) = HELLO_VALUE;
+	/* The classic store, one instruction (where guest instructions are emulated each one
+	 * counts: kvmbox_ptr would cost a register move more). gcc >= 12 takes a constant
+	 * address below 4 KiB for an offset from a null pointer and warns; it is not one. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+	*(volatile uint32_t *)HELLO_ADDR = HELLO_VALUE;
+#pragma GCC diagnostic pop
 	kvmbox_halt(HELLO_VALUE);
 }

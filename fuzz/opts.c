@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char prog[] = "kvmbox", *argv[ARGS_MAX + 1], err[512];
 	char *text = malloc(size + 1);
-	struct run_opts *o = malloc(sizeof(*o)); /* large: RUN_MAX_VMS VMs */
+	struct run_opts *o = malloc(sizeof(*o));
 	int argc;
 
 	if (!text || !o)

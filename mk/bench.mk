@@ -5,6 +5,8 @@
 #   $(BUILD)/bench/kvmbox_bench  kvmbox's figures through the library (bench/kvmbox_bench.c)
 # Targets: bench-build (the programs and the guests), bench (check the host, build, run
 # bench/run.sh, write $(BUILD)/bench/results.json). BENCH_QUICK=1 runs fewer repetitions.
+# bench-many: BENCH_MANY (default 100, 1,000 and 10,000) hello VMs in one process, floor,
+# library and command (bench/many.sh, $(BUILD)/bench/many.json; minutes for 10,000).
 
 BENCH_FLOOR := $(BUILD)/bench/floor
 BENCH_KVMBOX := $(BUILD)/bench/kvmbox_bench
@@ -29,7 +31,7 @@ $(BENCH_SCHED): bench/sched_bench.c $(LIB)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< $(LIB) -o $@ $(LDLIBS)
 
-.PHONY: bench bench-build bench-sched
+.PHONY: bench bench-build bench-sched bench-many
 bench-build: $(BENCH_FLOOR) $(BENCH_KVMBOX) $(BENCH_SCHED) $(BUILD)/kvmbox guests
 
 # Without usable KVM, stop before building the benchmarks: one line naming the cause, and
@@ -40,6 +42,13 @@ bench-sched: $(BUILD)/kvmbox
 	$(BENCH_HOST_CHECK)
 	$(Q)$(MAKE) --no-print-directory $(BENCH_SCHED) guests
 	$(Q)$(BENCH_SCHED) -j $(BUILD)/bench/sched.json
+
+BENCH_MANY ?= 100 1000 10000
+
+bench-many: $(BUILD)/kvmbox
+	$(BENCH_HOST_CHECK)
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)BUILD=$(BUILD) bench/run.sh --many $(BENCH_MANY)
 
 bench: $(BUILD)/kvmbox
 	$(BENCH_HOST_CHECK)

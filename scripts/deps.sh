@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [extra packages...]   (uses sudo when not root)
 set -euo pipefail
 packages=(build-essential libcmocka-dev clang libclang-rt-14-dev pkg-config libdw-dev libcapstone-dev libseccomp-dev
-	libbz2-dev gdb python3 "$@")
+	libbz2-dev liblzma-dev zlib1g-dev gdb python3 "$@")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

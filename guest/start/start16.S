@@ -13,13 +13,17 @@
 	.globl _start
 	.type _start, @function
 _start:
-	cld			/* the C ABI assumes DF = 0 */
-	xorl %ebp, %ebp		/* end of the frame chain for debuggers */
-	andl $-16, %esp		/* i386 psABI: 16-byte aligned before a call */
-	/* kvmbox_start_main (guest/lib/start.c) fetches the arguments, calls main(argc, argv)
-	 * and ends a run whose main returned non-zero with HC_exit; main's 0 comes back here. */
+	/* The host enters with every general register 0 (EBP ends the frame chain), EFLAGS 0x2
+	 * (DF clear) and ESP 0xFFF0 (docs/sdk.md): nothing to set up here.
+	 * kvmbox_start_main (guest/lib/start.c, or KVMBOX_NO_ARGS's) calls main with its
+	 * arguments and returns main's status. */
 	call kvmbox_start_main
+	testl %eax, %eax
+	jnz 2f
 1:	hlt			/* eax = 0: main returned 0 */
+	jmp 1b
+2:	pushl %eax		/* any other status ends the run with HC_exit(status) */
+	call HC_exit
 	jmp 1b
 	.size _start, . - _start
 

@@ -8,16 +8,26 @@
 
 	.code64
 	.section .text.start, "ax", @progbits
-	.globl _start
+	/* Weak: a KVMBOX_NO_ARGS guest brings its own, shorter _start (kvmbox/guest.h), which
+	 * names __kvmbox_start64 so that this file (its mode note) is linked all the same. */
+	.weak _start
 	.type _start, @function
+	.globl __kvmbox_start64
+__kvmbox_start64:
 _start:
-	cld			/* the C ABI assumes DF = 0 */
-	xorl %ebp, %ebp
-	andq $-16, %rsp		/* SysV x86-64 psABI 3.2.2: 16-byte aligned before a call */
-	/* kvmbox_start_main (guest/lib/start.c) fetches the arguments, calls main(argc, argv)
-	 * and ends a run whose main returned non-zero with HC_exit; main's 0 comes back here. */
+	/* The host enters with every general register 0 (so RBP ends the frame chain for
+	 * debuggers), RFLAGS 0x2 (DF clear, as the C ABI wants) and RSP 16-byte aligned
+	 * (docs/sdk.md): no instruction is spent making it so, since on a host that emulates
+	 * kernel-mode guest instructions each one costs (docs/performance.md).
+	 * kvmbox_start_main (guest/lib/start.c, or KVMBOX_NO_ARGS's) calls main with its
+	 * arguments and returns main's status. */
 	call kvmbox_start_main
+	testl %eax, %eax
+	jnz 2f
 1:	hlt			/* eax = 0: main returned 0 */
+	jmp 1b
+2:	movl %eax, %edi		/* any other status ends the run with HC_exit(status) */
+	call HC_exit
 	jmp 1b
 	.size _start, . - _start
 

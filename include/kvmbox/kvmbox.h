@@ -143,7 +143,24 @@ enum {
 	 * segment may lie in page 0. Real mode cannot have it: kvmbox_vm_create refuses it
 	 * there (the interrupt vector table is at 0). docs/crash-reports.md. */
 	KVMBOX_VM_GUARD_NULL = 1u << 7,
+	/* The guest's CPUID is everything this host's KVM supports (KVM_GET_SUPPORTED_CPUID),
+	 * instead of kvmbox's own small CPU model (docs/bringup.md); costs about 0.4 ms per VM
+	 * where the CPUID instruction traps (a nested host). */
+	KVMBOX_VM_HOST_CPUID = 1u << 8,
+	/* One open file per VM instead of two: the VM's own descriptor is closed once the VM is
+	 * made, and only its vCPU's stays (for thousands of VMs under a low open-file limit).
+	 * Such a VM takes no snapshot (kvmbox_vm_snapshot fails with ENOTSUP), and its console
+	 * is coalesced from the start: registering the zone later would need that descriptor. */
+	KVMBOX_VM_ONE_FD = 1u << 9,
 };
+
+/* Console exits on port 0xE9 served one by one before kvmbox asks KVM to queue the rest
+ * without an exit (coalesced PIO), unless kvmbox_vm_config.coalesce_after says otherwise.
+ * Registering the zone costs nothing at once, but the VM's last close (and any memory-slot
+ * change) then waits out a kernel grace period, ~16 ms, if it comes within that time; a guest
+ * that prints this much one byte at a time has already spent about as long in exits on a
+ * nested host (docs/performance.md). */
+#define KVMBOX_COALESCE_AFTER_DEFAULT 2048u
 
 /* Guest I/O on ports the embedder serves (kvmbox_vm_config.user_port_*), called once per
  * element of the access, in order. For an OUT, *VALUE holds the element (zero-extended);
@@ -195,6 +212,9 @@ struct kvmbox_vm_config {
 	 * NULs fails the create with -E2BIG. */
 	unsigned argc;
 	const char *const *argv;
+	/* Console exits on port 0xE9 before its output is coalesced (1: from the second byte
+	 * on); 0: KVMBOX_COALESCE_AFTER_DEFAULT. Ignored with KVMBOX_VM_NO_COALESCE. */
+	uint32_t coalesce_after;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,

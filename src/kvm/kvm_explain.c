@@ -30,12 +30,16 @@ static const struct {
 	{ "mmap kvm_run", "mapping the vCPU fd shares struct kvm_run with the kernel: after each "
 	  "KVM_RUN it holds why the guest stopped (exit_reason) and the exit's data, with no "
 	  "further system call" },
-	{ "KVM_GET_SUPPORTED_CPUID", "which CPUID leaves and bits this host's KVM can offer a guest" },
+	{ "KVM_GET_SUPPORTED_CPUID", "which CPUID leaves and bits this host's KVM can offer a guest "
+	  "(asked only when the embedder wants the host's whole CPUID: KVMBOX_VM_HOST_CPUID)" },
 	{ "KVM_SET_CPUID2", "a new vCPU has an empty CPUID table, and KVM takes the guest CPUID as "
-	  "the features the guest may turn on: CR4.PAE, CR4.PSE and long mode (CPUID 0x80000001 "
-	  "EDX.LM) need their bits, so the guest gets what the host supports" },
+	  "the features the guest may turn on: long mode (CPUID 0x80000001 EDX.LM) needs its bit; "
+	  "kvmbox gives its own small CPU model (the host's vendor, the x86-64 baseline, LM, NX), "
+	  "the same on every host" },
 	{ "KVM_REGISTER_COALESCED_MMIO", "writes to port 0xE9 (the console) are queued by KVM in "
-	  "the ring after kvm_run instead of one exit per byte; kvmbox drains it at every exit" },
+	  "the ring after kvm_run instead of one exit per byte; kvmbox drains it at every exit. "
+	  "Registered once the guest has printed enough byte by byte: the zone makes the VM's "
+	  "teardown wait out a kernel grace period" },
 	{ "KVM_GET_SREGS", "the vCPU's special registers as KVM resets them (real mode, CS:IP "
 	  "f000:fff0); kvmbox changes only what the mode needs" },
 	{ "mode tables", "the CPU reads the GDT, TSS and page tables from guest memory, so kvmbox "

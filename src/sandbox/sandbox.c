@@ -27,9 +27,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "kvmbox/sandbox.h"
-#include "hc/hc.h"
 #include "base/rtsig.h"
 #include "base/util.h"
+#include "hc/hc.h"
+#include "sandbox/prebuilt.h"
 #include "vm/vm.h"
 
 /* Sanitizer runtimes make calls of their own (LSan's leak check at exit stops the process
@@ -320,7 +321,8 @@ static const int plain_calls[] = {
 
 /* The KVM requests made after setup, each on its own kind of descriptor: the run loop, the
  * deadline's signal mask and --walk's translation on the vCPU; the dirty log of a reset on
- * a VM with a snapshot (src/vm/vm_run.c, src/vm/vm_deadline.c, src/vm/vm_walk.c, src/mem/mem.c). Creating VMs,
+ * a VM with a snapshot, and the console's coalesced zone (src/vm/vm_run.c,
+ * src/vm/vm_deadline.c, src/vm/vm_walk.c, src/mem/mem.c, src/vm/vm_console.c). Creating VMs,
  * vCPUs or memory slots, and the system ioctls on /dev/kvm, are not among them. */
 static const unsigned long vcpu_requests[] = { KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_TRANSLATE };
 /* A gdb session's, on its VM's vCPU (src/gdb/kvm_target.c, src/kvm/kvm.c). */
@@ -338,18 +340,54 @@ static int allow_requests(scmp_filter_ctx ctx, int fd, const unsigned long *req,
 	return ret;
 }
 
+/* Past this many VMs a run's KVM requests are allowed on any descriptor rather than on each
+ * VM's own: a rule per request and descriptor passes BPF's 4096 instructions near 300 VMs (a
+ * run of count=N copies has thousands), and every system call would walk them all. Each
+ * request is still allowed only when some VM of the run needs it. */
+#define PIN_FDS_MAX 64
+
+/* The requests of a run too large to pin them to each VM's descriptors (PIN_FDS_MAX). */
+static int allow_requests_anywhere(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
+{
+	bool snap = false, coalesce = false;
+	int ret = 0;
+
+	for (unsigned i = 0; i < cfg->nvms; i++) {
+		snap |= cfg->vms[i]->snap.taken;
+		coalesce |= cfg->vms[i]->coalesce_left != 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vcpu_requests) && ret == 0; i++)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, (scmp_datum_t)vcpu_requests[i]), NO_ARG);
+	if (ret == 0 && snap)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, KVM_GET_DIRTY_LOG), NO_ARG);
+	if (ret == 0 && coalesce)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, KVM_REGISTER_COALESCED_MMIO), NO_ARG);
+	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++) /* a gdb stub's VM: a few at most */
+		if (kvmbox_vm_gdb_address(cfg->vms[i])[0])
+			ret = allow_requests(ctx, cfg->vms[i]->vcpu_fd, gdb_vcpu_requests,
+					     ARRAY_SIZE(gdb_vcpu_requests));
+	return ret;
+}
+
 /* ioctl: each VM's requests on its own descriptors only, and TCGETS anywhere (isatty(): stdio
  * asks it when it first writes to a character device; it only reads a terminal's settings). */
 static int allow_ioctls(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
 {
 	int ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, TCGETS), NO_ARG);
 
+	if (cfg->nvms > PIN_FDS_MAX)
+		return ret ?: allow_requests_anywhere(ctx, cfg);
 	for (unsigned i = 0; i < cfg->nvms && ret == 0; i++) {
 		const struct kvmbox_vm *vm = cfg->vms[i];
 
 		ret = allow_requests(ctx, vm->vcpu_fd, vcpu_requests, ARRAY_SIZE(vcpu_requests));
 		if (ret == 0 && vm->snap.taken)
 			ret = allow_requests(ctx, vm->vm_fd, (const unsigned long[]){ KVM_GET_DIRTY_LOG }, 1);
+		/* The console's coalesced zone, registered during a run once the guest has
+		 * printed enough byte by byte (src/vm/vm_console.c), when that is still to come. */
+		if (ret == 0 && vm->coalesce_left)
+			ret = allow_requests(ctx, vm->vm_fd,
+					     (const unsigned long[]){ KVM_REGISTER_COALESCED_MMIO }, 1);
 		if (ret == 0 && kvmbox_vm_gdb_address(vm)[0])
 			ret = allow_requests(ctx, vm->vcpu_fd, gdb_vcpu_requests,
 					     ARRAY_SIZE(gdb_vcpu_requests));
@@ -483,6 +521,10 @@ static int build_filter(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 		gdb |= kvmbox_vm_gdb_address(cfg->vms[i])[0] != 0;
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	/* The system calls as a binary tree, not a list: the kernel's action cache, worked out
+	 * when the filter is loaded, then walks log(n) instructions for each of the ~450
+	 * system call numbers instead of n (docs/performance.md). */
+	ret = ret ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #ifdef SANITIZER_BUILD
 	ret = ret ?: allow_all(ctx, sanitizer_calls, ARRAY_SIZE(sanitizer_calls));
 #endif
@@ -496,22 +538,53 @@ static int build_filter(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 	return ret;
 }
 
-/* The filter, loaded: a call outside it traps to on_sigsys. */
-static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
+int sandbox_export_bpf(const struct kvmbox_sandbox_config *cfg, int fd)
 {
-	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int ret;
 
 	if (!ctx)
-		return set_error(err, ENOMEM, "seccomp_init failed");
+		return -ENOMEM;
+	ret = build_filter(ctx, cfg);
+	if (ret == 0)
+		ret = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	return ret;
+}
+
+/* The prebuilt program with CFG's descriptors (prebuilt.h), loaded as libseccomp would (for
+ * all threads: TSYNC). */
+static int load_prebuilt(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
+{
+	struct sock_filter insns[kvmbox_seccomp_prebuilt_len];
+	struct sock_fprog prog = { .len = (unsigned short)sandbox_prebuilt_fill(cfg, insns),
+				   .filter = insns };
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+
+	if (r < 0)
+		return set_error(err, errno, "seccomp filter: %s", strerror(errno));
+	if (r > 0) /* TSYNC: the thread that could not take the filter */
+		return set_error(err, EAGAIN, "seccomp filter: thread %ld cannot take it", r);
+	return 0;
+}
+
+/* The filter, loaded: a call outside it traps to on_sigsys. The prebuilt program when it fits
+ * the run, else built now by libseccomp. */
+static int load_filter(const struct kvmbox_sandbox_config *cfg, struct kvmbox_error *err)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	scmp_filter_ctx ctx;
+	int ret;
+
 	trap_hook = cfg->on_trap;
 	trap_hook_ctx = cfg->trap_ctx;
-	if (sigaction(SIGSYS, &sa, NULL) < 0) {
-		ret = -errno;
-		seccomp_release(ctx);
-		return set_error(err, -ret, "sigaction(SIGSYS): %s", strerror(-ret));
-	}
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return set_error(err, errno, "sigaction(SIGSYS): %s", strerror(errno));
+	if (sandbox_prebuilt_fits(cfg))
+		return load_prebuilt(cfg, err);
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return set_error(err, ENOMEM, "seccomp_init failed");
 	ret = build_filter(ctx, cfg);
 	if (ret == 0)
 		ret = seccomp_load(ctx);

@@ -37,6 +37,12 @@ struct kvmbox_sched {
 	struct sched_vm *vms;
 	unsigned nvms, cap_vms;
 	unsigned rr_next;
+	/* Kept as the VMs change state, so that a step need not look at every VM (a run may
+	 * have thousands): VMs not DONE, RUNNABLE ones, whether the hub woke one since the
+	 * last look, and the earliest timeout of a live VM (UINT64_MAX: none). */
+	unsigned nlive, nrunnable;
+	bool any_woken;
+	uint64_t next_deadline;
 	bool ran, deadlock;
 	uint64_t start_ns, end_ns; /* the run's start and end */
 	uint64_t stop_at_ns;       /* start + duration, 0 = none */

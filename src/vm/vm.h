@@ -25,8 +25,11 @@ struct kvmbox_vm {
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;
-	struct kvm_coalesced_mmio_ring *ring; /* console bytes KVM queued without an exit */
+	struct kvm_coalesced_mmio_ring *ring; /* console bytes KVM queued without an exit;
+					       * NULL until the zone is registered */
 	uint32_t ring_max;                    /* entries in the ring (KVM_COALESCED_MMIO_MAX) */
+	uint32_t coalesce_left;               /* console exits before the zone is registered;
+					       * 0: registered, or never (console.c) */
 
 	struct gmem mem;
 	struct kvmbox_layout layout;

@@ -15,30 +15,57 @@
 _Static_assert(VM_CONSOLE_BUF <= PIPE_BUF, "one console flush is one non-blocking pipe write");
 
 /* Console output on port 0xE9 without an exit per byte: KVM queues the bytes in the
- * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). */
+ * coalesced ring and the run loop drains it on every exit (KVM API doc, 4.116). The zone is
+ * registered only after the guest's first coalesce_after console exits (console_port):
+ * registering it makes the VM's last close wait out a kernel grace period (~16 ms, wall
+ * time) when it comes soon after, which would cost a short-lived VM ten times its whole run,
+ * while a guest that prints byte by byte for long gains far more (docs/performance.md). */
+static void console_coalesce(struct kvmbox_vm *vm);
+
 int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
 	long page = sysconf(_SC_PAGESIZE);
-	int ret;
 
-	if (vm->flags & KVMBOX_VM_NO_COALESCE)
+	(void)err;
+	if (vm->flags & KVMBOX_VM_NO_COALESCE) {
+		vm->coalesce_left = 0;
 		return 0;
+	}
 	if (kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_PIO) <= 0 ||
 	    kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_MMIO) <= 0 ||
 	    (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page > vm->run_size) {
 		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
 			"no coalesced PIO on this host: one exit per console byte");
+		vm->coalesce_left = 0;
 		return 0;
 	}
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, err);
-	if (ret < 0)
-		return ret;
-	vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)vm->run +
-						      KVM_COALESCED_MMIO_PAGE_OFFSET * page);
 	vm->ring_max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
 				  sizeof(struct kvm_coalesced_mmio));
+	if (vm->flags & KVMBOX_VM_ONE_FD) {
+		/* The VM fd is about to be closed: now or never. The wait the zone costs comes
+		 * only if the VM is destroyed within a grace period of this. */
+		vm->coalesce_left = 0;
+		console_coalesce(vm);
+	}
 	return 0;
+}
+
+/* Register the console's zone: from the next KVM_RUN on, KVM queues 0xE9 bytes in the ring.
+ * Bytes that came by exit are already in the console buffer, and the ring is drained before
+ * every exit is served, so the output keeps guest program order across the switch. A
+ * failure leaves one exit per byte (logged, not an error: the output is the same). */
+static void console_coalesce(struct kvmbox_vm *vm)
+{
+	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
+	struct kvmbox_error err;
+
+	if (kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, &err) < 0) {
+		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name, "%s: one exit per console byte", err.msg);
+		return;
+	}
+	vm->ring = (struct kvm_coalesced_mmio_ring *)((char *)vm->run +
+						      KVM_COALESCED_MMIO_PAGE_OFFSET *
+						      sysconf(_SC_PAGESIZE));
 }
 
 /* How long one wait for the console fd lasts before the run's cancel flag is looked at again
@@ -168,6 +195,8 @@ int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io)
 	/* The low byte of each element, as the 0xE9 convention has it. */
 	for (uint32_t i = 0; i < io->count; i++)
 		vm_console_write(vm, (const char *)io->data + (size_t)i * io->size, 1);
+	if (vm->coalesce_left && --vm->coalesce_left == 0)
+		console_coalesce(vm);
 	return 0;
 }
 

@@ -9,10 +9,11 @@ struct kvmbox_vm;
 struct kvmbox_error;
 struct port_io;
 
-/* Ask KVM to queue port 0xE9 output in the coalesced ring instead of exiting per byte,
- * when the host can (KVM_CAP_COALESCED_PIO) and KVMBOX_VM_NO_COALESCE is not set. Needs
- * vm->kvm_fd, vm_fd and the mapped kvm_run. Returns 0 (also when falling back to one exit
- * per byte) or -errno with ERR set. */
+/* Prepare to have KVM queue port 0xE9 output in the coalesced ring instead of exiting per
+ * byte, when the host can (KVM_CAP_COALESCED_PIO) and KVMBOX_VM_NO_COALESCE is not set: the
+ * zone itself is registered by console_port after vm->coalesce_left console exits. Needs
+ * vm->kvm_fd and the mapped kvm_run. Returns 0 (also when falling back to one exit per
+ * byte); ERR is for failures to come. */
 int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 /* Move the bytes KVM queued in the coalesced ring since the last exit into the console.
@@ -21,7 +22,8 @@ int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err);
 void console_drain_ring(struct kvmbox_vm *vm);
 
 /* The port handler of KVMBOX_PORT_CONSOLE (CTX unused): the low byte of each OUT element
- * goes to the console. An IN is not served (-EOPNOTSUPP). */
+ * goes to the console; the console exit that brings vm->coalesce_left to 0 registers the
+ * coalesced zone. An IN is not served (-EOPNOTSUPP). */
 int console_port(struct kvmbox_vm *vm, void *ctx, const struct port_io *io);
 
 /* Queue LEN console bytes (flushed at newline when the sink is a terminal, when the buffer

@@ -26,9 +26,9 @@ _Static_assert(KVMBOX_MEM_MAX <= TSS_ADDR, "guest memory must end below the TSS 
 #define CPUID_ENTRIES_FIRST 128
 #define CPUID_ENTRIES_MAX 1024
 
-/* Give the guest what the host supports, so long mode (CPUID LM) is allowed. KVM answers
- * E2BIG when the buffer is too small: grow it (KVM API doc, KVM_GET_SUPPORTED_CPUID). */
-static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
+/* Everything the host's KVM supports (KVMBOX_VM_HOST_CPUID). KVM answers E2BIG when the
+ * buffer is too small: grow it (KVM API doc, KVM_GET_SUPPORTED_CPUID). */
+static int set_host_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	uint32_t nent;
 	int ret = -E2BIG;
@@ -45,6 +45,27 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		free(cpuid);
 	}
 	return ret;
+}
+
+/* The guest's CPUID: kvmbox's CPU model (src/x86/cpuid.c says why), or the host's. KVM needs
+ * one before the first KVM_RUN of a long-mode guest: a new vCPU's table is empty, and
+ * EFER.LME needs the LM bit. The 16- and 32-bit modes need none (CR4.PSE and CR4.PAE are not
+ * tied to CPUID bits in KVM), and KVM_SET_CPUID2 costs ~80 us on a nested host, as much as
+ * the rest of the vCPU's setup: there the guest keeps KVM's empty table (CPUID answers 0). */
+static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	union {
+		struct kvm_cpuid2 c;
+		uint8_t bytes[sizeof(struct kvm_cpuid2) +
+			      X86_CPUID_MODEL_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
+	} model = { .c.nent = 0 };
+
+	if (vm->flags & KVMBOX_VM_HOST_CPUID)
+		return set_host_cpuid(vm, err);
+	if (vm->mode != KVMBOX_MODE_LONG)
+		return 0;
+	model.c.nent = (uint32_t)x86_cpuid_model(model.c.entries, X86_CPUID_MODEL_ENTRIES);
+	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &model.c, err);
 }
 
 /* Initial CPU state: KVM's reset values, changed by the mode table, handed to KVM through
@@ -123,6 +144,7 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	snprintf(vm->name, sizeof(vm->name), "%s", cfg->name ? cfg->name : "vm");
 	vm->mode = cfg->mode;
 	vm->flags = cfg->flags;
+	vm->coalesce_left = cfg->coalesce_after ? cfg->coalesce_after : KVMBOX_COALESCE_AFTER_DEFAULT;
 	vm->log = cfg->log;
 	vm->console = cfg->console;
 	vm->console_ctx = cfg->console_ctx;
@@ -214,10 +236,15 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		kvmbox_vm_destroy(vm);
 		return ret;
 	}
-	/* Only what KVM_RUN needs stays open: the VM and vCPU fds. */
+	/* Only what KVM_RUN needs stays open: the VM and vCPU fds (or the vCPU's alone: it
+	 * holds a reference to the VM, which lives until its last fd is closed). */
 	trace_step(vm->log, vm->name, "close /dev/kvm", "close(fd %d) (the system fd)", vm->kvm_fd);
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
+	if (vm->flags & KVMBOX_VM_ONE_FD) {
+		close(vm->vm_fd);
+		vm->vm_fd = -1;
+	}
 	*vmp = vm;
 	return 0;
 }

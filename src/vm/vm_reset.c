@@ -20,6 +20,10 @@ int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		return set_error(err, EBUSY, "kvmbox_vm_snapshot: the VM already has a snapshot");
 	if (!vm->loaded)
 		return set_error(err, ENOEXEC, "kvmbox_vm_snapshot: load an image first");
+	/* Dirty logging is a VM ioctl (KVM_GET_DIRTY_LOG). */
+	if (vm->vm_fd < 0)
+		return set_error(err, ENOTSUP, "kvmbox_vm_snapshot: the VM was made with "
+				 "KVMBOX_VM_ONE_FD and keeps no VM descriptor");
 	/* Before the first run the registers in kvm_run are exactly the ones kvmbox chose; after
 	 * one, KVM holds state (FPU, MSRs, a pending I/O) that a snapshot here would not see. */
 	if (vm->stats.runs || vm->stopped)

@@ -17,6 +17,12 @@
 int x86_mode_setup(enum kvmbox_mode mode, const struct gmem *mem, const struct kvmbox_layout *layout,
 		   gva_t entry, struct kvm_sregs *sregs, struct kvm_regs *regs);
 
+/* kvmbox's CPU model for KVM_SET_CPUID2 (src/x86/cpuid.c): the host's vendor and
+ * family/model/stepping, the AMD64 baseline features, long mode, NX and SYSCALL. Fills E
+ * (MAX entries, at least X86_CPUID_MODEL_ENTRIES) and returns the count, or 0 when MAX is
+ * too small. Runs two CPUID instructions. */
+#define X86_CPUID_MODEL_ENTRIES 4
+size_t x86_cpuid_model(struct kvm_cpuid_entry2 *e, size_t max);
 /* The NULL guard (docs/crash-reports.md) in the paged modes: unmap page 0 (linear 0-0xfff)
  * in the identity map x86_mode_setup built for MODE, so that an access through a NULL
  * pointer is a not-present #PF. Returns 0, -EINVAL (the tables are not where LAYOUT says), or

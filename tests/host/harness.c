@@ -69,6 +69,7 @@ void guest_prepare(struct guest_run *r, const struct guest_spec *spec)
 		.name = spec->path, .mem_size = spec->mem, .flags = spec->flags,
 		.console = capture, .console_ctx = r, .share_dir = spec->share,
 		.share_readonly = spec->share_ro, .max_open_files = spec->max_open_files,
+		.coalesce_after = spec->coalesce_after,
 	};
 	struct kvmbox_image img;
 	uint8_t *data = NULL;

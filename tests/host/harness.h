@@ -42,6 +42,7 @@ struct guest_spec {
 	const char *share;
 	int share_ro;
 	unsigned max_open_files;    /* 0: the library's default */
+	uint32_t coalesce_after;    /* kvmbox_vm_config.coalesce_after (0: the default) */
 };
 
 /* The whole of PATH in a malloc'ed buffer (size in *SIZE), or NULL when it cannot be read. */

@@ -382,8 +382,8 @@ static void test_gdb_detach(void **state)
 	fd = rsp_connect(k.port);
 	rsp_send(fd, "?");
 	rsp_expect(fd, "T05");
-	rsp_send(fd, "m1000,4"); /* the start code's first bytes: cld (fc) ... */
-	rsp_expect(fd, "fc");
+	rsp_send(fd, "m1000,4"); /* the start code's first bytes: call kvmbox_start_main (e8) */
+	rsp_expect(fd, "e8");
 	rsp_send(fd, "mffffffff00000000,4"); /* non-canonical: an error reply, never a crash */
 	rsp_expect(fd, "E");
 	rsp_send(fd, "D");

@@ -331,9 +331,50 @@ static void test_guest_status_mapping(void **state)
 	assert_true(exit_status_is_verdict(EXIT_GUEST_FAULT) && exit_status_is_verdict(EXIT_HOST));
 }
 
+/* count=N expands a --vm into N copies named NAME0 ... NAME{N-1}, each with the VM's other
+ * options (a share directory of its own); --count does the same for the single VM and is
+ * the default count of every --vm. */
+static void test_count_expands(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--vm", "a=x.elf,count=3,mem=4M,share=/srv:ro", "--vm", "b=y.elf"), 0);
+	assert_int_equal(o->nvms, 4);
+	assert_true(o->several);
+	for (unsigned i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "a%u", i);
+		assert_string_equal(o->vms[i].name, name);
+		assert_string_equal(o->vms[i].image, "x.elf");
+		assert_int_equal(o->vms[i].mem, 4 << 20);
+		assert_string_equal(o->vms[i].share, "/srv");
+		assert_true(o->vms[i].share_ro);
+		assert_true(i == 0 || o->vms[i].share != o->vms[0].share);
+	}
+	assert_string_equal(o->vms[3].name, "b");
+	assert_int_equal(PARSE("--count", "2", "-m", "real"), 0);
+	assert_int_equal(o->nvms, 2);
+	assert_true(o->several && run_is_scheduled(o));
+	assert_string_equal(o->vms[0].name, "hello0");
+	assert_string_equal(o->vms[1].name, "hello1");
+	assert_null(o->vms[1].image);
+	assert_int_equal(PARSE("--count", "2", "--vm", "a=x.elf", "--vm", "b=y.elf,count=1"), 0);
+	assert_int_equal(o->nvms, 3);
+	assert_string_equal(o->vms[1].name, "a1");
+	assert_string_equal(o->vms[2].name, "b");
+	assert_int_equal(PARSE("--count", "1"), 0);
+	assert_int_equal(o->nvms, 1);
+	assert_false(o->several);
+	assert_int_equal(PARSE("--vm", "a=x.elf,count=2", "--vm", "a1=y.elf"), -1);
+	assert_non_null(strstr(err, "'a1' is used twice"));
+	assert_int_equal(PARSE("--vm", "a=x.elf,count"), -1);
+	assert_non_null(strstr(err, "count: needs a value"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_count_expands),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_modes_and_short_flags),
 		cmocka_unit_test(test_gdb_options),

@@ -37,8 +37,41 @@ _Static_assert(KVMBOX_ASM_NOTE_GUARD_NULL == KVMBOX_NOTE_GUARD_NULL, "note.h out
 /* Write `KVMBOX_NO_ARGS;` at file scope in a guest that takes no arguments and whose exit
  * counts are part of its contract (the classic hello and CS695 guests, benchmarks): the
  * start code then skips its KVMBOX_HC_ARGS call (one exit less) and main gets argc = 0,
- * argv = { NULL }. */
-#define KVMBOX_NO_ARGS const char kvmbox_no_args = 1
+ * argv = { NULL }. The choice is made at link time, not by a test at run time, because where
+ * kernel-mode guest instructions are emulated each one costs (docs/performance.md): in long
+ * mode the macro brings its own _start (overriding the SDK's weak one), two instructions to
+ * main: argc is the host's zeroed RDI (docs/sdk.md, the entry state); in the 32-bit modes,
+ * whose C convention passes arguments on the stack, it defines the kvmbox_start_main the
+ * SDK's _start calls (overriding the SDK's weak one) as a jump to kvmbox_start_main_noargs. */
+#if defined(__x86_64__)
+#define KVMBOX_NO_ARGS_ENTRY                                                                \
+	".section .text.start, \"ax\", @progbits\n"                                          \
+	".globl _start\n"                                                                    \
+	".type _start, @function\n"                                                          \
+	"_start:\n"                                                                          \
+	"	.reloc ., R_X86_64_NONE, __kvmbox_start64\n"                                 \
+	"	movl $kvmbox_no_argv, %esi\n"                                                \
+	"	call main\n"                                                                 \
+	"	testl %eax, %eax\n"                                                          \
+	"	jnz 2f\n"                                                                    \
+	"1:	hlt\n"                                                                       \
+	"	jmp 1b\n"                                                                    \
+	"2:	movl %eax, %edi\n"                                                           \
+	"	call HC_exit\n"                                                              \
+	"	jmp 1b\n"                                                                    \
+	".size _start, . - _start\n"
+#else
+#define KVMBOX_NO_ARGS_ENTRY                                                                \
+	".section .text.kvmbox_start_main, \"ax\", @progbits\n"                              \
+	".globl kvmbox_start_main\n"                                                         \
+	".type kvmbox_start_main, @function\n"                                               \
+	"kvmbox_start_main:\n"                                                               \
+	"	jmp kvmbox_start_main_noargs\n"                                              \
+	".size kvmbox_start_main, . - kvmbox_start_main\n"
+#endif
+#define KVMBOX_NO_ARGS                                                                      \
+	__asm__(".pushsection .text\n" KVMBOX_NO_ARGS_ENTRY ".popsection");                    \
+	extern const char kvmbox_no_args
 
 /* An SDK image asks kvmbox for the NULL guard: page 0 (addresses 0-0xfff) is unmapped, so a
  * NULL pointer dereference faults and is reported with its source line (protected mode: page
