@@ -9,7 +9,7 @@
  *                              rep outsb) of 4095 bytes
  *   kvmbox_bench phases R      create / load / first run / destroy of the hello guest
  *   kvmbox_bench crd R         create-load-run-destroy of the hello guest
- *   kvmbox_bench reset R       snapshot once, warm up, then reset-and-run the hello guest R
+ *   kvmbox_bench reset R       set a reset point once, warm up, then reset-and-run the hello guest R
  *                              times
  *   kvmbox_bench rss           RSS per idle VM (created, hello loaded) with 1, 100, 1000 VMs
  *   kvmbox_bench many N [one-fd]  N hello VMs in one process and thread: all created, each
@@ -110,8 +110,8 @@ static struct kvmbox_vm *op_vm(const struct image_buf *b, const struct op *o, ui
 	struct kvmbox_error err;
 
 	set_params(vm, o->op, count);
-	if (kvmbox_vm_snapshot(vm, &err) < 0)
-		BENCH_DIE("snapshot: %s", err.msg);
+	if (kvmbox_vm_set_reset_point(vm, &err) < 0)
+		BENCH_DIE("reset point: %s", err.msg);
 	return vm;
 }
 
@@ -319,8 +319,8 @@ static int cmd_reset(int reps)
 
 	load_image(&b, "hello-long.elf");
 	vm = vm_new(&b, 0);
-	if (kvmbox_vm_snapshot(vm, &err) < 0)
-		BENCH_DIE("snapshot: %s", err.msg);
+	if (kvmbox_vm_set_reset_point(vm, &err) < 0)
+		BENCH_DIE("reset point: %s", err.msg);
 	run_halt(vm);
 	/* Warm up until the console is coalesced (after KVMBOX_COALESCE_AFTER_DEFAULT console
 	 * exits, fourteen a run): what a VM run again and again settles to. */

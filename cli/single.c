@@ -63,7 +63,7 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 }
 
 /* Run the loaded VM REPEAT times; from the second run on, kvmbox_vm_reset first puts it back
- * in its loaded state (the snapshot cli_single_run took before the sandbox). Stops at the
+ * in its loaded state (the reset point cli_single_run took before the sandbox). Stops at the
  * first run that does not end well and returns its status. */
 static int run_repeated(struct kvmbox_vm *vm, const struct vm_opts *v, uint64_t repeat,
 			volatile int *cancel)
@@ -207,9 +207,9 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
-	/* --repeat's snapshot before the sandbox, which allows no change to a memory slot. */
-	if (status == EXIT_OK && o->repeat > 1 && kvmbox_vm_snapshot(vm, &err) < 0) {
-		fprintf(stderr, "kvmbox: snapshot: %s\n", err.msg);
+	/* --repeat's reset point before the sandbox, which allows no change to a memory slot. */
+	if (status == EXIT_OK && o->repeat > 1 && kvmbox_vm_set_reset_point(vm, &err) < 0) {
+		fprintf(stderr, "kvmbox: reset point: %s\n", err.msg);
 		status = EXIT_HOST;
 	}
 	if (status == EXIT_OK) {

@@ -149,7 +149,7 @@ enum {
 	KVMBOX_VM_HOST_CPUID = 1u << 8,
 	/* One open file per VM instead of two: the VM's own descriptor is closed once the VM is
 	 * made, and only its vCPU's stays (for thousands of VMs under a low open-file limit).
-	 * Such a VM takes no snapshot (kvmbox_vm_snapshot fails with ENOTSUP), and its console
+	 * Such a VM takes no reset point (kvmbox_vm_set_reset_point fails with ENOTSUP), and its console
 	 * is coalesced from the start: registering the zone later would need that descriptor. */
 	KVMBOX_VM_ONE_FD = 1u << 9,
 };
@@ -424,18 +424,18 @@ enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm);
 const char *kvmbox_vm_name(const struct kvmbox_vm *vm);
 uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
-/* ---- Fast reset ---------------------------------------------------------------------- */
+/* ---- Fast reset: a reset point in memory (not a snapshot file: kvmbox_vm_save) ------------- */
 
 /* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
  * general and special registers. Call once, after kvmbox_vm_load and before the first
  * kvmbox_vm_run and kvmbox_sandbox_enter (whose filter allows no change to a memory slot,
- * and allows the reset's dirty-log reads on a VM only if it has its snapshot). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
+ * and allows the reset's dirty-log reads on a VM only if it has its reset point). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
  * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
  * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
-int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
+int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
-/* Put the VM back in its snapshot state, whatever its runs did, so the next kvmbox_vm_run
- * starts as the first one did: restores the pages written since the snapshot or the last
+/* Put the VM back in its reset point's state, whatever its runs did, so the next kvmbox_vm_run
+ * starts as the first one did: restores the pages written since the reset point or the last
  * reset (those in KVM's dirty log and those the host wrote through hypercalls or
  * kvmbox_vm_write), the general and special registers and the vCPU events (through
  * kvm_run sync_regs, no ioctl), zeroes the statistics and clears the stopped state. The
@@ -443,7 +443,7 @@ int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
  * (kvmbox's own guests do not change them). Guest files left open are closed, as a fresh VM
  * has none; what runs wrote into the share stays (it is host state). Costs one
  * KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the last run ended
- * inside an I/O exit. Returns 0, -ENOENT (no snapshot) or the errno of a failing KVM call
+ * inside an I/O exit. Returns 0, -ENOENT (no reset point) or the errno of a failing KVM call
  * (the VM is then stopped), with ERR saying why. */
 int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err);
 

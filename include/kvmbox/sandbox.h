@@ -49,8 +49,8 @@ int kvmbox_sandbox_landlock_abi(void);
  *
  * Call from the process's only thread (Landlock binds the calling thread and those it starts
  * later; -EBUSY otherwise) after every VM is created and loaded, every output file is open
- * and every snapshot (kvmbox_vm_snapshot) is taken, before the first kvmbox_vm_run or
- * kvmbox_sched_run; create no VM, snapshot or memory slot afterwards (the calls are not
+ * and every reset point (kvmbox_vm_set_reset_point) is taken, before the first kvmbox_vm_run or
+ * kvmbox_sched_run; create no VM, reset point or memory slot afterwards (the calls are not
  * allowed). Any other system call made later (by any thread) writes one line, "kvmbox:
  * seccomp: forbidden system call N ...", on fd 2, calls CFG->on_trap, and ends the process
  * by SIGSYS (128+31 = 159 in a shell). Returns 0, or -errno with ERR set: -EOPNOTSUPP when a

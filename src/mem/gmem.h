@@ -16,8 +16,8 @@ struct gmem {
 	 * NULL guard of protected mode: the guest's accesses there are MMIO exits, and the
 	 * guest-virtual accessors refuse it too). The host mapping always covers all of it. */
 	gpa_t slot_base;
-	/* With a snapshot (mem_snapshot), else NULL: */
-	uint8_t *snap;         /* guest memory as it was; pages that were zero are never touched */
+	/* With a reset point (mem_point_take), else NULL: */
+	uint8_t *point;        /* guest memory as it was; pages that were zero are never touched */
 	uint64_t *kvm_dirty;   /* KVM_GET_DIRTY_LOG's bitmap, a bit per 4 KiB page */
 	uint64_t *host_dirty;  /* pages the host wrote since, same layout */
 	size_t words;          /* 64-bit words in each bitmap */

@@ -1,6 +1,6 @@
 /* Guest memory (mem.h): the mapping and its KVM slot, the checked guest-physical and
  * guest-virtual accessors (the latter through the software page walker in src/x86), and the
- * snapshot copy and dirty bitmaps behind kvmbox_vm_reset. */
+ * reset point's copy and dirty bitmaps behind kvmbox_vm_reset. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "x86/x86.h"
 
 /* (Re)declare guest memory from slot_base on as KVM memory slot 0 with FLAGS (0, or
- * KVM_MEM_LOG_DIRTY_PAGES for a snapshot). */
+ * KVM_MEM_LOG_DIRTY_PAGES for a reset point). */
 static int set_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *err)
 {
 	struct kvm_userspace_memory_region region = {
@@ -32,8 +32,8 @@ int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	struct kvm_userspace_memory_region gone = { .slot = 0 };
 	int ret;
 
-	if (vm->mem.snap)
-		return set_error(err, EBUSY, "the NULL guard must come before the snapshot");
+	if (vm->mem.point)
+		return set_error(err, EBUSY, "the NULL guard must come before the reset point");
 	/* A slot's start and size cannot change in place: delete it (memory_size 0) and make
 	 * it again (KVM API doc, 4.35 KVM_SET_USER_MEMORY_REGION). */
 	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone, err);
@@ -61,27 +61,27 @@ int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err)
 	return set_slot(vm, 0, err);
 }
 
-static void snapshot_free(struct gmem *m)
+static void point_free(struct gmem *m)
 {
-	if (m->snap && m->snap != MAP_FAILED)
-		munmap(m->snap, m->size);
+	if (m->point && m->point != MAP_FAILED)
+		munmap(m->point, m->size);
 	free(m->kvm_dirty);
 	free(m->host_dirty);
-	m->snap = NULL;
+	m->point = NULL;
 	m->kvm_dirty = m->host_dirty = NULL;
 	m->words = 0;
 }
 
 void mem_unmap(struct gmem *m)
 {
-	snapshot_free(m);
+	point_free(m);
 	if (m->host != MAP_FAILED)
 		munmap(m->host, m->size);
 	m->host = MAP_FAILED;
 }
 
 /* Record that the host wrote guest-physical [gpa, gpa+len). KVM's dirty log sees only the
- * guest's own writes, so every host write after a snapshot passes here for mem_restore. */
+ * guest's own writes, so every host write after a reset point passes here for mem_point_restore. */
 static void mark_dirty(struct gmem *m, gpa_t gpa, uint64_t len)
 {
 	uint64_t p;
@@ -288,7 +288,7 @@ void *guest_hva(const struct kvmbox_vm *vm, gva_t gva)
 	return page_ptr(vm, gva, 1, 0);
 }
 
-/* ---- Snapshot and restore ---------------------------------------------------------------- */
+/* ---- Reset point and reset ------------------------------------------------------------------- */
 
 static bool page_is_zero(const uint8_t *p)
 {
@@ -300,7 +300,7 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-int mem_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
+int mem_point_take(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	struct gmem *m = &vm->mem;
 	uint64_t pages = m->size >> PAGE_SHIFT, p;
@@ -310,10 +310,10 @@ int mem_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	m->kvm_dirty = calloc(m->words, sizeof(uint64_t));
 	m->host_dirty = calloc(m->words, sizeof(uint64_t));
 	/* Anonymous and NORESERVE like guest memory: the copy costs only its non-zero pages. */
-	m->snap = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+	m->point = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!m->kvm_dirty || !m->host_dirty || m->snap == MAP_FAILED) {
-		ret = set_error(err, ENOMEM, "out of memory for a snapshot of %llu bytes",
+	if (!m->kvm_dirty || !m->host_dirty || m->point == MAP_FAILED) {
+		ret = set_error(err, ENOMEM, "out of memory for a reset point of %llu bytes",
 				(unsigned long long)m->size);
 		goto release;
 	}
@@ -321,7 +321,7 @@ int mem_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		const uint8_t *src = m->host + (p << PAGE_SHIFT);
 
 		if (!page_is_zero(src))
-			memcpy(m->snap + (p << PAGE_SHIFT), src, PAGE_SIZE);
+			memcpy(m->point + (p << PAGE_SHIFT), src, PAGE_SIZE);
 	}
 	/* From here on KVM records every page the guest writes (KVM API doc, 4.35
 	 * KVM_SET_USER_MEMORY_REGION: changing only the flags of a slot is allowed). */
@@ -331,11 +331,11 @@ int mem_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return 0;
 
 release:
-	snapshot_free(m);
+	point_free(m);
 	return ret;
 }
 
-int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
+int mem_point_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	struct gmem *m = &vm->mem;
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = m->kvm_dirty };
@@ -357,7 +357,7 @@ int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		while (bits) {
 			uint64_t off = (w * 64 + (uint64_t)__builtin_ctzll(bits)) << PAGE_SHIFT;
 
-			memcpy(m->host + off, m->snap + off, PAGE_SIZE);
+			memcpy(m->host + off, m->point + off, PAGE_SIZE);
 			bits &= bits - 1;
 		}
 	}

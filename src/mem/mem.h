@@ -1,7 +1,7 @@
 /* Guest memory, one module: the mapping and its KVM memory slot, dirty tracking for fast
  * reset, and every checked guest-physical and guest-virtual accessor. Nothing outside
  * src/mem/mem.c turns a guest address into a host pointer except through gmem_ptr, and nothing
- * writes guest memory after a snapshot except through the writers here (they keep the
+ * writes guest memory after a reset point except through the writers here (they keep the
  * dirty bitmap that kvmbox_vm_reset restores from). */
 #ifndef KVMBOX_MEM_H
 #define KVMBOX_MEM_H
@@ -23,10 +23,10 @@ int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err);
 
 /* Leave page 0 out of memory slot 0 (the NULL guard without paging): guest accesses to
  * guest-physical 0-0xfff become KVM_EXIT_MMIO, and guest_read & co. refuse them. Before
- * mem_snapshot. Returns 0 or -errno with ERR set. */
+ * mem_point_take. Returns 0 or -errno with ERR set. */
 int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
-/* Unmap guest memory and free the snapshot, if any. Safe on an unmapped VM. */
+/* Unmap guest memory and free the reset point's copy, if any. Safe on an unmapped VM. */
 void mem_unmap(struct gmem *m);
 
 /* ---- Guest-physical access ---------------------------------------------------------- */
@@ -67,13 +67,13 @@ void *guest_hva(const struct kvmbox_vm *vm, gva_t gva);
 /* ---- Dirty tracking for fast reset (vm_reset.c) --------------------------------------- */
 
 /* Keep a copy of guest memory's non-zero pages and turn on KVM's dirty log for slot 0.
- * From then on every page the guest or the host writes is restored by mem_restore.
- * Returns 0 or -errno with ERR set (then no snapshot is kept). */
-int mem_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err);
+ * From then on every page the guest or the host writes is restored by mem_point_restore.
+ * Returns 0 or -errno with ERR set (then no reset point is kept). */
+int mem_point_take(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
-/* Copy back every page written since the snapshot or the last restore: KVM's dirty log
+/* Copy back every page written since the reset point or the last restore: KVM's dirty log
  * (fetched and cleared with KVM_GET_DIRTY_LOG) and the host's own writes. Returns 0 or
  * -errno with ERR set. */
-int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err);
+int mem_point_restore(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 #endif

@@ -14,8 +14,8 @@ bool sandbox_prebuilt_fits(const struct kvmbox_sandbox_config *cfg)
 		return false;
 	vm = cfg->vms[0];
 	/* The generator's VM: a VM descriptor below the vCPU's (libseccomp orders the rules by
-	 * their values), a zone still to come, no snapshot, share or gdb stub. */
-	return vm->vm_fd >= 0 && vm->vcpu_fd > vm->vm_fd && vm->coalesce_left && !vm->snap.taken &&
+	 * their values), a zone still to come, no reset point, share or gdb stub. */
+	return vm->vm_fd >= 0 && vm->vcpu_fd > vm->vm_fd && vm->coalesce_left && !vm->point.taken &&
 	       hc_files_share(vm, &dir_fd, &ro) < 0 && !kvmbox_vm_gdb_address(vm)[0];
 }
 

@@ -1,6 +1,6 @@
 /* The seccomp filter prebuilt when kvmbox is built (src/sandbox/prebuilt_gen.c): the program
  * libseccomp makes from the sandbox's rules for the common run, one VM with no share, no gdb
- * stub and no snapshot, whose console may still switch to the coalesced ring. Only its two
+ * stub and no reset point, whose console may still switch to the coalesced ring. Only its two
  * descriptors differ from run to run; they are written into it at load, so that a start need
  * not build the filter with libseccomp again (~0.1 ms of a hello run: docs/performance.md).
  * Internal to the sandbox, its generator and tests/unit/test_prebuilt.c. */

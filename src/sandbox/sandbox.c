@@ -321,7 +321,7 @@ static const int plain_calls[] = {
 
 /* The KVM requests made after setup, each on its own kind of descriptor: the run loop, the
  * deadline's signal mask and --walk's translation on the vCPU; the dirty log of a reset on
- * a VM with a snapshot, and the console's coalesced zone (src/vm/vm_run.c,
+ * a VM with a reset point, and the console's coalesced zone (src/vm/vm_run.c,
  * src/vm/vm_deadline.c, src/vm/vm_walk.c, src/mem/mem.c, src/vm/vm_console.c). Creating VMs,
  * vCPUs or memory slots, and the system ioctls on /dev/kvm, are not among them. */
 static const unsigned long vcpu_requests[] = { KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_TRANSLATE };
@@ -353,7 +353,7 @@ static int allow_requests_anywhere(scmp_filter_ctx ctx, const struct kvmbox_sand
 	int ret = 0;
 
 	for (unsigned i = 0; i < cfg->nvms; i++) {
-		snap |= cfg->vms[i]->snap.taken;
+		snap |= cfg->vms[i]->point.taken;
 		coalesce |= cfg->vms[i]->coalesce_left != 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(vcpu_requests) && ret == 0; i++)
@@ -381,7 +381,7 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 		const struct kvmbox_vm *vm = cfg->vms[i];
 
 		ret = allow_requests(ctx, vm->vcpu_fd, vcpu_requests, ARRAY_SIZE(vcpu_requests));
-		if (ret == 0 && vm->snap.taken)
+		if (ret == 0 && vm->point.taken)
 			ret = allow_requests(ctx, vm->vm_fd, (const unsigned long[]){ KVM_GET_DIRTY_LOG }, 1);
 		/* The console's coalesced zone, registered during a run once the guest has
 		 * printed enough byte by byte (src/vm/vm_console.c), when that is still to come. */

@@ -69,10 +69,10 @@ struct kvmbox_vm {
 	unsigned nhooked;
 
 	struct {
-		bool taken;            /* kvmbox_vm_snapshot succeeded (memory: vm->mem.snap) */
+		bool taken;            /* kvmbox_vm_set_reset_point succeeded (memory: vm->mem.point) */
 		struct kvm_regs regs;  /* the registers it saw */
 		struct kvm_sregs sregs;
-	} snap;
+	} point;
 
 	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
 	kvmbox_port_fn user_port;

@@ -1,4 +1,4 @@
-/* Fast reset: a snapshot of the loaded VM, and a reset that restores only what changed since
+/* Fast reset: a reset point of the loaded VM, and a reset that restores only what changed since
  * (the memory module's dirty pages) and hands the registers back to KVM through kvm_run
  * sync_regs, then resets every feature, so a VM can run the same guest again without being
  * rebuilt. */
@@ -10,30 +10,30 @@
 #include "mem/mem.h"
 #include "vm/vm.h"
 
-int kvmbox_vm_snapshot(struct kvmbox_vm *vm, struct kvmbox_error *err)
+int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	int ret;
 
 	if (!vm)
-		return set_error(err, EINVAL, "kvmbox_vm_snapshot: NULL VM");
-	if (vm->snap.taken)
-		return set_error(err, EBUSY, "kvmbox_vm_snapshot: the VM already has a snapshot");
+		return set_error(err, EINVAL, "kvmbox_vm_set_reset_point: NULL VM");
+	if (vm->point.taken)
+		return set_error(err, EBUSY, "kvmbox_vm_set_reset_point: the VM already has a reset point");
 	if (!vm->loaded)
-		return set_error(err, ENOEXEC, "kvmbox_vm_snapshot: load an image first");
+		return set_error(err, ENOEXEC, "kvmbox_vm_set_reset_point: load an image first");
 	/* Dirty logging is a VM ioctl (KVM_GET_DIRTY_LOG). */
 	if (vm->vm_fd < 0)
-		return set_error(err, ENOTSUP, "kvmbox_vm_snapshot: the VM was made with "
+		return set_error(err, ENOTSUP, "kvmbox_vm_set_reset_point: the VM was made with "
 				 "KVMBOX_VM_ONE_FD and keeps no VM descriptor");
 	/* Before the first run the registers in kvm_run are exactly the ones kvmbox chose; after
-	 * one, KVM holds state (FPU, MSRs, a pending I/O) that a snapshot here would not see. */
+	 * one, KVM holds state (FPU, MSRs, a pending I/O) that a reset point here would not see. */
 	if (vm->stats.runs || vm->stopped)
-		return set_error(err, EBUSY, "kvmbox_vm_snapshot: take it before the first run");
-	ret = mem_snapshot(vm, err);
+		return set_error(err, EBUSY, "kvmbox_vm_set_reset_point: take it before the first run");
+	ret = mem_point_take(vm, err);
 	if (ret < 0)
 		return ret;
-	vm->snap.regs = vm->run->s.regs.regs;
-	vm->snap.sregs = vm->run->s.regs.sregs;
-	vm->snap.taken = true;
+	vm->point.regs = vm->run->s.regs.regs;
+	vm->point.sregs = vm->run->s.regs.sregs;
+	vm->point.taken = true;
 	return 0;
 }
 
@@ -59,13 +59,13 @@ static void restore_registers(struct kvmbox_vm *vm)
 {
 	struct kvm_run *run = vm->run;
 
-	run->s.regs.regs = vm->snap.regs;
+	run->s.regs.regs = vm->point.regs;
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	/* The special registers only when they differ from the snapshot's (kvm_run holds them
+	/* The special registers only when they differ from the reset point's (kvm_run holds them
 	 * as of the last exit): setting them resets KVM's MMU context, and rebuilding its page
 	 * tables costs more than the rest of a reset. */
-	if (memcmp(&run->s.regs.sregs, &vm->snap.sregs, sizeof(vm->snap.sregs))) {
-		run->s.regs.sregs = vm->snap.sregs;
+	if (memcmp(&run->s.regs.sregs, &vm->point.sregs, sizeof(vm->point.sregs))) {
+		run->s.regs.sregs = vm->point.sregs;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 	}
 	/* Events zeroed (no pending exception, interrupt or NMI, no interrupt shadow, as on a
@@ -82,11 +82,11 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	int ret;
 
-	if (!vm || !vm->snap.taken)
-		return set_error(err, ENOENT, "kvmbox_vm_reset: the VM has no snapshot");
+	if (!vm || !vm->point.taken)
+		return set_error(err, ENOENT, "kvmbox_vm_reset: the VM has no reset point");
 	ret = complete_pending_io(vm, err);
 	if (ret == 0)
-		ret = mem_restore(vm, err);
+		ret = mem_point_restore(vm, err);
 	if (ret < 0) {
 		vm->stopped = true;
 		return ret;

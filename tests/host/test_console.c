@@ -100,7 +100,7 @@ static void test_switch_survives_reset(void **state)
 
 	skip_unless_host_runs(MODE(state));
 	guest_prepare(&r, &s);
-	assert_int_equal(kvmbox_vm_snapshot(r.vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(r.vm, &err), 0);
 	guest_start(&r, &s);
 	assert_string_equal(r.out, "Hello, world!\n");
 	assert_int_equal(r.st->io_out, 5);

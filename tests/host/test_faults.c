@@ -244,7 +244,7 @@ static void test_forged_report(void **state)
 }
 
 /* A fault, a reset, the same fault again: the report and the rewound registers do not leak
- * into the reset VM, and the handlers (built before the snapshot) come back with it. */
+ * into the reset VM, and the handlers (built before the reset point) come back with it. */
 static void test_fault_after_reset(void **state)
 {
 	struct guest_run r;
@@ -255,7 +255,7 @@ static void test_fault_after_reset(void **state)
 	skip_unless_host_runs(MODE(state));
 	s = (struct guest_spec){ .path = guest_image("test-exc_ud", MODE(state)) };
 	guest_prepare(&r, &s);
-	assert_int_equal(kvmbox_vm_snapshot(r.vm, &r.err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(r.vm, &r.err), 0);
 	guest_start(&r, &s);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_FAULT);
 	snprintf(first, sizeof(first), "%s", r.res.msg);

@@ -204,7 +204,7 @@ static void test_confined_single(void **state)
 			"chatter\n");
 }
 
-/* --repeat takes its snapshot inside the sandbox; its resets are test_cli's --repeat test. */
+/* --repeat takes its reset point before the sandbox; its resets are test_cli's --repeat test. */
 static void test_confined_repeat(void **state)
 {
 	(void)state;

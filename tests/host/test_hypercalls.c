@@ -546,7 +546,7 @@ static void test_files_closed_at_reset(void **state)
 	fds = open_fd_count();
 	guest_prepare(&r, &g);
 	loaded = open_fd_count();
-	assert_int_equal(kvmbox_vm_snapshot(r.vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(r.vm, &err), 0);
 	for (int i = 0; i < 3; i++) {
 		if (i) {
 			assert_int_equal(kvmbox_vm_reset(r.vm, NULL), 0);

@@ -170,7 +170,7 @@ static void test_fd_limit_too_low(void **state)
 }
 
 /* KVMBOX_VM_ONE_FD: the VM runs as any other, its console coalesced from the first byte
- * (the zone cannot be registered later), and it refuses a snapshot. */
+ * (the zone cannot be registered later), and it refuses a reset point. */
 static void test_one_fd_vm(void **state)
 {
 	struct guest_spec s = { .path = guest_image("hello", MODE(state)), .flags = KVMBOX_VM_ONE_FD };
@@ -179,7 +179,7 @@ static void test_one_fd_vm(void **state)
 
 	skip_unless_host_runs(MODE(state));
 	guest_prepare(&r, &s);
-	assert_int_equal(kvmbox_vm_snapshot(r.vm, &err), -ENOTSUP);
+	assert_int_equal(kvmbox_vm_set_reset_point(r.vm, &err), -ENOTSUP);
 	assert_non_null(strstr(err.msg, "KVMBOX_VM_ONE_FD"));
 	guest_start(&r, &s);
 	assert_int_equal(r.res.stop, KVMBOX_STOP_HALT);

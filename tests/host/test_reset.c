@@ -1,4 +1,4 @@
-/* Fast reset (kvmbox_vm_snapshot / kvmbox_vm_reset): every run after a reset must be the run a
+/* Fast reset (kvmbox_vm_set_reset_point / kvmbox_vm_reset): every run after a reset must be the run a
  * fresh VM makes: the same console output, stop, registers and guest memory, also for a
  * guest that dirties much memory and uses hypercalls that write guest memory. */
 #include <errno.h>
@@ -128,7 +128,7 @@ static void check_resets(const char *path, enum kvmbox_mode mode, const struct b
 	assert_true(fresh->res.stop == KVMBOX_STOP_HALT || fresh->res.stop == KVMBOX_STOP_EXIT);
 
 	vm = vm_new(&im, mode, &again->out, params);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), 0);
 	for (int i = 0; i < RESETS; i++) {
 		if (i)
 			assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);
@@ -192,7 +192,7 @@ static void test_hc_basic(void **state)
 	assert_int_equal(fresh->res.status, 7);
 
 	vm = vm_new(&im, KVMBOX_MODE_LONG, &again->out, NULL);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), 0);
 	for (int i = 0; i < RESETS; i++) {
 		uint8_t *now;
 
@@ -231,7 +231,7 @@ static void test_host_writes_undone(void **state)
 	(void)state;
 	image_read(&im, guest_image("hello", KVMBOX_MODE_LONG));
 	vm = vm_new(&im, KVMBOX_MODE_LONG, &out, NULL);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), 0);
 	pristine = mem_copy(vm);
 	size = kvmbox_vm_mem_size(vm);
 	assert_int_equal(kvmbox_vm_write(vm, 0x7ff80, junk, sizeof(junk)), 0);
@@ -256,19 +256,19 @@ static void test_refusals(void **state)
 	(void)state;
 	assert_int_equal(kvmbox_vm_reset(NULL, NULL), -ENOENT);
 	assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), 0);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), -ENOEXEC);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), -ENOEXEC);
 	assert_int_equal(kvmbox_vm_reset(vm, NULL), -ENOENT);
 	kvmbox_vm_destroy(vm);
 
 	image_read(&im, guest_image("hello", KVMBOX_MODE_LONG));
 	vm = vm_new(&im, KVMBOX_MODE_LONG, &out, NULL);
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), -EBUSY); /* after a run */
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), -EBUSY); /* after a run */
 	kvmbox_vm_destroy(vm);
 
 	vm = vm_new(&im, KVMBOX_MODE_LONG, &out, NULL);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), 0);
-	assert_int_equal(kvmbox_vm_snapshot(vm, &err), -EBUSY); /* twice */
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), 0);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), -EBUSY); /* twice */
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
 	assert_int_equal(kvmbox_vm_run(vm, NULL, &res), -ESRCH); /* stopped until reset */
 	assert_int_equal(kvmbox_vm_reset(vm, NULL), 0);

@@ -819,10 +819,10 @@ static void test_allowlist_gdb(void **state)
 }
 
 /* The argument checks, with the arguments a subverted kvmbox would use: ioctl only with a
- * VM's requests on its own descriptors (no new memory slot, no dirty log without a snapshot,
+ * VM's requests on its own descriptors (no new memory slot, no dirty log without a reset point,
  * no vCPU request on the VM), memory never executable or shared, madvise not at all without
  * gdb, signals and timers only the deadline's, no futex without threads, no other process's
- * clock. With --repeat (a snapshot) the dirty log is allowed, on the VM only. */
+ * clock. With --repeat (a reset point) the dirty log is allowed, on the VM only. */
 static void test_argument_checks(void **state)
 {
 	struct kvm_userspace_memory_region region = { .slot = 1, .guest_phys_addr = 1ull << 32,

@@ -55,7 +55,7 @@ static void test_prebuilt_is_current(void **state)
 	}
 }
 
-/* Any other run builds its filter: several VMs, a snapshot, no zone to come, descriptors in
+/* Any other run builds its filter: several VMs, a reset point, no zone to come, descriptors in
  * the other order, a VM without its VM descriptor (KVMBOX_VM_ONE_FD). */
 static void test_prebuilt_other_runs(void **state)
 {
@@ -66,9 +66,9 @@ static void test_prebuilt_other_runs(void **state)
 	assert_false(sandbox_prebuilt_fits(&cfg));
 	cfg.nvms = 1;
 	assert_true(sandbox_prebuilt_fits(&cfg));
-	vms[0]->snap.taken = true;
+	vms[0]->point.taken = true;
 	assert_false(sandbox_prebuilt_fits(&cfg));
-	vms[0]->snap.taken = false;
+	vms[0]->point.taken = false;
 	vms[0]->coalesce_left = 0;
 	assert_false(sandbox_prebuilt_fits(&cfg));
 	vms[0]->coalesce_left = 1;
