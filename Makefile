@@ -17,7 +17,7 @@ endif
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARNINGS) -Iinclude -Isrc -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
-LDLIBS := -lrt -ldw -lelf -lcapstone -lseccomp -pthread
+LDLIBS := -lrt -ldw -lelf -lz -lcapstone -lseccomp -pthread
 # The command is linked statically, as a static PIE (its own addresses stay randomized): the
 # dynamic loader mapped, relocated and bound libc and the other libraries at every start, a
 # seventh of a hello run on a nested host (docs/performance.md). Its name-service lookups
@@ -60,6 +60,7 @@ LIB_SRCS := \
 	src/hc/hc_chan.c \
 	src/hc/hc_console.c \
 	src/hc/hc_files.c \
+	src/hc/hc_snap.c \
 	src/hc/hc_stats.c \
 	src/hc/hc_table.c \
 	src/image/image.c \
@@ -72,6 +73,10 @@ LIB_SRCS := \
 	src/sandbox/sandbox.c \
 	src/sched/sched.c \
 	src/sched/sched_report.c \
+	src/snap/snap_cpu.c \
+	src/snap/snap_file.c \
+	src/snap/snap_restore.c \
+	src/snap/snap_save.c \
 	src/vm/vm_console.c \
 	src/vm/vm_create.c \
 	src/vm/vm_deadline.c \

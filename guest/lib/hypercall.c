@@ -179,6 +179,19 @@ long HC_chanRecv(uint32_t chan, void *buf, size_t len)
 	return kvmbox_chan_recv(chan, buf, len, 0);
 }
 
+int HC_snapshot(const char *path)
+{
+	return kvmbox_hypercall(KVMBOX_HC_SNAPSHOT, (uintptr_t)(path ? path : ""));
+}
+
+uint64_t HC_generation(void)
+{
+	struct kvmbox_hc_generation arg = { .generation = 0 };
+
+	kvmbox_hypercall(KVMBOX_HC_GENERATION, (uintptr_t)&arg);
+	return arg.generation;
+}
+
 void kvmbox_assert_fail(const char *file, uint32_t line, const char *expr)
 {
 	struct kvmbox_hc_assert arg = {

@@ -9,7 +9,7 @@
 /* ABI version a guest can query with KVMBOX_HC_ABI_VERSION: major in bits 31..16, minor in 15..0.
  * A new call bumps the minor; a changed meaning or layout bumps the major. */
 #define KVMBOX_ABI_MAJOR 1
-#define KVMBOX_ABI_MINOR 1 /* 1: KVMBOX_HC_ARGS */
+#define KVMBOX_ABI_MINOR 2 /* 1: KVMBOX_HC_ARGS; 2: KVMBOX_HC_SNAPSHOT, KVMBOX_HC_GENERATION */
 #define KVMBOX_ABI_VERSION ((KVMBOX_ABI_MAJOR << 16) | KVMBOX_ABI_MINOR)
 
 /* Debug console: one byte per `outb` (the kvm-hello-world convention). */
@@ -48,6 +48,9 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_CHAN_SEND = 16,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes sent */
 	KVMBOX_HC_CHAN_RECV = 17,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes received */
 	KVMBOX_HC_ARGS = 18,        /* arg: gva of struct kvmbox_hc_args; ret: argc (ABI 1.1) */
+	KVMBOX_HC_SNAPSHOT = 19,    /* arg: gva of a path in the share ("": the host's file);
+				     * ret: 0 here, 1 in the VM restored from it (ABI 1.2) */
+	KVMBOX_HC_GENERATION = 20,  /* arg: gva of struct kvmbox_hc_generation; ret: 0 (ABI 1.2) */
 };
 
 /* Errors returned in eax (negated): Linux x86 errno values, fixed here so guests need no libc. */
@@ -64,6 +67,7 @@ enum kvmbox_hc_nr {
 #define KVMBOX_EISDIR 21
 #define KVMBOX_EINVAL 22
 #define KVMBOX_EMFILE 24
+#define KVMBOX_ETXTBSY 26 /* a write to the file the VM's memory is mapped from */
 #define KVMBOX_EFBIG 27  /* a write past the share's file-size cap */
 #define KVMBOX_ENOSPC 28
 #define KVMBOX_ESPIPE 29
@@ -193,6 +197,14 @@ struct kvmbox_hc_args {
 	uint32_t argc; /* out: the number of strings written */
 };
 _Static_assert(sizeof(struct kvmbox_hc_args) == 16, "ABI layout");
+
+/* KVMBOX_HC_GENERATION: a number that changes whenever the VM is made from a snapshot: 0 for a
+ * VM started from its image, and for every restore and every fork a new random non-zero one,
+ * which a guest can reseed its randomness with or name itself by (docs/snapshot.md). */
+struct kvmbox_hc_generation {
+	uint64_t generation; /* out */
+};
+_Static_assert(sizeof(struct kvmbox_hc_generation) == 8, "ABI layout");
 
 /* ELF note that tells the loader which CPU mode an image wants (guest/start/ emits it).
  * Owner "kvmbox", type KVMBOX_NOTE_MODE, descriptor: one uint32_t, a KVMBOX_NOTE_MODE_* value.

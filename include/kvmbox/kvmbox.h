@@ -215,6 +215,11 @@ struct kvmbox_vm_config {
 	/* Console exits on port 0xE9 before its output is coalesced (1: from the second byte
 	 * on); 0: KVMBOX_COALESCE_AFTER_DEFAULT. Ignored with KVMBOX_VM_NO_COALESCE. */
 	uint32_t coalesce_after;
+	/* Where the guest's KVMBOX_HC_SNAPSHOT with an empty path saves the VM (docs/snapshot.md):
+	 * a regular file open for writing, rewritten from its start at each request, which the
+	 * caller keeps open and must not restore a running VM from; 0: none (the call then
+	 * answers -ENOENT). A path names a new file in the share instead. */
+	int save_fd;
 };
 
 /* Create a VM: open /dev/kvm, check API version 12 and every capability used, create the VM,

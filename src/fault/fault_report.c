@@ -15,6 +15,7 @@
 #include "vm/vm.h"
 #include "fault/fault.h"
 #include "fault/symbol_cache.h"
+#include "fault/symbolize.h"
 
 extern const struct vm_feature exc_feature;
 
@@ -377,6 +378,26 @@ static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_imag
 	}
 }
 
+/* A fork runs the parent's image: its symbols too. */
+static void exc_fork(struct kvmbox_vm *vm, void *state, const struct kvmbox_vm *parent,
+		     const void *parent_state)
+{
+	const struct exc_state *ps = parent_state;
+	struct exc_state *st = state;
+	const void *bytes;
+	size_t n;
+
+	(void)vm;
+	(void)parent;
+	if (!st || !ps || !ps->image)
+		return;
+	bytes = debuginfo_image(ps->image->di, &n);
+	image_copy_put(st->image);
+	st->image = image_copy_get(bytes, n);
+	st->nseg = ps->nseg;
+	memcpy(st->seg, ps->seg, sizeof(st->seg));
+}
+
 static void exc_reset(struct kvmbox_vm *vm, void *state)
 {
 	struct exc_state *st = state;
@@ -403,4 +424,5 @@ const struct vm_feature exc_feature = {
 	.load = exc_load,
 	.reset = exc_reset,
 	.release = exc_release,
+	.fork = exc_fork,
 };

@@ -65,4 +65,10 @@ static inline size_t hc_fmt_u64(char *buf, uint64_t v)
  * (*DIR_FD, O_PATH) and whether it is *READONLY. Returns 0, or -1 when the VM has no share. */
 int hc_files_share(const struct kvmbox_vm *vm, int *dir_fd, bool *readonly);
 
+/* Create PATH in VM's share for a snapshot of SIZE bytes: a new regular file only (O_EXCL: a
+ * snapshot may back running VMs, mapped copy-on-write, which a write over it would change),
+ * within the share's caps (the file size, the bytes and files it may add), which it charges.
+ * Returns 0 with *FDP open for writing, or the guest's -KVMBOX_E* (-EPERM without a share). */
+int hc_files_create_sized(struct kvmbox_vm *vm, const char *path, uint64_t size, int *fdp);
+
 #endif

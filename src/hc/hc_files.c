@@ -3,6 +3,7 @@
  * docs/abi.md ("Files") is the contract; this comment says how it is kept. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include "mem/mem.h"
+#include "snap/snap_buf.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "vm/vm.h"
@@ -33,9 +35,11 @@ _Static_assert(KVMBOX_O_WRONLY == O_WRONLY && KVMBOX_O_RDWR == O_RDWR && KVMBOX_
 _Static_assert(KVMBOX_SEEK_SET == SEEK_SET && KVMBOX_SEEK_CUR == SEEK_CUR && KVMBOX_SEEK_END == SEEK_END,
 	       "the ABI's whence values are the host's");
 _Static_assert(KVMBOX_EXDEV == EXDEV && KVMBOX_ELOOP == ELOOP && KVMBOX_EMFILE == EMFILE &&
-		       KVMBOX_EFBIG == EFBIG &&
+		       KVMBOX_EFBIG == EFBIG && KVMBOX_ETXTBSY == ETXTBSY &&
 		       KVMBOX_EROFS == EROFS && KVMBOX_EBADF == EBADF && KVMBOX_ENOENT == ENOENT,
 	       "host errno values pass through to the guest unchanged");
+
+extern const struct vm_feature hc_files_feature;
 
 /* A VM's open guest files. Guest descriptor N is fds[N]; -1 marks a free slot. */
 struct hc_files {
@@ -50,6 +54,7 @@ struct hc_files {
 	unsigned files_created, files_max;
 	unsigned max;   /* slots in fds[] */
 	uint8_t *chunk; /* CHUNK bytes of bounce buffer between guest memory and read/write */
+	char **paths;   /* the path each open descriptor was opened with (a snapshot reopens it) */
 	int fds[];
 };
 
@@ -71,7 +76,10 @@ static int files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, 
 	if (!f)
 		return set_error(err, ENOMEM, "out of memory");
 	f->chunk = malloc(CHUNK);
-	if (!f->chunk) {
+	f->paths = calloc(max, sizeof(*f->paths));
+	if (!f->chunk || !f->paths) {
+		free(f->chunk);
+		free(f->paths);
 		free(f);
 		return set_error(err, ENOMEM, "out of memory");
 	}
@@ -86,6 +94,7 @@ static int files_init(struct kvmbox_vm *vm, const struct kvmbox_vm_config *cfg, 
 		if (f->proc_fd >= 0)
 			close(f->proc_fd);
 		free(f->chunk);
+		free(f->paths);
 		free(f);
 		return set_error(err, e, "share directory %s: %s", what, strerror(e));
 	}
@@ -114,6 +123,8 @@ static void files_reset(struct kvmbox_vm *vm, void *state)
 		if (f->fds[i] >= 0)
 			close(f->fds[i]);
 		f->fds[i] = -1;
+		free(f->paths[i]);
+		f->paths[i] = NULL;
 	}
 }
 
@@ -127,6 +138,7 @@ static void files_release(struct kvmbox_vm *vm, void *state)
 	close(f->dir_fd);
 	close(f->proc_fd);
 	free(f->chunk);
+	free(f->paths);
 	free(f);
 }
 
@@ -199,6 +211,11 @@ static int open_regular(struct kvmbox_vm *vm, struct hc_files *f, const char *pa
 		fd = -errno;
 	if (fd == 0 && !S_ISREG(st.st_mode))
 		fd = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+	/* The file the VM's memory is mapped from (a snapshot restored in place): a write
+	 * would change guest memory behind KVM's back, a truncation would take it away, as
+	 * for a running program's file (ETXTBSY). */
+	if (fd == 0 && (flags & O_MODIFY) && mem_backed_by(&vm->mem, st.st_dev, st.st_ino))
+		fd = -ETXTBSY;
 	if (fd == 0) {
 		snprintf(proc, sizeof(proc), "%d", pfd);
 		fd = openat(f->proc_fd, proc, (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
@@ -246,6 +263,12 @@ static int32_t hc_open(struct kvmbox_vm *vm, const struct hc_call *c)
 		return fd;
 	}
 	f->fds[slot] = fd;
+	f->paths[slot] = strdup(path);
+	if (!f->paths[slot]) {
+		close(fd);
+		f->fds[slot] = -1;
+		return -KVMBOX_ENOSPC;
+	}
 	return (int32_t)slot;
 }
 
@@ -424,6 +447,8 @@ static int32_t hc_close(struct kvmbox_vm *vm, const struct hc_call *c)
 	if (fd < 0)
 		return vm_bad_call(vm, KVMBOX_EBADF, "close: fd %u is not open", gfd);
 	f->fds[gfd] = -1;
+	free(f->paths[gfd]);
+	f->paths[gfd] = NULL;
 	/* The slot is free whatever close says (close(2): never retry). */
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
@@ -455,6 +480,185 @@ static int32_t hc_fstat(struct kvmbox_vm *vm, const struct hc_call *c)
 	return 0;
 }
 
+/* ---- Snapshots ------------------------------------------------------------------------ */
+
+/* What a snapshot keeps of the share: the totals (the VM's writes so far count against the
+ * restoring config's caps) and each open descriptor: its number, access mode and O_APPEND,
+ * offset and the path it was opened with. Layout (little-endian): u64 bytes_added, u32
+ * files_created, u32 open count, then per descriptor u32 fd, u32 flags, u64 offset, u32
+ * path length, the path (no NUL). */
+static int files_save(struct kvmbox_vm *vm, void *state, struct snap_buf *out,
+		      struct kvmbox_error *err)
+{
+	struct hc_files *f = state;
+	uint32_t nopen = 0;
+
+	(void)vm;
+	if (!f)
+		return 0;
+	for (unsigned i = 0; i < f->max; i++)
+		nopen += f->fds[i] >= 0;
+	sbuf_u64(out, f->bytes_added);
+	sbuf_u32(out, f->files_created);
+	sbuf_u32(out, nopen);
+	for (unsigned i = 0; i < f->max; i++) {
+		off_t at;
+		int fl;
+
+		if (f->fds[i] < 0)
+			continue;
+		at = lseek(f->fds[i], 0, SEEK_CUR);
+		fl = fcntl(f->fds[i], F_GETFL);
+		if (at < 0 || fl < 0)
+			return set_error(err, errno, "files: guest fd %u (%s): %s", i, f->paths[i],
+					 strerror(errno));
+		sbuf_u32(out, i);
+		sbuf_u32(out, (uint32_t)fl & (O_ACCMODE_MASK | KVMBOX_O_APPEND));
+		sbuf_u64(out, (uint64_t)at);
+		sbuf_u32(out, (uint32_t)strlen(f->paths[i]));
+		sbuf_put(out, f->paths[i], strlen(f->paths[i]));
+	}
+	return 0;
+}
+
+/* One descriptor of a snapshot, read and checked. */
+struct saved_fd {
+	uint32_t fd, flags;
+	uint64_t offset;
+	char path[KVMBOX_PATH_MAX];
+};
+
+static int read_saved_fd(struct snap_reader *r, struct saved_fd *s, struct kvmbox_error *err)
+{
+	uint32_t len;
+
+	s->fd = srd_u32(r);
+	s->flags = srd_u32(r);
+	s->offset = srd_u64(r);
+	len = srd_u32(r);
+	if (r->bad || len == 0 || len >= sizeof(s->path) || !srd_get(r, s->path, len))
+		return set_error(err, ENOEXEC, "corrupt: the files feature's state is cut short or "
+				 "names a path of %u bytes", len);
+	s->path[len] = 0;
+	if (memchr(s->path, 0, len) || (s->flags & ~(uint32_t)(O_ACCMODE_MASK | KVMBOX_O_APPEND)) ||
+	    (s->flags & O_ACCMODE_MASK) == O_ACCMODE_MASK || s->offset > INT64_MAX)
+		return set_error(err, ENOEXEC, "corrupt: the files feature's guest fd %u has bad "
+				 "flags, offset or path", s->fd);
+	return 0;
+}
+
+/* Reopen what DATA names beneath the share this VM was given, at each offset. The snapshot
+ * brings no share: a descriptor needs one, read-write where it was open for writing. */
+static int files_restore(struct kvmbox_vm *vm, void *state, const uint8_t *data, size_t len,
+			 struct kvmbox_error *err)
+{
+	struct snap_reader r = { .p = data, .len = len };
+	struct hc_files *f = state;
+	char shown[64];
+	uint64_t bytes;
+	uint32_t created, nopen;
+	int ret;
+
+	if (f)
+		files_reset(vm, f);
+	if (!len)
+		return 0;
+	bytes = srd_u64(&r);
+	created = srd_u32(&r);
+	nopen = srd_u32(&r);
+	if (r.bad || nopen > FILES_LIMIT)
+		return set_error(err, ENOEXEC, "corrupt: the files feature's state is cut short");
+	if (f) {
+		f->bytes_added = bytes;
+		f->files_created = created;
+	}
+	for (uint32_t k = 0; k < nopen; k++) {
+		struct saved_fd sv;
+		int fd;
+
+		ret = read_saved_fd(&r, &sv, err);
+		if (ret < 0)
+			return ret;
+		text_printable(shown, sizeof(shown), sv.path);
+		if (!f)
+			return set_error(err, ENOENT, "the snapshot has share file %s open (guest fd %u), "
+					 "and this VM has no share (--share DIR)", shown, sv.fd);
+		if (sv.fd >= f->max || f->fds[sv.fd] >= 0)
+			return set_error(err, sv.fd >= f->max ? EMFILE : ENOEXEC, "the snapshot's guest "
+					 "fd %u (%s) is not below this VM's %u open files or comes twice",
+					 sv.fd, shown, f->max);
+		if (f->readonly && (sv.flags & O_MODIFY))
+			return set_error(err, EROFS, "the snapshot has %s open for writing (guest fd %u) "
+					 "and this VM's share is read-only", shown, sv.fd);
+		fd = open_regular(vm, f, sv.path, sv.flags, 0);
+		if (fd < 0)
+			return set_error(err, -fd, "the snapshot's share file %s (guest fd %u) cannot be "
+					 "reopened in this VM's share: %s", shown, sv.fd, strerror(-fd));
+		f->fds[sv.fd] = fd;
+		f->paths[sv.fd] = strdup(sv.path);
+		if (!f->paths[sv.fd])
+			return set_error(err, ENOMEM, "out of memory");
+		if (lseek(fd, (off_t)sv.offset, SEEK_SET) < 0)
+			return set_error(err, errno, "%s (guest fd %u): cannot seek to %llu: %s", shown,
+					 sv.fd, (unsigned long long)sv.offset, strerror(errno));
+	}
+	if (!srd_done(&r))
+		return set_error(err, ENOEXEC, "corrupt: the files feature's state has bytes left over");
+	return 0;
+}
+
+/* "files: 120 bytes added, 1 file created\nfiles: fd 3 out.txt, for writing, at 120\n" */
+static size_t files_describe(const uint8_t *data, size_t len, char *buf, size_t size)
+{
+	struct snap_reader r = { .p = data, .len = len };
+	uint64_t bytes = srd_u64(&r);
+	uint32_t created = srd_u32(&r), nopen = srd_u32(&r);
+	size_t n = 0;
+
+#define SAY(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
+	if (r.bad || nopen > FILES_LIMIT)
+		return (size_t)snprintf(buf, size, "files: (unreadable)\n");
+	SAY("files: %llu bytes added to the share, %u files created, %u open\n",
+	    (unsigned long long)bytes, created, nopen);
+	for (uint32_t k = 0; k < nopen && n < size; k++) {
+		struct saved_fd sv;
+		char shown[80];
+
+		if (read_saved_fd(&r, &sv, NULL) < 0) {
+			SAY("files: (unreadable)\n");
+			break;
+		}
+		SAY("files: fd %u %s, %s%s, at offset %llu\n", sv.fd,
+		    text_printable(shown, sizeof(shown), sv.path),
+		    (sv.flags & O_ACCMODE_MASK) == KVMBOX_O_RDONLY ? "read-only"
+		    : (sv.flags & O_ACCMODE_MASK) == KVMBOX_O_WRONLY ? "write-only" : "read-write",
+		    sv.flags & KVMBOX_O_APPEND ? " append" : "", (unsigned long long)sv.offset);
+	}
+#undef SAY
+	return n < size ? n : size - 1;
+}
+
+int hc_files_create_sized(struct kvmbox_vm *vm, const char *path, uint64_t size, int *fdp)
+{
+	struct hc_files *f = vm_feature_state(vm, &hc_files_feature);
+	int fd;
+
+	if (!f)
+		return NO_SHARE;
+	if (f->readonly)
+		return -KVMBOX_EROFS;
+	if (size > f->size_max)
+		return -KVMBOX_EFBIG;
+	if (size > f->bytes_max || f->bytes_added > f->bytes_max - size)
+		return -KVMBOX_EDQUOT;
+	fd = open_regular(vm, f, path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fd;
+	f->bytes_added += size;
+	*fdp = fd;
+	return 0;
+}
+
 static const struct hc_def files_calls[] = {
 	{ KVMBOX_HC_FILE_OPEN, "file_open", hc_open },
 	{ KVMBOX_HC_FILE_READ, "file_read", hc_read },
@@ -471,6 +675,9 @@ const struct vm_feature hc_files_feature = {
 	.init = files_init,
 	.reset = files_reset,
 	.release = files_release,
+	.save = files_save,
+	.restore = files_restore,
+	.describe = files_describe,
 };
 
 int hc_files_share(const struct kvmbox_vm *vm, int *dir_fd, bool *readonly)

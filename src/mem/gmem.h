@@ -16,6 +16,9 @@ struct gmem {
 	 * NULL guard of protected mode: the guest's accesses there are MMIO exits, and the
 	 * guest-virtual accessors refuse it too). The host mapping always covers all of it. */
 	gpa_t slot_base;
+	/* Mapped from a file (a restored snapshot, mem_map_from): its device and inode, which no
+	 * guest may open for writing (hc_files.c: ETXTBSY). 0 and 0 otherwise. */
+	uint64_t file_dev, file_ino;
 	/* With a reset point (mem_point_take), else NULL: */
 	uint8_t *point;        /* guest memory as it was; pages that were zero are never touched */
 	uint64_t *kvm_dirty;   /* KVM_GET_DIRTY_LOG's bitmap, a bit per 4 KiB page */

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "kvm/kvm.h"
 #include "base/log.h"
 #include "mem/mem.h"
+#include "snap/snap_file.h"
 #include "base/util.h"
 #include "vm/vm.h"
 #include "x86/x86.h"
@@ -304,33 +307,55 @@ int mem_point_take(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	struct gmem *m = &vm->mem;
 	uint64_t pages = m->size >> PAGE_SHIFT, p;
+	bool logging = m->point != NULL;
+	uint8_t *copy;
 	int ret;
 
-	m->words = (size_t)((pages + 63) / 64);
-	m->kvm_dirty = calloc(m->words, sizeof(uint64_t));
-	m->host_dirty = calloc(m->words, sizeof(uint64_t));
-	/* Anonymous and NORESERVE like guest memory: the copy costs only its non-zero pages. */
-	m->point = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!m->kvm_dirty || !m->host_dirty || m->point == MAP_FAILED) {
+	if (!logging) {
+		m->words = (size_t)((pages + 63) / 64);
+		m->kvm_dirty = calloc(m->words, sizeof(uint64_t));
+		m->host_dirty = calloc(m->words, sizeof(uint64_t));
+	}
+	/* Anonymous and NORESERVE like guest memory: the copy costs only its non-zero pages. A
+	 * point taken again gets a new copy (pages zero now may not be zero in the old one). */
+	copy = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!m->kvm_dirty || !m->host_dirty || copy == MAP_FAILED) {
 		ret = set_error(err, ENOMEM, "out of memory for a reset point of %llu bytes",
 				(unsigned long long)m->size);
+		if (copy != MAP_FAILED)
+			munmap(copy, m->size);
 		goto release;
 	}
 	for (p = 0; p < pages; p++) {
 		const uint8_t *src = m->host + (p << PAGE_SHIFT);
 
 		if (!page_is_zero(src))
-			memcpy(m->point + (p << PAGE_SHIFT), src, PAGE_SIZE);
+			memcpy(copy + (p << PAGE_SHIFT), src, PAGE_SIZE);
 	}
-	/* From here on KVM records every page the guest writes (KVM API doc, 4.35
-	 * KVM_SET_USER_MEMORY_REGION: changing only the flags of a slot is allowed). */
-	ret = set_slot(vm, KVM_MEM_LOG_DIRTY_PAGES, err);
+	if (m->point)
+		munmap(m->point, m->size);
+	m->point = copy;
+	memset(m->host_dirty, 0, m->words * sizeof(uint64_t));
+	if (logging) {
+		/* Already logging: what the log holds is older than the copy. Fetching it clears it
+		 * (KVM API doc, 4.37 KVM_GET_DIRTY_LOG). */
+		struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = m->kvm_dirty };
+
+		ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_GET_DIRTY_LOG, &log, err);
+	} else {
+		/* From here on KVM records every page the guest writes (KVM API doc, 4.35
+		 * KVM_SET_USER_MEMORY_REGION: changing only the flags of a slot is allowed). */
+		ret = set_slot(vm, KVM_MEM_LOG_DIRTY_PAGES, err);
+	}
 	if (ret < 0)
 		goto release;
 	return 0;
 
 release:
+	/* Without the log no copy is of use: the VM has no reset point any more. */
+	if (logging)
+		set_slot(vm, 0, NULL);
 	point_free(m);
 	return ret;
 }
@@ -361,5 +386,109 @@ int mem_point_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 			bits &= bits - 1;
 		}
 	}
+	return 0;
+}
+
+/* ---- Snapshots ------------------------------------------------------------------------------ */
+
+/* More runs than this in a snapshot file are read rather than mapped: each would be a mapping
+ * of its own, and a process has 65530 of them (vm.max_map_count) for all its VMs. */
+#define MAP_RUNS_MAX 64
+
+/* Read LEN bytes at OFF of FD into DST, all of them. */
+static int read_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, dst, len < (1u << 30) ? len : (1u << 30), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		dst += n;
+		len -= (uint64_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const struct mem_source *src,
+		 struct kvmbox_error *err)
+{
+	struct gmem *m = &vm->mem;
+	bool copy = src->copy || (!src->identity && src->nruns > MAP_RUNS_MAX);
+	uint64_t off = src->offset;
+	struct stat st;
+
+	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->host == MAP_FAILED)
+		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
+				 (unsigned long long)size, strerror(errno));
+	m->size = size;
+	if (src->identity && !copy &&
+	    mmap(m->host, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, src->fd,
+		 (off_t)src->offset) == MAP_FAILED)
+		return set_error(err, errno, "mmap of the snapshot's guest memory: %s", strerror(errno));
+	for (uint64_t i = 0; i < src->nruns && (copy || !src->identity); i++) {
+		const struct snap_run *r = &src->runs[i];
+		uint64_t len = r->pages << PAGE_SHIFT;
+		uint8_t *dst = gmem_ptr(m, r->first << PAGE_SHIFT, len);
+		int ret;
+
+		if (!dst)
+			return set_error(err, ENOEXEC, "snapshot pages [%llu, +%llu) lie outside guest "
+					 "memory", (unsigned long long)r->first,
+					 (unsigned long long)r->pages);
+		if (src->identity)
+			off = src->offset + (r->first << PAGE_SHIFT);
+		if (copy) {
+			ret = read_all(src->fd, dst, len, off);
+			if (ret < 0)
+				return set_error(err, -ret, "reading the snapshot's guest pages: %s",
+						 ret == -EIO ? "the file ends early" : strerror(-ret));
+		} else if (mmap(dst, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, src->fd,
+				(off_t)off) == MAP_FAILED) {
+			return set_error(err, errno, "mmap of the snapshot's guest pages: %s",
+					 strerror(errno));
+		}
+		off += len;
+	}
+	if (!copy && fstat(src->fd, &st) == 0) {
+		m->file_dev = st.st_dev;
+		m->file_ino = st.st_ino;
+	}
+	m->slot_base = slot_base;
+	return set_slot(vm, 0, err);
+}
+
+int mem_nonzero_runs(const struct gmem *m, struct snap_run **runs, uint64_t *nruns, uint64_t *pages)
+{
+	uint64_t npages = m->size >> PAGE_SHIFT, n = 0, cap = 0, total = 0;
+	struct snap_run *r = NULL;
+
+	for (uint64_t p = 0; p < npages; p++) {
+		if (page_is_zero(m->host + (p << PAGE_SHIFT)))
+			continue;
+		total++;
+		if (n && r[n - 1].first + r[n - 1].pages == p) {
+			r[n - 1].pages++;
+			continue;
+		}
+		if (n == cap) {
+			struct snap_run *g = realloc(r, (cap ? cap * 2 : 16) * sizeof(*r));
+
+			if (!g) {
+				free(r);
+				return -ENOMEM;
+			}
+			r = g;
+			cap = cap ? cap * 2 : 16;
+		}
+		r[n++] = (struct snap_run){ .first = p, .pages = 1 };
+	}
+	*runs = r;
+	*nruns = n;
+	*pages = total;
 	return 0;
 }

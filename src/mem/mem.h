@@ -13,6 +13,7 @@
 #include "mem/gmem.h"
 
 struct kvmbox_vm;
+struct snap_run;
 
 /* ---- Mapping (vm_create.c at create and destroy) ------------------------------------------- */
 
@@ -20,6 +21,39 @@ struct kvmbox_vm;
  * there) and declare it to KVM as memory slot 0. Needs vm->vm_fd. Returns 0 or -errno with
  * ERR set; vm->mem.host must be MAP_FAILED before, and mem_unmap undoes a partial map. */
 int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err);
+
+/* Where a restored VM's memory comes from (mem_map_from): a snapshot file, whose stored pages
+ * lie one run after the other from OFFSET, or a fork template, a memfd holding guest page P at
+ * OFFSET + P * 4 KiB (IDENTITY), with holes for the zero pages. */
+struct mem_source {
+	int fd;
+	uint64_t offset;
+	bool identity;
+	const struct snap_run *runs; /* the stored pages, in order (not with IDENTITY) */
+	uint64_t nruns;
+	/* Read the pages into memory of the VM's own instead of mapping the file: for a file
+	 * someone may change while the VM runs (one in a share), which would change or (cut
+	 * short) take away guest memory under it. */
+	bool copy;
+};
+
+/* Map SIZE bytes of guest memory for VM from SRC, copy-on-write (MAP_PRIVATE: pages the guest
+ * only reads stay the file's, each page it writes becomes its own), zero where SRC stores no
+ * page, and declare [SLOT_BASE, SIZE) as memory slot 0. A file of many runs is read instead
+ * of mapped, as with SRC->copy (each run would be a mapping of its own). Returns 0 or -errno
+ * with ERR set; mem_unmap undoes a partial map. */
+int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const struct mem_source *src,
+		 struct kvmbox_error *err);
+
+/* Guest memory's non-zero pages as runs of consecutive pages (*RUNS malloc'd, *NRUNS of them,
+ * *PAGES pages in all). Reads every page once. Returns 0 or -ENOMEM. */
+int mem_nonzero_runs(const struct gmem *m, struct snap_run **runs, uint64_t *nruns, uint64_t *pages);
+
+/* Is guest memory mapped from the file DEV:INO? */
+static inline bool mem_backed_by(const struct gmem *m, uint64_t dev, uint64_t ino)
+{
+	return (m->file_dev || m->file_ino) && m->file_dev == dev && m->file_ino == ino;
+}
 
 /* Leave page 0 out of memory slot 0 (the NULL guard without paging): guest accesses to
  * guest-physical 0-0xfff become KVM_EXIT_MMIO, and guest_read & co. refuse them. Before

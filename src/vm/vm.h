@@ -13,6 +13,10 @@
 #include "vm/vm_ports.h"
 #include "vm/vm_service.h"
 
+struct cpu_state;
+struct feature_bytes;
+struct fork_template;
+
 
 #define VM_CONSOLE_BUF 4096
 
@@ -68,11 +72,31 @@ struct kvmbox_vm {
 	uint8_t hooked[VM_FEATURES_MAX];              /* slots with run-loop hooks and a state */
 	unsigned nhooked;
 
+	/* The reset point (vm_reset.c). Taken before the first run it needs only the registers
+	 * kvmbox chose (KVM holds a fresh vCPU's state for the rest) and a fresh VM's features;
+	 * taken after a run, the whole vCPU (CPU and the features' saved bytes). */
 	struct {
 		bool taken;            /* kvmbox_vm_set_reset_point succeeded (memory: vm->mem.point) */
 		struct kvm_regs regs;  /* the registers it saw */
 		struct kvm_sregs sregs;
+		struct cpu_state *cpu; /* taken after a run: CPU_RESET of it; else NULL */
+		struct feature_bytes *feat; /* taken after a run: vm->nfeat entries; else NULL */
+		struct kvmbox_stats stats;
+		enum kvmbox_stop last_stop;
 	} point;
+
+	/* Snapshots (src/snap/). */
+	uint64_t generation;       /* KVMBOX_HC_GENERATION: 0 from an image, new at each restore
+				    * and fork (never 0 then) */
+	enum kvmbox_stop last_stop; /* how the last run ended (NONE before the first) */
+	uint8_t cpuid_kind;        /* enum snap_cpuid_kind: what the vCPU was given */
+	uint32_t cpuid_sig;        /* with kvmbox's model: its family/model/stepping (CPUID.1:EAX) */
+	int save_fd;               /* kvmbox_vm_config.save_fd (borrowed), or -1 */
+	struct {
+		bool pending;          /* the guest asked for a save: the run loop makes it */
+		char path[KVMBOX_PATH_MAX]; /* in the share; "": save_fd */
+	} save_req;
+	struct fork_template *fork; /* kvmbox_vm_fork's saved state while the VM does not run */
 
 	uint16_t user_port_first, user_port_count; /* embedder-served ports (kvmbox_vm_config) */
 	kvmbox_port_fn user_port;

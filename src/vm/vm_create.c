@@ -16,6 +16,9 @@
 #include "vm/vm_ports.h"
 #include "kvm/kvm_trace.h"
 #include "vm/vm.h"
+#include "vm/vm_lifecycle.h"
+#include "snap/snap_file.h"
+#include "snap/snap_save.h"
 #include "x86/x86.h"
 
 /* KVM_SET_TSS_ADDR: three pages KVM uses for real-mode emulation on VMX; they must not
@@ -60,11 +63,17 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 			      X86_CPUID_MODEL_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 	} model = { .c.nent = 0 };
 
-	if (vm->flags & KVMBOX_VM_HOST_CPUID)
+	if (vm->flags & KVMBOX_VM_HOST_CPUID) {
+		vm->cpuid_kind = SNAP_CPUID_HOST;
 		return set_host_cpuid(vm, err);
+	}
 	if (vm->mode != KVMBOX_MODE_LONG)
 		return 0;
+	vm->cpuid_kind = SNAP_CPUID_MODEL;
 	model.c.nent = (uint32_t)x86_cpuid_model(model.c.entries, X86_CPUID_MODEL_ENTRIES);
+	for (uint32_t i = 0; i < model.c.nent; i++)
+		if (model.c.entries[i].function == 1)
+			vm->cpuid_sig = model.c.entries[i].eax;
 	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &model.c, err);
 }
 
@@ -82,7 +91,6 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	ret = x86_mode_setup(vm->mode, &vm->mem, &vm->layout, 0, &sregs, &regs);
 	if (ret < 0)
 		return set_error(err, -ret, "cannot set up %s mode", kvmbox_mode_name(vm->mode));
-	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	vm->run->s.regs.regs = regs;
 	vm->run->s.regs.sregs = sregs;
 	vm->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -158,6 +166,7 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	vm->user_port = cfg->user_port;
 	vm->user_port_ctx = cfg->user_port_ctx;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->save_fd = cfg->save_fd > 0 ? cfg->save_fd : -1;
 	vm->mem.host = MAP_FAILED;
 	vm->run = MAP_FAILED;
 	return vm;
@@ -178,8 +187,9 @@ static int create_kvm_vm(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return ret < 0 ? ret : 0;
 }
 
-/* The vCPU, its kvm_run mapping, CPUID, the console ring and the initial registers. */
-static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
+/* The vCPU, its kvm_run mapping, CPUID, the console ring and the initial registers (or,
+ * FROM a snapshot, its CPUID and state). */
+static int create_vcpu(struct kvmbox_vm *vm, const struct vm_origin *from, struct kvmbox_error *err)
 {
 	int ret;
 
@@ -195,6 +205,12 @@ static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		return set_error(err, errno, "mmap of kvm_run: %s", strerror(errno));
 	trace_step(vm->log, vm->name, "mmap kvm_run", "mmap(vCPU fd %d, %zu bytes, MAP_SHARED) = %p "
 		   "(struct kvm_run)", vm->vcpu_fd, vm->run_size, (void *)vm->run);
+	/* KVM copies these into kvm_run at every exit, so exits need no KVM_GET_REGS. */
+	vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	if (from) {
+		ret = console_setup(vm, err);
+		return ret ? ret : from->setup_vcpu(vm, from->ctx, err);
+	}
 	ret = set_cpuid(vm, err);
 	if (ret == 0)
 		ret = console_setup(vm, err);
@@ -206,11 +222,17 @@ static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 		     struct kvmbox_error *err)
 {
+	if (!vmp || !cfg)
+		return set_error(err, EINVAL, "kvmbox_vm_create: NULL argument");
+	return vm_bringup(vmp, cfg, NULL, err);
+}
+
+int vm_bringup(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
+	       const struct vm_origin *from, struct kvmbox_error *err)
+{
 	struct kvmbox_vm *vm;
 	int ret;
 
-	if (!vmp || !cfg)
-		return set_error(err, EINVAL, "kvmbox_vm_create: NULL argument");
 	if (cfg->mode <= KVMBOX_MODE_AUTO || cfg->mode >= KVMBOX_MODE_COUNT)
 		return set_error(err, EINVAL, "kvmbox_vm_create: a VM needs a CPU mode");
 	vm = vm_alloc(cfg);
@@ -229,9 +251,9 @@ int kvmbox_vm_create(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg,
 	if (ret == 0)
 		ret = create_kvm_vm(vm, err);
 	if (ret == 0)
-		ret = mem_map(vm, vm->layout.mem_size, err);
+		ret = from ? from->map_memory(vm, from->ctx, err) : mem_map(vm, vm->layout.mem_size, err);
 	if (ret == 0)
-		ret = create_vcpu(vm, err);
+		ret = create_vcpu(vm, from, err);
 	if (ret < 0) {
 		kvmbox_vm_destroy(vm);
 		return ret;
@@ -257,6 +279,8 @@ void kvmbox_vm_destroy(struct kvmbox_vm *vm)
 		vm_console_flush(vm);
 		munmap(vm->run, vm->run_size);
 	}
+	snap_template_free(vm);
+	vm_reset_release(vm);
 	features_release(vm);
 	deadline_release(vm);
 	if (vm->vcpu_fd >= 0)

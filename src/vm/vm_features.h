@@ -12,6 +12,7 @@ struct kvmbox_error;
 struct kvmbox_run_opts;
 struct kvmbox_result;
 struct kvmbox_image;
+struct snap_buf;
 
 /* One feature. Every hook is optional (NULL). STATE is the feature's own per-VM slot: NULL
  * until init sets it; the core keeps it and hands it back to reset, release and (as
@@ -33,6 +34,25 @@ struct vm_feature {
 	void (*reset)(struct kvmbox_vm *vm, void *state);
 	/* kvmbox_vm_destroy, in reverse list order: free STATE (which may be NULL). */
 	void (*release)(struct kvmbox_vm *vm, void *state);
+
+	/* Snapshots and reset points (docs/snapshot.md). save: append what STATE holds that
+	 * the guest can observe to OUT, in the feature's own little-endian layout; nothing
+	 * appended means nothing to keep. -errno with ERR refuses the save (a state that
+	 * cannot be kept). restore: a VM made from a snapshot or put back to a reset point,
+	 * whose init ran with ITS config (so the config, never the snapshot, says what the VM
+	 * may use): make STATE what DATA (LEN bytes, from save; LEN 0 when there were none)
+	 * says, checking every byte (a snapshot file may be hostile), or refuse with -errno
+	 * and ERR naming what the config lacks. fork: after the restore of a fork of PARENT,
+	 * share what the file does not carry (crash reports' symbols). */
+	int (*save)(struct kvmbox_vm *vm, void *state, struct snap_buf *out, struct kvmbox_error *err);
+	int (*restore)(struct kvmbox_vm *vm, void *state, const uint8_t *data, size_t len,
+		       struct kvmbox_error *err);
+	void (*fork)(struct kvmbox_vm *vm, void *state, const struct kvmbox_vm *parent,
+		     const void *parent_state);
+	/* `kvmbox snapshot FILE`: what DATA (LEN bytes from save, in a file) holds, as lines of
+	 * text into BUF (SIZE bytes, NUL-terminated); returns the length written. DATA may be
+	 * hostile: describe what checks, and say when it does not. */
+	size_t (*describe)(const uint8_t *data, size_t len, char *buf, size_t size);
 
 	/* Run-loop hooks, called only for a feature whose init set a state (an unconfigured
 	 * feature costs the loop nothing). A debugger is the user: it stops the vCPU and serves
@@ -71,6 +91,30 @@ void features_load(struct kvmbox_vm *vm, const struct kvmbox_image *img);
 
 /* Call every feature's reset hook (kvmbox_vm_reset). */
 void features_reset(struct kvmbox_vm *vm);
+
+/* One feature's saved bytes (features_save); DATA is malloc'd, LEN 0 when it keeps none. */
+struct feature_bytes {
+	const char *name;
+	uint8_t *data;
+	size_t len;
+};
+
+/* Every feature's save hook, into OUT[0..nfeat) (vm->nfeat entries, freed with
+ * features_bytes_free). Returns 0 or the first refusal's -errno with ERR set. */
+int features_save(struct kvmbox_vm *vm, struct feature_bytes *out, struct kvmbox_error *err);
+void features_bytes_free(struct feature_bytes *b, unsigned n);
+
+/* Every feature's restore hook, with the bytes IN[0..N) names for it (none: LEN 0). A name
+ * no feature of this build has is refused. Returns 0 or -errno with ERR set. */
+int features_restore(struct kvmbox_vm *vm, const struct feature_bytes *in, unsigned n,
+		     struct kvmbox_error *err);
+
+/* The describe hook of the feature called NAME, for its saved bytes; 0 (BUF "") when it has
+ * none or no such feature exists. */
+size_t features_describe(const char *name, const uint8_t *data, size_t len, char *buf, size_t size);
+
+/* Every feature's fork hook, VM being a fork of PARENT. */
+void features_fork(struct kvmbox_vm *vm, const struct kvmbox_vm *parent);
 
 /* Call every feature's release hook, last feature first, and clear the slots. Safe on a VM
  * whose features_init failed or never ran. */

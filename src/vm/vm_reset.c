@@ -1,38 +1,94 @@
-/* Fast reset: a reset point of the loaded VM, and a reset that restores only what changed since
- * (the memory module's dirty pages) and hands the registers back to KVM through kvm_run
- * sync_regs, then resets every feature, so a VM can run the same guest again without being
- * rebuilt. */
+/* Fast reset: a reset point of a VM, taken before its first run or at any later stop, and a
+ * reset that restores only what changed since (the memory module's dirty pages), hands the
+ * registers back to KVM through kvm_run sync_regs and puts the features back, so a VM can run
+ * the same guest (or call into it) again without being rebuilt. A point taken after a run
+ * also keeps the rest of the vCPU (src/snap/snap_cpu.c): KVM holds state there that the
+ * runs changed (FPU/SSE registers, MSRs, debug registers), which a point taken before the
+ * first run finds as a fresh vCPU has it and never puts back (that costs ioctls). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "vm/vm_features.h"
 #include "kvm/kvm.h"
 #include "base/log.h"
 #include "mem/mem.h"
+#include "snap/snap_cpu.h"
 #include "vm/vm.h"
+#include "vm/vm_lifecycle.h"
+
+/* The vCPU and features kept by a point taken after a run, freed. */
+static void point_release(struct kvmbox_vm *vm)
+{
+	if (vm->point.cpu) {
+		cpu_state_free(vm->point.cpu);
+		free(vm->point.cpu);
+		vm->point.cpu = NULL;
+	}
+	if (vm->point.feat) {
+		features_bytes_free(vm->point.feat, vm->nfeat);
+		free(vm->point.feat);
+		vm->point.feat = NULL;
+	}
+}
+
+/* After a run: settle the vCPU (a pending `in` gets its answer), then take what a point
+ * before the first run does not need. */
+static int take_after_run(struct kvmbox_vm *vm, struct kvmbox_error *err)
+{
+	int ret;
+
+	vm->point.cpu = calloc(1, sizeof(*vm->point.cpu));
+	vm->point.feat = calloc(vm->nfeat ? vm->nfeat : 1, sizeof(*vm->point.feat));
+	if (!vm->point.cpu || !vm->point.feat)
+		return set_error(err, ENOMEM, "out of memory");
+	ret = cpu_settle(vm, err);
+	if (ret == 0)
+		ret = cpu_capture(vm, CPU_RESET, vm->point.cpu, err);
+	if (ret == 0)
+		ret = features_save(vm, vm->point.feat, err);
+	return ret;
+}
 
 int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
+	bool fresh;
 	int ret;
 
 	if (!vm)
 		return set_error(err, EINVAL, "kvmbox_vm_set_reset_point: NULL VM");
-	if (vm->point.taken)
-		return set_error(err, EBUSY, "kvmbox_vm_set_reset_point: the VM already has a reset point");
 	if (!vm->loaded)
 		return set_error(err, ENOEXEC, "kvmbox_vm_set_reset_point: load an image first");
 	/* Dirty logging is a VM ioctl (KVM_GET_DIRTY_LOG). */
 	if (vm->vm_fd < 0)
 		return set_error(err, ENOTSUP, "kvmbox_vm_set_reset_point: the VM was made with "
 				 "KVMBOX_VM_ONE_FD and keeps no VM descriptor");
-	/* Before the first run the registers in kvm_run are exactly the ones kvmbox chose; after
-	 * one, KVM holds state (FPU, MSRs, a pending I/O) that a reset point here would not see. */
-	if (vm->stats.runs || vm->stopped)
-		return set_error(err, EBUSY, "kvmbox_vm_set_reset_point: take it before the first run");
-	ret = mem_point_take(vm, err);
-	if (ret < 0)
+	/* A point is a state to run on from: not a fault, nor a wait on another VM. */
+	switch (vm->last_stop) {
+	case KVMBOX_STOP_FAULT:
+	case KVMBOX_STOP_ASSERT:
+	case KVMBOX_STOP_BAD_CALL:
+	case KVMBOX_STOP_HOST_ERROR:
+	case KVMBOX_STOP_BLOCKED:
+		return set_error(err, EBUSY, "kvmbox_vm_set_reset_point: the last run ended in %s, "
+				 "not a state to run on from", vm->last_stop == KVMBOX_STOP_BLOCKED ?
+				 "a wait on a channel" : "a fault or an error");
+	default:
+		break;
+	}
+	point_release(vm);
+	fresh = !vm->stats.runs && !vm->ran;
+	ret = fresh ? 0 : take_after_run(vm, err);
+	if (ret == 0)
+		ret = mem_point_take(vm, err);
+	if (ret < 0) {
+		point_release(vm);
+		vm->point.taken = false;
 		return ret;
+	}
 	vm->point.regs = vm->run->s.regs.regs;
 	vm->point.sregs = vm->run->s.regs.sregs;
+	vm->point.stats = vm->stats;
+	vm->point.last_stop = vm->last_stop;
 	vm->point.taken = true;
 	return 0;
 }
@@ -44,14 +100,10 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 static int complete_pending_io(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	struct kvm_run *run = vm->run;
-	int ret;
 
 	if (!vm->stats.runs || (run->exit_reason != KVM_EXIT_IO && run->exit_reason != KVM_EXIT_MMIO))
 		return 0;
-	run->immediate_exit = 1;
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, err);
-	run->immediate_exit = 0;
-	return ret < 0 && ret != -EINTR ? ret : 0;
+	return cpu_settle(vm, err);
 }
 
 /* Registers as they were, applied by KVM on the next KVM_RUN. */
@@ -87,15 +139,28 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	ret = complete_pending_io(vm, err);
 	if (ret == 0)
 		ret = mem_point_restore(vm, err);
+	/* A point taken after a run: the rest of the vCPU, the events with the registers. */
+	if (ret == 0 && vm->point.cpu)
+		ret = cpu_put(vm, CPU_RESET | CPU_SREGS_LAZY, vm->point.cpu, err);
+	if (ret == 0 && vm->point.feat)
+		ret = features_restore(vm, vm->point.feat, vm->nfeat, err);
 	if (ret < 0) {
 		vm->stopped = true;
 		return ret;
 	}
-	restore_registers(vm);
-	/* Each feature's state as a fresh VM's (a fresh VM has no open guest files ...). */
-	features_reset(vm);
-	memset(&vm->stats, 0, sizeof(vm->stats));
+	if (!vm->point.cpu) {
+		restore_registers(vm);
+		/* Each feature's state as a fresh VM's (a fresh VM has no open guest files ...). */
+		features_reset(vm);
+	}
+	vm->stats = vm->point.stats;
+	vm->last_stop = vm->point.last_stop;
 	vm->pending = KVMBOX_STOP_NONE;
 	vm->stopped = false;
 	return 0;
+}
+
+void vm_reset_release(struct kvmbox_vm *vm)
+{
+	point_release(vm);
 }

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "vm/vm_ports.h"
 #include "base/util.h"
+#include "snap/snap_save.h"
 #include "vm/vm.h"
 #include "x86/x86.h"
 
@@ -62,6 +63,7 @@ static void finish(struct kvmbox_vm *vm, struct kvmbox_result *res, enum kvmbox_
 	res->stop = stop;
 	res->status = status;
 	res->exit_reason = vm->run->exit_reason;
+	vm->last_stop = stop;
 	switch (stop) {
 	case KVMBOX_STOP_PREEMPTED:
 	case KVMBOX_STOP_YIELD:
@@ -124,9 +126,11 @@ static bool handle_exit(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts
 	}
 	if (vm->nhooked && features_exit(vm))
 		; /* a feature's own exit (a debugger's breakpoint or step) */
-	else if (reason == KVM_EXIT_IO)
+	else if (reason == KVM_EXIT_IO) {
 		handle_io(vm);
-	else
+		if (vm->save_req.pending)
+			snap_save_requested(vm);
+	} else
 		exit_stop(vm);
 	if (vm->pending != KVMBOX_STOP_NONE) {
 		finish(vm, res, vm->pending, vm->pending_status, vm->pending_msg);
@@ -153,6 +157,8 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 		return -ESRCH;
 	if (!opts)
 		opts = &no_opts;
+	/* A fork template holds the state as it is now: running changes it. */
+	snap_template_free(vm);
 	vm->run_start_ns = now_ns();
 	if (opts->deadline_ns && deadline_arm(vm, opts->deadline_ns, &err) < 0) {
 		finish(vm, res, KVMBOX_STOP_HOST_ERROR, 0, err.msg);

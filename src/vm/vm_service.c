@@ -36,6 +36,12 @@ int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t errnum, const char *fmt, ...)
 	return -errnum;
 }
 
+void vm_request_save(struct kvmbox_vm *vm, const char *path)
+{
+	vm->save_req.pending = true;
+	snprintf(vm->save_req.path, sizeof(vm->save_req.path), "%s", path);
+}
+
 void vm_complete_io(struct kvmbox_vm *vm, int32_t ret)
 {
 	struct kvm_run *run = vm->run;

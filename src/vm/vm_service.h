@@ -24,6 +24,11 @@ void vm_complete_io(struct kvmbox_vm *vm, int32_t ret);
 int32_t vm_bad_call(struct kvmbox_vm *vm, int32_t err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Ask the run loop to save VM into PATH in its share ("": the embedder's save target,
+ * kvmbox_vm_config.save_fd) once the current hypercall exit is served (src/snap/snap_save.c:
+ * the save replaces the call's result). PATH has at most KVMBOX_PATH_MAX bytes with its NUL. */
+void vm_request_save(struct kvmbox_vm *vm, const char *path);
+
 /* The state of feature F in VM, or NULL (F not initialised, or it keeps none). For code of
  * F itself that runs outside its handlers (handlers get it as hc_call.state). */
 void *vm_feature_state(const struct kvmbox_vm *vm, const struct vm_feature *f);

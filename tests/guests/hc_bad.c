@@ -85,8 +85,18 @@ int main(void)
 	BAD(hc(KVMBOX_HC_TIMESTAMP, 0xfffffffffffffffcull), KVMBOX_EFAULT);
 #endif
 
-	/* Numbers nothing serves. 16 and 17 (channels), 18 (arguments) belong to other features. */
-	for (nr = KVMBOX_HC_ARGS + 1; nr < KVMBOX_HC_MAX; nr++)
+	/* snapshot: a bad path address, no NUL within KVMBOX_PATH_MAX bytes; without a file the
+	 * host named, an empty path is an ordinary failure. generation: a bad struct. */
+	BAD(hc(KVMBOX_HC_SNAPSHOT, HCT_BAD_ADDR), KVMBOX_EFAULT);
+	BAD(hc(KVMBOX_HC_SNAPSHOT, (uintptr_t)long_str), KVMBOX_ENAMETOOLONG);
+	GUEST_ASSERT_EQ(HC_snapshot(""), -KVMBOX_ENOENT);
+	BAD(hc(KVMBOX_HC_GENERATION, HCT_BAD_ADDR), KVMBOX_EFAULT);
+	BAD(hc(KVMBOX_HC_GENERATION, HCT_MEM_END - 4), KVMBOX_EFAULT);
+	GUEST_ASSERT_EQ(HC_generation(), 0);
+
+	/* Numbers nothing serves. 16 and 17 (channels), 18 (arguments), 19 and 20 (snapshots)
+	 * belong to other features. */
+	for (nr = KVMBOX_HC_GENERATION + 1; nr < KVMBOX_HC_MAX; nr++)
 		BAD(hc(nr, 0), KVMBOX_ENOSYS);
 
 	/* Wrong width or direction on a hypercall port: an IN gets the error's low bytes. */

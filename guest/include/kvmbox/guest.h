@@ -187,6 +187,18 @@ long HC_chanRecv(uint32_t chan, void *buf, size_t len);
 long kvmbox_chan_send(uint32_t chan, const void *buf, size_t len, uint32_t flags);
 long kvmbox_chan_recv(uint32_t chan, void *buf, size_t len, uint32_t flags);
 
+/* ---- Snapshots (docs/snapshot.md) -------------------------------------------------------- */
+
+/* Save this VM, as it is at this call, into PATH, a new file in the share (an existing one is
+ * -KVMBOX_EEXIST: a snapshot may back running VMs), or with "" (or NULL) into the file the
+ * host named (`kvmbox run --save FILE`). Like fork(): returns 0 here once the snapshot is
+ * written, and 1 in every VM later restored from it; -KVMBOX_E* when there is no snapshot
+ * (no share: -EPERM; no file named: -ENOENT; the share's caps: -EFBIG, -EDQUOT ...). */
+int HC_snapshot(const char *path);
+/* 0 in a VM started from its image; a new random non-zero number in each VM restored from a
+ * snapshot or forked, different from the one it was saved with: reseed or rename with it. */
+uint64_t HC_generation(void);
+
 /* ---- Console helpers: formatting in the guest, bytes on port 0xE9 ------------------------ */
 
 /* One byte: one outb on port 0xE9. */
