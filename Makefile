@@ -112,6 +112,7 @@ CLI_SRCS := \
 	cli/opts.c \
 	cli/signals.c \
 	cli/single.c \
+	cli/snapshot.c \
 	cli/vm_opts.c \
 	cli/walk_print.c
 

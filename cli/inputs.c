@@ -1,9 +1,12 @@
 /* Checking what a run's options name on the host: share directories, the schedule file and
  * the output files, all before any VM is created. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "kvmbox/kvmbox.h"
 #include "inputs.h"
 #include "status.h"
@@ -206,6 +209,97 @@ static int check_distinct(const struct run_opts *o, struct run_inputs *in)
 	return status;
 }
 
+/* Is PATH beneath directory DIR (both resolved)? */
+static bool beneath(const char *path, const char *dir)
+{
+	char rp[PATH_MAX], rd[PATH_MAX];
+	size_t n;
+
+	if (!realpath(path, rp) || !realpath(dir, rd))
+		return false;
+	n = strlen(rd);
+	return !strncmp(rp, rd, n) && (rp[n] == '/' || (n == 1 && rd[0] == '/'));
+}
+
+/* VM I's --restore FILE: a file kvmbox can read (the snapshot is checked whole when the VM
+ * is made). A guest may write to its share, so a snapshot there (or with other links, one
+ * perhaps there) could change or shrink under the VM restored from it: that one is read
+ * rather than mapped (KVMBOX_RESTORE_COPY). */
+static int check_restore(const struct run_opts *o, unsigned i, bool *copy)
+{
+	const struct vm_opts *v = &o->vms[i];
+	const char *what = o->several ? "restore=" : "--restore";
+	struct stat st;
+	int fd;
+
+	*copy = false;
+	if (!v->restore)
+		return EXIT_OK;
+	fd = open(v->restore, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "kvmbox: %s %s: %s\n", what, v->restore,
+			fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return EXIT_USAGE;
+	}
+	close(fd);
+	*copy = st.st_nlink > 1;
+	for (unsigned k = 0; k < o->nvms && !*copy; k++)
+		*copy = o->vms[k].share && beneath(v->restore, o->vms[k].share);
+	return EXIT_OK;
+}
+
+/* Is FD the file of F (or of descriptor G)? */
+static bool same_fd(int fd, int g)
+{
+	struct stat a, b;
+
+	return fd >= 0 && g >= 0 && fstat(fd, &a) == 0 && fstat(g, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* VM I's --save FILE, opened for writing (0600: it holds guest memory) and not truncated
+ * (it may be this VM's own --restore file, which is read first: refused below). */
+static int open_save(const struct run_opts *o, struct run_inputs *in, unsigned i)
+{
+	const struct vm_opts *v = &o->vms[i];
+	const char *what = o->several ? "save=" : "--save";
+	struct stat st;
+	FILE *const *outs[4] = { in->out, in->log, &in->stats_json, &in->trace };
+
+	if (!v->save)
+		return EXIT_OK;
+	in->save[i] = open(v->save, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (in->save[i] < 0 || fstat(in->save[i], &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "kvmbox: %s %s: %s\n", what, v->save,
+			in->save[i] < 0 ? strerror(errno) : "not a regular file");
+		return EXIT_USAGE;
+	}
+	for (unsigned k = 0; k < o->nvms; k++) {
+		int r = o->vms[k].restore ? open(o->vms[k].restore, O_RDONLY | O_CLOEXEC) : -1;
+		bool same = same_fd(in->save[i], r) || (k < i && same_fd(in->save[i], in->save[k]));
+
+		if (r >= 0)
+			close(r);
+		if (same) {
+			fprintf(stderr, "kvmbox: %s %s: the file is also %s: saving into it would change "
+				"the memory of a VM restored from it, or another VM's snapshot\n", what,
+				v->save, o->vms[k].restore ? "a snapshot the run restores from"
+							  : "another VM's save file");
+			return EXIT_USAGE;
+		}
+	}
+	for (unsigned k = 0; k < 4; k++)
+		for (unsigned j = 0; j < (k < 2 ? o->nvms : 1); j++)
+			if (outs[k][j] && same_fd(in->save[i], fileno(outs[k][j]))) {
+				fprintf(stderr, "kvmbox: %s %s names a file the run also writes its "
+					"output to; give them different files\n", what, v->save);
+				return EXIT_USAGE;
+			}
+	return EXIT_OK;
+}
+
 int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 {
 	char msg[512];
@@ -214,10 +308,20 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 	memset(in, 0, sizeof(*in));
 	in->out = calloc(o->nvms, sizeof(*in->out));
 	in->log = calloc(o->nvms, sizeof(*in->log));
-	if (!in->out || !in->log) {
+	in->save = malloc(o->nvms * sizeof(*in->save));
+	in->restore_copy = calloc(o->nvms, sizeof(*in->restore_copy));
+	for (i = 0; in->save && i < o->nvms; i++)
+		in->save[i] = -1;
+	if (!in->out || !in->log || !in->save || !in->restore_copy) {
 		fprintf(stderr, "kvmbox: out of memory\n");
 		return EXIT_HOST;
 	}
+	for (i = 0; i < o->nvms; i++) /* copies of one VM: checked once */
+		if (i && o->vms[i].restore && o->vms[i - 1].restore &&
+		    !strcmp(o->vms[i].restore, o->vms[i - 1].restore))
+			in->restore_copy[i] = in->restore_copy[i - 1];
+		else if (check_restore(o, i, &in->restore_copy[i]) != EXIT_OK)
+			return EXIT_USAGE;
 	for (i = 0; i < o->nvms; i++)
 		if ((!i || !o->vms[i].share || !o->vms[i - 1].share ||
 		     strcmp(o->vms[i].share, o->vms[i - 1].share)) && /* copies: checked once */
@@ -239,6 +343,9 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 	if (open_output("--stats-json", o->stats_json, &in->stats_json) != EXIT_OK ||
 	    open_output("--trace-out", o->trace_out, &in->trace) != EXIT_OK)
 		return EXIT_USAGE;
+	for (i = 0; i < o->nvms; i++)
+		if (open_save(o, in, i) != EXIT_OK)
+			return EXIT_USAGE;
 	return check_distinct(o, in);
 }
 
@@ -278,6 +385,11 @@ int run_inputs_close(const struct run_opts *o, struct run_inputs *in)
 		if (close_output(list[i].what, list[i].path, *list[i].f) != EXIT_OK)
 			status = EXIT_HOST;
 	free(list);
+	for (unsigned i = 0; in->save && i < o->nvms; i++)
+		if (in->save[i] >= 0)
+			close(in->save[i]);
+	free(in->save);
+	free(in->restore_copy);
 	free(in->out);
 	free(in->log);
 	free(in->script);

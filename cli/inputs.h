@@ -13,10 +13,15 @@ struct run_inputs {
 	FILE *trace;            /* --trace-out, or NULL */
 	FILE **log;             /* each VM's --trace-file (VMs naming one file share it), or NULL */
 	char *script;           /* --sched script:FILE's text, or NULL */
+	int *save;              /* each VM's --save FILE, open for writing, or -1 */
+	bool *restore_copy;     /* each VM's --restore FILE lies where it may change while the VM
+				 * runs (beneath a share, or with other links): read, not mapped */
 };
 
 /* Check every share directory, read and check the schedule (its digits must name VMs of
- * the run), and open every output file of O. VMs whose out= (or trace-file=) name one file
+ * the run), check that every --restore file is a readable file, and open every output file
+ * and every --save file of O (not truncated: that is for the save; refused when it is also
+ * a --restore file or an output of the run). VMs whose out= (or trace-file=) name one file
  * share one FILE; two outputs of different kinds naming one file are refused. Returns
  * EXIT_OK, or EXIT_USAGE after printing one line on stderr. IN is zeroed first; release it
  * with run_inputs_close in any case. */

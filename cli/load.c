@@ -1,9 +1,12 @@
 /* Images, VM creation and the after-run words shared by the single-VM run (cli/single.c)
  * and the scheduled run (cli/multi.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include "kvmbox/snapshot.h"
 #include "doctor.h"
 #include "load.h"
 #include "status.h"
@@ -97,6 +100,68 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
+}
+
+/* After a refused restore: the status of what went wrong, its line said. */
+static int restore_failed(int ret, const char *who, const char *msg)
+{
+	switch (-ret) {
+	case ENOEXEC: case ENOENT: case EROFS: case EMFILE: case ENOTDIR: case EISDIR:
+	case EACCES: case EXDEV: case ELOOP: case EINVAL:
+		/* The file, or what the command line gives it (its mode, memory, share). */
+		fprintf(stderr, "kvmbox: %s: %s\n", who, msg);
+		return EXIT_USAGE;
+	case ENOTSUP:
+		fprintf(stderr, "kvmbox: %s: %s\n", who, msg);
+		return EXIT_UNSUPPORTED;
+	default:
+		if (doctor_say_no_kvm())
+			return EXIT_NO_KVM;
+		fprintf(stderr, "kvmbox: %s: %s\n", who, msg);
+		return EXIT_HOST;
+	}
+}
+
+int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool copy,
+		   const char *who, struct kvmbox_vm **vmp)
+{
+	struct kvmbox_error err = { "" };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0) {
+		fprintf(stderr, "kvmbox: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	ret = kvmbox_vm_restore(vmp, cfg, fd, copy ? KVMBOX_RESTORE_COPY : 0, &err);
+	close(fd);
+	if (ret < 0)
+		return restore_failed(ret, who, err.msg);
+	if (kvmbox_vm_mode(*vmp) == KVMBOX_MODE_PAGED32) {
+		ret = kvmbox_host_supports_mode(KVMBOX_MODE_PAGED32, &err);
+		if (ret < 0) {
+			fprintf(stderr, "kvmbox: %s\n", err.msg);
+			return EXIT_HOST;
+		}
+		if (ret == 0) {
+			fprintf(stderr, "kvmbox: %s: a paged32-mode snapshot: %s; scripts/kvm-in-qemu runs "
+				"it under a real KVM (from the source tree: docs/realkvm.md)\n", who, err.msg);
+			return EXIT_UNSUPPORTED;
+		}
+	}
+	return EXIT_OK;
+}
+
+int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status)
+{
+	struct kvmbox_error err = { "" };
+
+	if (kvmbox_vm_save(vm, fd, &err) < 0) {
+		fprintf(stderr, "kvmbox: %s: not saved into %s: %s\n", who, file, err.msg);
+		return status == EXIT_OK ? EXIT_HOST : status;
+	}
+	fprintf(stderr, "kvmbox: %s: saved into %s (--restore %s goes on from there)\n", who, file,
+		file);
+	return status;
 }
 
 unsigned cli_guest_argv(const struct vm_opts *v, const char **argv)

@@ -24,6 +24,20 @@ int cli_image_read(const struct vm_opts *v, uint8_t **file, struct kvmbox_image 
 int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *img,
 		 const char *who, struct kvmbox_vm **vmp);
 
+/* Make the VM of CFG from the snapshot file PATH (kvmbox_vm_restore; COPY: read its pages
+ * rather than map them, for a file that may change while the VM runs): EXIT_USAGE (not a
+ * snapshot, corrupt, another mode or size than CFG's, a share file CFG's share cannot give
+ * back), EXIT_UNSUPPORTED (this host cannot restore some of its state, or run its mode),
+ * EXIT_NO_KVM or EXIT_HOST. WHO names the VM in messages. */
+int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool copy,
+		   const char *who, struct kvmbox_vm **vmp);
+
+/* --save FILE when the run has ended with STATUS: save VM (WHO in messages) into FD (the open
+ * FILE) and say so,
+ * or say why not (a fault leaves nothing to resume). Returns STATUS, or EXIT_HOST when the
+ * save failed after a run that ended well. */
+int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status);
+
 /* The built-in hello guest passes when rax and memory[0x400] both hold 42: EXIT_OK (with an
  * "Ok" line on stderr unless QUIET) or EXIT_CHECK. */
 int cli_check_hello(const struct kvmbox_vm *vm, bool quiet);

@@ -19,15 +19,17 @@
 #include "opts.h"
 #include "signals.h"
 #include "single.h"
+#include "snapshot.h"
 #include "status.h"
 
-#define COMMANDS "run, doctor, help, version"
+#define COMMANDS "run, snapshot, doctor, help, version"
 
 static const char overview[] =
 	"usage: kvmbox [run] [OPTION...] [IMAGE]   run a guest (the built-in hello without IMAGE)\n"
 	"       kvmbox [run] [OPTION...] IMAGE -- ARG...  ... with ARGs for its main(argc, argv)\n"
+	"       kvmbox snapshot FILE               what a snapshot file holds (checked as a restore does)\n"
 	"       kvmbox doctor [--json | --brief]   what this host's KVM can do, and why not\n"
-	"       kvmbox help [COMMAND]              this text, or COMMAND's (run, doctor)\n"
+	"       kvmbox help [COMMAND]              this text, or COMMAND's (run, snapshot, doctor)\n"
 	"       kvmbox version                     the version and the hypercall ABI\n"
 	"\n";
 
@@ -71,6 +73,8 @@ static int help(int argc, char **argv)
 		printf("%s%s\n%s", cmd ? "" : overview, cli_usage, cli_status_help);
 	} else if (!strcmp(cmd, "doctor")) {
 		fputs(cli_doctor_usage, stdout);
+	} else if (!strcmp(cmd, "snapshot")) {
+		fputs(cli_snapshot_usage, stdout);
 	} else if (!strcmp(cmd, "help") || !strcmp(cmd, "version")) {
 		fputs(overview, stdout);
 	} else {
@@ -181,6 +185,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "help"))
 		return help(argc, argv);
+	if (!strcmp(cmd, "snapshot"))
+		return cli_snapshot_main(argc, argv);
 	if (!strcmp(cmd, "version")) {
 		if (argc > 2) {
 			fprintf(stderr, "kvmbox version: unexpected argument '%s'\n", argv[2]);

@@ -196,7 +196,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 	struct kvmbox_image img;
 	char who[VM_NAME_MAX + 256];
 	const char *guest_argv[KVMBOX_ARGC_MAX];
-	uint8_t *file;
+	uint8_t *file = NULL;
 	int status;
 
 	cfg.argc = cli_guest_argv(v, guest_argv);
@@ -208,12 +208,19 @@ static int create_vm(struct multi_run *r, unsigned i)
 				     .prefix = r->o->nvms > 1 && (!r->in->out[i] ||
 						run_inputs_out_shared(r->in, r->o->nvms, i)),
 				     .show_ports = r->o->show_ports };
-	snprintf(who, sizeof(who), "%s: %s", v->name, v->image ? v->image : "built-in hello");
+	snprintf(who, sizeof(who), "%s: %s", v->name,
+		 v->image ? v->image : v->restore ? v->restore : "built-in hello");
 	cli_apply_profile(r->o, v, &cfg);
-	status = cli_image_read(v, &file, &img, &cfg.mode);
-	if (status == EXIT_OK)
-		status = cli_vm_start(&cfg, &img, who, &r->vms[i]);
-	free(file);
+	cfg.save_fd = r->in->save[i] >= 0 ? r->in->save[i] : 0;
+	if (v->restore) {
+		cfg.mode = v->mode;
+		status = cli_vm_restore(&cfg, v->restore, r->in->restore_copy[i], who, &r->vms[i]);
+	} else {
+		status = cli_image_read(v, &file, &img, &cfg.mode);
+		if (status == EXIT_OK)
+			status = cli_vm_start(&cfg, &img, who, &r->vms[i]);
+		free(file);
+	}
 	r->ctx[i].vm = r->vms[i];
 	return status;
 }
@@ -280,7 +287,8 @@ static int vm_status(const struct multi_run *r, unsigned i, const struct kvmbox_
 {
 	switch (rep->status) {
 	case KVMBOX_SCHED_HALTED:
-		return r->o->vms[i].image ? EXIT_OK : cli_check_hello(r->vms[i], true);
+		return r->o->vms[i].image || r->o->vms[i].restore ? EXIT_OK
+								  : cli_check_hello(r->vms[i], true);
 	case KVMBOX_SCHED_EXITED:
 		return exit_status_of_guest(rep->exit_status);
 	case KVMBOX_SCHED_STOPPED:
@@ -504,6 +512,10 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		stopped = stopped_status(&r, finish_output(&r));
 		report(&r);
 		status = stopped ? stopped : exit_status(&r);
+		for (i = 0; i < o->nvms; i++)
+			if (o->vms[i].save)
+				status = cli_save_after(r.vms[i], o->vms[i].name, o->vms[i].save,
+							in->save[i], status);
 		/* A failed write shows when the file is closed (run_inputs_close): one line,
 		 * status 71 unless the run has a verdict of its own. */
 		if (in->stats_json)

@@ -10,6 +10,7 @@
 const char cli_usage[] =
 	"usage: kvmbox run [OPTION...] [IMAGE] [-- ARG...]\n"
 	"       kvmbox run --vm NAME=IMAGE[,KEY=VALUE...] [--vm ...] [OPTION...]\n"
+	"       kvmbox run [OPTION...] --restore FILE   (--vm NAME,restore=FILE[,KEY=VALUE...])\n"
 	"Run IMAGE (ELF32/ELF64, or a flat binary with --load) in a KVM virtual machine; without\n"
 	"IMAGE, the built-in hello guest (default long mode). With --vm, several VMs share one\n"
 	"host thread under a scheduler; a single VM is a run of one VM. The ARGs after `--` are\n"
@@ -51,6 +52,11 @@ const char cli_usage[] =
 	"                       1024); past it an open that would create one fails with EDQUOT\n"
 	"      --count N        N copies of the VM, named NAME0 ... NAME{N-1}, scheduled\n"
 	"                       together (in --vm: count=N)\n"
+	"      --save FILE      save the VM into the snapshot FILE when the guest stops (not\n"
+	"                       after a fault) and whenever it asks (HC_snapshot(\"\"))\n"
+	"      --restore FILE   the VM is the snapshot FILE's, not an image's: it goes on where\n"
+	"                       it was saved (in --vm: NAME,restore=FILE; with count=N, N VMs\n"
+	"                       from one file). The command line still says what it may use\n"
 	"\n"
 	"Run-wide:\n"
 	"      --vm NAME=IMAGE[,KEY=VALUE|FLAG...]  one VM of several (repeat it)\n"
@@ -299,26 +305,36 @@ static int copy_defaults(struct vm_opts *v, const struct vm_opts *d, char *err, 
 	return 0;
 }
 
-/* --vm NAME=IMAGE[,KEY=VALUE|FLAG ...]: spec I into V, starting from the command line's
- * defaults. V's strings point into o->spec[i], which is cut up in place. */
+/* --vm NAME=IMAGE[,KEY=VALUE|FLAG ...] or NAME,restore=FILE[,...]: spec I into V, starting
+ * from the command line's defaults. V's strings point into o->spec[i], which is cut up in
+ * place. */
 static int parse_vm(struct run_opts *o, unsigned i, struct vm_opts *v, char *err, size_t errlen)
 {
 	char *spec = o->spec[i], *eq, *tok, *val, *rest, where[64], arg[256];
+	size_t name_len = strcspn(spec, "=,");
 
 	snprintf(arg, sizeof(arg), "%s", spec);
 	if (copy_defaults(v, &o->defaults, err, errlen) < 0)
 		return -1;
-	eq = strchr(spec, '=');
-	if (!eq || eq == spec || !eq[1] || eq[1] == ',')
-		return cli_fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,KEY=VALUE...]", arg);
+	eq = spec + name_len;
+	if (name_len == 0 || !*eq || (*eq == '=' && (!eq[1] || eq[1] == ',')))
+		return cli_fail(err, errlen, "--vm '%s': expected NAME=IMAGE[,KEY=VALUE...] or "
+				"NAME,restore=FILE[,KEY=VALUE...]", arg);
+	if (*eq == ',') { /* no image: restore= must come */
+		*eq = '\0';
+		rest = eq + 1;
+		v->image = NULL;
+		goto name;
+	}
 	*eq = '\0';
+	rest = eq + 1;
+	v->image = strsep(&rest, ",");
+name:
 	if (strlen(spec) >= sizeof(v->name) || strpbrk(spec, " \t\"\\,"))
 		return cli_fail(err, errlen,
 				"--vm '%s': a name is at most %zu characters, without spaces or quotes",
 				arg, sizeof(v->name) - 1);
 	snprintf(v->name, sizeof(v->name), "%s", spec);
-	rest = eq + 1;
-	v->image = strsep(&rest, ",");
 	while ((tok = strsep(&rest, ","))) {
 		if (!*tok)
 			return cli_fail(err, errlen, "--vm '%s': an empty KEY=VALUE between commas", arg);
@@ -347,6 +363,10 @@ static int add_vm(struct run_opts *o, struct vm_opts *v, char *err, size_t errle
 		ret = cli_fail(err, errlen, "%s: %s takes one VM's console; the %u copies of "
 			       "count=%u write to stdout, each line prefixed with the copy's name",
 			       who, o->nspec ? "out=FILE" : "--out", n, n);
+	else if (n > 1 && v->save)
+		ret = cli_fail(err, errlen, "%s: %s names one snapshot file, for one VM; the %u "
+			       "copies of count=%u would overwrite each other's", who,
+			       o->nspec ? "save=FILE" : "--save", n, n);
 	else if (n > RUN_MAX_VMS - o->nvms)
 		ret = cli_fail(err, errlen, "%s: count=%u makes more than %u VMs in one run", who, n,
 			       RUN_MAX_VMS);
@@ -399,9 +419,10 @@ static int check_names(const struct run_opts *o, char *err, size_t errlen)
 /* The single VM's name: its image's file name (or "hello"), made a valid VM name. */
 static void single_name(struct vm_opts *v)
 {
-	const char *base = v->image ? strrchr(v->image, '/') : NULL;
+	const char *file = v->image ? v->image : v->restore;
+	const char *base = file ? strrchr(file, '/') : NULL;
 
-	snprintf(v->name, sizeof(v->name), "%s", !v->image ? "hello" : base ? base + 1 : v->image);
+	snprintf(v->name, sizeof(v->name), "%s", !file ? "hello" : base ? base + 1 : file);
 	for (char *p = v->name; *p; p++)
 		if (strchr(" \t\"\\,", *p))
 			*p = '_';
@@ -417,8 +438,12 @@ static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err
 				who);
 	if (v->flat && !v->image)
 		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
-	if (o->nspec && !v->image)
-		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed", v->name);
+	if (o->nspec && !v->image && !v->restore)
+		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed (or restore=FILE)", v->name);
+	if (v->restore && (v->image || v->flat || v->entry_set || v->guard_null || v->nargs))
+		return cli_fail(err, errlen, "%s: %s: a VM restored from a snapshot is the snapshot's "
+				"guest, as it was: no IMAGE, --load, --entry, --guard-null or arguments",
+				who, o->several ? "restore=" : "--restore");
 	if ((run_is_scheduled(o) || o->stats_json) && (v->gdb || v->gdb_wait))
 		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
 				"IMAGE): under the scheduler a VM stopped in gdb would stop every other VM",
@@ -539,6 +564,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errle
 	if (o->repeat > 1 && o->stats_json)
 		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; "
 				"--stats-json reports one run");
+	if (o->repeat > 1 && o->vms[0].save)
+		return cli_fail(err, errlen, "--repeat reruns one VM from its loaded state; --save "
+				"saves one run's VM");
 	if (o->repeat > 1 && o->vms[0].gdb)
 		return cli_fail(err, errlen, "--repeat: gdb debugs one run (not with -s, -S or --gdb)");
 	if (o->sandbox && o->no_seccomp)

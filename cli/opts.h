@@ -46,6 +46,8 @@ struct vm_opts {
 	bool trace, explain;   /* --trace: KVM calls and exits; --explain: and why (implies trace) */
 	const char *trace_file; /* the VM's log (trace, -v) to this file; NULL: stderr */
 	unsigned count;        /* count=N: N copies, named NAME0 ... NAME{N-1} (N > 1); 0: one */
+	const char *save;      /* --save FILE: the snapshot file (when the guest stops or asks) */
+	const char *restore;   /* --restore FILE: the VM comes from this snapshot, not an image */
 	char **args;           /* the guest's arguments after `--` (argv[1..]), borrowed */
 	unsigned nargs;
 };
@@ -99,7 +101,8 @@ bool run_is_scheduled(const struct run_opts *o);
 	X(16, "file-size-max", required_argument) X(17, "gdb", required_argument)             \
 	X(18, "guard-null", no_argument)                                                      \
 	X(19, "share-bytes-max", required_argument) X(20, "share-files-max", required_argument) \
-	X(21, "count", required_argument)
+	X(21, "count", required_argument)                                                     \
+	X(22, "save", required_argument) X(23, "restore", required_argument)
 
 /* The gdb server of -s (and of -S without --gdb), as QEMU's: loopback port 1234. */
 #define CLI_GDB_DEFAULT "tcp:127.0.0.1:1234"

@@ -29,7 +29,7 @@ static int report(const struct kvmbox_vm *vm, const struct kvmbox_result *res,
 {
 	switch (res->stop) {
 	case KVMBOX_STOP_HALT:
-		return v->image ? EXIT_OK : cli_check_hello(vm, quiet);
+		return v->image || v->restore ? EXIT_OK : cli_check_hello(vm, quiet);
 	case KVMBOX_STOP_EXIT:
 		if (res->status)
 			fprintf(stderr, "kvmbox: the guest exited with status %d%s\n", res->status,
@@ -193,17 +193,23 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	struct console_of_run con;
 	struct kvmbox_error err = { "" };
 	const char *guest_argv[KVMBOX_ARGC_MAX];
-	uint8_t *file;
+	uint8_t *file = NULL;
 	int status;
 
 	cfg.argc = cli_guest_argv(v, guest_argv);
 	cfg.argv = guest_argv;
+	cfg.save_fd = in->save[0] >= 0 ? in->save[0] : 0;
 
 	cli_apply_profile(o, v, &cfg);
-	status = cli_image_read(v, &file, &img, &cfg.mode);
-	if (status == EXIT_OK)
-		status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
-	free(file);
+	if (v->restore) {
+		cfg.mode = v->mode;
+		status = cli_vm_restore(&cfg, v->restore, in->restore_copy[0], v->restore, &vm);
+	} else {
+		status = cli_image_read(v, &file, &img, &cfg.mode);
+		if (status == EXIT_OK)
+			status = cli_vm_start(&cfg, &img, v->image ? v->image : "built-in hello", &vm);
+		free(file);
+	}
 	if (status == EXIT_OK && v->gdb)
 		fprintf(stderr, "kvmbox: gdb server on %s%s\n", kvmbox_vm_gdb_address(vm),
 			v->gdb_wait ? ": the guest waits for gdb (-S)" : "");
@@ -225,6 +231,8 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 		if (v->stats)
 			cli_print_stats(vm);
 		cli_print_walks(vm, v, false);
+		if (v->save)
+			status = cli_save_after(vm, v->name, v->save, in->save[0], status);
 	}
 	cli_stop_kicks(NULL, 0);
 	kvmbox_vm_destroy(vm);

@@ -202,7 +202,7 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 			return cli_fail(err, errlen, "%s: unknown option (mode, mem, load, entry, share, "
 					"weight, out, timeout, walk, file-size-max, share-bytes-max, share-files-max, "
 					"count, strict, regs, stats, no-coalesce, trace, explain, trace-file, gdb, "
-					"guard-null)", where);
+					"guard-null, save, restore)", where);
 		return val ? cli_fail(err, errlen, "%s: takes no value", where) : 0;
 	}
 	if (!val)
@@ -220,10 +220,12 @@ int vm_opt_set(struct vm_opts *v, const char *key, const char *val, const char *
 	}
 	if (!strcmp(key, "walk"))
 		return add_walk(v, val, where, err, errlen);
-	if (!strcmp(key, "out") || !strcmp(key, "trace-file")) {
+	if (!strcmp(key, "out") || !strcmp(key, "trace-file") || !strcmp(key, "save") ||
+	    !strcmp(key, "restore")) {
 		if (!*val)
 			return cli_fail(err, errlen, "%s: a file is needed", where);
-		*(key[0] == 'o' ? &v->out : &v->trace_file) = val;
+		*(key[0] == 'o' ? &v->out : key[0] == 't' ? &v->trace_file
+		  : !strcmp(key, "save") ? &v->save : &v->restore) = val;
 		return 0;
 	}
 	return set_number(v, key, val, where, err, errlen);

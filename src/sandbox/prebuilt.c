@@ -14,9 +14,10 @@ bool sandbox_prebuilt_fits(const struct kvmbox_sandbox_config *cfg)
 		return false;
 	vm = cfg->vms[0];
 	/* The generator's VM: a VM descriptor below the vCPU's (libseccomp orders the rules by
-	 * their values), a zone still to come, no reset point, share or gdb stub. */
+	 * their values), a zone still to come, no reset point, share, file to save into or gdb stub. */
 	return vm->vm_fd >= 0 && vm->vcpu_fd > vm->vm_fd && vm->coalesce_left && !vm->point.taken &&
-	       hc_files_share(vm, &dir_fd, &ro) < 0 && !kvmbox_vm_gdb_address(vm)[0];
+	       vm->save_fd < 0 && hc_files_share(vm, &dir_fd, &ro) < 0 &&
+	       !kvmbox_vm_gdb_address(vm)[0];
 }
 
 unsigned sandbox_prebuilt_fill(const struct kvmbox_sandbox_config *cfg, struct sock_filter *prog)

@@ -330,6 +330,27 @@ static const unsigned long gdb_vcpu_requests[] = {
 	KVM_GET_FPU, KVM_SET_FPU, KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_GUEST_DEBUG,
 };
 
+/* Reading the vCPU's whole state (src/snap/snap_cpu.c): a save (a guest's HC_snapshot, a
+ * --save at the end of the run) and a reset point taken after a run; only reads. */
+static const unsigned long state_vcpu_requests[] = {
+	KVM_GET_VCPU_EVENTS, KVM_GET_XCRS, KVM_GET_XSAVE, KVM_GET_MSRS, KVM_GET_DEBUGREGS,
+	KVM_GET_MP_STATE, KVM_GET_TSC_KHZ, KVM_GET_CPUID2,
+};
+/* ... and putting it back, at a reset to a point taken after a run (src/vm/vm_reset.c). */
+static const unsigned long point_vcpu_requests[] = {
+	KVM_SET_XCRS, KVM_SET_XSAVE, KVM_SET_MSRS, KVM_SET_DEBUGREGS,
+};
+
+/* Can VM be saved during the run: a guest with a share or a file to save into may ask, and
+ * --save saves at the end. */
+static bool may_save(const struct kvmbox_vm *vm)
+{
+	int dir_fd;
+	bool ro;
+
+	return vm->save_fd >= 0 || hc_files_share(vm, &dir_fd, &ro) == 0;
+}
+
 static int allow_requests(scmp_filter_ctx ctx, int fd, const unsigned long *req, size_t n)
 {
 	int ret = 0;
@@ -349,15 +370,22 @@ static int allow_requests(scmp_filter_ctx ctx, int fd, const unsigned long *req,
 /* The requests of a run too large to pin them to each VM's descriptors (PIN_FDS_MAX). */
 static int allow_requests_anywhere(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config *cfg)
 {
-	bool snap = false, coalesce = false;
+	bool snap = false, coalesce = false, save = false;
 	int ret = 0;
 
 	for (unsigned i = 0; i < cfg->nvms; i++) {
 		snap |= cfg->vms[i]->point.taken;
 		coalesce |= cfg->vms[i]->coalesce_left != 0;
+		save |= may_save(cfg->vms[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(vcpu_requests) && ret == 0; i++)
 		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, (scmp_datum_t)vcpu_requests[i]), NO_ARG);
+	for (size_t i = 0; i < ARRAY_SIZE(state_vcpu_requests) && ret == 0 && (snap || save); i++)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, (scmp_datum_t)state_vcpu_requests[i]),
+			    NO_ARG);
+	for (size_t i = 0; i < ARRAY_SIZE(point_vcpu_requests) && ret == 0 && snap; i++)
+		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, (scmp_datum_t)point_vcpu_requests[i]),
+			    NO_ARG);
 	if (ret == 0 && snap)
 		ret = allow(ctx, SCMP_SYS(ioctl), 1, arg_eq(1, KVM_GET_DIRTY_LOG), NO_ARG);
 	if (ret == 0 && coalesce)
@@ -383,6 +411,12 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 		ret = allow_requests(ctx, vm->vcpu_fd, vcpu_requests, ARRAY_SIZE(vcpu_requests));
 		if (ret == 0 && vm->point.taken)
 			ret = allow_requests(ctx, vm->vm_fd, (const unsigned long[]){ KVM_GET_DIRTY_LOG }, 1);
+		if (ret == 0 && (vm->point.taken || may_save(vm)))
+			ret = allow_requests(ctx, vm->vcpu_fd, state_vcpu_requests,
+					     ARRAY_SIZE(state_vcpu_requests));
+		if (ret == 0 && vm->point.taken)
+			ret = allow_requests(ctx, vm->vcpu_fd, point_vcpu_requests,
+					     ARRAY_SIZE(point_vcpu_requests));
 		/* The console's coalesced zone, registered during a run once the guest has
 		 * printed enough byte by byte (src/vm/vm_console.c), when that is still to come. */
 		if (ret == 0 && vm->coalesce_left)
@@ -501,6 +535,15 @@ static const int sanitizer_calls[] = {
 };
 #endif
 
+/* Writing a snapshot (src/snap/snap_save.c): the pages and the metadata at their offsets,
+ * and the file cut to its size when an earlier, longer one was there. */
+static int allow_saves(scmp_filter_ctx ctx)
+{
+	static const int calls[] = { SCMP_SYS(pwrite64), SCMP_SYS(ftruncate) };
+
+	return allow_all(ctx, calls, ARRAY_SIZE(calls));
+}
+
 static bool has_share(const struct kvmbox_sandbox_config *cfg)
 {
 	int dir_fd;
@@ -533,6 +576,11 @@ static int build_filter(scmp_filter_ctx ctx, const struct kvmbox_sandbox_config 
 	ret = ret ?: allow_with_args(ctx);
 	if (has_share(cfg))
 		ret = ret ?: allow_shares(ctx);
+	for (unsigned i = 0; i < cfg->nvms; i++)
+		if (may_save(cfg->vms[i])) {
+			ret = ret ?: allow_saves(ctx);
+			break;
+		}
 	if (gdb)
 		ret = ret ?: allow_gdb(ctx);
 	return ret;

@@ -86,11 +86,14 @@ void cpu_state_free(struct cpu_state *st)
 	st->cpuid = NULL;
 }
 
-int cpu_settle(struct kvmbox_vm *vm, struct kvmbox_error *err)
+int cpu_settle(struct kvmbox_vm *vm, bool force, struct kvmbox_error *err)
 {
 	struct kvm_run *run = vm->run;
 	int ret;
 
+	if (!force && (!vm->ran || (run->exit_reason != KVM_EXIT_IO &&
+				    run->exit_reason != KVM_EXIT_MMIO)))
+		return 0;
 	run->immediate_exit = 1;
 	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, err);
 	run->immediate_exit = 0;
@@ -328,7 +331,12 @@ int cpu_capture(struct kvmbox_vm *vm, unsigned what, struct cpu_state *st, struc
 	if (what & CPU_REGS) {
 		st->regs = vm->run->s.regs.regs;
 		st->sregs = vm->run->s.regs.sregs;
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &st->events, err);
+		/* Events handed over for the next KVM_RUN are those that will be (a reset's). */
+		if (vm->run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS)
+			st->events = vm->run->s.regs.events;
+		else
+			ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_VCPU_EVENTS,
+					&st->events, err);
 	}
 	if (ret == 0 && (what & CPU_FPU))
 		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_XCRS, &st->xcrs, err);
@@ -395,7 +403,21 @@ int cpu_put(struct kvmbox_vm *vm, unsigned what, const struct cpu_state *st, str
 	}
 	if (what & CPU_TSC)
 		put_tsc(vm, st);
-	if (what & CPU_REGS) {
+	if ((what & CPU_REGS) && (what & CPU_REGS_NOW)) {
+		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_SREGS, &st->sregs, err);
+		if (ret < 0)
+			return refused(err, ret, "special registers");
+		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_REGS, &st->regs, err);
+		if (ret < 0)
+			return refused(err, ret, "general registers");
+		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &st->events, err);
+		if (ret < 0)
+			return refused(err, ret, "pending events");
+		/* kvm_run shows them as an exit would (what kvmbox reads before the first). */
+		run->s.regs.regs = st->regs;
+		run->s.regs.sregs = st->sregs;
+		run->kvm_dirty_regs = 0;
+	} else if (what & CPU_REGS) {
 		/* Applied by the next KVM_RUN (KVM API doc, 5. kvm_run, kvm_dirty_regs): three
 		 * ioctls fewer. The events: whatever was pending (an exception, an interrupt
 		 * shadow) comes back with them. */

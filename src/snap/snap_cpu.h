@@ -28,6 +28,11 @@ enum {
 	/* cpu_put: the special registers only when they differ from kvm_run's (the last exit's):
 	 * setting them resets KVM's MMU context, which costs more than the rest of a reset. */
 	CPU_SREGS_LAZY = 1u << 7,
+	/* cpu_put: the registers and events through KVM_SET_SREGS, _REGS and _VCPU_EVENTS now
+	 * rather than kvm_run, so that KVM checks them now (a restore refuses what it would
+	 * refuse) without a KVM_RUN (which may start a kernel worker thread of the process, too
+	 * early for the sandbox's check that no other thread runs). */
+	CPU_REGS_NOW = 1u << 8,
 	/* A reset point: the TSC keeps running and CPUID cannot change. */
 	CPU_RESET = CPU_REGS | CPU_FPU | CPU_MSRS | CPU_DEBUG,
 	CPU_ALL = CPU_RESET | CPU_MP | CPU_TSC | CPU_CPUID,
@@ -51,12 +56,14 @@ struct cpu_state {
 	struct kvm_cpuid_entry2 *cpuid; /* malloc'd; NULL when the vCPU has no table */
 };
 
-/* Make VM's vCPU state whole for reading: one KVM_RUN with immediate_exit, which applies
- * registers handed over in kvm_run, completes a port access left pending by the last exit
- * (an `in` gets the bytes in kvm_run's data area) and copies the registers back into
- * kvm_run, without running the guest (KVM API doc, 5. kvm_run, immediate_exit; measured on
- * both hosts kind: docs/snapshot.md). Returns 0 or -errno with ERR set. */
-int cpu_settle(struct kvmbox_vm *vm, struct kvmbox_error *err);
+/* Make VM's vCPU state whole for reading when the last exit left a port or MMIO access
+ * pending: one KVM_RUN with immediate_exit, which completes it (an `in` gets the bytes in
+ * kvm_run's data area), applies registers handed over in kvm_run and copies them back
+ * there, without running the guest (KVM API doc, 5. kvm_run, immediate_exit; measured on
+ * both kinds of host: docs/snapshot.md). Otherwise nothing: kvm_run holds the registers as
+ * of the last exit, or those handed over for the next KVM_RUN. FORCE: run it whatever the
+ * last exit was. Returns 0 or -errno with ERR set. */
+int cpu_settle(struct kvmbox_vm *vm, bool force, struct kvmbox_error *err);
 
 /* Take the components WHAT of VM's settled vCPU into ST (zeroed first; release with
  * cpu_state_free). Returns 0, or -errno with ERR naming the component KVM would not give

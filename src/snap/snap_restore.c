@@ -222,7 +222,7 @@ static int map_memory(struct kvmbox_vm *vm, void *ctx, struct kvmbox_error *err)
 static int setup_vcpu(struct kvmbox_vm *vm, void *ctx, struct kvmbox_error *err)
 {
 	const struct snap_file *f = ((struct restore *)ctx)->f;
-	struct cpu_state st = { .what = CPU_ALL & ~CPU_CPUID };
+	struct cpu_state st = { .what = (CPU_ALL & ~CPU_CPUID) | CPU_REGS_NOW };
 	int ret = 0, xsize;
 
 	if (f->vm.cpuid_kind == SNAP_CPUID_HOST)
@@ -325,13 +325,6 @@ static int restore_from(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *c
 		vm->last_stop = (enum kvmbox_stop)f->vm.stop;
 		vm->generation = new_generation(f->vm.generation);
 		vm->loaded = true;
-		vm->ran = true;
-		/* KVM checks the registers handed over in kvm_run when it applies them: now, so
-		 * that a state it refuses fails the restore, not the first run. */
-		ret = cpu_settle(vm, err);
-		if (ret < 0)
-			ret = set_error(err, ENOTSUP, "this host's KVM refuses the snapshot's registers "
-					"(%s)", err ? err->msg : "");
 	}
 	if (ret < 0) {
 		kvmbox_vm_destroy(vm);
@@ -380,7 +373,7 @@ static int make_template(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	ret = snap_savable(vm, err);
 	if (ret == 0) {
 		vm_console_flush(vm);
-		ret = cpu_settle(vm, err);
+		ret = cpu_settle(vm, false, err);
 	}
 	if (ret == 0)
 		ret = snap_capture(vm, SNAP_AT_FORK, &c, err);

@@ -185,7 +185,7 @@ int kvmbox_vm_save(struct kvmbox_vm *vm, int fd, struct kvmbox_error *err)
 		return ret;
 	/* What the guest printed before this point is the saver's to print. */
 	vm_console_flush(vm);
-	ret = cpu_settle(vm, err);
+	ret = cpu_settle(vm, false, err);
 	if (ret == 0)
 		ret = snap_capture(vm, SNAP_AT_STOP, &c, err);
 	if (ret == 0)
@@ -221,7 +221,7 @@ void snap_save_requested(struct kvmbox_vm *vm)
 	/* The snapshot resumes after the call with 1 in eax: the `in` completes with it before
 	 * the state is read (docs/snapshot.md: how each host leaves an I/O exit). */
 	memcpy((uint8_t *)run + run->io.data_offset, &one, sizeof(one));
-	ret = cpu_settle(vm, &err);
+	ret = cpu_settle(vm, true, &err);
 	if (ret < 0) {
 		vm_request_stop(vm, KVMBOX_STOP_HOST_ERROR, 0, "the snapshot the guest asked for: %s",
 				err.msg);

@@ -41,7 +41,7 @@ static int take_after_run(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	vm->point.feat = calloc(vm->nfeat ? vm->nfeat : 1, sizeof(*vm->point.feat));
 	if (!vm->point.cpu || !vm->point.feat)
 		return set_error(err, ENOMEM, "out of memory");
-	ret = cpu_settle(vm, err);
+	ret = cpu_settle(vm, false, err);
 	if (ret == 0)
 		ret = cpu_capture(vm, CPU_RESET, vm->point.cpu, err);
 	if (ret == 0)
@@ -99,11 +99,9 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
  * immediate_exit), so the completion cannot land on the fresh state. */
 static int complete_pending_io(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
-	struct kvm_run *run = vm->run;
-
-	if (!vm->stats.runs || (run->exit_reason != KVM_EXIT_IO && run->exit_reason != KVM_EXIT_MMIO))
+	if (!vm->stats.runs)
 		return 0;
-	return cpu_settle(vm, err);
+	return cpu_settle(vm, false, err);
 }
 
 /* Registers as they were, applied by KVM on the next KVM_RUN. */
