@@ -28,6 +28,7 @@ static unsigned program(const int fds[2], struct sock_filter *prog)
 		vm->vm_fd = fds[PREBUILT_VM_FD];
 		vm->vcpu_fd = fds[PREBUILT_VCPU_FD];
 		vm->coalesce_left = 1;
+		vm->save_fd = -1; /* no file to save into */
 		if (sandbox_export_bpf(&cfg, fd) == 0 && lseek(fd, 0, SEEK_SET) == 0)
 			n = read(fd, prog, BPF_MAXINSNS * sizeof(*prog));
 	}

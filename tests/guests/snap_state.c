@@ -5,7 +5,10 @@
  * which kvmbox's model gives in long mode only), in every mode DR0-DR3 and MSRs (SYSENTER, PAT; in long mode STAR, LSTAR, CSTAR,
  * SFMASK, KERNEL_GS_BASE), reads the TSC, then checks every one of them after HC_snapshot,
  * in the saver (0) and in the restored VM (1), and that the TSC did not go back. Status 10 in
- * the saver, 11 in a restored VM; a lost value is a guest assertion naming it. */
+ * the saver, 11 in a restored VM; a lost value is a guest assertion naming it. argv[1]: the
+ * snapshot's path (default "state"; "" is the file the host named); argv[2] "busy": the
+ * restored VM's memory is mapped from that file in the share, which it then may not open for
+ * writing (-ETXTBSY). */
 #include "kvmbox/guest.h"
 
 #define CR4_OSFXSR (1u << 9)
@@ -117,13 +120,17 @@ int main(int argc, char **argv)
 	uint64_t tsc;
 	int r;
 
-	(void)argv;
 	set_state();
 	check_state();
 	tsc = rdtsc();
-	r = HC_snapshot(argc > 1 ? "" : "state");
+	r = HC_snapshot(argc > 1 ? argv[1] : "state");
 	GUEST_ASSERT(r == 0 || r == 1);
 	check_state();
 	GUEST_ASSERT(rdtsc() >= tsc);
+	if (r == 1 && argc > 2 && !strcmp(argv[2], "busy")) {
+		GUEST_ASSERT_EQ(HC_open(argv[1], KVMBOX_O_WRONLY, 0), -KVMBOX_ETXTBSY);
+		GUEST_ASSERT_EQ(HC_open(argv[1], KVMBOX_O_RDONLY | KVMBOX_O_TRUNC, 0), -KVMBOX_ETXTBSY);
+		GUEST_ASSERT(HC_open(argv[1], KVMBOX_O_RDONLY, 0) >= 0);
+	}
 	return r == 1 ? 11 : 10;
 }

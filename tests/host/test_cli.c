@@ -263,7 +263,7 @@ static void test_repeat_runs_from_loaded_state(void **state)
 /* The subcommands, and anything else refused with the list of them. */
 static void test_subcommands(void **state)
 {
-	static const char list[] = "commands: run, doctor, help, version";
+	static const char list[] = "commands: run, snapshot, doctor, help, version";
 	struct cli c;
 
 	(void)state;
@@ -289,6 +289,12 @@ static void test_subcommands(void **state)
 	RUN(&c, "help", "doctor");
 	assert_int_equal(c.status, 0);
 	assert_memory_equal(c.out, "usage: kvmbox doctor", 20);
+	RUN(&c, "help", "snapshot");
+	assert_int_equal(c.status, 0);
+	assert_memory_equal(c.out, "usage: kvmbox snapshot FILE", 27);
+	RUN(&c, "snapshot");
+	assert_int_equal(c.status, EXIT_USAGE);
+	assert_non_null(strstr(c.err, "kvmbox snapshot: a FILE is needed"));
 	RUN(&c, "version");
 	assert_int_equal(c.status, 0);
 	assert_non_null(strstr(c.out, "kvmbox " KVMBOX_VERSION));

@@ -594,7 +594,7 @@ static void test_readonly_share_is_read_only(void **state)
 
 /* ---- the allowlist ---------------------------------------------------------------------- */
 
-enum { PLAIN = 1, SHARE = 2, GDB = 4, ALL = PLAIN | SHARE | GDB };
+enum { PLAIN = 1, SHARE = 2, GDB = 4, SAVE = 8, ALL = PLAIN | SHARE | GDB | SAVE };
 
 /* Each call a run allows (IN: in which runs) and, but for the four whose call would end or
  * fork the thread (NOT_PROBED), arguments that pass its checks yet do nothing: a bad
@@ -638,6 +638,8 @@ static const struct allowed allowlist[] = {
 	{ SYS_fcntl, "fcntl", SHARE, { BAD, F_GETFL } },
 	{ SYS_openat2, "openat2", SHARE, { BAD, 0, 0, 24 } },
 	{ SYS_openat, "openat", SHARE, { BAD, 0, O_RDONLY } },
+	{ SYS_pwrite64, "pwrite64", SHARE | SAVE, { BAD, 0, 0, 0 } },
+	{ SYS_ftruncate, "ftruncate", SHARE | SAVE, { BAD, 0 } },
 	{ SYS_accept4, "accept4", GDB, { BAD, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC } },
 	{ SYS_recvfrom, "recvfrom", GDB, { BAD, 0, 0, MSG_DONTWAIT, 0, 0 } },
 	{ SYS_sendto, "sendto", GDB, { BAD, 0, 0, MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0 } },
@@ -790,7 +792,8 @@ static void test_allowlist_plain(void **state)
 		 "plain run");
 }
 
-/* With a share: the 20, and read, lseek, fcntl, openat2, openat. */
+/* With a share: the 20, and read, lseek, fcntl, openat2, openat; pwrite64 and ftruncate
+ * (a snapshot the guest asks for, into its share). */
 static void test_allowlist_share(void **state)
 {
 	char share[] = "/tmp/kvmbox-sandbox-share-XXXXXX";
@@ -800,6 +803,20 @@ static void test_allowlist_share(void **state)
 	scan_run((const char *const[]){ "--share", share, build_path("guests/test-loop-long.elf"),
 		NULL }, share, SHARE, "with a share");
 	assert_int_equal(rmdir(share), 0);
+}
+
+/* With a file to save into (--save): the 20, and pwrite64 and ftruncate (writing it). */
+static void test_allowlist_save(void **state)
+{
+	char dir[] = "/tmp/kvmbox-sandbox-save-XXXXXX", file[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/snap", dir);
+	scan_run((const char *const[]){ "--save", file, build_path("guests/test-loop-long.elf"),
+		NULL }, NULL, SAVE, "with a file to save into");
+	unlink(file);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 /* With a gdb server: the 20, and what serving gdb and its watcher thread need. */
@@ -822,11 +839,13 @@ static void test_allowlist_gdb(void **state)
  * VM's requests on its own descriptors (no new memory slot, no dirty log without a reset point,
  * no vCPU request on the VM), memory never executable or shared, madvise not at all without
  * gdb, signals and timers only the deadline's, no futex without threads, no other process's
- * clock. With --repeat (a reset point) the dirty log is allowed, on the VM only. */
+ * clock. With --repeat (a reset point) the dirty log is allowed, on the VM only, and
+ * putting the vCPU's state back, on the vCPU only; with --save reading it. */
 static void test_argument_checks(void **state)
 {
 	struct kvm_userspace_memory_region region = { .slot = 1, .guest_phys_addr = 1ull << 32,
 						      .memory_size = 4096 };
+	char dir[] = "/tmp/kvmbox-sandbox-save-XXXXXX", file[64];
 	struct kv k;
 
 	(void)state;
@@ -868,8 +887,26 @@ static void test_argument_checks(void **state)
 	region.userspace_addr = k.scratch;
 	put(&k, 0, &region, sizeof(region));
 	traps(&k, SYS_ioctl, ARGS((uint64_t)k.vm_fd, KVM_SET_USER_MEMORY_REGION, at(&k, 0)));
+	/* A reset point puts the vCPU's state back, on its vCPU only. */
+	assert_int_equal(call(&k, SYS_ioctl, ARGS((uint64_t)k.vcpu_fd, KVM_SET_DEBUGREGS, 1)), -EFAULT);
+	traps(&k, SYS_ioctl, ARGS((uint64_t)k.vm_fd, KVM_SET_DEBUGREGS, 1));
 	detach(&k);
 	stop(&k);
+
+	/* A VM that may save reads its vCPU's state, on its vCPU only, and writes none of it. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/snap", dir);
+	start(&k, NULL, (const char *const[]){ "--save", file,
+		build_path("guests/test-loop-long.elf"), NULL });
+	attach(&k, NULL);
+	assert_int_equal(call(&k, SYS_ioctl, ARGS((uint64_t)k.vcpu_fd, KVM_GET_DEBUGREGS, 1)), -EFAULT);
+	traps(&k, SYS_ioctl, ARGS((uint64_t)k.vm_fd, KVM_GET_DEBUGREGS, 1));
+	traps(&k, SYS_ioctl, ARGS((uint64_t)k.vcpu_fd, KVM_SET_DEBUGREGS, 1));
+	traps(&k, SYS_ioctl, ARGS((uint64_t)k.vcpu_fd, KVM_SET_XSAVE, 1));
+	detach(&k);
+	stop(&k);
+	unlink(file);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -879,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_share_is_read_only),
 		cmocka_unit_test(test_allowlist_plain),
 		cmocka_unit_test(test_allowlist_share),
+		cmocka_unit_test(test_allowlist_save),
 		cmocka_unit_test(test_allowlist_gdb),
 		cmocka_unit_test(test_argument_checks),
 	};

@@ -23,6 +23,7 @@ static struct kvmbox_vm *fake_vm(int vm_fd, int vcpu_fd)
 	vm->vm_fd = vm_fd;
 	vm->vcpu_fd = vcpu_fd;
 	vm->coalesce_left = 2048;
+	vm->save_fd = -1;
 	return vm;
 }
 
@@ -55,7 +56,7 @@ static void test_prebuilt_is_current(void **state)
 	}
 }
 
-/* Any other run builds its filter: several VMs, a reset point, no zone to come, descriptors in
+/* Any other run builds its filter: several VMs, a reset point, a file to save into, no zone to come, descriptors in
  * the other order, a VM without its VM descriptor (KVMBOX_VM_ONE_FD). */
 static void test_prebuilt_other_runs(void **state)
 {
@@ -69,6 +70,9 @@ static void test_prebuilt_other_runs(void **state)
 	vms[0]->point.taken = true;
 	assert_false(sandbox_prebuilt_fits(&cfg));
 	vms[0]->point.taken = false;
+	vms[0]->save_fd = 9; /* a file to save into: pwrite, ftruncate, the state reads */
+	assert_false(sandbox_prebuilt_fits(&cfg));
+	vms[0]->save_fd = -1;
 	vms[0]->coalesce_left = 0;
 	assert_false(sandbox_prebuilt_fits(&cfg));
 	vms[0]->coalesce_left = 1;
