@@ -207,6 +207,7 @@ TESTS := \
 	host/test_sandbox \
 	host/test_sched \
 	host/test_sdk \
+	host/test_snapshot \
 	host/test_trace \
 	host/test_walk
 

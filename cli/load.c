@@ -151,10 +151,15 @@ int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool co
 	return EXIT_OK;
 }
 
-int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status)
+int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status,
+		   uint64_t asked_before)
 {
 	struct kvmbox_error err = { "" };
 
+	if (kvmbox_vm_stats(vm)->snapshots > asked_before) {
+		fprintf(stderr, "kvmbox: %s: %s holds the snapshot the guest asked for\n", who, file);
+		return status;
+	}
 	if (kvmbox_vm_save(vm, fd, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s: not saved into %s: %s\n", who, file, err.msg);
 		return status == EXIT_OK ? EXIT_HOST : status;

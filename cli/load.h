@@ -32,11 +32,13 @@ int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *
 int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool copy,
 		   const char *who, struct kvmbox_vm **vmp);
 
-/* --save FILE when the run has ended with STATUS: save VM (WHO in messages) into FD (the open
- * FILE) and say so,
+/* --save FILE when the run has ended with STATUS: unless the guest asked for a snapshot
+ * during the run (it has more than ASKED_BEFORE, stats.snapshots at its start: FILE holds
+ * that one), save VM (WHO in messages) into FD (the open FILE) and say so,
  * or say why not (a fault leaves nothing to resume). Returns STATUS, or EXIT_HOST when the
  * save failed after a run that ended well. */
-int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status);
+int cli_save_after(struct kvmbox_vm *vm, const char *who, const char *file, int fd, int status,
+		   uint64_t asked_before);
 
 /* The built-in hello guest passes when rax and memory[0x400] both hold 42: EXIT_OK (with an
  * "Ok" line on stderr unless QUIET) or EXIT_CHECK. */

@@ -171,6 +171,7 @@ struct multi_run {
 	struct kvmbox_vm **vms; /* one per VM */
 	struct vm_ctx *ctx;  /* one per VM */
 	struct conout *outs; /* one per VM */
+	uint64_t *asked;     /* one per VM: its stats.snapshots before the run (--save) */
 	volatile int *cancel; /* a signal's number, STOP_WRITE_ERROR, or 0 */
 	bool one_fd;         /* the open-file limit allows one descriptor per VM (fd_room) */
 };
@@ -492,10 +493,12 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	r.ctx = calloc(o->nvms, sizeof(*r.ctx));
 	r.outs = calloc(o->nvms, sizeof(*r.outs));
 	r.vms = calloc(o->nvms, sizeof(*r.vms));
-	if (!r.ctx || !r.outs || !r.vms) {
+	r.asked = calloc(o->nvms, sizeof(*r.asked));
+	if (!r.ctx || !r.outs || !r.vms || !r.asked) {
 		free(r.ctx);
 		free(r.outs);
 		free(r.vms);
+		free(r.asked);
 		return EXIT_HOST;
 	}
 	status = fd_room(o->nvms, &r.log, &r.one_fd);
@@ -505,6 +508,8 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		cli_stop_kicks(r.vms, o->nvms);
 		status = cli_harden(o, r.vms, o->nvms, save_output, &r);
 	}
+	for (i = 0; status == EXIT_OK && i < o->nvms; i++)
+		r.asked[i] = kvmbox_vm_stats(r.vms[i])->snapshots;
 	if (status == EXIT_OK && kvmbox_sched_run(r.s, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;
@@ -515,7 +520,7 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 		for (i = 0; i < o->nvms; i++)
 			if (o->vms[i].save)
 				status = cli_save_after(r.vms[i], o->vms[i].name, o->vms[i].save,
-							in->save[i], status);
+							in->save[i], status, r.asked[i]);
 		/* A failed write shows when the file is closed (run_inputs_close): one line,
 		 * status 71 unless the run has a verdict of its own. */
 		if (in->stats_json)
@@ -532,5 +537,6 @@ int cli_multi_run(const struct run_opts *o, const struct run_inputs *in, volatil
 	free(r.ctx);
 	free(r.outs);
 	free(r.vms);
+	free(r.asked);
 	return status;
 }

@@ -194,6 +194,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 	struct kvmbox_error err = { "" };
 	const char *guest_argv[KVMBOX_ARGC_MAX];
 	uint8_t *file = NULL;
+	uint64_t asked = 0;
 	int status;
 
 	cfg.argc = cli_guest_argv(v, guest_argv);
@@ -224,6 +225,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 		status = cli_harden(o, &vm, 1, save_console, &con);
 	}
 	if (status == EXIT_OK) {
+		asked = kvmbox_vm_stats(vm)->snapshots;
 		status = in->stats_json ? run_measured(vm, o, in, cancel)
 			 : run_repeated(vm, v, o->repeat, cancel);
 		if (v->regs)
@@ -232,7 +234,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			cli_print_stats(vm);
 		cli_print_walks(vm, v, false);
 		if (v->save)
-			status = cli_save_after(vm, v->name, v->save, in->save[0], status);
+			status = cli_save_after(vm, v->name, v->save, in->save[0], status, asked);
 	}
 	cli_stop_kicks(NULL, 0);
 	kvmbox_vm_destroy(vm);

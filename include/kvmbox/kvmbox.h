@@ -310,6 +310,8 @@ struct kvmbox_stats {
 	uint64_t console_bytes;                /* bytes written to the console */
 	uint64_t console_dropped;              /* bytes a slow or blocked console never took */
 	uint64_t coalesced_bytes;              /* console bytes that arrived without an exit */
+	uint64_t snapshots;                    /* snapshots the guest asked for that were
+						  written (KVMBOX_HC_SNAPSHOT) */
 	uint64_t runs;                         /* KVM_RUN calls */
 	uint64_t guest_ns;                     /* wall time of this VM's runs (kvmbox_vm_run):
 						  KVM_RUN and serving the exits */

@@ -112,6 +112,7 @@ void snap_stats_pack(const struct kvmbox_stats *s, uint64_t *w)
 	w[n++] = s->console_dropped;
 	w[n++] = s->coalesced_bytes;
 	w[n++] = s->runs;
+	w[n++] = s->snapshots;
 }
 
 void snap_stats_unpack(const uint64_t *w, struct kvmbox_stats *s)
@@ -130,6 +131,7 @@ void snap_stats_unpack(const uint64_t *w, struct kvmbox_stats *s)
 	s->console_dropped = w[n++];
 	s->coalesced_bytes = w[n++];
 	s->runs = w[n++];
+	s->snapshots = w[n++];
 }
 
 /* ---- Building --------------------------------------------------------------------------- */

@@ -26,7 +26,7 @@
 #define SNAP_XSAVE_MAX (64u << 10)
 #define SNAP_FEATURE_NAME 16u   /* bytes of a feature section's name, NUL-padded */
 #define SNAP_FEATURE_MAX (64u << 10)
-#define SNAP_STATS_WORDS (1u + KVMBOX_EXIT_REASONS + 8u)
+#define SNAP_STATS_WORDS (1u + KVMBOX_EXIT_REASONS + 9u)
 
 /* Section types. Each appears at most once, but FEATURE (once per feature name). */
 enum snap_section {

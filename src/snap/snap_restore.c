@@ -81,6 +81,8 @@ static int check_pages(int fd, const struct snap_file *f, struct kvmbox_error *e
 	return ret;
 }
 
+static int check_cpu_state(const struct snap_file *f, struct kvmbox_error *err);
+
 /* Read the metadata of FD and check all of it, the pages' checksum too. */
 static int read_snapshot(int fd, struct snap_read *r, struct kvmbox_error *err)
 {
@@ -107,6 +109,8 @@ static int read_snapshot(int fd, struct snap_read *r, struct kvmbox_error *err)
 	if (ret == 0)
 		ret = snap_file_parse(r->meta, r->meta_len, (uint64_t)st.st_size, &r->f, err);
 	if (ret == 0)
+		ret = check_cpu_state(&r->f, err);
+	if (ret == 0)
 		ret = check_pages(fd, &r->f, err);
 	return ret;
 }
@@ -126,27 +130,22 @@ static int check_config(const struct snap_file *f, const struct kvmbox_vm_config
 	return 0;
 }
 
-/* Can this host give the guest what it saw? The CPU vendor matters where the guest was given
- * a CPUID table (it may have read it, and KVM's instruction emulation follows it), kvmbox's
- * model must be this build's model (only vendor and family/model/stepping are the saving
- * host's), and only MSRs kvmbox keeps may be set. */
-static int check_cpu(const struct snap_file *f, struct kvmbox_error *err)
+/* Only MSRs kvmbox keeps may be set, only features this build has may have state, and
+ * kvmbox's model must be this build's model (only its vendor and family/model/stepping are the
+ * saving host's). */
+static int check_cpu_state(const struct snap_file *f, struct kvmbox_error *err)
 {
 	struct kvm_cpuid_entry2 model[X86_CPUID_MODEL_ENTRIES];
-	char host[16], saved[16];
 	size_t n;
 
 	for (uint32_t i = 0; i < f->nmsrs; i++)
 		if (!cpu_msr_name(f->msrs[i].index))
 			return set_error(err, ENOEXEC, "corrupt: MSR 0x%x is not one a snapshot keeps",
 					 f->msrs[i].index);
-	if (f->vm.cpuid_kind == SNAP_CPUID_NONE)
-		return 0;
-	cpu_host_vendor(host);
-	text_printable(saved, sizeof(saved), f->vm.vendor);
-	if (strcmp(host, f->vm.vendor))
-		return set_error(err, ENOEXEC, "the snapshot was saved on a CPU of another vendor (%s; "
-				 "this one is %s), whose CPUID the guest was given", saved, host);
+	for (uint32_t i = 0; i < f->nfeatures; i++)
+		if (!features_known(f->features[i].name))
+			return set_error(err, ENOEXEC, "the snapshot keeps state of a feature this kvmbox "
+					 "does not have (\"%s\")", f->features[i].name);
 	if (f->vm.cpuid_kind != SNAP_CPUID_MODEL)
 		return 0;
 	n = x86_cpuid_model(model, X86_CPUID_MODEL_ENTRIES);
@@ -164,6 +163,22 @@ static int check_cpu(const struct snap_file *f, struct kvmbox_error *err)
 			return set_error(err, ENOEXEC, "corrupt: CPUID leaf 0x%x is not kvmbox's model's",
 					 f->cpuid[i].function);
 	}
+	return 0;
+}
+
+/* The CPU vendor matters where the guest was given a CPUID table: it may have read it, and
+ * KVM's instruction emulation follows it (SYSCALL outside 64-bit mode, for one). */
+static int check_vendor(const struct snap_file *f, struct kvmbox_error *err)
+{
+	char host[16], saved[16];
+
+	if (f->vm.cpuid_kind == SNAP_CPUID_NONE)
+		return 0;
+	cpu_host_vendor(host);
+	text_printable(saved, sizeof(saved), f->vm.vendor);
+	if (strcmp(host, f->vm.vendor))
+		return set_error(err, ENOEXEC, "the snapshot was saved on a CPU of another vendor (%s; "
+				 "this one is %s), whose CPUID the guest was given", saved, host);
 	return 0;
 }
 
@@ -347,7 +362,7 @@ int kvmbox_vm_restore(struct kvmbox_vm **vmp, const struct kvmbox_vm_config *cfg
 	if (ret == 0)
 		ret = check_config(&r.f, cfg, err);
 	if (ret == 0)
-		ret = check_cpu(&r.f, err);
+		ret = check_vendor(&r.f, err);
 	if (ret == 0) {
 		src = (struct mem_source){ .fd = fd, .offset = r.f.mem_offset, .runs = r.f.runs,
 					   .nruns = r.f.nruns, .copy = flags & KVMBOX_RESTORE_COPY };

@@ -240,6 +240,8 @@ void snap_save_requested(struct kvmbox_vm *vm)
 		}
 	}
 	snap_capture_free(&c);
+	if (ret == 0)
+		vm->stats.snapshots++;
 	if (ret < 0 && err.msg[0])
 		log_msg(vm->log, KVMBOX_LOG_WARN, vm->name, "the snapshot the guest asked for: %s",
 			err.msg);

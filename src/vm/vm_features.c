@@ -174,6 +174,14 @@ int features_restore(struct kvmbox_vm *vm, const struct feature_bytes *in, unsig
 	return 0;
 }
 
+bool features_known(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+		if (!strcmp(features[i]->name, name))
+			return true;
+	return false;
+}
+
 size_t features_describe(const char *name, const uint8_t *data, size_t len, char *buf, size_t size)
 {
 	if (size)

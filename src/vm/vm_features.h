@@ -109,6 +109,9 @@ void features_bytes_free(struct feature_bytes *b, unsigned n);
 int features_restore(struct kvmbox_vm *vm, const struct feature_bytes *in, unsigned n,
 		     struct kvmbox_error *err);
 
+/* Is there a feature called NAME in this build? */
+bool features_known(const char *name);
+
 /* The describe hook of the feature called NAME, for its saved bytes; 0 (BUF "") when it has
  * none or no such feature exists. */
 size_t features_describe(const char *name, const uint8_t *data, size_t len, char *buf, size_t size);

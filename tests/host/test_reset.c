@@ -273,6 +273,46 @@ static void test_refusals(void **state)
 	free(im.data);
 }
 
+/* A reset point taken after a run, at the guest's halt once main has set things up
+ * (reset_after.c): every run from it is a call that finds the vCPU and memory as the point had
+ * them (the counter, SYSENTER_ESP, DR0 and, in long mode, the x87 control word), though each
+ * call changes them all; the statistics come back to the point's too. */
+static void test_point_after_run(void **state)
+{
+	static const enum kvmbox_mode modes[] = { KVMBOX_MODE_PROTECTED, KVMBOX_MODE_LONG };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_vm *vm;
+	struct image im;
+	struct out out;
+	uint64_t exits;
+
+	(void)state;
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		image_read(&im, guest_image("test-reset_after", modes[m]));
+		vm = vm_new(&im, modes[m], &out, NULL);
+		assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
+		assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+		if (kvmbox_vm_set_reset_point(vm, &err) < 0)
+			fail_msg("%s", err.msg);
+		exits = kvmbox_vm_stats(vm)->exits;
+		for (int i = 0; i < RESETS; i++) {
+			out.len = 0;
+			out.buf[0] = 0;
+			if (kvmbox_vm_reset(vm, &err) < 0) /* the point's VM has halted: a reset */
+				fail_msg("reset: %s", err.msg);
+			assert_int_equal(kvmbox_vm_stats(vm)->exits, exits);
+			assert_int_equal(kvmbox_vm_run(vm, NULL, &res), 0);
+			if (res.stop != KVMBOX_STOP_EXIT)
+				fail_msg("%s mode, call %d: %s", kvmbox_mode_name(modes[m]), i, res.msg);
+			assert_int_equal(res.status, 7);
+			assert_string_equal(out.buf, "5\n");
+		}
+		kvmbox_vm_destroy(vm);
+		free(im.data);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_hc_basic),
 		cmocka_unit_test(test_host_writes_undone),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_point_after_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
