@@ -2,16 +2,16 @@
 # `make check-install`: install kvmbox into a temporary DESTDIR, build tests/install/embed.c out
 # of tree with nothing but `pkg-config --cflags --libs kvmbox`, run it against the installed
 # shared library (and once linked statically) with stdin on /dev/null, as under CI or cron,
-# check both libraries export only kvmbox_ names, link a program that defines functions named
-# as the library's internal ones (tests/install/embed_names.c), build a guest out of tree for
-# every mode it declares with docs/sdk.md's recipe (pkg-config kvmbox-guest-MODE) and run it
-# with the installed command (inside the QEMU lane where this host has no usable KVM), step
-# through it in gdb with its source lines, install under a prefix of a user's own
-# ($HOME/.local style) and follow docs/embedding.md there, run README.md's commands on a
-# fresh copy of the tree (tests/install/readme.sh --fresh), then uninstall and check nothing
-# is left. Every step runs in a directory of its own under one temporary directory. Prints
-# cmocka-style RUN/OK/FAILED/SKIPPED lines, so tests/run.sh can count it, and exits 1 when a
-# step failed.
+# check both libraries export only kvmbox_ names and the public headers define no other, link
+# a program that defines functions named as the library's internal ones
+# (tests/install/embed_names.c), build a guest out of tree for every mode it declares with
+# docs/sdk.md's recipe (pkg-config kvmbox-guest-MODE) and run it with the installed command
+# (inside the QEMU lane where this host has no usable KVM), step through it in gdb with its
+# source lines, install under a prefix of a user's own ($HOME/.local style) and follow
+# docs/embedding.md there, run README.md's commands on a fresh copy of the tree
+# (tests/install/readme.sh --fresh), then uninstall and check nothing is left. Every step runs
+# in a directory of its own under one temporary directory. Prints cmocka-style
+# RUN/OK/FAILED/SKIPPED lines, so tests/run.sh can count it, and exits 1 when a step failed.
 # Environment: BUILD (build dir, default build), MAKE, EMBED_CC (else CC, else cc) and
 # EMBED_FLAGS (extra flags) for embed.c, GUEST_CC (default gcc) for the SDK guests, TESTS_IN
 # (auto, host or qemu: where the guests run, as for tests/run.sh).
@@ -102,6 +102,12 @@ only_kvmbox_symbols() {
 	[ -z "$others" ] || { echo "exported by one library only (so | a):"; printf '%s\n' "$others"; return 1; }
 	readelf -d "$libdir/libkvmbox.so.0" | grep -q 'Library soname: \[libkvmbox.so.0\]' ||
 		{ echo "soname is not libkvmbox.so.0"; return 1; }
+}
+
+# Every name the installed public headers define is kvmbox_/KVMBOX_ prefixed
+# (tests/install/public_names.py), so they sit beside an embedder's own gpa_t.
+public_names_prefixed() {
+	python3 "$here/public_names.py" "$dest$prefix/include"
 }
 
 pkg_config_works() {
@@ -329,6 +335,7 @@ uninstall_leaves_nothing() {
 command -v pkg-config >/dev/null || { echo "check-install: pkg-config is missing (scripts/deps.sh)"; exit 1; }
 step install_tree install_tree
 step only_kvmbox_symbols only_kvmbox_symbols
+step public_names_prefixed public_names_prefixed
 step pkg_config_works pkg_config_works
 step build_embed_out_of_tree build_embed
 step run_embed_shared run_embed embed
