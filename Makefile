@@ -292,6 +292,18 @@ check: tests check-layers
 check-layers: $(LIB)
 	$(Q)python3 scripts/layers.py --objs $(BUILD)/obj --layers src/LAYERS
 
+# The ioctl helpers (src/kvm/kvm.h, src/vm/vm.h) refuse at compile time an argument that is
+# not what the request encodes: tests/unit/ioctl_args.sh compiles the right forms of
+# tests/unit/ioctl_args.c with this build's compiler and flags, and expects each wrong one
+# to fail, naming its request. Part of `make tests`, so of every check.
+IOCTL_ARGS_OK := $(BUILD)/tests/unit/ioctl_args.ok
+tests: $(IOCTL_ARGS_OK)
+$(IOCTL_ARGS_OK): tests/unit/ioctl_args.sh tests/unit/ioctl_args.c src/kvm/kvm.h src/vm/vm.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CHECK   $(<D)/ioctl_args.c: wrong ioctl arguments do not compile")
+	$(Q)$< $(CC) $(filter-out -MMD -MP,$(CFLAGS)) > $@.tmp || { cat $@.tmp; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
 # The unit tests need no KVM: they always run on this host.
 check-unit: $(UNIT_BINS)
 	$(Q)BUILD=$(BUILD) TESTS_IN=host tests/run.sh $^
