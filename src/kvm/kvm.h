@@ -17,9 +17,10 @@
 int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsigned long req,
 		    const char *name, unsigned long arg, struct kvmbox_error *err);
 
-/* The argument a request takes, from the size it encodes (_IOC_SIZE, KVM API doc 4: "the
- * ioctl's parameter"): a request with a size takes a pointer to exactly that many bytes (a
- * flexible-array request such as KVM_SET_CPUID2 a pointer to its header struct); a request
+/* The argument a request takes, from the size its number encodes (_IOC_SIZE: the struct
+ * named in its _IOR/_IOW/_IOWR in <linux/kvm.h>, the "Parameters" of the KVM API doc): a
+ * request with a size takes a pointer to exactly that many bytes (a flexible-array request
+ * such as KVM_SET_CPUID2 a pointer to its header struct, the entries following it); a request
  * without one (_IO: KVM_RUN, KVM_CREATE_VM, KVM_CHECK_EXTENSION ...) takes an integer or
  * nothing (0). A void pointer is refused: its size says nothing. GCC's and clang's
  * __builtin_classify_type tells a pointer (type class 5, arrays decay) from an integer;
