@@ -107,6 +107,7 @@ CLI_SRCS := \
 	cli/opts.c \
 	cli/signals.c \
 	cli/single.c \
+	cli/status.c \
 	cli/vm_opts.c \
 	cli/walk_print.c
 
