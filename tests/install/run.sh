@@ -81,7 +81,7 @@ only_kvmbox_symbols() {
 	[ -n "$all" ] || { echo "libkvmbox.so exports nothing"; return 1; }
 	[ -z "$others" ] || { echo "exported besides kvmbox_*:"; printf '  %s\n' $others; return 1; }
 	echo "$(printf '%s\n' "$all" | wc -l) symbols, all kvmbox_*"
-	# Each kvmbox_* function of the library is API (STYLE.md: internal names are unprefixed):
+	# Each kvmbox_* function of the library is API (docs/contributing.md: internal names are unprefixed):
 	# one missing here sits in a public header without KVMBOX_API_BEGIN/END.
 	others=$(nm -g --defined-only "$libdir/libkvmbox.a" | awk 'NF == 3 && $3 ~ /^kvmbox_/ { print $3 }' |
 		 sort -u | comm -23 - <(printf '%s\n' "$all" | sort -u))
