@@ -108,6 +108,7 @@ CLI_SRCS := \
 	cli/opts.c \
 	cli/signals.c \
 	cli/single.c \
+	cli/status.c \
 	cli/vm_opts.c \
 	cli/walk_print.c
 
@@ -284,7 +285,7 @@ tests: $(TEST_BINS) $(BUILD)/kvmbox guests $(CRAFTED_ALTLINK)
 
 # Every test program runs even when one fails; the summary line counts every test. Where this host has
 # no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.
-check: tests check-layers
+check: tests check-layers check-docs
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
 # The library's layers (src/LAYERS): no file uses one of a higher layer, and no circle.
@@ -303,6 +304,15 @@ $(IOCTL_ARGS_OK): tests/unit/ioctl_args.sh tests/unit/ioctl_args.c src/kvm/kvm.h
 	@$(if $(Q),echo "  CHECK   $(<D)/ioctl_args.c: wrong ioctl arguments do not compile")
 	$(Q)$< $(CC) $(filter-out -MMD -MP,$(CFLAGS)) > $@.tmp || { cat $@.tmp; rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
+
+# The repository stands alone and each fact has one home (tests/README.md, "docs"): nothing
+# cites what is outside the tree, the exit statuses of README.md, docs/kvmbox.1 and the usage
+# text are cli/status.h's, docs/abi.md lists every hypercall of abi.h.
+.PHONY: check-docs
+check-docs: $(BUILD)/kvmbox
+	$(Q)python3 tests/docs/selfcontained.py
+	$(Q)BUILD=$(BUILD) python3 tests/docs/statuses.py
+	$(Q)python3 tests/docs/abi.py
 
 # The unit tests need no KVM: they always run on this host.
 check-unit: $(UNIT_BINS)
@@ -329,6 +339,7 @@ help:
 	@echo "make run             build as make does, then run the built-in hello guest (long mode)"
 	@echo "make check           build and run every test (this host's KVM, or the QEMU lane without one)"
 	@echo "make check-unit      only the unit tests (no KVM needed)"
+	@echo "make check-docs      the tree cites nothing outside it; statuses and hypercalls have one home"
 	@echo "make check-realkvm   every test inside the QEMU lane (kvm_amd under QEMU/TCG), whatever the host"
 	@echo "make check-realkvm-broken  proof that the lane reports failing guest tests (broken paged32)"
 	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"
