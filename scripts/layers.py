@@ -29,7 +29,11 @@ def read_objects(objs):
         for n in names:
             if n.endswith(".o"):
                 p = os.path.join(root, n)
-                files[os.path.relpath(p, root_src)[:-2] + ".c"] = p
+                src = os.path.relpath(p, root_src)[:-2] + ".c"
+                # An object whose source is gone (a renamed file's, left in an old build)
+                # says nothing about the tree.
+                if os.path.exists(os.path.join("src", src)):
+                    files[src] = p
     return files
 
 
