@@ -51,6 +51,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_SNAPSHOT = 19,    /* arg: gva of a path in the share ("": the host's file);
 				     * ret: 0 here, 1 in the VM restored from it (ABI 1.2) */
 	KVMBOX_HC_GENERATION = 20,  /* arg: gva of struct kvmbox_hc_generation; ret: 0 (ABI 1.2) */
+	KVMBOX_HC_COUNT             /* one past the last call; a new call is added just above */
 };
 
 /* Errors returned in eax (negated): Linux x86 errno values, fixed here so guests need no libc. */

@@ -27,7 +27,7 @@ static int set_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *e
 		.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.slot_base),
 	};
 
-	return kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region, err);
 }
 
 int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
@@ -39,7 +39,7 @@ int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		return set_error(err, EBUSY, "the NULL guard must come before the reset point");
 	/* A slot's start and size cannot change in place: delete it (memory_size 0) and make
 	 * it again (KVM API doc, 4.35 KVM_SET_USER_MEMORY_REGION). */
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone, err);
+	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &gone, err);
 	if (ret < 0)
 		return ret;
 	vm->mem.slot_base = PAGE_SIZE;
@@ -342,7 +342,7 @@ int mem_point_take(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		 * (KVM API doc, 4.37 KVM_GET_DIRTY_LOG). */
 		struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = m->kvm_dirty };
 
-		ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_GET_DIRTY_LOG, &log, err);
+		ret = vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log, err);
 	} else {
 		/* From here on KVM records every page the guest writes (KVM API doc, 4.35
 		 * KVM_SET_USER_MEMORY_REGION: changing only the flags of a slot is allowed). */
@@ -369,7 +369,7 @@ int mem_point_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	int ret;
 
 	/* Fetches and clears the log, and write-protects those pages again. */
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_GET_DIRTY_LOG, &log, err);
+	ret = vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log, err);
 	if (ret < 0)
 		return ret;
 	for (size_t w = 0; w < m->words; w++) {

@@ -95,7 +95,7 @@ int cpu_settle(struct kvmbox_vm *vm, bool force, struct kvmbox_error *err)
 				    run->exit_reason != KVM_EXIT_MMIO)))
 		return 0;
 	run->immediate_exit = 1;
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, err);
+	ret = vcpu_ioctl(vm, KVM_RUN, 0, err);
 	run->immediate_exit = 0;
 	/* -EINTR is the answer to immediate_exit: nothing ran, everything was applied. */
 	if (ret < 0 && ret != -EINTR)
@@ -130,8 +130,8 @@ static int msrs_ioctl(struct kvmbox_vm *vm, unsigned long req, struct kvm_msr_en
 	int ret;
 
 	memcpy(m.e, e, n * sizeof(*e));
-	ret = req == KVM_GET_MSRS ? kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_MSRS, &m, err)
-				  : kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_MSRS, &m, err);
+	ret = req == KVM_GET_MSRS ? vcpu_ioctl(vm, KVM_GET_MSRS, &m.h, err)
+				  : vcpu_ioctl(vm, KVM_SET_MSRS, &m.h, err);
 	if (ret > 0)
 		memcpy(e, m.e, (size_t)ret * sizeof(*e));
 	return ret;
@@ -224,7 +224,7 @@ static int capture_xsave(struct kvmbox_vm *vm, struct cpu_state *st, struct kvmb
 	st->xsave = calloc(1, sizeof(struct kvm_xsave));
 	if (!st->xsave)
 		return set_error(err, ENOMEM, "out of memory");
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_XSAVE, st->xsave, err);
+	ret = vcpu_ioctl(vm, KVM_GET_XSAVE, (struct kvm_xsave *)st->xsave, err);
 	if (ret == 0) {
 		st->xsave_size = sizeof(struct kvm_xsave);
 		return 0;
@@ -238,7 +238,8 @@ static int capture_xsave(struct kvmbox_vm *vm, struct cpu_state *st, struct kvmb
 	st->xsave = calloc(1, (size_t)size);
 	if (!st->xsave)
 		return set_error(err, ENOMEM, "out of memory");
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_XSAVE2, st->xsave, err);
+	/* Its header: KVM writes the size KVM_CAP_XSAVE2 gave (KVM API doc, 4.42). */
+	ret = vcpu_ioctl(vm, KVM_GET_XSAVE2, (struct kvm_xsave *)st->xsave, err);
 	if (ret == 0)
 		st->xsave_size = (uint32_t)size;
 	return ret;
@@ -270,7 +271,7 @@ static int capture_cpuid(struct kvmbox_vm *vm, struct cpu_state *st, struct kvmb
 	if (!c)
 		return set_error(err, ENOMEM, "out of memory");
 	c->nent = SNAP_CPUID_MAX;
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_CPUID2, c, err);
+	ret = vcpu_ioctl(vm, KVM_GET_CPUID2, c, err);
 	if (ret == 0) {
 		uint32_t n = c->nent <= SNAP_CPUID_MAX ? c->nent : SNAP_CPUID_MAX;
 		static const struct kvm_cpuid_entry2 empty;
@@ -303,7 +304,7 @@ static void put_tsc(struct kvmbox_vm *vm, const struct cpu_state *st)
 	struct kvm_msr_entry now = { .index = MSR_IA32_TSC };
 	uint64_t khz = st->tsc_khz ? st->tsc_khz : 1000000;
 
-	if (kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &a, NULL) < 0) {
+	if (vcpu_ioctl(vm, KVM_SET_DEVICE_ATTR, &a, NULL) < 0) {
 		now.data = st->tsc;
 		msrs_ioctl(vm, KVM_SET_MSRS, &now, 1, NULL);
 		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name, "no TSC offset attribute: the guest's "
@@ -335,21 +336,21 @@ int cpu_capture(struct kvmbox_vm *vm, unsigned what, struct cpu_state *st, struc
 		if (vm->run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS)
 			st->events = vm->run->s.regs.events;
 		else
-			ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_VCPU_EVENTS,
+			ret = vcpu_ioctl(vm, KVM_GET_VCPU_EVENTS,
 					&st->events, err);
 	}
 	if (ret == 0 && (what & CPU_FPU))
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_XCRS, &st->xcrs, err);
+		ret = vcpu_ioctl(vm, KVM_GET_XCRS, &st->xcrs, err);
 	if (ret == 0 && (what & CPU_FPU))
 		ret = capture_xsave(vm, st, err);
 	if (ret == 0 && (what & (CPU_MSRS | CPU_TSC)))
 		ret = capture_msrs(vm, st, err);
 	if (ret == 0 && (what & CPU_DEBUG))
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_DEBUGREGS, &st->debugregs, err);
+		ret = vcpu_ioctl(vm, KVM_GET_DEBUGREGS, &st->debugregs, err);
 	if (ret == 0 && (what & CPU_MP))
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_MP_STATE, &st->mp_state, err);
+		ret = vcpu_ioctl(vm, KVM_GET_MP_STATE, &st->mp_state, err);
 	if (ret == 0 && (what & CPU_TSC)) {
-		int khz = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_TSC_KHZ, 0, NULL);
+		int khz = vcpu_ioctl(vm, KVM_GET_TSC_KHZ, 0, NULL);
 
 		st->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	}
@@ -380,37 +381,37 @@ int cpu_put(struct kvmbox_vm *vm, unsigned what, const struct cpu_state *st, str
 	 * do for the area: on a fresh vCPU it leaves XSTATE_BV 0, so every register loads as
 	 * its reset value (measured on both hosts). */
 	if (what & CPU_FPU) {
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_XCRS, &st->xcrs, err);
+		ret = vcpu_ioctl(vm, KVM_SET_XCRS, &st->xcrs, err);
 		if (ret > 0) /* KVM returns 1 for a value it refuses */
 			ret = set_error(err, EINVAL, "KVM_SET_XCRS: value refused");
 		if (ret < 0)
 			return refused(err, ret, "extended control registers (XCR0)");
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_XSAVE, st->xsave, err);
+		ret = vcpu_ioctl(vm, KVM_SET_XSAVE, (struct kvm_xsave *)st->xsave, err);
 		if (ret < 0)
 			return refused(err, ret, "FPU/SSE state (XSAVE area)");
 	}
 	if ((what & CPU_MSRS) && (ret = put_msrs(vm, st, err)) < 0)
 		return ret;
 	if (what & CPU_DEBUG) {
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_DEBUGREGS, &st->debugregs, err);
+		ret = vcpu_ioctl(vm, KVM_SET_DEBUGREGS, &st->debugregs, err);
 		if (ret < 0)
 			return refused(err, ret, "debug registers");
 	}
 	if (what & CPU_MP) {
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_MP_STATE, &st->mp_state, err);
+		ret = vcpu_ioctl(vm, KVM_SET_MP_STATE, &st->mp_state, err);
 		if (ret < 0)
 			return refused(err, ret, "multiprocessing state");
 	}
 	if (what & CPU_TSC)
 		put_tsc(vm, st);
 	if ((what & CPU_REGS) && (what & CPU_REGS_NOW)) {
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_SREGS, &st->sregs, err);
+		ret = vcpu_ioctl(vm, KVM_SET_SREGS, &st->sregs, err);
 		if (ret < 0)
 			return refused(err, ret, "special registers");
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_REGS, &st->regs, err);
+		ret = vcpu_ioctl(vm, KVM_SET_REGS, &st->regs, err);
 		if (ret < 0)
 			return refused(err, ret, "general registers");
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &st->events, err);
+		ret = vcpu_ioctl(vm, KVM_SET_VCPU_EVENTS, &st->events, err);
 		if (ret < 0)
 			return refused(err, ret, "pending events");
 		/* kvm_run shows them as an exit would (what kvmbox reads before the first). */

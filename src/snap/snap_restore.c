@@ -191,7 +191,7 @@ static int check_host_cpuid(struct kvmbox_vm *vm, const struct snap_file *f, str
 	if (!c)
 		return set_error(err, ENOMEM, "out of memory");
 	c->nent = SNAP_CPUID_MAX;
-	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c, err);
+	ret = kvm_sys_ioctl(vm, KVM_GET_SUPPORTED_CPUID, c, err);
 	for (uint32_t i = 0; ret == 0 && i < f->ncpuid; i++) {
 		const struct kvm_cpuid_entry2 *s = &f->cpuid[i], *h = NULL;
 
@@ -249,7 +249,7 @@ static int setup_vcpu(struct kvmbox_vm *vm, void *ctx, struct kvmbox_error *err)
 			return set_error(err, ENOMEM, "out of memory");
 		c->nent = f->ncpuid;
 		memcpy(c->entries, f->cpuid, f->ncpuid * sizeof(c->entries[0]));
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, c, err);
+		ret = vcpu_ioctl(vm, KVM_SET_CPUID2, c, err);
 		free(c);
 		if (ret < 0)
 			return set_error(err, ENOTSUP, "this host's KVM refuses the guest's CPUID table (%s)",

@@ -94,9 +94,8 @@ int main(void)
 	BAD(hc(KVMBOX_HC_GENERATION, HCT_MEM_END - 4), KVMBOX_EFAULT);
 	GUEST_ASSERT_EQ(HC_generation(), 0);
 
-	/* Numbers nothing serves. 16 and 17 (channels), 18 (arguments), 19 and 20 (snapshots)
-	 * belong to other features. */
-	for (nr = KVMBOX_HC_GENERATION + 1; nr < KVMBOX_HC_MAX; nr++)
+	/* Numbers nothing serves. */
+	for (nr = HCT_UNKNOWN_FIRST; nr < KVMBOX_HC_MAX; nr++)
 		BAD(hc(nr, 0), KVMBOX_ENOSYS);
 
 	/* Wrong width or direction on a hypercall port: an IN gets the error's low bytes. */
