@@ -31,7 +31,8 @@
 	  "bad input, refused before anything ran: options, an unreadable, malformed or "    \
 	  "misfitting image or one that names another mode, a missing share directory, an "   \
 	  "output file that cannot be opened, two outputs of different kinds naming one "     \
-	  "file, a schedule naming a VM that does not exist")                                 \
+	  "file, a schedule naming a VM that does not exist, a snapshot that is not valid "   \
+	  "or does not fit what the command line gives it (mode, memory, share)")             \
 	X(EXIT_CHECK, 64, "64",                                                               \
 	  "a guest assertion (`GUEST_ASSERT`) or a check of the built-in hello guest failed") \
 	X(EXIT_GUEST_FAULT, 65, "65",                                                         \
@@ -47,8 +48,9 @@
 	X(EXIT_NO_KVM, 69, "69",                                                              \
 	  "no usable KVM on this host (`kvmbox doctor` exits with it too, and says why)")     \
 	X(EXIT_UNSUPPORTED, 70, "70",                                                         \
-	  "this host's KVM cannot run the requested mode, or `--sandbox` was given a share " \
-	  "where the kernel has no Landlock to confine it")                                   \
+	  "this host's KVM cannot run the requested mode or restore a snapshot's state (the " \
+	  "reason is said), or `--sandbox` was given a share where the kernel has no "        \
+	  "Landlock to confine it")                                                           \
 	X(EXIT_HOST, 71, "71",                                                                \
 	  "host error: a KVM call or the host failed, or an output file could not be "       \
 	  "written in full (a full disk: stderr names the file)")                             \

@@ -234,8 +234,31 @@ def gdb_seeds():
         put("gdb", name, bytes([3 | (31 << 3)]) + raw)
 
 
+def snap_seeds(build):
+    """Snapshots kvmbox made of a guest that saves itself (tests/guests/snap_state.c), 256 KiB
+    of memory, in each mode this host runs (needs a build and a usable KVM; the committed
+    ones stay otherwise), and one saved by --save at the hello guest's halt."""
+    import subprocess
+    import tempfile
+    kvmbox = os.path.join(build, "kvmbox")
+    if not os.path.exists(kvmbox):
+        return
+    with tempfile.TemporaryDirectory() as share:
+        for mode in ("real", "protected", "long"):
+            elf = os.path.join(build, "guests", "test-snap_state-%s.elf" % mode)
+            if subprocess.run([kvmbox, "run", "--mem", "256K", "--share", share, elf],
+                              capture_output=True).returncode == 10:
+                shutil.copy(os.path.join(share, "state"), os.path.join(HERE, "corpus", "snap", mode))
+            os.unlink(os.path.join(share, "state")) if os.path.exists(os.path.join(share, "state")) else None
+        hello = os.path.join(share, "hello")
+        if subprocess.run([kvmbox, "run", "--mem", "256K", "--save", hello], capture_output=True).returncode == 0:
+            shutil.copy(hello, os.path.join(HERE, "corpus", "snap", "hello-halted"))
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    os.makedirs(os.path.join(HERE, "corpus", "snap"), exist_ok=True)
+    snap_seeds(build)
     os.makedirs(os.path.join(HERE, "corpus", "image"), exist_ok=True)
     image_seeds(build)
     walk_seeds()

@@ -12,7 +12,7 @@
 #   make fuzz-smoke      each target for about 5 s (CI)
 #   make fuzz-build      only build the targets: $(FUZZ_BUILD)/fuzz-NAME [-runs=N] [DIR or FILE]...
 
-FUZZ_TARGETS := image walk sched opts hc mem gdb
+FUZZ_TARGETS := image walk sched opts hc mem gdb snap
 FUZZ_S ?= 10
 FUZZ_CC ?= clang
 FUZZ_BUILD := $(BUILD)/fuzz
@@ -30,7 +30,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BINS): $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lcapstone -lseccomp
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lrt -lm -ldw -lelf -lz -lcapstone -lseccomp
 
 # The gdb stub's target drives the unit tests' fake target.
 $(FUZZ_BUILD)/obj/fuzz/gdb.o: FUZZ_CFLAGS += -Itests/unit

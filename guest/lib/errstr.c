@@ -16,6 +16,7 @@ static const char *const texts[] = {
 	[KVMBOX_EISDIR] = "is a directory",
 	[KVMBOX_EINVAL] = "invalid argument",
 	[KVMBOX_EMFILE] = "too many open files",
+	[KVMBOX_ETXTBSY] = "the VM's memory is mapped from this file",
 	[KVMBOX_EFBIG] = "file too large",
 	[KVMBOX_ENOSPC] = "no space left on device",
 	[KVMBOX_ESPIPE] = "illegal seek",

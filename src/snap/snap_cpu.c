@@ -123,17 +123,20 @@ static uint32_t msr_wanted(const struct kvmbox_vm *vm, struct kvm_msr_entry *e)
 static int msrs_ioctl(struct kvmbox_vm *vm, unsigned long req, struct kvm_msr_entry *e, uint32_t n,
 		      struct kvmbox_error *err)
 {
-	struct {
+	/* struct kvm_msrs and its entries after it, as the ioctl reads them. */
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[SNAP_MSRS_MAX];
-	} m = { .h.nmsrs = n };
+		uint8_t bytes[sizeof(struct kvm_msrs) + SNAP_MSRS_MAX * sizeof(struct kvm_msr_entry)];
+	} m;
 	int ret;
 
-	memcpy(m.e, e, n * sizeof(*e));
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = n;
+	memcpy(m.h.entries, e, n * sizeof(*e));
 	ret = req == KVM_GET_MSRS ? vcpu_ioctl(vm, KVM_GET_MSRS, &m.h, err)
 				  : vcpu_ioctl(vm, KVM_SET_MSRS, &m.h, err);
 	if (ret > 0)
-		memcpy(e, m.e, (size_t)ret * sizeof(*e));
+		memcpy(e, m.h.entries, (size_t)ret * sizeof(*e));
 	return ret;
 }
 

@@ -11,6 +11,7 @@ int main(void)
 	GUEST_ASSERT(strcmp(errstr(-KVMBOX_EXDEV), "path leaves the share") == 0);
 	GUEST_ASSERT(strcmp(errstr(-KVMBOX_ELOOP), "too many levels of symbolic links") == 0);
 	GUEST_ASSERT(strcmp(errstr(-KVMBOX_EDQUOT), "share quota exceeded") == 0);
+	GUEST_ASSERT(strcmp(errstr(-KVMBOX_ETXTBSY), "the VM's memory is mapped from this file") == 0);
 	GUEST_ASSERT(strcmp(errstr(0), "success") == 0);
 	GUEST_ASSERT(strcmp(errstr(7), "success") == 0);
 	GUEST_ASSERT(strcmp(errstr(-3), "unknown error") == 0);

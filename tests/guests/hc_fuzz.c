@@ -77,6 +77,10 @@ static uintptr_t wellformed(uint32_t nr)
 		a.fstat.fd = rnd() % 20;
 		a.fstat.stat = kvmbox_gva(&statbuf);
 		break;
+	case KVMBOX_HC_SNAPSHOT: /* a path, as open's: the save itself is made by the host */
+		return kvmbox_gva(paths[rnd() % (sizeof(paths) / sizeof(paths[0]))]);
+	case KVMBOX_HC_GENERATION:
+		break; /* the zeroed struct: the host writes the generation into it */
 	default:
 		for (unsigned i = 0; i < sizeof(a.bytes); i++)
 			a.bytes[i] = (uint8_t)rnd();

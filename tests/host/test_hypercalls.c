@@ -290,6 +290,34 @@ static void test_basic_calls(void **state)
 	guest_run_free(&r);
 }
 
+/* tests/guests/hc_snap.c: the snapshot calls of a VM made from its image, which was given no
+ * file to save into and no share (case 0) or a read-only one (case 1): generation 0, and
+ * the refusals, each an ordinary failure; one exit per call. */
+static void test_snapshot_calls(void **state)
+{
+	struct guest_run r;
+	struct hrun_spec s = { .image = "test-hc_snap", .mode = MODE(state) };
+	struct share sh;
+
+	skip_unless_host_runs(MODE(state));
+	for (uint32_t c = 0; c < 2; c++) {
+		if (c) {
+			share_make(&sh);
+			s.share = sh.dir;
+			s.share_ro = true;
+		}
+		s.case_nr = c;
+		hrun(&r, &s);
+		assert_exit(&r, 5);
+		assert_int_equal(r.st->bad_calls, 0);
+		assert_int_equal(r.st->snapshots, 0);
+		assert_all_io_was_hypercalls(&r);
+		assert_int_equal(r.st->hypercalls, 5);
+		guest_run_free(&r);
+	}
+	share_remove(&sh);
+}
+
 /* tests/guests/hc_bad.c: bad pointers, lengths, unterminated strings, unknown numbers and
  * wrong widths/directions come back as errors, each counted once as a bad call; nothing of
  * a refused call reaches the console or guest memory (the tail check in hrun). */
@@ -847,6 +875,7 @@ int main(void)
 		PER_MODE(test_cs695_every_byte_an_exit),
 		PER_MODE(test_basic_calls),
 		PER_MODE(test_bad_calls),
+		PER_MODE(test_snapshot_calls),
 		PER_STRICT_CASE(test_bad_call_returns),
 		PER_STRICT_CASE(test_strict_stops),
 		PER_MODE(test_fuzz),
