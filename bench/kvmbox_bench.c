@@ -17,6 +17,12 @@
  *                              destroyed; per VM: create, run and destroy time, RSS and
  *                              descriptors (one-fd: KVMBOX_VM_ONE_FD, as when the open-file
  *                              limit is too low for two)
+ *   kvmbox_bench snap R F DIR  snapshots (docs/snapshot.md): R restores of the hello guest's
+ *                              snapshot (saved before its first run) to its first exit; F
+ *                              forks of a halted 2 MiB guest (snap_fork.c), all alive at
+ *                              once, each run to its end (time per fork, RSS per fork for
+ *                              the 16 pages each writes); R saves of a 64 MiB guest with
+ *                              32 MiB of non-zero memory (time per MiB written). Files in DIR
  *
  * Guests: build/guests/hello-long.elf and build/guests/test-bench_hc-long.elf ($BUILD). */
 #include <fcntl.h>
@@ -24,6 +30,8 @@
 #include <unistd.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sched.h"
+#include "kvmbox/snapshot.h"
+#include <sys/stat.h>
 #include "../tests/guests/bench_abi.h"
 #include "common.h"
 
@@ -447,6 +455,188 @@ static int cmd_many(int n, bool one_fd)
 	return 0;
 }
 
+/* ---- Snapshots ------------------------------------------------------------------------- */
+
+static long rss_anon_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* R restores of the hello guest's snapshot, each timed from open() of the file to the
+ * guest's first exit (its first console byte: KVMBOX_RUN_YIELD_ON_IO), then destroyed. */
+static void snap_restores(const struct image_buf *hello, int reps, const char *dir)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	struct kvmbox_vm_config cfg = { .name = "bench", .console_fd = devnull };
+	struct kvmbox_run_opts ro = { .flags = KVMBOX_RUN_YIELD_ON_IO };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_vm *vm = vm_new(hello, 0), *hold;
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/hello.snap", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || kvmbox_vm_save(vm, fd, &err) < 0)
+		BENCH_DIE("save %s: %s", path, err.msg);
+	close(fd);
+	kvmbox_vm_destroy(vm);
+	hold = vm_new(hello, 0); /* another VM open, as for create-run-destroy */
+	for (int i = -3; i < reps; i++) {
+		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || kvmbox_vm_restore(&vm, &cfg, fd, 0, &err) < 0)
+			BENCH_DIE("restore: %s", err.msg);
+		close(fd);
+		if (kvmbox_vm_run(vm, &ro, &res) < 0 || res.stop != KVMBOX_STOP_YIELD)
+			BENCH_DIE("restored run: %s", res.msg);
+		if (i >= 0) {
+			t[i] = (double)(bench_now_ns() - t0) / 1e3;
+			c[i] = (double)(bench_cpu_ns() - c0) / 1e3;
+		}
+		kvmbox_vm_destroy(vm);
+	}
+	kvmbox_vm_destroy(hold);
+	bench_emit2("kvmbox.snap.restore", "us", t, c, (size_t)reps, "");
+	unlink(path);
+	free(t);
+	free(c);
+}
+
+/* F forks of a halted guest, all alive at once: the time of each kvmbox_vm_fork (the first
+ * one also takes the template: reported apart), then each run to its end, and the anonymous
+ * memory they cost together, per fork. */
+static void snap_forks(int forks)
+{
+	double *t = bench_xcalloc((size_t)forks, sizeof(double));
+	double *c = bench_xcalloc((size_t)forks, sizeof(double));
+	struct kvmbox_vm **child = bench_xcalloc((size_t)forks, sizeof(*child));
+	struct kvmbox_vm_config cfg = { .name = "fork", .console_fd = devnull };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct image_buf b;
+	struct kvmbox_vm *parent;
+	uint64_t t0, first;
+	long rss0, rss1, rss2;
+	char extra[96];
+
+	load_image(&b, "test-snap_fork-long.elf");
+	parent = vm_new(&b, 0);
+	if (kvmbox_vm_run(parent, NULL, &res) < 0 || res.stop != KVMBOX_STOP_HALT)
+		BENCH_DIE("parent: %s", res.msg);
+	rss0 = rss_anon_kib();
+	t0 = bench_now_ns();
+	if (kvmbox_vm_fork(parent, &cfg, &child[0], &err) < 0)
+		BENCH_DIE("fork: %s", err.msg);
+	first = bench_now_ns() - t0;
+	for (int i = 1; i < forks; i++) {
+		uint64_t t1 = bench_now_ns(), c1 = bench_cpu_ns();
+
+		if (kvmbox_vm_fork(parent, &cfg, &child[i], &err) < 0)
+			BENCH_DIE("fork %d: %s", i, err.msg);
+		t[i - 1] = (double)(bench_now_ns() - t1) / 1e3;
+		c[i - 1] = (double)(bench_cpu_ns() - c1) / 1e3;
+	}
+	rss1 = rss_anon_kib();
+	for (int i = 0; i < forks; i++)
+		if (kvmbox_vm_run(child[i], NULL, &res) < 0 || res.stop != KVMBOX_STOP_HALT)
+			BENCH_DIE("fork %d: %s", i, res.msg);
+	rss2 = rss_anon_kib();
+	snprintf(extra, sizeof(extra), "\"forks\":%d,\"template_and_first_us\":%.6g", forks,
+		 (double)first / 1e3);
+	bench_emit2("kvmbox.snap.fork", "us", t, c, (size_t)forks - 1, extra);
+	snprintf(extra, sizeof(extra), "\"forks\":%d,\"pages_written\":16", forks);
+	bench_emit1("kvmbox.snap.fork_rss", "KiB", (double)(rss2 - rss0) / forks, extra);
+	bench_emit1("kvmbox.snap.fork_rss_unrun", "KiB", (double)(rss1 - rss0) / forks, extra);
+	for (int i = 0; i < forks; i++)
+		kvmbox_vm_destroy(child[i]);
+	kvmbox_vm_destroy(parent);
+	free(child);
+	free(t);
+	free(c);
+	free(b.data);
+}
+
+/* R saves of a 64 MiB VM whose memory holds 32 MiB of non-zero pages (written by the host
+ * before the first run, every other 64 KiB), per MiB the file holds. */
+static void snap_saves(const struct image_buf *hello, int reps, const char *dir)
+{
+	double *t = bench_xcalloc((size_t)reps, sizeof(double));
+	double *c = bench_xcalloc((size_t)reps, sizeof(double));
+	struct kvmbox_vm_config cfg = { .name = "bench", .mode = KVMBOX_MODE_LONG,
+					.mem_size = 64u << 20, .console_fd = devnull };
+	struct kvmbox_error err = { "" };
+	static uint8_t chunk[64 << 10];
+	struct kvmbox_vm *vm;
+	struct stat st;
+	char path[512], extra[64];
+	double mib = 0;
+	int fd;
+
+	memset(chunk, 0x5a, sizeof(chunk));
+	if (kvmbox_vm_create(&vm, &cfg, &err) < 0 || kvmbox_vm_load(vm, &hello->img, &err) < 0)
+		BENCH_DIE("create: %s", err.msg);
+	for (uint64_t a = 1u << 20; a + sizeof(chunk) <= (62u << 20); a += 2 * sizeof(chunk))
+		if (kvmbox_vm_write(vm, a, chunk, sizeof(chunk)) < 0)
+			BENCH_DIE("write");
+	snprintf(path, sizeof(path), "%s/big.snap", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		BENCH_DIE("%s: cannot open", path);
+	for (int i = -2; i < reps; i++) {
+		uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+
+		if (kvmbox_vm_save(vm, fd, &err) < 0)
+			BENCH_DIE("save: %s", err.msg);
+		if (i >= 0) {
+			t[i] = (double)(bench_now_ns() - t0) / 1e3;
+			c[i] = (double)(bench_cpu_ns() - c0) / 1e3;
+		}
+	}
+	if (fstat(fd, &st) == 0)
+		mib = (double)st.st_size / (1 << 20);
+	for (int i = 0; i < reps; i++) {
+		t[i] /= mib;
+		c[i] /= mib;
+	}
+	snprintf(extra, sizeof(extra), "\"file_mib\":%.4g,\"mem_mib\":64", mib);
+	bench_emit2("kvmbox.snap.save_per_mib", "us", t, c, (size_t)reps, extra);
+	close(fd);
+	unlink(path);
+	kvmbox_vm_destroy(vm);
+	free(t);
+	free(c);
+}
+
+static int cmd_snap(int reps, int forks, const char *dir)
+{
+	struct image_buf hello;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	load_image(&hello, "hello-long.elf");
+	snap_restores(&hello, reps, dir);
+	snap_forks(forks);
+	snap_saves(&hello, reps > 50 ? 50 : reps, dir);
+	free(hello.data);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -465,9 +655,11 @@ int main(int argc, char **argv)
 		return cmd_reset(bench_arg_int(argc, argv, 2, 20000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
+	if (!strcmp(cmd, "snap") && argc > 4 && atoi(argv[2]) > 0 && atoi(argv[3]) > 1)
+		return cmd_snap(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
 		return cmd_many(atoi(argv[2]), argc > 3 && !strcmp(argv[3], "one-fd"));
 	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss|"
-			"many N [one-fd]\n");
+			"many N [one-fd]|snap R F DIR\n");
 	return 2;
 }

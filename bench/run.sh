@@ -32,8 +32,10 @@ export BUILD
 # starts alternate run by run instead (floor spawn runs its commands in turn).
 if [ "${BENCH_QUICK:-}" = 1 ]; then
 	COLD=40 COLDV=10 PH=21 ROUNDS=4 EX_R=10 EX_N=256 CO_R=10 CO_N=20000 CRD=10 RESET=1000 MANY="100" MANY_R=2
+	SNAP_R=30 FORKS=100
 else
 	COLD=300 COLDV=60 PH=99 ROUNDS=20 EX_R=10 EX_N=512 CO_R=50 CO_N=50000 CRD=20 RESET=3000 MANY="100 1000" MANY_R=5
+	SNAP_R=300 FORKS=1000
 fi
 
 mkdir -p "$OUT"
@@ -42,6 +44,10 @@ step() { printf '  %s\n' "$1" >&2; }
 run() { "$@" >>"$RAW"; }
 
 echo "kvmbox benchmarks ($(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+
+# The snapshot a whole-process restore starts from: the built-in hello guest saved at its halt
+# (restored, it halts again at once), timed with the cold starts below.
+"$BUILD/kvmbox" run --save "$OUT/hello-halted.snap" 2>/dev/null >/dev/null
 
 # Whole-process cold start, each command run in turn with the others: /bin/true, the floor
 # and `kvmbox run` (and kvmbox without its seccomp filter, and the floor with the least
@@ -61,7 +67,8 @@ for host in alone busy; do
 		+ "floor.cold_real$sfx" "$FLOOR" hello real \
 		+ "kvmbox.cold_real$sfx" "$BUILD/kvmbox" run -m real \
 		+ "kvmbox.cold_long_no_seccomp$sfx" "$BUILD/kvmbox" run -m long --no-seccomp \
-		+ "floor.cold_long_sandbox$sfx" "$FLOOR" hello long sandbox
+		+ "floor.cold_long_sandbox$sfx" "$FLOOR" hello long sandbox \
+		+ "kvmbox.cold_restore$sfx" "$BUILD/kvmbox" run --restore "$OUT/hello-halted.snap"
 	if [ -n "$holder" ]; then kill "$holder"; wait "$holder" 2>/dev/null || true; fi
 done
 # What a coalesced console costs a short-lived VM, and the ways around it: the zone
@@ -84,6 +91,8 @@ for round in $(seq "$ROUNDS"); do
 	run "$FLOOR" rerun "$RESET"
 	run "$KB" reset "$RESET"
 done
+step "snapshots: restore, fork, save"
+run "$KB" snap "$SNAP_R" "$FORKS" "$OUT"
 step "coalesced PIO";             run "$FLOOR" coalesced "$CO_R" "$CO_N"
 step "console throughput";        run "$KB" console "$CO_R" "$CO_N"
 step "RSS per VM";                run "$FLOOR" rss
@@ -171,6 +180,10 @@ for host in ("", "_busy"):
     # The least a sandbox like kvmbox's costs (floor_sandbox), and kvmbox against that.
     pair(f"floor with a minimal sandbox vs the floor{h}", f"floor.cold_long_sandbox{host}", f"floor.cold_long{host}", key=get)
     pair(f"cold start long vs the sandboxed floor{h}", f"kvmbox.cold_long{host}", f"floor.cold_long_sandbox{host}", key=get)
+    # A whole process that restores the hello guest halted (kvmbox run --restore), next to one
+    # that starts it (docs/snapshot.md).
+    pair(f"kvmbox run --restore (hello) vs the floor's cold start{h}", f"kvmbox.cold_restore{host}", f"floor.cold_long{host}", key=get)
+    pair(f"kvmbox run --restore (hello) vs kvmbox's cold start{h}", f"kvmbox.cold_restore{host}", f"kvmbox.cold_long{host}", key=get)
 for m in ("long", "real"):
     target(f"cold start {m} <= 1.2x the minimal floor (wall)", cold[m]["ratio"], lambda v: v <= 1.2)
 pair("bare OUT exit (console, no coalescing)", "kvmbox.exit_out", "floor.exit_out")
@@ -190,6 +203,11 @@ for r, h in ((crd, "another VM open"), (crd_alone, "alone")):
     target(f"create-run-destroy per second >= 0.8x the floor's ({h})",
            1 / r["ratio"] if r["ratio"] else None, lambda v: v >= 0.8)
 reset = pair("reset + run hello", "kvmbox.reset_cycle", "floor.rerun", rkey="median")
+# Snapshots in one process, against making the VM new (the floor's create-run-destroy, both
+# with another VM open).
+pair("snapshot restore, open() to the first exit", "kvmbox.snap.restore", "floor.crd", key=get, rkey="median")
+pair("fork, per VM (1000 alive)", "kvmbox.snap.fork", "floor.crd", key=get, rkey="median")
+pair("snapshot restore vs kvmbox create-run-destroy", "kvmbox.snap.restore", "kvmbox.crd", key=get, rkey="median")
 target("reset+run <= 1.2x the floor's rerun", reset["ratio"], lambda v: v <= 1.2)
 for n in (1, 100, 1000):
     pair(f"RSS per idle VM, {n} VMs", f"kvmbox.rss_per_vm_{n}", f"floor.rss_per_vm_{n}", key=get)
@@ -243,6 +261,17 @@ if many:
     for n in many:
         for w in ("floor", "kvmbox"):
             print(f"  {w:<6} {n:>6}: " + ", ".join(f"{p} {fmt(get(f'{w}.many_{n}.{p}'))}" for p in ("create", "run", "destroy", "rss", "fds")))
+if "kvmbox.snap.restore" in fig:
+    f = fig.get("kvmbox.snap.fork", {})
+    print("snapshots (docs/snapshot.md; median/p99, wall):")
+    print(f"  restore, open() to the first exit: {fmt(get('kvmbox.snap.restore'))}/{fmt(get('kvmbox.snap.restore', 'p99'))} us; "
+          f"whole process (kvmbox run --restore, hello halted): {fmt(get('kvmbox.cold_restore'))}/{fmt(get('kvmbox.cold_restore', 'p99'))} us "
+          f"against {fmt(get('kvmbox.cold_long'))} us for kvmbox run's cold start")
+    print(f"  fork: {fmt(get('kvmbox.snap.fork'))}/{fmt(get('kvmbox.snap.fork', 'p99'))} us per VM, {f.get('forks', '-')} alive "
+          f"(the template and the first: {fmt(f.get('template_and_first_us'))} us); anonymous memory per fork "
+          f"{fmt(get('kvmbox.snap.fork_rss'))} KiB after it wrote 16 pages (64 KiB), {fmt(get('kvmbox.snap.fork_rss_unrun'))} KiB before")
+    print(f"  save: {fmt(get('kvmbox.snap.save_per_mib'))}/{fmt(get('kvmbox.snap.save_per_mib', 'p99'))} us per MiB written "
+          f"({fmt(fig.get('kvmbox.snap.save_per_mib', {}).get('file_mib'))} MiB file of a 64 MiB guest)")
 print("console throughput (bytes/s from the median ns/byte; exits per byte):")
 for n in ("kvmbox.console.putc_exit", "kvmbox.console.putc_coalesced", "kvmbox.console.printstr16", "kvmbox.console.printstr4095", "kvmbox.console.write4095", "floor.coalesced_byte"):
     if n in fig:
