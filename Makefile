@@ -43,6 +43,8 @@ endif
 LIB_SRCS := \
 	src/base/log.c \
 	src/base/util.c \
+	src/call/call_exports.c \
+	src/call/call_run.c \
 	src/chan/hub.c \
 	src/fault/fault_exit.c \
 	src/fault/fault_report.c \
@@ -61,6 +63,7 @@ LIB_SRCS := \
 	src/hc/hc_chan.c \
 	src/hc/hc_console.c \
 	src/hc/hc_files.c \
+	src/hc/hc_hostfn.c \
 	src/hc/hc_snap.c \
 	src/hc/hc_stats.c \
 	src/hc/hc_table.c \
@@ -206,6 +209,7 @@ TESTS := \
 	unit/test_trace \
 	unit/test_walk \
 	unit/test_x86 \
+	host/test_call \
 	host/test_cli \
 	host/test_console \
 	host/test_cpuid \

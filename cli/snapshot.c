@@ -26,6 +26,7 @@ static const char *stop_word(enum kvmbox_stop stop)
 		[KVMBOX_STOP_EXIT] = "after the guest's exit", [KVMBOX_STOP_TIMEOUT] = "at its deadline",
 		[KVMBOX_STOP_PREEMPTED] = "preempted", [KVMBOX_STOP_YIELD] = "after an I/O exit",
 		[KVMBOX_STOP_CANCELLED] = "when it was cancelled (a signal)",
+		[KVMBOX_STOP_RETURNED] = "after a call returned",
 	};
 
 	return (size_t)stop < sizeof(words) / sizeof(words[0]) && words[stop] ? words[stop] : "?";

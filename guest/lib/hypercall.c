@@ -192,6 +192,20 @@ uint64_t HC_generation(void)
 	return arg.generation;
 }
 
+int kvmbox_host_call(const char *name, const uint64_t *args, unsigned nargs, int64_t *ret)
+{
+	struct kvmbox_hc_host_call arg = { .name = kvmbox_gva(name), .nargs = nargs };
+	int r;
+
+	/* More than the struct holds goes to the host as NARGS alone, which refuses it. */
+	for (unsigned i = 0; i < nargs && i < KVMBOX_HOST_CALL_ARGS_MAX; i++)
+		arg.args[i] = args[i];
+	r = kvmbox_hypercall(KVMBOX_HC_HOST_CALL, (uintptr_t)&arg);
+	if (r == 0 && ret)
+		*ret = arg.ret;
+	return r;
+}
+
 void kvmbox_assert_fail(const char *file, uint32_t line, const char *expr)
 {
 	struct kvmbox_hc_assert arg = {

@@ -9,7 +9,8 @@
 /* ABI version a guest can query with KVMBOX_HC_ABI_VERSION: major in bits 31..16, minor in 15..0.
  * A new call bumps the minor; a changed meaning or layout bumps the major. */
 #define KVMBOX_ABI_MAJOR 1
-#define KVMBOX_ABI_MINOR 2 /* 1: KVMBOX_HC_ARGS; 2: KVMBOX_HC_SNAPSHOT, KVMBOX_HC_GENERATION */
+#define KVMBOX_ABI_MINOR 3 /* 1: KVMBOX_HC_ARGS; 2: KVMBOX_HC_SNAPSHOT, KVMBOX_HC_GENERATION;
+			    * 3: KVMBOX_HC_HOST_CALL */
 #define KVMBOX_ABI_VERSION ((KVMBOX_ABI_MAJOR << 16) | KVMBOX_ABI_MINOR)
 
 /* Debug console: one byte per `outb` (the kvm-hello-world convention). */
@@ -51,6 +52,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_SNAPSHOT = 19,    /* arg: gva of a path in the share ("": the host's file);
 				     * ret: 0 here, 1 in the VM restored from it (ABI 1.2) */
 	KVMBOX_HC_GENERATION = 20,  /* arg: gva of struct kvmbox_hc_generation; ret: 0 (ABI 1.2) */
+	KVMBOX_HC_HOST_CALL = 21,   /* arg: gva of struct kvmbox_hc_host_call; ret: 0 (ABI 1.3) */
 	KVMBOX_HC_COUNT             /* one past the last call; a new call is added just above */
 };
 
@@ -207,6 +209,24 @@ struct kvmbox_hc_generation {
 };
 _Static_assert(sizeof(struct kvmbox_hc_generation) == 8, "ABI layout");
 
+/* KVMBOX_HC_HOST_CALL: call the host function the embedder registered under the name at NAME
+ * (kvmbox_vm_host_fn, include/kvmbox/call.h) with NARGS integer arguments; its 64-bit result
+ * comes back in RET. Returns 0 when the function ran, -KVMBOX_ENOENT when the VM has no host
+ * function of that name, -KVMBOX_EINVAL for NARGS above KVMBOX_HOST_CALL_ARGS_MAX or a name
+ * longer than KVMBOX_HOST_FN_NAME_MAX, -KVMBOX_EFAULT for a bad struct or name address. A
+ * buffer is passed as two arguments, its address and its length: the host function reads and
+ * writes it through the host's checked accessors, never directly. */
+#define KVMBOX_HOST_CALL_ARGS_MAX 6
+#define KVMBOX_HOST_FN_NAME_MAX 63 /* bytes, without the NUL */
+struct kvmbox_hc_host_call {
+	uint64_t name;  /* in: gva of the NUL-terminated name */
+	uint32_t nargs; /* in: 0 .. KVMBOX_HOST_CALL_ARGS_MAX */
+	uint32_t pad;
+	uint64_t args[KVMBOX_HOST_CALL_ARGS_MAX]; /* in */
+	int64_t ret;    /* out: what the host function returned */
+};
+_Static_assert(sizeof(struct kvmbox_hc_host_call) == 72, "ABI layout");
+
 /* ELF note that tells the loader which CPU mode an image wants (guest/start/ emits it).
  * Owner "kvmbox", type KVMBOX_NOTE_MODE, descriptor: one uint32_t, a KVMBOX_NOTE_MODE_* value.
  * It is how a 16-bit real-mode ELF32 image is told apart from a 32-bit one. */
@@ -223,5 +243,15 @@ _Static_assert(sizeof(struct kvmbox_hc_generation) == 8, "ABI layout");
  * or 0 (the guest uses page 0, as the classic guests' word at 0x400 does). The SDK's start
  * code emits it with 1 unless the guest says KVMBOX_NO_GUARD_NULL. */
 #define KVMBOX_NOTE_GUARD_NULL 2
+
+/* ELF note that makes a guest function callable from the host by name (KVMBOX_EXPORT in the
+ * SDK; kvmbox_vm_call, `kvmbox call`). Owner "kvmbox", type KVMBOX_NOTE_EXPORT, descriptor:
+ * the function's address as a little-endian uint64_t, then its name, NUL-terminated (1 to
+ * KVMBOX_EXPORT_NAME_MAX bytes before the NUL), then padding to 4 bytes. At most
+ * KVMBOX_EXPORTS_MAX of them in an image, each name once, each address inside the file bytes
+ * of an executable segment; anything else makes the image fail to load (docs/abi.md). */
+#define KVMBOX_NOTE_EXPORT 3
+#define KVMBOX_EXPORT_NAME_MAX 63
+#define KVMBOX_EXPORTS_MAX 256
 
 #endif

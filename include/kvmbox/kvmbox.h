@@ -71,6 +71,7 @@ int kvmbox_layout_get(enum kvmbox_mode mode, uint64_t mem_size, struct kvmbox_la
 
 #define KVMBOX_IMAGE_MAX_SEGMENTS 16
 #define KVMBOX_IMAGE_MAX_SIZE (1ull << 30)
+#define KVMBOX_IMAGE_MAX_EXPORTS 256 /* KVMBOX_EXPORTS_MAX of kvmbox/abi.h */
 
 enum kvmbox_image_format { KVMBOX_IMAGE_FLAT, KVMBOX_IMAGE_ELF32, KVMBOX_IMAGE_ELF64 };
 
@@ -91,6 +92,17 @@ struct kvmbox_image {
 	kvmbox_gva_t entry;
 	unsigned nsegments;
 	struct kvmbox_segment segments[KVMBOX_IMAGE_MAX_SEGMENTS];
+	/* The functions the image exports (KVMBOX_EXPORT in the SDK, the kvmbox export notes
+	 * of kvmbox/abi.h): read them with kvmbox_image_export. Flat images have none. */
+	unsigned nexports;
+	uint32_t export_desc[KVMBOX_IMAGE_MAX_EXPORTS]; /* file offset of each note's descriptor */
+};
+
+/* A function the guest exports: its name (63 bytes at most, KVMBOX_EXPORT_NAME_MAX, letters,
+ * digits, '_', '.' and '$') and its guest-virtual address, inside an executable segment. */
+struct kvmbox_export {
+	const char *name;
+	kvmbox_gva_t addr;
 };
 
 /* Parse an ELF32/ELF64 executable (data starts with the ELF magic) or, when FLAT is true,
@@ -100,6 +112,10 @@ struct kvmbox_image {
  * (malformed), -EINVAL (bad arguments), with ERR saying which field is wrong. */
 int kvmbox_image_parse(struct kvmbox_image *img, const void *data, size_t size, bool flat,
 		       kvmbox_gpa_t load_addr, kvmbox_gva_t entry, struct kvmbox_error *err);
+
+/* Export I (0 <= I < IMG->nexports, in the image's note order) of a parsed image into *EXP;
+ * EXP->name points into the image's buffer. Returns 0, or -ENOENT for I out of range. */
+int kvmbox_image_export(const struct kvmbox_image *img, unsigned i, struct kvmbox_export *exp);
 
 /* Read the whole regular file PATH into a new malloc'd buffer, for kvmbox_image_parse. On
  * success returns 0, sets *DATA (never NULL, even for an empty file; the caller frees it with
@@ -252,12 +268,14 @@ enum kvmbox_stop {
 	KVMBOX_STOP_BLOCKED,   /* waits on a channel; can be run again when it is ready */
 	KVMBOX_STOP_HOST_ERROR, /* a KVM call failed */
 	KVMBOX_STOP_CANCELLED, /* the caller's cancel flag was set (e.g. by a SIGINT handler) */
+	KVMBOX_STOP_RETURNED,  /* a call (kvmbox_vm_call, kvmbox/call.h) returned: VALUE */
 };
 
 struct kvmbox_result {
 	enum kvmbox_stop stop;
 	int status;           /* HC_exit status */
 	uint32_t exit_reason; /* KVM exit reason of the last exit */
+	int64_t value;        /* RETURNED: the called function's return value */
 	char msg[512];        /* for FAULT, ASSERT, BAD_CALL, HOST_ERROR: what happened, with RIP */
 };
 

@@ -138,6 +138,91 @@ static int guard_note(unsigned ph_index, uint64_t descsz, const uint8_t *desc,
 	return 0;
 }
 
+_Static_assert(KVMBOX_IMAGE_MAX_EXPORTS == KVMBOX_EXPORTS_MAX, "kvmbox.h and abi.h agree");
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A character of an export's name: what a C or assembler symbol is made of, nothing that a
+ * terminal or a shell would read as more than a name (`kvmbox call --list` prints them). */
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '$';
+}
+
+/* A kvmbox export note's descriptor (KVMBOX_NOTE_EXPORT) at file offset OFF: the address,
+ * then a NUL-terminated name of 1 to KVMBOX_EXPORT_NAME_MAX name characters; recorded in IMG
+ * (the addresses are checked against the segments once all are known, names for repeats). */
+static int export_note(const struct elf *e, unsigned ph_index, uint64_t off, uint64_t descsz,
+		       struct kvmbox_image *img, struct kvmbox_error *err)
+{
+	const char *name = (const char *)e->data + off + 8;
+	size_t len;
+
+	if (descsz < 8 + 2 || descsz > 8 + KVMBOX_EXPORT_NAME_MAX + 1 + 3)
+		return fail(err, -ENOEXEC, "segment %u: kvmbox export note has a %" PRIu64 "-byte "
+			    "descriptor (an 8-byte address and a name of 1 to %d bytes with its NUL)",
+			    ph_index, descsz, KVMBOX_EXPORT_NAME_MAX);
+	len = strnlen(name, descsz - 8);
+	if (len == descsz - 8 || len > KVMBOX_EXPORT_NAME_MAX || len == 0)
+		return fail(err, -ENOEXEC, "segment %u: kvmbox export note's name is %s", ph_index,
+			    len == 0 ? "empty" : len == descsz - 8 ? "not NUL-terminated"
+					       : "longer than 63 bytes");
+	for (size_t i = 0; i < len; i++)
+		if (!name_char(name[i]))
+			return fail(err, -ENOEXEC, "segment %u: kvmbox export note's name has the byte "
+				    "0x%02x (names are letters, digits, '_', '.' and '$')", ph_index,
+				    (unsigned char)name[i]);
+	if (img->nexports == KVMBOX_EXPORTS_MAX)
+		return fail(err, -ENOEXEC, "segment %u: more than %d kvmbox export notes", ph_index,
+			    KVMBOX_EXPORTS_MAX);
+	for (unsigned k = 0; k < img->nexports; k++)
+		if (!strcmp((const char *)e->data + img->export_desc[k] + 8, name))
+			return fail(err, -ENOEXEC, "segment %u: the function %s is exported twice",
+				    ph_index, name);
+	/* OFF < the file size <= KVMBOX_IMAGE_MAX_SIZE (1 GiB): it fits 32 bits. */
+	img->export_desc[img->nexports++] = (uint32_t)off;
+	return 0;
+}
+
+/* Every export's address lies inside the file bytes of an executable (PF_X) segment, as the
+ * entry point must: a call enters the guest there. */
+static int check_exports(const struct elf *e, const struct kvmbox_image *img, unsigned xmask,
+			 struct kvmbox_error *err)
+{
+	for (unsigned i = 0; i < img->nexports; i++) {
+		const uint8_t *desc = e->data + img->export_desc[i];
+		uint64_t addr = get64(desc);
+		bool inside = false;
+
+		for (unsigned k = 0; k < img->nsegments && !inside; k++) {
+			const struct kvmbox_segment *s = &img->segments[k];
+
+			inside = (xmask & (1u << k)) && addr >= s->gpa && addr - s->gpa < s->filesz;
+		}
+		if (!inside)
+			return fail(err, -ENOEXEC, "exported function %s at 0x%" PRIx64 " is not inside "
+				    "the file bytes of an executable (PF_X) PT_LOAD segment",
+				    (const char *)desc + 8, addr);
+	}
+	return 0;
+}
+
+int kvmbox_image_export(const struct kvmbox_image *img, unsigned i, struct kvmbox_export *exp)
+{
+	if (!img || !exp || i >= img->nexports)
+		return -ENOENT;
+	exp->addr = get64(img->data + img->export_desc[i]);
+	exp->name = (const char *)img->data + img->export_desc[i] + 8;
+	return 0;
+}
+
 /* Walk the notes of one PT_NOTE segment (whose file range is checked) and apply a kvmbox
  * mode note to *MODE and a guard note to IMG. *SEEN says whether an earlier note already
  * chose a mode; two notes must agree. Note layout per the gABI "Note Section": 12-byte header (namesz, descsz, type),
@@ -173,7 +258,12 @@ static int parse_notes(const struct elf *e, unsigned ph_index, const struct phdr
 		next = align_up(desc_off + descsz, a);
 
 		ours = namesz == sizeof(owner) && memcmp(seg + name_off, owner, sizeof(owner)) == 0;
-		if (ours && type == KVMBOX_NOTE_GUARD_NULL) {
+		if (ours && type == KVMBOX_NOTE_EXPORT) {
+			int rc = export_note(e, ph_index, ph->offset + desc_off, descsz, img, err);
+
+			if (rc)
+				return rc;
+		} else if (ours && type == KVMBOX_NOTE_GUARD_NULL) {
 			int rc = guard_note(ph_index, descsz, seg + desc_off, img, err);
 
 			if (rc)
@@ -415,7 +505,7 @@ static int parse_elf(struct kvmbox_image *img, struct elf *e, struct kvmbox_erro
 
 		if ((xmask & (1u << k)) && entry >= s->gpa && entry - s->gpa < s->filesz) {
 			img->entry = entry;
-			return 0;
+			return check_exports(e, img, xmask, err);
 		}
 	}
 	return fail(err, -ENOEXEC,

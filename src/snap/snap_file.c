@@ -428,7 +428,7 @@ static int parse_vm(const uint8_t *p, struct snap_file *f, struct kvmbox_error *
 		return bad(err, "corrupt: guest memory starts at 0x%llx, which only protected mode's "
 			   "NULL guard does (at 0x1000)", (unsigned long long)v->slot_base);
 	if (v->reason > SNAP_AT_FORK || v->cpuid_kind > SNAP_CPUID_HOST ||
-	    v->stop > KVMBOX_STOP_CANCELLED || v->coalesce_left > 1u << 30)
+	    v->stop > KVMBOX_STOP_RETURNED || v->coalesce_left > 1u << 30)
 		return bad(err, "corrupt: VM section values out of range");
 	if (v->vendor[15])
 		return bad(err, "corrupt: the CPU vendor string is not terminated");

@@ -59,6 +59,9 @@ struct kvmbox_vm {
 	 * many exits ago: a triple-fault report on a host that resets the vCPU at shutdown
 	 * (AMD SVM) has nothing else to show. */
 	uint64_t last_exit_pc, last_exit_count;
+	/* While a call into the guest runs (src/call/): the linear address after the `hlt` of its
+	 * return stub, where a halt ends the call as RETURNED; 0 otherwise. */
+	uint64_t call_ret;
 	enum kvmbox_stop pending; /* set by a handler; the run loop ends the run with it */
 	int pending_status;
 	char pending_msg[512];

@@ -10,7 +10,8 @@
 #include "vm/vm.h"
 
 /* In init order; release runs backwards. */
-#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(hc_args) X(hc_snap) X(exc) X(gdb)
+#define FEATURES(X) X(hc_console) X(hc_stats) X(hc_files) X(hc_chan) X(hc_args) X(hc_snap) X(hc_hostfn) \
+	X(call_exports) X(exc) X(gdb)
 
 #define DECLARE(n) extern const struct vm_feature n##_feature;
 FEATURES(DECLARE)

@@ -130,7 +130,9 @@ static bool handle_exit(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts
 		handle_io(vm);
 		if (vm->save_req.pending)
 			snap_save_requested(vm);
-	} else
+	} else if (reason == KVM_EXIT_HLT && vm->call_ret && vm->last_exit_pc == vm->call_ret)
+		vm_request_stop(vm, KVMBOX_STOP_RETURNED, 0, "the call returned");
+	else
 		exit_stop(vm);
 	if (vm->pending != KVMBOX_STOP_NONE) {
 		finish(vm, res, vm->pending, vm->pending_status, vm->pending_msg);

@@ -52,6 +52,20 @@ static void write_stubs(uint8_t *p, bool real)
 		stub_code(v, real, p + v * X86_EXC_STUB_MAX);
 }
 
+size_t x86_call_stub_code(uint8_t out[X86_CALL_STUB_MAX])
+{
+	memset(out, 0, X86_CALL_STUB_MAX);
+	out[0] = OP_HLT;
+	out[1] = OP_JMP_REL8;
+	out[2] = (uint8_t)-3; /* back to the hlt, should anything resume it */
+	return 3;
+}
+
+gva_t x86_call_stub_addr(enum kvmbox_mode mode, const struct kvmbox_layout *layout)
+{
+	return mode == KVMBOX_MODE_REAL ? REAL_CALL_RET : layout->sys_base + SYS_CALL_RET_OFF;
+}
+
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof(v)); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof(v)); }
@@ -99,6 +113,7 @@ int idt_build(const struct gmem *mem, gpa_t sys_base, bool long_mode, uint64_t c
 	if (!sys)
 		return -EINVAL;
 	write_stubs(sys + SYS_STUBS_OFF, false);
+	x86_call_stub_code(sys + SYS_CALL_RET_OFF);
 	for (v = 0; v < X86_EXC_VECTORS; v++)
 		gate(sys + SYS_IDT_OFF + v * gsize, long_mode, stubs + v * X86_EXC_STUB_MAX,
 		     long_mode ? GDT_CODE64 : GDT_CODE32, GATE_TYPE_INTR,
@@ -122,11 +137,13 @@ int ivt_build(const struct gmem *mem)
 {
 	uint8_t *ivt = gmem_ptr(mem, 0, X86_EXC_VECTORS * IVT_ENTRY_SIZE);
 	uint8_t *stubs = gmem_ptr(mem, REAL_STUBS_BASE, X86_EXC_VECTORS * X86_EXC_STUB_MAX);
+	uint8_t *call_ret = gmem_ptr(mem, REAL_CALL_RET, X86_CALL_STUB_MAX);
 	unsigned v;
 
-	if (!ivt || !stubs)
+	if (!ivt || !stubs || !call_ret)
 		return -EINVAL;
 	write_stubs(stubs, true);
+	x86_call_stub_code(call_ret);
 	/* An IVT entry is offset then segment (SDM Vol 3B 20.1.4); segment 0. */
 	for (v = 0; v < X86_EXC_VECTORS; v++) {
 		put16(ivt + v * IVT_ENTRY_SIZE, (uint16_t)(REAL_STUBS_BASE + v * X86_EXC_STUB_MAX));

@@ -24,6 +24,9 @@
  * here would be 8 KiB of RSS per VM (docs/performance.md). */
 #define SYS_IDT_OFF 0x0200ull     /* IDT: EXC_VECTORS gates of 16 (long) or 8 bytes */
 #define SYS_STUBS_OFF 0x0400ull   /* handler stubs: EXC_STUB_SIZE bytes per vector */
+/* The return stub of calls into the guest (x86_call_stub_addr), after the exception stubs in
+ * the same page. */
+#define SYS_CALL_RET_OFF 0x0600ull
 #define SYS_EXC_STACK_TOP 0x9000ull /* [0x8000, 0x9000): stack for exceptions from CPL 3 */
 #define SYS_DF_STACK_TOP 0xa000ull  /* [0x9000, 0xa000): #DF stack (IST1 / the #DF task) */
 
@@ -32,6 +35,8 @@
 /* Real mode: the IVT at 0 points exceptions at stubs here, between the BIOS data area
  * (the classic hello's word at 0x400) and images (0x1000 on). */
 #define REAL_STUBS_BASE 0x0500ull
+/* Real mode: the return stub of calls into the guest, after the exception stubs. */
+#define REAL_CALL_RET 0x0700ull
 
 /* Granule of guest memory sizes. */
 #define MEM_SIZE_ALIGN (4ull << 10)
@@ -40,7 +45,9 @@ _Static_assert(SYS_TSS_OFF >= SYS_GDT_OFF + 8 * 8, "TSS overlaps the GDT");
 _Static_assert(SYS_DF_TSS_OFF >= SYS_TSS_OFF + 104, "the #DF TSS overlaps the TSS");
 _Static_assert(SYS_IDT_OFF >= SYS_DF_TSS_OFF + 104, "the IDT overlaps the #DF TSS");
 _Static_assert(SYS_STUBS_OFF >= SYS_IDT_OFF + 32 * 16, "the stubs overlap the IDT");
-_Static_assert(SYS_STUBS_OFF + 32 * 16 <= SYS_PT_ROOT_OFF, "the stubs overflow the GDT's page");
+_Static_assert(SYS_STUBS_OFF + 32 * 16 <= SYS_CALL_RET_OFF, "the call stub overlaps the stubs");
+_Static_assert(SYS_CALL_RET_OFF + 16 <= SYS_PT_ROOT_OFF, "the call stub overflows the GDT's page");
+_Static_assert(REAL_STUBS_BASE + 32 * 16 <= REAL_CALL_RET, "the call stub overlaps the real-mode stubs");
 _Static_assert(SYS_GUARD_PT_OFF >= SYS_PD_OFF + SYS_PD_MAX * SYS_TABLE_SIZE,
 	       "the guard page table overlaps the page directories");
 _Static_assert(SYS_EXC_STACK_TOP - 0x1000 >= SYS_GUARD_PT_OFF + SYS_TABLE_SIZE,

@@ -95,6 +95,16 @@ struct x86_exc_frame_loc {
 #define X86_EXC_STUB_MAX 16
 int x86_exc_stub_vector(enum kvmbox_mode mode, const struct kvmbox_layout *layout, gva_t linear);
 gva_t x86_exc_stub_addr(enum kvmbox_mode mode, const struct kvmbox_layout *layout, unsigned vector);
+
+/* The return stub of calls into the guest (src/call/): the return address a call pushes leads
+ * to a `hlt` here, whose exit, at the stub's address + 1, ends the call (a halt rather than a
+ * port access: after a halt KVM has no instruction to complete, so a reset needs no KVM_RUN
+ * to settle the vCPU). Written with the exception handlers (idt_build, ivt_build): in the
+ * system area's first page, or at 0x700 in real mode, inside CS's 64 KiB. */
+#define X86_CALL_STUB_MAX 16
+gva_t x86_call_stub_addr(enum kvmbox_mode mode, const struct kvmbox_layout *layout);
+/* The stub's bytes into OUT (the rest zeroed); returns how many it has. */
+size_t x86_call_stub_code(uint8_t out[X86_CALL_STUB_MAX]);
 bool x86_exc_stub_intact(enum kvmbox_mode mode, unsigned vector, const uint8_t code[X86_EXC_STUB_MAX]);
 
 /* Does the CPU push an error code for VECTOR in MODE (never in real mode)? */

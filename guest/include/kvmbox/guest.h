@@ -15,6 +15,7 @@
 
 _Static_assert(KVMBOX_ASM_NOTE_MODE == KVMBOX_NOTE_MODE, "note.h out of step with abi.h");
 _Static_assert(KVMBOX_ASM_NOTE_GUARD_NULL == KVMBOX_NOTE_GUARD_NULL, "note.h out of step with abi.h");
+_Static_assert(KVMBOX_ASM_NOTE_EXPORT == KVMBOX_NOTE_EXPORT, "note.h out of step with abi.h");
 
 /* The build (mk/guests.mk) passes -DKVMBOX_GUEST_MODE=N, a KVMBOX_NOTE_MODE_* value, so a
  * guest can pick mode-specific code with #if. */
@@ -186,6 +187,48 @@ long HC_chanRecv(uint32_t chan, void *buf, size_t len);
 /* The same with KVMBOX_CHAN_* FLAGS (KVMBOX_CHAN_NONBLOCK: -KVMBOX_EAGAIN instead of blocking). */
 long kvmbox_chan_send(uint32_t chan, const void *buf, size_t len, uint32_t flags);
 long kvmbox_chan_recv(uint32_t chan, void *buf, size_t len, uint32_t flags);
+
+/* ---- Calls from the host, calls to the host (docs/abi.md, "Calls") ---------------------------- */
+
+/* Make the function FN callable from the host by its name (kvmbox_vm_call, `kvmbox call IMAGE
+ * FN`): write `KVMBOX_EXPORT(fn);` at file scope after FN's declaration. It emits a kvmbox
+ * export note (KVMBOX_NOTE_EXPORT: FN's address and name), which the linker script keeps and
+ * which keeps FN itself under --gc-sections, static or not. The host enters FN with its
+ * integer or pointer arguments in the mode's C convention (System V registers in long mode,
+ * 4-byte stack slots in the others: every argument is one `long`), a fresh stack and a return
+ * address that ends the call; FN returns an integer (`long`, or narrower). At most
+ * KVMBOX_EXPORTS_MAX exports an image; a name is at most KVMBOX_EXPORT_NAME_MAX bytes. */
+#define KVMBOX_EXPORT_STR_(x) #x
+#define KVMBOX_EXPORT_XSTR_(x) KVMBOX_EXPORT_STR_(x)
+#if defined(__x86_64__)
+#define KVMBOX_EXPORT_ADDR_(fn) ".quad " #fn "\n"
+#else
+#define KVMBOX_EXPORT_ADDR_(fn) ".long " #fn ", 0\n"
+#endif
+#define KVMBOX_EXPORT(fn)                                                                     \
+	__asm__(".pushsection .note.kvmbox, \"a\", @note\n"                                   \
+		".balign 4\n"                                                                 \
+		".long 7\n"                                                                   \
+		".long 8579f - 8578f\n"                                                       \
+		".long " KVMBOX_EXPORT_XSTR_(KVMBOX_ASM_NOTE_EXPORT) "\n"                     \
+		".asciz \"kvmbox\"\n"                                                         \
+		".balign 4\n"                                                                 \
+		"8578:\n" KVMBOX_EXPORT_ADDR_(fn)                                             \
+		".asciz \"" #fn "\"\n"                                                         \
+		"8579:\n"                                                                     \
+		".balign 4\n"                                                                 \
+		".popsection");                                                               \
+	/* The address taken in C: a static FN is emitted, under its own name, for the note. */ \
+	static void *const kvmbox_export_ref_##fn                                             \
+		__attribute__((used, section(".note.kvmbox.ref"))) = (void *)fn;               \
+	_Static_assert(sizeof(#fn) <= KVMBOX_EXPORT_NAME_MAX + 1, "KVMBOX_EXPORT: name too long")
+
+/* Call the host function the embedder registered as NAME (kvmbox_vm_host_fn) with NARGS
+ * integer arguments ARGS[0..NARGS) (a buffer: its address and its length, as two arguments),
+ * in one exit. Returns 0 with *RET (may be NULL) set to the host function's result,
+ * -KVMBOX_ENOENT when the host has no function of that name, -KVMBOX_EINVAL for more than
+ * KVMBOX_HOST_CALL_ARGS_MAX arguments or a name longer than KVMBOX_HOST_FN_NAME_MAX bytes. */
+int kvmbox_host_call(const char *name, const uint64_t *args, unsigned nargs, int64_t *ret);
 
 /* ---- Snapshots (docs/snapshot.md) -------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
 
 #define KVMBOX_ASM_NOTE_MODE 1 /* == KVMBOX_NOTE_MODE */
 #define KVMBOX_ASM_NOTE_GUARD_NULL 2 /* == KVMBOX_NOTE_GUARD_NULL */
+#define KVMBOX_ASM_NOTE_EXPORT 3 /* == KVMBOX_NOTE_EXPORT */
 
 #ifdef __ASSEMBLER__
 /* Emit the note: owner "kvmbox", type KVMBOX_NOTE_MODE, one 4-byte descriptor = MODE
