@@ -105,6 +105,7 @@ LIB_SRCS := \
 	src/x86/regs.c
 
 CLI_SRCS := \
+	cli/call.c \
 	cli/capstone_x86.c \
 	cli/conout.c \
 	cli/doctor.c \

@@ -1,4 +1,4 @@
-/* kvmbox: the command. Dispatches the subcommands (run, doctor, help, version); `kvmbox run`
+/* kvmbox: the command. Dispatches the subcommands (run, call, snapshot, doctor, help, version); `kvmbox run`
  * parses its options (cli/opts.c), checks the files they name (cli/inputs.c) and runs one VM
  * directly (cli/single.c) or the VMs under the scheduler (cli/multi.c). */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/abi.h"
+#include "call.h"
 #include "doctor.h"
 #include "harden.h"
 #include "inputs.h"
@@ -22,14 +23,15 @@
 #include "snapshot.h"
 #include "status.h"
 
-#define COMMANDS "run, snapshot, doctor, help, version"
+#define COMMANDS "run, call, snapshot, doctor, help, version"
 
 static const char overview[] =
 	"usage: kvmbox [run] [OPTION...] [IMAGE]   run a guest (the built-in hello without IMAGE)\n"
 	"       kvmbox [run] [OPTION...] IMAGE -- ARG...  ... with ARGs for its main(argc, argv)\n"
+	"       kvmbox call [OPTION...] IMAGE FUNCTION [ARG...]  call a function the guest exports\n"
 	"       kvmbox snapshot FILE               what a snapshot file holds (checked as a restore does)\n"
 	"       kvmbox doctor [--json | --brief]   what this host's KVM can do, and why not\n"
-	"       kvmbox help [COMMAND]              this text, or COMMAND's (run, snapshot, doctor)\n"
+	"       kvmbox help [COMMAND]              this text, or COMMAND's (run, call, snapshot, doctor)\n"
 	"       kvmbox version                     the version and the hypercall ABI\n"
 	"\n";
 
@@ -76,6 +78,8 @@ static int help(int argc, char **argv)
 		fputs(cli_doctor_usage, stdout);
 	} else if (!strcmp(cmd, "snapshot")) {
 		fputs(cli_snapshot_usage, stdout);
+	} else if (!strcmp(cmd, "call")) {
+		fputs(cli_call_usage, stdout);
 	} else if (!strcmp(cmd, "help") || !strcmp(cmd, "version")) {
 		fputs(overview, stdout);
 	} else {
@@ -188,6 +192,8 @@ int main(int argc, char **argv)
 		return help(argc, argv);
 	if (!strcmp(cmd, "snapshot"))
 		return cli_snapshot_main(argc, argv);
+	if (!strcmp(cmd, "call"))
+		return cli_call_main(argc, argv);
 	if (!strcmp(cmd, "version")) {
 		if (argc > 2) {
 			fprintf(stderr, "kvmbox version: unexpected argument '%s'\n", argv[2]);

@@ -351,7 +351,9 @@ static void test_exports_and_addresses(void **state)
 static void test_cli_call(void **state)
 {
 	struct cli c;
-	const char *img = guest_image("test-call", KVMBOX_MODE_LONG);
+	char img[256];
+
+	snprintf(img, sizeof(img), "%s", guest_image("test-call", KVMBOX_MODE_LONG));
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
@@ -383,7 +385,9 @@ static void test_cli_call(void **state)
 static void test_cli_list_repeat(void **state)
 {
 	struct cli c;
-	const char *img = guest_image("test-call", KVMBOX_MODE_LONG);
+	char img[256];
+
+	snprintf(img, sizeof(img), "%s", guest_image("test-call", KVMBOX_MODE_LONG));
 
 	(void)state;
 	RUN(&c, "call", img, "--list");
