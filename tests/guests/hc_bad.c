@@ -32,6 +32,7 @@ int main(void)
 {
 	struct kvmbox_hc_buf b;
 	struct kvmbox_hc_xlate x;
+	struct kvmbox_hc_host_call host = { .name = 0 };
 	struct kvmbox_hc_time *t_tail = kvmbox_ptr(HCT_MEM_END - 4);
 	uint32_t nr;
 
@@ -93,6 +94,20 @@ int main(void)
 	BAD(hc(KVMBOX_HC_GENERATION, HCT_BAD_ADDR), KVMBOX_EFAULT);
 	BAD(hc(KVMBOX_HC_GENERATION, HCT_MEM_END - 4), KVMBOX_EFAULT);
 	GUEST_ASSERT_EQ(HC_generation(), 0);
+
+	/* host call: a bad struct, one past the end of memory, too many arguments, a name
+	 * outside memory or without a NUL in 64 bytes; an unknown name is an ordinary answer. */
+	BAD(hc(KVMBOX_HC_HOST_CALL, HCT_BAD_ADDR), KVMBOX_EFAULT);
+	BAD(hc(KVMBOX_HC_HOST_CALL, HCT_MEM_END - 16), KVMBOX_EFAULT);
+	host.name = kvmbox_gva("nothing");
+	host.nargs = KVMBOX_HOST_CALL_ARGS_MAX + 1;
+	BAD(hc(KVMBOX_HC_HOST_CALL, (uintptr_t)&host), KVMBOX_EINVAL);
+	host.nargs = 0;
+	host.name = HCT_BAD_ADDR;
+	BAD(hc(KVMBOX_HC_HOST_CALL, (uintptr_t)&host), KVMBOX_EFAULT);
+	host.name = kvmbox_gva(long_str);
+	BAD(hc(KVMBOX_HC_HOST_CALL, (uintptr_t)&host), KVMBOX_EINVAL);
+	GUEST_ASSERT_EQ(kvmbox_host_call("nothing", NULL, 0, NULL), -KVMBOX_ENOENT);
 
 	/* Numbers nothing serves. */
 	for (nr = HCT_UNKNOWN_FIRST; nr < KVMBOX_HC_MAX; nr++)

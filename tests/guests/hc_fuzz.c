@@ -42,6 +42,7 @@ static uintptr_t wellformed(uint32_t nr)
 		struct kvmbox_hc_lseek lseek;
 		struct kvmbox_hc_fstat fstat;
 		struct kvmbox_hc_chan chan;
+		struct kvmbox_hc_host_call host;
 		uint8_t bytes[32];
 	} a;
 
@@ -81,6 +82,10 @@ static uintptr_t wellformed(uint32_t nr)
 		return kvmbox_gva(paths[rnd() % (sizeof(paths) / sizeof(paths[0]))]);
 	case KVMBOX_HC_GENERATION:
 		break; /* the zeroed struct: the host writes the generation into it */
+	case KVMBOX_HC_HOST_CALL: /* a name the test's VM does not have, or none at all */
+		a.host.name = kvmbox_gva(paths[rnd() % (sizeof(paths) / sizeof(paths[0]))]);
+		a.host.nargs = rnd() % (KVMBOX_HOST_CALL_ARGS_MAX + 2);
+		break;
 	default:
 		for (unsigned i = 0; i < sizeof(a.bytes); i++)
 			a.bytes[i] = (uint8_t)rnd();
