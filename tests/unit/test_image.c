@@ -24,7 +24,7 @@
 
 /* ---- A small ELF builder -------------------------------------------------------------- */
 
-#define CAP 8192
+#define CAP 16384
 #define MAXPH 24
 
 struct seg_spec {
@@ -466,6 +466,92 @@ static void test_note_guard(void **state)
 	expect_fail(&b, "segment 1: kvmbox guard note has value 7 (0: no guard, 1: guard page 0)");
 	note_image(&b, false, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_GUARD_NULL, &wide, 8, 4), 4);
 	expect_fail(&b, "segment 1: kvmbox guard note has a 8-byte descriptor (expected 4)");
+}
+
+/* One export note: ADDR and NAME (NUL included unless NO_NUL) into OUT; returns its size. */
+static size_t export_note(uint8_t *out, uint64_t addr, const char *name, bool no_nul)
+{
+	uint8_t desc[96];
+	size_t len = strlen(name) + (no_nul ? 0 : 1);
+
+	memcpy(desc, &addr, 8);
+	memcpy(desc + 8, name, len);
+	return note(out, KVMBOX_NOTE_NAME, KVMBOX_NOTE_EXPORT, desc, (uint32_t)(8 + len), 4);
+}
+
+/* Export notes: read back in order; every malformed one refuses the image with its reason. */
+static void test_note_exports(void **state)
+{
+	static uint8_t n[12000];
+	char name[80];
+	size_t len;
+	struct built b;
+	struct kvmbox_image img;
+	struct kvmbox_export e;
+
+	(void)state;
+	len = export_note(n, 0x1010, "add", false);
+	len += export_note(n + len, 0x103f, "fib_2.x$", false);
+	note_image(&b, true, n, len, 4);
+	expect_ok(&b, &img);
+	assert_int_equal(img.nexports, 2);
+	assert_int_equal(kvmbox_image_export(&img, 0, &e), 0);
+	assert_string_equal(e.name, "add");
+	assert_int_equal(e.addr, 0x1010);
+	assert_int_equal(kvmbox_image_export(&img, 1, &e), 0);
+	assert_string_equal(e.name, "fib_2.x$");
+	assert_int_equal(e.addr, 0x103f);
+	assert_int_equal(kvmbox_image_export(&img, 2, &e), -ENOENT);
+	/* The same in an ELF32 image. */
+	note_image(&b, false, n, len, 4);
+	expect_ok(&b, &img);
+	assert_int_equal(img.nexports, 2);
+
+	/* Addresses: in data, past the text's file bytes, far away. */
+	note_image(&b, true, n, export_note(n, 0x3000, "data", false), 4);
+	expect_fail(&b, "exported function data at 0x3000 is not inside the file bytes of an executable");
+	note_image(&b, true, n, export_note(n, 0x1040, "past", false), 4);
+	expect_fail(&b, "exported function past at 0x1040");
+	note_image(&b, true, n, export_note(n, 0xffffffff00001010ull, "far", false), 4);
+	expect_fail(&b, "exported function far");
+	/* Names: empty, unterminated, 64 bytes, a byte no symbol has, twice. */
+	note_image(&b, true, n, export_note(n, 0x1010, "", false), 4);
+	expect_fail(&b, "a 9-byte descriptor");
+	note_image(&b, true, n, export_note(n, 0x1010, "ab", true), 4);
+	expect_fail(&b, "kvmbox export note's name is not NUL-terminated");
+	memset(name, 'x', 64);
+	name[64] = 0;
+	note_image(&b, true, n, export_note(n, 0x1010, name, false), 4);
+	expect_fail(&b, "kvmbox export note's name is longer than 63 bytes");
+	name[63] = 0;
+	note_image(&b, true, n, export_note(n, 0x1010, name, false), 4);
+	expect_ok(&b, &img);
+	note_image(&b, true, n, export_note(n, 0x1010, "a\033[2J", false), 4);
+	expect_fail(&b, "has the byte 0x1b");
+	len = export_note(n, 0x1010, "twice", false);
+	len += export_note(n + len, 0x1020, "twice", false);
+	note_image(&b, true, n, len, 4);
+	expect_fail(&b, "the function twice is exported twice");
+	/* A descriptor too short for the address, and one far too long for a name. */
+	note_image(&b, true, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_EXPORT, "abcd", 4, 4), 4);
+	expect_fail(&b, "kvmbox export note has a 4-byte descriptor");
+	memset(name, 'y', sizeof(name));
+	note_image(&b, true, n, note(n, KVMBOX_NOTE_NAME, KVMBOX_NOTE_EXPORT, name, sizeof(name), 4), 4);
+	expect_fail(&b, "kvmbox export note has a 80-byte descriptor");
+	/* KVMBOX_EXPORTS_MAX of them load; one more does not. */
+	len = 0;
+	for (unsigned i = 0; i <= KVMBOX_EXPORTS_MAX; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		len += export_note(n + len, 0x1010, name, false);
+		assert_true(len + 64 < sizeof(n));
+		if (i == KVMBOX_EXPORTS_MAX - 1) {
+			note_image(&b, true, n, len, 4);
+			expect_ok(&b, &img);
+			assert_int_equal(img.nexports, KVMBOX_EXPORTS_MAX);
+		}
+	}
+	note_image(&b, true, n, len, 4);
+	expect_fail(&b, "more than 256 kvmbox export notes");
 }
 
 static void test_note_duplicates(void **state)
@@ -1351,6 +1437,7 @@ int main(void)
 		cmocka_unit_test(test_note_other_owner_or_type_ignored),
 		cmocka_unit_test(test_note_duplicates),
 		cmocka_unit_test(test_note_guard),
+		cmocka_unit_test(test_note_exports),
 		cmocka_unit_test(test_note_align8),
 		cmocka_unit_test(test_note_malformed),
 		cmocka_unit_test(test_note_outside_file),
