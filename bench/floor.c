@@ -21,6 +21,10 @@
  *   floor coalesced R N             one byte on a coalesced-PIO port (N rounded up to 16s)
  *   floor crd R                     create-run-destroy of a hello VM
  *   floor rerun R                   rerun the hello guest with only its registers put back
+ *   floor call R                    R calls of a function that returns through one exit (a hlt
+ *                                   at a return stub), of one that calls a host function
+ *                                   (two exits), and of one that writes memory followed by a
+ *                                   reset (the pages it dirtied copied back)
  *   floor rss                       RSS per VM with 1, 100 and 1000 idle VMs
  *   floor many N                    N hello VMs in one process: all created, each run to its
  *                                   halt, all destroyed; per VM create, run and destroy
@@ -84,6 +88,16 @@ __asm__(".pushsection .rodata\n"
 	" sub $" BENCH_STR(BENCH_UNROLL) ", %rbx\n jnz 1b\n hlt\n g64_e9_end:\n"
 	/* rbx turns of 8 nops, dec and jnz (10 instructions), then hlt. */
 	"g64_nops: 1: .rept 8\n nop\n .endr\n dec %rbx\n jnz 1b\n hlt\n g64_nops_end:\n"
+	/* Functions called by setting the registers, as tests/guests/bench_call.c compiles them,
+	 * and the return stub they return to. */
+	"g64_call:\n"
+	"g64_call_add: lea (%rdi,%rsi,1), %rax\n ret\n"
+	"g64_call_count: mov 0x3000, %rax\n inc %rax\n mov %rax, 0x3000\n ret\n"
+	"g64_call_host: push %rbx\n mov $0x615, %edx\n mov $0x3100, %ebx\n mov %rdi, 0x3110\n"
+	" in (%dx), %eax\n mov 0x3140, %rdx\n test %eax, %eax\n je 1f\n or $-1, %rdx\n"
+	"1: mov %rdx, %rax\n pop %rbx\n ret\n"
+	"g64_call_stub: hlt\n"
+	"g64_call_end:\n"
 	/* 16-bit hello, loaded at 0x1000 with CS base 0. */
 	".code16\n"
 	"g16_hello: mov $(9f - g16_hello + 0x1000), %si\n mov $(8f - 9f), %cx\n"
@@ -95,7 +109,8 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 extern const uint8_t g64_hello[], g64_hello_end[], g64_out[], g64_out_end[], g64_in[],
 	g64_in_end[], g64_e9[], g64_e9_end[], g64_nops[], g64_nops_end[], g16_hello[],
-	g16_hello_end[];
+	g16_hello_end[], g64_call[], g64_call_add[], g64_call_count[], g64_call_host[],
+	g64_call_stub[], g64_call_end[];
 
 struct guest {
 	const uint8_t *start, *end;
@@ -107,6 +122,7 @@ static const struct guest loop_out = { g64_out, g64_out_end, true };
 static const struct guest loop_in = { g64_in, g64_in_end, true };
 static const struct guest loop_e9 = { g64_e9, g64_e9_end, true };
 static const struct guest loop_nops = { g64_nops, g64_nops_end, true };
+static const struct guest call_fns = { g64_call, g64_call_end, true };
 
 struct fvm {
 	int vm, vcpu;
@@ -791,6 +807,118 @@ static int cmd_rerun(int reps)
 	return 0;
 }
 
+/* One call of the function at FN (an offset into g64_call) with A and B: the registers set
+ * through sync_regs, the return address written on the stack, KVM_RUN until the stub's hlt.
+ * The host function's IN (port 0x615, a struct at 0x3100 naming "h") is served as kvmbox
+ * serves one: the struct and the name read, the function called, its result written back. */
+#define CALL_STACK 0x80000u
+#define CALL_REQ 0x3100u
+static int64_t floor_call(struct fvm *v, const uint8_t *fn, uint64_t a, uint64_t b)
+{
+	struct kvm_regs *r = &v->run->s.regs.regs;
+	uint64_t ret = CODE_GPA + (uint64_t)(g64_call_stub - g64_call);
+
+	memset(r, 0, sizeof(*r));
+	r->rip = CODE_GPA + (uint64_t)(fn - g64_call);
+	r->rsp = CALL_STACK - 8;
+	r->rdi = a;
+	r->rsi = b;
+	r->rflags = 2;
+	memcpy(v->mem + r->rsp, &ret, sizeof(ret));
+	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	for (;;) {
+		XIOCTL(v->vcpu, KVM_RUN, 0);
+		if (v->run->exit_reason == KVM_EXIT_HLT)
+			break;
+		if (v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == 0x615) {
+			uint64_t req[9];
+			int32_t zero = 0;
+
+			memcpy(req, v->mem + v->run->s.regs.regs.rbx, sizeof(req));
+			if (req[0] >= MEM_SIZE || strnlen((char *)v->mem + req[0], 64) != 1 ||
+			    v->mem[req[0]] != 'h')
+				BENCH_DIE("host call: bad name");
+			req[8] = req[2] + 1;
+			memcpy(v->mem + v->run->s.regs.regs.rbx + 64, &req[8], 8);
+			memcpy((char *)v->run + v->run->io.data_offset, &zero, 4);
+			continue;
+		}
+		BENCH_DIE("call: unexpected exit %u", v->run->exit_reason);
+	}
+	if (v->run->s.regs.regs.rip != ret + 1)
+		BENCH_DIE("call: halted at 0x%llx, not the stub", (unsigned long long)v->run->s.regs.regs.rip);
+	return (int64_t)v->run->s.regs.regs.rax;
+}
+
+/* R calls of each kind, interleaved call by call; a sample is one call (and, for the last
+ * kind, its reset: the dirty log read and each page it names copied back from the state
+ * before the calls, with the stack page the host wrote the return address to). */
+static int cmd_call(int reps)
+{
+	const char *names[3] = { "floor.call.plain", "floor.call.host", "floor.call.reset" };
+	double *t[3], *c[3];
+	size_t run_size;
+	int kvm = open_kvm(&run_size);
+	struct fvm v;
+	struct kvm_userspace_memory_region region = { .memory_size = MEM_SIZE,
+						      .flags = KVM_MEM_LOG_DIRTY_PAGES };
+	uint64_t bitmap[MEM_SIZE / 4096 / 64];
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	uint8_t *copy = bench_xcalloc(MEM_SIZE, 1);
+	uint64_t name = CALL_REQ + 0x100, nargs = 1;
+
+	fvm_create(&v, kvm, run_size, &call_fns, NULL);
+	region.userspace_addr = (uintptr_t)v.mem;
+	XIOCTL(v.vm, KVM_SET_USER_MEMORY_REGION, &region);
+	memcpy(v.mem + CALL_REQ, &name, 8);
+	memcpy(v.mem + CALL_REQ + 8, &nargs, 8);
+	v.mem[name] = 'h';
+	v.run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS; /* as kvmbox has it */
+	memcpy(copy, v.mem, MEM_SIZE);
+	XIOCTL(v.vm, KVM_GET_DIRTY_LOG, &log);
+	for (int k = 0; k < 3; k++) {
+		t[k] = bench_xcalloc((size_t)reps, sizeof(double));
+		c[k] = bench_xcalloc((size_t)reps, sizeof(double));
+	}
+	for (int i = -reps / 10; i < reps; i++) {
+		for (int k = 0; k < 3; k++) {
+			uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+			int64_t got, want;
+
+			if (k == 0)
+				got = floor_call(&v, g64_call_add, 40, 2), want = 42;
+			else if (k == 1)
+				got = floor_call(&v, g64_call_host, 41, 0), want = 42;
+			else
+				got = floor_call(&v, g64_call_count, 0, 0), want = 1;
+			if (k == 2) {
+				XIOCTL(v.vm, KVM_GET_DIRTY_LOG, &log);
+				bitmap[(CALL_STACK - 8) / 4096 / 64] |= 1ull << ((CALL_STACK - 8) / 4096 % 64);
+				for (size_t w = 0; w < sizeof(bitmap) / 8; w++)
+					for (uint64_t bits = bitmap[w]; bits; bits &= bits - 1) {
+						size_t pg = w * 64 + (size_t)__builtin_ctzll(bits);
+
+						memcpy(v.mem + pg * 4096, copy + pg * 4096, 4096);
+					}
+			}
+			if (i >= 0) {
+				t[k][i] = (double)(bench_now_ns() - t0) / 1e3;
+				c[k][i] = (double)(bench_cpu_ns() - c0) / 1e3;
+			}
+			if (got != want)
+				BENCH_DIE("%s: %lld, not %lld", names[k], (long long)got, (long long)want);
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		bench_emit2(names[k], "us", t[k], c[k], (size_t)reps, "");
+		free(t[k]);
+		free(c[k]);
+	}
+	free(copy);
+	fvm_destroy(&v);
+	return 0;
+}
+
 /* Idle VMs: created, guest loaded, not run. RSS growth per VM. */
 static int cmd_rss(void)
 {
@@ -898,12 +1026,14 @@ int main(int argc, char **argv)
 		return cmd_crd(bench_arg_int(argc, argv, 2, 200));
 	if (!strcmp(cmd, "rerun"))
 		return cmd_rerun(bench_arg_int(argc, argv, 2, 20000));
+	if (!strcmp(cmd, "call"))
+		return cmd_call(bench_arg_int(argc, argv, 2, 2000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
 	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
 		return cmd_many(atoi(argv[2]));
 	fprintf(stderr, "usage: floor hello long|real [coalesce|unregister|reaper|sandbox]|hold S|"
 			"spawn R NAME CMD... [+ NAME CMD...]|phases R|exits R N|insn R N|"
-			"coalesced R N|crd R|rerun R|rss|many N\n");
+			"coalesced R N|crd R|rerun R|call R|rss|many N\n");
 	return 2;
 }

@@ -11,6 +11,11 @@
  *   kvmbox_bench crd R         create-load-run-destroy of the hello guest
  *   kvmbox_bench reset R       set a reset point once, warm up, then reset-and-run the hello guest R
  *                              times
+ *   kvmbox_bench call R        R calls (kvmbox_vm_call, after main) of a trivial function, of
+ *                              one that calls one host function, and of one that writes
+ *                              memory with KVMBOX_CALL_RESET: the reset point after main
+ *                              (the whole vCPU comes back: FPU, MSRs, debug registers), and
+ *                              one taken before any run (registers only; main not run)
  *   kvmbox_bench rss           RSS per idle VM (created, hello loaded) with 1, 100, 1000 VMs
  *   kvmbox_bench many N [one-fd]  N hello VMs in one process and thread: all created, each
  *                              run to its end under the round-robin scheduler, all
@@ -28,6 +33,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "kvmbox/call.h"
 #include "kvmbox/kvmbox.h"
 #include "kvmbox/sched.h"
 #include "kvmbox/snapshot.h"
@@ -362,6 +368,68 @@ static int cmd_reset(int reps)
 	return 0;
 }
 
+static int64_t host_h(struct kvmbox_host_call *hc, void *ctx)
+{
+	(void)ctx;
+	return (int64_t)kvmbox_host_call_arg(hc, 0) + 1;
+}
+
+/* The same three kinds of call as the floor's `call`, interleaved call by call; a sample is
+ * one kvmbox_vm_call (the third with its reset). */
+static int cmd_call(int reps)
+{
+#define KINDS 4
+	static const char *const names[KINDS] = { "kvmbox.call.plain", "kvmbox.call.host",
+						  "kvmbox.call.reset", "kvmbox.call.reset_fresh" };
+	static const char *const fns[KINDS] = { "b_add", "b_host", "b_count", "b_count" };
+	const struct kvmbox_call_arg args[KINDS][2] = {
+		{ { .kind = KVMBOX_ARG_INT, .value = 40 }, { .kind = KVMBOX_ARG_INT, .value = 2 } },
+		{ { .kind = KVMBOX_ARG_INT, .value = 41 } },
+	};
+	const unsigned nargs[KINDS] = { 2, 1, 0, 0 };
+	const int64_t want[KINDS] = { 42, 42, 1, 1 };
+	double *t[KINDS], *c[KINDS];
+	struct kvmbox_error err;
+	struct image_buf b;
+	struct kvmbox_vm *vm[KINDS];
+
+	load_image(&b, "test-bench_call-long.elf");
+	for (int k = 0; k < KINDS; k++) {
+		t[k] = bench_xcalloc((size_t)reps, sizeof(double));
+		c[k] = bench_xcalloc((size_t)reps, sizeof(double));
+		vm[k] = vm_new(&b, 0);
+		if (k < 3)
+			run_halt(vm[k]); /* main first, as an embedder's VM would */
+		if (kvmbox_vm_host_fn(vm[k], "h", host_h, NULL, &err) < 0)
+			BENCH_DIE("host function: %s", err.msg);
+	}
+	for (int i = -reps / 10; i < reps; i++) {
+		for (int k = 0; k < KINDS; k++) {
+			struct kvmbox_call_opts o = { .flags = k >= 2 ? KVMBOX_CALL_RESET : 0 };
+			uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
+			struct kvmbox_result res;
+
+			if (kvmbox_vm_call(vm[k], fns[k], args[k], nargs[k], &o, &res, &err) < 0)
+				BENCH_DIE("%s: %s", fns[k], err.msg);
+			if (i >= 0) {
+				t[k][i] = (double)(bench_now_ns() - t0) / 1e3;
+				c[k][i] = (double)(bench_cpu_ns() - c0) / 1e3;
+			}
+			if (res.stop != KVMBOX_STOP_RETURNED || res.value != want[k])
+				BENCH_DIE("%s: %s, value %lld", fns[k], res.msg, (long long)res.value);
+		}
+	}
+	for (int k = 0; k < KINDS; k++) {
+		bench_emit2(names[k], "us", t[k], c[k], (size_t)reps, "");
+		free(t[k]);
+		free(c[k]);
+		kvmbox_vm_destroy(vm[k]);
+	}
+	free(b.data);
+	return 0;
+#undef KINDS
+}
+
 static int cmd_rss(void)
 {
 	static const int counts[] = { 1, 100, 1000 };
@@ -653,13 +721,15 @@ int main(int argc, char **argv)
 		return cmd_crd(bench_arg_int(argc, argv, 2, 50));
 	if (!strcmp(cmd, "reset"))
 		return cmd_reset(bench_arg_int(argc, argv, 2, 20000));
+	if (!strcmp(cmd, "call"))
+		return cmd_call(bench_arg_int(argc, argv, 2, 2000));
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
 	if (!strcmp(cmd, "snap") && argc > 4 && atoi(argv[2]) > 0 && atoi(argv[3]) > 1)
 		return cmd_snap(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (!strcmp(cmd, "many") && argc > 2 && atoi(argv[2]) > 0)
 		return cmd_many(atoi(argv[2]), argc > 3 && !strcmp(argv[3], "one-fd"));
-	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|rss|"
+	fprintf(stderr, "usage: kvmbox_bench hc R N|console R N|phases R|crd R|reset R|call R|rss|"
 			"many N [one-fd]|snap R F DIR\n");
 	return 2;
 }

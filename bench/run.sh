@@ -32,10 +32,10 @@ export BUILD
 # starts alternate run by run instead (floor spawn runs its commands in turn).
 if [ "${BENCH_QUICK:-}" = 1 ]; then
 	COLD=40 COLDV=10 PH=21 ROUNDS=4 EX_R=10 EX_N=256 CO_R=10 CO_N=20000 CRD=10 RESET=1000 MANY="100" MANY_R=2
-	SNAP_R=30 FORKS=100
+	SNAP_R=30 FORKS=100 CALLS=200
 else
 	COLD=300 COLDV=60 PH=99 ROUNDS=20 EX_R=10 EX_N=512 CO_R=50 CO_N=50000 CRD=20 RESET=3000 MANY="100 1000" MANY_R=5
-	SNAP_R=300 FORKS=1000
+	SNAP_R=300 FORKS=1000 CALLS=1000
 fi
 
 mkdir -p "$OUT"
@@ -83,13 +83,15 @@ step "guest instruction";         run "$FLOOR" insn 5 2000
 step "bring-up steps";            run "$FLOOR" phases "$PH"
                                   run "$KB" phases "$PH"
 for round in $(seq "$ROUNDS"); do
-	step "exits, hypercalls, churn and reset (round $round of $ROUNDS)"
+	step "exits, hypercalls, churn, reset and calls (round $round of $ROUNDS)"
 	run "$FLOOR" exits "$EX_R" "$EX_N"
 	run "$KB" hc "$EX_R" "$EX_N"
 	run "$FLOOR" crd "$CRD"
 	run "$KB" crd "$CRD"
 	run "$FLOOR" rerun "$RESET"
 	run "$KB" reset "$RESET"
+	run "$FLOOR" call "$CALLS"
+	run "$KB" call "$CALLS"
 done
 step "snapshots: restore, fork, save"
 run "$KB" snap "$SNAP_R" "$FORKS" "$OUT"
@@ -203,6 +205,13 @@ for r, h in ((crd, "another VM open"), (crd_alone, "alone")):
     target(f"create-run-destroy per second >= 0.8x the floor's ({h})",
            1 / r["ratio"] if r["ratio"] else None, lambda v: v >= 0.8)
 reset = pair("reset + run hello", "kvmbox.reset_cycle", "floor.rerun", rkey="median")
+# Calls into the guest (docs/embedding.md): the floor sets the registers and runs to the
+# return stub's hlt; with a host function, serves one IN between; with a reset, copies back
+# the pages the dirty log names.
+pair("guest call (kvmbox_vm_call)", "kvmbox.call.plain", "floor.call.plain")
+pair("guest call calling one host function", "kvmbox.call.host", "floor.call.host")
+pair("guest call + reset (point after main: whole vCPU)", "kvmbox.call.reset", "floor.call.reset")
+pair("guest call + reset (point before any run)", "kvmbox.call.reset_fresh", "floor.call.reset")
 # Snapshots in one process, against making the VM new (the floor's create-run-destroy, both
 # with another VM open).
 pair("snapshot restore, open() to the first exit", "kvmbox.snap.restore", "floor.crd", key=get, rkey="median")
