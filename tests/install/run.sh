@@ -167,6 +167,31 @@ run_embed() {
 	[ $ran -eq 1 ] || { echo "SKIP: no usable /dev/kvm"; return 77; }
 }
 
+# docs/embedding.md's embedder of calls (its ```c block under "Calls into the guest"), out of
+# tree against the installed library: main once, then add, upcase over a buffer and greet,
+# which calls the program's host function, on examples/calls.c in every mode this host runs.
+call_embedder_as_documented() {
+	local mode out status ran=0
+	mkdir -p "$tmp/call" && cd "$tmp/call" || return 1
+	awk '/^## Calls into the guest/ { on = 1 } on && /^```c$/ { inc = 1; next } inc && /^```$/ { exit } inc' \
+		"$root/docs/embedding.md" >embed_call.c || return 1
+	grep -q 'kvmbox_vm_call' embed_call.c || { echo "no call embedder in docs/embedding.md"; return 1; }
+	# shellcheck disable=SC2046
+	$CC -std=gnu11 -Wall -Wextra -Werror $EMBED_FLAGS embed_call.c $(pc --cflags --libs) -o embed_call ||
+		return 1
+	for mode in real protected long; do
+		"$build/kvmbox" doctor --brief >/dev/null 2>&1
+		[ $? -eq 69 ] && break
+		out=$(LD_LIBRARY_PATH="$libdir" ./embed_call "$build/guests/calls-$mode.elf" </dev/null 2>&1)
+		status=$?
+		[ $status -eq 0 ] && [ "$out" = "add(40, 2) = 42
+upcase: HELLO
+guest says: Hello, embedder!" ] || { echo "$mode: status $status, output '$out'"; return 1; }
+		ran=1
+	done
+	[ $ran -eq 1 ] || { echo "SKIP: no usable /dev/kvm"; return 77; }
+}
+
 # The out-of-tree guest: its arguments, a 64-bit division (libgcc's __udivdi3 in 16/32-bit
 # code, from the SDK) and main's return value as the status. It declares its modes as
 # in-tree guests do; guest_sdk_mode builds it for each.
@@ -341,6 +366,7 @@ step build_embed_out_of_tree build_embed
 step run_embed_shared run_embed embed
 step run_embed_static run_embed embed-static
 step embedder_names_stay_apart embed_names
+step call_embedder_as_documented call_embedder_as_documented
 mkdir -p "$tmp/guest" && write_guest "$tmp/guest/hello.c"
 where=$(guests_in)
 for mode in $(guest_modes "$tmp/guest/hello.c"); do
