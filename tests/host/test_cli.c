@@ -263,7 +263,7 @@ static void test_repeat_runs_from_loaded_state(void **state)
 /* The subcommands, and anything else refused with the list of them. */
 static void test_subcommands(void **state)
 {
-	static const char list[] = "commands: run, snapshot, doctor, help, version";
+	static const char list[] = "commands: run, call, snapshot, doctor, help, version";
 	struct cli c;
 
 	(void)state;
@@ -292,6 +292,12 @@ static void test_subcommands(void **state)
 	RUN(&c, "help", "snapshot");
 	assert_int_equal(c.status, 0);
 	assert_memory_equal(c.out, "usage: kvmbox snapshot FILE", 27);
+	RUN(&c, "help", "call");
+	assert_int_equal(c.status, 0);
+	assert_memory_equal(c.out, "usage: kvmbox call", 18);
+	RUN(&c, "call");
+	assert_int_equal(c.status, EXIT_USAGE);
+	assert_non_null(strstr(c.err, "kvmbox call: an IMAGE is needed"));
 	RUN(&c, "snapshot");
 	assert_int_equal(c.status, EXIT_USAGE);
 	assert_non_null(strstr(c.err, "kvmbox snapshot: a FILE is needed"));
