@@ -3,6 +3,7 @@
 
 BUILD ?= build
 CC ?= cc
+OBJCOPY ?= objcopy
 V ?= 0
 SAN ?= 0
 EXTRA_CFLAGS ?=
@@ -108,16 +109,19 @@ CLI_SRCS := \
 	cli/opts.c \
 	cli/signals.c \
 	cli/single.c \
+	cli/status.c \
 	cli/vm_opts.c \
 	cli/walk_print.c
 
 LIB := $(BUILD)/libkvmbox.a
+LIB_INTERNAL := $(BUILD)/libkvmbox-internal.a
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/cli/builtin.o
 
 # The library exports only its API: its objects hide every symbol that no public header
 # marks (include/kvmbox/visibility.h). The command and the host tests see only the public
-# headers (no -Isrc); unit tests may reach inside.
+# headers (no -Isrc) and link the sealed $(LIB); unit tests may reach inside, and link the
+# same objects unsealed ($(LIB_INTERNAL)).
 LIB_CFLAGS := -fvisibility=hidden
 $(LIB_OBJS): CFLAGS += $(LIB_CFLAGS)
 $(BUILD)/obj/cli/%.o $(BUILD)/obj/tests/host/%.o: CFLAGS := $(filter-out -Isrc,$(CFLAGS))
@@ -134,7 +138,20 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# The static library is sealed like the shared one: its objects linked into one (`cc -r`)
+# whose hidden symbols, the names the library's files share (set_error, mem_read ...), are
+# then made local. A program that links it sees kvmbox_* alone, so a set_error of its own
+# neither clashes with kvmbox's ("multiple definition") nor silently replaces it, as it did
+# with the plain objects in the archive. The cost: a static program takes the whole library,
+# not only the objects it calls into (the command uses nearly all of it anyway).
+LIB_SEALED_OBJ := $(BUILD)/obj/libkvmbox-sealed.o
 $(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  SEAL    $@")
+	$(Q)$(CC) -r -nostdlib $^ -o $(LIB_SEALED_OBJ).tmp
+	$(Q)$(OBJCOPY) --localize-hidden $(LIB_SEALED_OBJ).tmp $(LIB_SEALED_OBJ) && rm -f $(LIB_SEALED_OBJ).tmp
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_SEALED_OBJ)
+
+$(LIB_INTERNAL): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -152,7 +169,7 @@ $(BUILD)/obj/cli/builtin.o: cli/builtin.S $(BUILTIN_HELLOS)
 # (docs/performance.md). Regenerated whenever the library changes.
 SECCOMP_PREBUILT_GEN := $(BUILD)/gen/seccomp_prebuilt_gen
 SECCOMP_PREBUILT := $(BUILD)/obj/gen/seccomp_prebuilt.o
-$(SECCOMP_PREBUILT_GEN): $(BUILD)/obj/src/sandbox/prebuilt_gen.o $(LIB)
+$(SECCOMP_PREBUILT_GEN): $(BUILD)/obj/src/sandbox/prebuilt_gen.o $(LIB_INTERNAL)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
@@ -170,7 +187,8 @@ $(BUILD)/kvmbox: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
 	$(Q)awk $(CLI_LD_QUIET) $@.ld >&2; rm -f $@.ld
 
 # ---- tests ----------------------------------------------------------------------------
-# Unit tests link the library; guest tests also need the guests and the command.
+# Unit tests link the library's objects unsealed (they call its internal functions), host
+# tests the sealed library as an embedder does; guest tests also need the guests and the command.
 TESTS := \
 	unit/test_cause \
 	unit/test_core \
@@ -220,7 +238,7 @@ $(BUILD)/tests/unit/test_prebuilt: $(SECCOMP_PREBUILT)
 # test_gdb drives the real gdb against gdb_fake_server, which it finds next to itself.
 $(BUILD)/tests/unit/test_gdb: $(BUILD)/obj/tests/unit/gdb_fake_target.o | $(BUILD)/tests/unit/gdb_fake_server
 $(BUILD)/tests/unit/gdb_fake_server: $(BUILD)/obj/tests/unit/gdb_fake_server.o \
-		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB)
+		$(BUILD)/obj/tests/unit/gdb_fake_target.o $(LIB_INTERNAL)
 	$(link_test)
 # test_debuginfo compares the symbolizer with binutils' addr2line, asked at build time (the
 # QEMU lane has no binutils) and compiled into the test.
@@ -258,7 +276,7 @@ $(BUILD)/tests/host/kvmbox-dynamic: $(CLI_OBJS) $(SECCOMP_PREBUILT) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(CLI_SHARED_LDLIBS)
 $(BUILD)/tests/host/test_robust: | $(BUILD)/tests/host/preload.so $(BUILD)/tests/host/kvmbox-dynamic
-$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_INTERNAL)
 	$(link_test)
 $(HOST_BINS): $(BUILD)/tests/host/%: $(BUILD)/obj/tests/host/%.o $(TEST_HARNESS) $(LIB)
 	$(link_test)
@@ -268,13 +286,34 @@ tests: $(TEST_BINS) $(BUILD)/kvmbox guests $(CRAFTED_ALTLINK)
 
 # Every test program runs even when one fails; the summary line counts every test. Where this host has
 # no usable KVM, tests/run.sh runs them all inside the QEMU lane (mk/realkvm.mk) by itself.
-check: tests check-layers
+check: tests check-layers check-docs
 	$(Q)BUILD=$(BUILD) tests/run.sh $(TEST_BINS)
 
 # The library's layers (src/LAYERS): no file uses one of a higher layer, and no circle.
 .PHONY: check-layers
 check-layers: $(LIB)
 	$(Q)python3 scripts/layers.py --objs $(BUILD)/obj --layers src/LAYERS
+
+# The ioctl helpers (src/kvm/kvm.h, src/vm/vm.h) refuse at compile time an argument that is
+# not what the request encodes: tests/unit/ioctl_args.sh compiles the right forms of
+# tests/unit/ioctl_args.c with this build's compiler and flags, and expects each wrong one
+# to fail, naming its request. Part of `make tests`, so of every check.
+IOCTL_ARGS_OK := $(BUILD)/tests/unit/ioctl_args.ok
+tests: $(IOCTL_ARGS_OK)
+$(IOCTL_ARGS_OK): tests/unit/ioctl_args.sh tests/unit/ioctl_args.c src/kvm/kvm.h src/vm/vm.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CHECK   $(<D)/ioctl_args.c: wrong ioctl arguments do not compile")
+	$(Q)$< $(CC) $(filter-out -MMD -MP,$(CFLAGS)) > $@.tmp || { cat $@.tmp; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
+# The repository stands alone and each fact has one home (tests/README.md, "docs"): nothing
+# cites what is outside the tree, the exit statuses of README.md, docs/kvmbox.1 and the usage
+# text are cli/status.h's, docs/abi.md lists every hypercall of abi.h.
+.PHONY: check-docs
+check-docs: $(BUILD)/kvmbox
+	$(Q)python3 tests/docs/selfcontained.py
+	$(Q)BUILD=$(BUILD) python3 tests/docs/statuses.py
+	$(Q)python3 tests/docs/abi.py
 
 # The unit tests need no KVM: they always run on this host.
 check-unit: $(UNIT_BINS)
@@ -301,6 +340,7 @@ help:
 	@echo "make run             build as make does, then run the built-in hello guest (long mode)"
 	@echo "make check           build and run every test (this host's KVM, or the QEMU lane without one)"
 	@echo "make check-unit      only the unit tests (no KVM needed)"
+	@echo "make check-docs      the tree cites nothing outside it; statuses and hypercalls have one home"
 	@echo "make check-realkvm   every test inside the QEMU lane (kvm_amd under QEMU/TCG), whatever the host"
 	@echo "make check-realkvm-broken  proof that the lane reports failing guest tests (broken paged32)"
 	@echo "make check-asan      the tests under ASan+UBSan (build/asan)"

@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 	}
 	bench_require_kvm();
 	/* One VM kept open for the whole benchmark: creating a VM while another exists is cheaper
-	 * (SPEC-NOTES), and the 100-VM figure should not include the first VM's kernel setup. */
+	 * (about 3x on kvm_pvm: docs/performance.md, "Noise"), and the 100-VM figure should not
+	 * include the first VM's kernel setup. */
 	anchor = make_vm("anchor", "hello");
 
 	printf("share 70/30, pure-compute Neo/Morpheus, %.0f s per quantum\n", secs);

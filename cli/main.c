@@ -69,7 +69,8 @@ static int help(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!cmd || !strcmp(cmd, "run")) {
-		printf("%s%s\n%s", cmd ? "" : overview, cli_usage, cli_status_help);
+		printf("%s%s\n", cmd ? "" : overview, cli_usage);
+		cli_print_statuses(stdout);
 	} else if (!strcmp(cmd, "doctor")) {
 		fputs(cli_doctor_usage, stdout);
 	} else if (!strcmp(cmd, "help") || !strcmp(cmd, "version")) {

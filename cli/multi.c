@@ -309,12 +309,13 @@ static unsigned worst_rank(const int *worst, unsigned n, int st)
 	return k;
 }
 
-/* The run's exit status: the worst of kvmbox's verdicts (this order), else the first VM's
+/* The run's exit status: the worst of kvmbox's verdicts (cli/status.h's order), else the first VM's
  * own status that is not 0. One pass over the VMs (a run may have thousands). */
 static int exit_status(const struct multi_run *r)
 {
-	static const int worst_first[] = { EXIT_HOST, EXIT_GUEST_FAULT, EXIT_DEADLOCK, EXIT_TIMEOUT,
-					   EXIT_CHECK, EXIT_GUEST_RANGE };
+#define WORST(name) name,
+	static const int worst_first[] = { EXIT_WORST_FIRST(WORST) };
+#undef WORST
 	unsigned i, n = sizeof(worst_first) / sizeof(worst_first[0]), best = n;
 	int first = EXIT_OK;
 

@@ -76,26 +76,6 @@ const char cli_usage[] =
 	"\n"
 	"The per-VM report of a scheduled run goes to stderr.\n";
 
-const char cli_status_help[] =
-	"Exit status (the guest owns 0, 1 and 3-63; kvmbox owns 2 and 64-79):\n"
-	"  0       the guest halted, exited 0 or its main returned 0 (built-in hello: its checks\n"
-	"          passed)\n"
-	"  1, 3-63 the guest's own status, HC_exit(N) or main's N (several VMs: the first VM's\n"
-	"          that is not 0)\n"
-	"  2       bad input (options, image, paths, schedule): refused before anything ran\n"
-	"  64      a guest assertion or the built-in hello's check failed\n"
-	"  65      guest fault (an exception, triple fault, bad MMIO or port, failed entry,\n"
-	"          --strict bad call)\n"
-	"  66      timeout\n"
-	"  67      deadlock: every remaining VM waited on a channel\n"
-	"  68      the guest exited with 2 or 64-255, statuses kvmbox owns (stderr gives it)\n"
-	"  69      no usable KVM on this host (kvmbox doctor says why)\n"
-	"  70      this host's KVM cannot run the mode (or, with --sandbox, this kernel cannot\n"
-	"          confine a share: no Landlock)\n"
-	"  71      host error (a KVM call or the host failed)\n"
-	"  128+N   ended by signal N (Ctrl-C: 130; stdout closed, as in `| head`: 141)\n"
-	"With several VMs the worst of 71, 65, 67, 66, 64, 68 wins over guest statuses.\n";
-
 enum {
 	OPT_VM = 256, OPT_SCHED, OPT_QUANTUM, OPT_YIELD, OPT_DURATION, OPT_CHAN, OPT_PORTS,
 	OPT_JSON, OPT_TRACE_OUT, OPT_REPEAT,

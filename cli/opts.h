@@ -127,8 +127,7 @@ int cli_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
  * --explain: WARN, INFO, DEBUG, TRACE or EXPLAIN. */
 enum kvmbox_log_level cli_log_level(int verbosity, const struct vm_opts *v);
 
-/* The help text of `kvmbox run` (both forms) and the table of exit statuses. */
+/* The help text of `kvmbox run` (both forms); the exit statuses follow it (cli/status.h). */
 extern const char cli_usage[];
-extern const char cli_status_help[];
 
 #endif

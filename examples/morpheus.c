@@ -1,4 +1,4 @@
-/* Morpheus of the classic two-VM assignment (SPEC-NOTES "Matrix"): the loop
+/* Morpheus of the classic two-VM assignment (its "Matrix" part): the loop
  *   xor ax, ax; 1: out KVMBOX_PORT_MORPHEUS, ax; dec ax; jmp 1b
  * forever, one I/O exit per iteration. Built for every mode; the classic one is real mode. */
 #include "kvmbox/guest.h"

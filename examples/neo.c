@@ -1,4 +1,4 @@
-/* Neo of the classic two-VM assignment (SPEC-NOTES "Matrix"): the loop
+/* Neo of the classic two-VM assignment (its "Matrix" part): the loop
  *   xor ax, ax; 1: out KVMBOX_PORT_NEO, ax; inc ax; jmp 1b
  * forever, one I/O exit per iteration. Built for every mode; the classic one is real mode. */
 #include "kvmbox/guest.h"

@@ -13,6 +13,7 @@
 #include "vm/vm.h"
 #include "kvmbox/chan.h"
 #include "fuzz.h"
+#include "../tests/guests/hc_test.h"
 
 #define NVMS 2
 #define PAGE 4096u
@@ -191,7 +192,7 @@ static void call(struct fake *f, uint8_t access, uint8_t nr, uint64_t rbx)
 	/* A well-formed call's eax is a count or -KVMBOX_E*, never an errno the ABI does not know,
 	 * but for the calls that return a 32-bit value (a host address's low half, an exit
 	 * count). A malformed one gets the error's low bytes in every element. */
-	if (s == 0 && nr % KVMBOX_HC_MAX != KVMBOX_HC_GVA_TO_HVA && nr % KVMBOX_HC_MAX != KVMBOX_HC_NUM_EXITS)
+	if (s == 0 && !HCT_RETURNS_VALUE(nr % KVMBOX_HC_MAX))
 		FUZZ_REQUIRE(ret >= -4095);
 	f->calls++;
 	if (f->vm->pending == KVMBOX_STOP_BLOCKED)

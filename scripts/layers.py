@@ -6,7 +6,7 @@ on an arrow that climbs to a higher layer.
 
 An arrow A -> B means A's object file uses a symbol (a function or an object) that B's object
 file defines. FILE (default src/LAYERS) names the layers from the top down, one per line, each a
-list of shell patterns over paths below src/ ("sched/*", "vm/run.c"); a file belongs to the
+list of shell patterns over paths below src/ ("sched/*", "vm/vm_run.c"); a file belongs to the
 first layer whose pattern it matches, and may use files of its own layer and of the layers
 below it. Printed: every circle (files that use each other, directly or around several files),
 every arrow that goes up, and a summary line. --edges prints every arrow with its symbols; --up
@@ -29,7 +29,11 @@ def read_objects(objs):
         for n in names:
             if n.endswith(".o"):
                 p = os.path.join(root, n)
-                files[os.path.relpath(p, root_src)[:-2] + ".c"] = p
+                src = os.path.relpath(p, root_src)[:-2] + ".c"
+                # An object whose source is gone (a renamed file's, left in an old build)
+                # says nothing about the tree.
+                if os.path.exists(os.path.join("src", src)):
+                    files[src] = p
     return files
 
 

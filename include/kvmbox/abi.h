@@ -48,6 +48,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_CHAN_SEND = 16,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes sent */
 	KVMBOX_HC_CHAN_RECV = 17,   /* arg: gva of struct kvmbox_hc_chan; ret: bytes received */
 	KVMBOX_HC_ARGS = 18,        /* arg: gva of struct kvmbox_hc_args; ret: argc (ABI 1.1) */
+	KVMBOX_HC_COUNT             /* one past the last call; a new call is added just above */
 };
 
 /* Errors returned in eax (negated): Linux x86 errno values, fixed here so guests need no libc. */

@@ -16,8 +16,8 @@ KVMBOX_API_BEGIN
 
 #define KVMBOX_VERSION "0.1.0"
 
-typedef uint64_t gpa_t; /* guest-physical address */
-typedef uint64_t gva_t; /* guest-virtual (linear) address */
+typedef uint64_t kvmbox_gpa_t; /* guest-physical address */
+typedef uint64_t kvmbox_gva_t; /* guest-virtual (linear) address */
 
 /* One line of diagnosis filled by a failing call. Callers may pass NULL. */
 struct kvmbox_error {
@@ -57,10 +57,10 @@ int kvmbox_mode_parse(const char *name, enum kvmbox_mode *mode);
  * The initial stack pointer is stack_top; the stack grows down from there. */
 struct kvmbox_layout {
 	uint64_t mem_size;
-	gpa_t sys_base;  /* start of the host-made area (page aligned) */
-	gpa_t gdt;       /* GDT (and the TSS it describes) */
-	gpa_t pt_root;   /* CR3: page directory (paged32) or PML4 (long); 0 without paging */
-	gpa_t stack_top; /* initial stack pointer (linear); in real mode SS:SP addresses it */
+	kvmbox_gpa_t sys_base;  /* start of the host-made area (page aligned) */
+	kvmbox_gpa_t gdt;       /* GDT (and the TSS it describes) */
+	kvmbox_gpa_t pt_root;   /* CR3: page directory (paged32) or PML4 (long); 0 without paging */
+	kvmbox_gpa_t stack_top; /* initial stack pointer (linear); in real mode SS:SP addresses it */
 };
 
 /* Compute the layout for MODE and MEM_SIZE. Returns 0 or -EINVAL (size out of range). */
@@ -75,10 +75,10 @@ int kvmbox_layout_get(enum kvmbox_mode mode, uint64_t mem_size, struct kvmbox_la
 enum kvmbox_image_format { KVMBOX_IMAGE_FLAT, KVMBOX_IMAGE_ELF32, KVMBOX_IMAGE_ELF64 };
 
 struct kvmbox_segment {
-	gpa_t gpa;       /* where it is loaded (guest-physical == guest-virtual: identity map) */
-	uint64_t filesz; /* bytes copied from the file */
-	uint64_t memsz;  /* bytes it occupies; memsz - filesz are zeroed */
-	uint64_t offset; /* file offset of the bytes */
+	kvmbox_gpa_t gpa; /* where it is loaded (guest-physical == guest-virtual: identity map) */
+	uint64_t filesz;  /* bytes copied from the file */
+	uint64_t memsz;   /* bytes it occupies; memsz - filesz are zeroed */
+	uint64_t offset;  /* file offset of the bytes */
 };
 
 /* A parsed image. It borrows the caller's buffer (data, size), which must outlive it. */
@@ -88,7 +88,7 @@ struct kvmbox_image {
 	enum kvmbox_image_format format;
 	enum kvmbox_mode mode; /* from the ELF class or the kvmbox mode note; AUTO for flat */
 	bool guard_null;       /* the kvmbox guard note asks for the NULL guard (page 0 unmapped) */
-	gva_t entry;
+	kvmbox_gva_t entry;
 	unsigned nsegments;
 	struct kvmbox_segment segments[KVMBOX_IMAGE_MAX_SEGMENTS];
 };
@@ -99,7 +99,7 @@ struct kvmbox_image {
  * overflow); placement in guest memory is checked by kvmbox_vm_load. Returns 0 or -ENOEXEC
  * (malformed), -EINVAL (bad arguments), with ERR saying which field is wrong. */
 int kvmbox_image_parse(struct kvmbox_image *img, const void *data, size_t size, bool flat,
-		       gpa_t load_addr, gva_t entry, struct kvmbox_error *err);
+		       kvmbox_gpa_t load_addr, kvmbox_gva_t entry, struct kvmbox_error *err);
 
 /* Read the whole regular file PATH into a new malloc'd buffer, for kvmbox_image_parse. On
  * success returns 0, sets *DATA (never NULL, even for an empty file; the caller frees it with
@@ -342,12 +342,12 @@ size_t kvmbox_vm_format_regs(const struct kvmbox_vm *vm, char *buf, size_t len);
 
 /* Checked guest-memory access: [gpa, gpa+len) must lie inside guest memory.
  * Returns 0 or -EFAULT. */
-int kvmbox_vm_read(const struct kvmbox_vm *vm, gpa_t gpa, void *buf, size_t len);
-int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len);
+int kvmbox_vm_read(const struct kvmbox_vm *vm, kvmbox_gpa_t gpa, void *buf, size_t len);
+int kvmbox_vm_write(struct kvmbox_vm *vm, kvmbox_gpa_t gpa, const void *buf, size_t len);
 
 /* Translate a guest-virtual address with the vCPU's current paging state (software walk,
  * no ioctl). Returns 0 with *GPA set, or -EFAULT when unmapped or outside guest memory. */
-int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa);
+int kvmbox_vm_translate(const struct kvmbox_vm *vm, kvmbox_gva_t gva, kvmbox_gpa_t *gpa);
 
 /* ---- Page walks (docs/page-walks.md) ------------------------------------------------ */
 
@@ -356,7 +356,7 @@ int kvmbox_vm_translate(const struct kvmbox_vm *vm, gva_t gva, gpa_t *gpa);
 /* One paging-structure entry a walk read. */
 struct kvmbox_walk_level {
 	const char *table;   /* "PML5", "PML4", "PDPT", "PD" or "PT" (static string) */
-	gpa_t table_gpa;     /* guest-physical address of the table */
+	kvmbox_gpa_t table_gpa; /* guest-physical address of the table */
 	unsigned index;      /* the entry's index in it */
 	unsigned entry_size; /* 4 (32-bit paging) or 8 bytes */
 	uint64_t entry;      /* the entry as read (0 when !read) */
@@ -365,7 +365,7 @@ struct kvmbox_walk_level {
 
 /* How one guest-virtual address becomes guest-physical and then a host address. Plain data. */
 struct kvmbox_walk {
-	gva_t gva;             /* the address asked about: an offset in DS outside 64-bit code */
+	kvmbox_gva_t gva;      /* the address asked about: an offset in DS outside 64-bit code */
 	/* Segmentation (SDM Vol 3A 3.4): real mode base = selector * 16, protected mode the
 	 * descriptor's base, with the limit checked; none in 64-bit code. */
 	const char *segment;   /* "ds"; NULL in 64-bit code (flat: linear == gva) and when
@@ -375,7 +375,7 @@ struct kvmbox_walk {
 	uint16_t selector;
 	uint64_t seg_base;
 	uint32_t seg_limit;
-	gva_t linear;          /* the linear address paging translates */
+	kvmbox_gva_t linear;   /* the linear address paging translates */
 	/* Paging (SDM Vol 3A 4) */
 	const char *paging;    /* "off", "32-bit", "PAE", "4-level" or "5-level" */
 	uint64_t cr3;
@@ -384,12 +384,12 @@ struct kvmbox_walk {
 	bool mapped;           /* the address translates (what KVM_TRANSLATE calls valid) */
 	const char *why;       /* when !mapped: "not present", "reserved bit", "beyond the ds
 				  limit", ... (static string); the last level read is where */
-	gpa_t gpa;             /* when mapped: the guest-physical address */
+	kvmbox_gpa_t gpa;      /* when mapped: the guest-physical address */
 	uint64_t page_size;    /* when mapped with paging: 4 KiB, 2 MiB, 4 MiB or 1 GiB; else 0 */
 	/* Guest memory: the memslot holding gpa and the host address it is mapped at. */
 	bool in_slot;          /* false: gpa lies outside guest memory */
 	uint32_t slot;
-	gpa_t slot_gpa;        /* the slot's guest_phys_addr ... */
+	kvmbox_gpa_t slot_gpa; /* the slot's guest_phys_addr ... */
 	uint64_t slot_size;    /* ... memory_size ... */
 	uint64_t slot_hva;     /* ... and userspace_addr */
 	uint64_t hva;          /* host virtual address of gpa (when in_slot) */
@@ -406,7 +406,8 @@ enum {
  * an offset in DS).
  * Reads the guest's tables without setting accessed or dirty bits. Returns 0 with W filled
  * (W->mapped and W->in_slot say how far the address got), -EINVAL for NULL arguments. */
-int kvmbox_vm_walk(const struct kvmbox_vm *vm, gva_t gva, unsigned access, struct kvmbox_walk *w);
+int kvmbox_vm_walk(const struct kvmbox_vm *vm, kvmbox_gva_t gva, unsigned access,
+		   struct kvmbox_walk *w);
 
 /* Render W into BUF (NUL-terminated, truncated to LEN). BRIEF: one line of the levels, as a
  * fault report ends, "PML4[0] -> PDPT[0] -> PD[2] not present"; else the full multi-line
@@ -417,8 +418,8 @@ size_t kvmbox_walk_format(const struct kvmbox_walk *w, bool brief, char *buf, si
 /* KVM's own translation of the linear address LINEAR on the VM's vCPU (KVM_TRANSLATE, one
  * ioctl), to check the software walk against. Returns 0 with *GPA and *VALID set, or the
  * ioctl's -errno with ERR set. */
-int kvmbox_vm_kvm_translate(const struct kvmbox_vm *vm, gva_t linear, gpa_t *gpa, bool *valid,
-			    struct kvmbox_error *err);
+int kvmbox_vm_kvm_translate(const struct kvmbox_vm *vm, kvmbox_gva_t linear, kvmbox_gpa_t *gpa,
+			    bool *valid, struct kvmbox_error *err);
 
 enum kvmbox_mode kvmbox_vm_mode(const struct kvmbox_vm *vm);
 const char *kvmbox_vm_name(const struct kvmbox_vm *vm);

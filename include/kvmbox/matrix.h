@@ -1,4 +1,4 @@
-/* The "Matrix" ports of the classic two-VM assignment (SPEC-NOTES: Neo writes a counter to
+/* The "Matrix" ports of the classic two-VM assignment (Neo writes a counter to
  * port 0x10, Morpheus to 0x11). Shared by the guests in examples/ and the several-VM command,
  * which serves them (kvmbox_vm_config.user_port_*) instead of treating them as faults.
  * Freestanding: no libc. */

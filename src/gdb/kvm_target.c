@@ -210,6 +210,7 @@ static void unplant_all(struct gdb_kvm *t)
 static int set_debug(struct gdb_kvm *t)
 {
 	uint64_t dr[GDB_KVM_DRS] = { 0 }, dr7 = 0;
+	struct kvm_guest_debug dbg;
 	uint32_t control = 0;
 
 	for (unsigned i = 0; i < GDB_KVM_DRS; i++) {
@@ -228,7 +229,8 @@ static int set_debug(struct gdb_kvm *t)
 	}
 	if (t->stepping)
 		control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	return kvm_set_guest_debug(t->vm->log, t->vm->name, t->vm->vcpu_fd, control, dr, dr7, NULL);
+	kvm_guest_debug_init(&dbg, control, dr, dr7);
+	return vcpu_ioctl(t->vm, KVM_SET_GUEST_DEBUG, &dbg, NULL);
 }
 
 /* ---- resuming and stopping ----------------------------------------------------------- */
@@ -287,7 +289,7 @@ static void complete_io(struct gdb_kvm *t)
 	if (!t->vm->ran || run->exit_reason != KVM_EXIT_IO)
 		return;
 	run->immediate_exit = 1;
-	kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_RUN, 0, NULL);
+	vcpu_ioctl(t->vm, KVM_RUN, 0, NULL);
 	run->immediate_exit = 0;
 	run->exit_reason = KVM_EXIT_INTR; /* done: a second stop here must not run it again */
 }
@@ -304,8 +306,7 @@ void gdb_kvm_take(struct gdb_kvm *t, const struct gdb_stop *stop)
 
 	t->cpu.regs = run->s.regs.regs;
 	t->cpu.sregs = run->s.regs.sregs;
-	t->fpu_valid = kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_GET_FPU, &t->cpu.fpu,
-				 NULL) == 0;
+	t->fpu_valid = vcpu_ioctl(t->vm, KVM_GET_FPU, &t->cpu.fpu, NULL) == 0;
 	t->regs_dirty = t->sregs_dirty = t->fpu_dirty = false;
 	unplant_all(t);
 	t->last = *stop;
@@ -331,15 +332,15 @@ int gdb_kvm_go(struct gdb_kvm *t)
 	/* Now, not through sync_regs at the next KVM_RUN: KVM_SET_GUEST_DEBUG takes the rip
 	 * it single-steps from when it is called, and a TF for another rip is dropped (SVM). */
 	if (t->regs_dirty || (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)) {
-		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_REGS, &run->s.regs.regs, NULL);
+		vcpu_ioctl(t->vm, KVM_SET_REGS, &run->s.regs.regs, NULL);
 		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
 	}
 	if (t->sregs_dirty || (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)) {
-		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_SREGS, &run->s.regs.sregs, NULL);
+		vcpu_ioctl(t->vm, KVM_SET_SREGS, &run->s.regs.sregs, NULL);
 		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_SREGS;
 	}
 	if (t->fpu_dirty)
-		kvm_ioctl(t->vm->log, t->vm->name, t->vm->vcpu_fd, KVM_SET_FPU, &t->cpu.fpu, NULL);
+		vcpu_ioctl(t->vm, KVM_SET_FPU, &t->cpu.fpu, NULL);
 	t->regs_dirty = t->sregs_dirty = t->fpu_dirty = false;
 	t->resumed = false;
 	/* Continuing from a breakpoint first steps past it with nothing planted. */
@@ -424,10 +425,12 @@ bool gdb_kvm_io_step(struct gdb_kvm *t, struct gdb_stop *stop)
 void gdb_kvm_release(struct gdb_kvm *t)
 {
 	static const uint64_t none[GDB_KVM_DRS];
+	struct kvm_guest_debug dbg;
 
 	unplant_all(t);
 	memset(t->plants, 0, sizeof(t->plants));
 	memset(t->drs, 0, sizeof(t->drs));
 	t->stepping = t->step_over = false;
-	kvm_set_guest_debug(t->vm->log, t->vm->name, t->vm->vcpu_fd, 0, none, 0, NULL);
+	kvm_guest_debug_init(&dbg, 0, none, 0);
+	vcpu_ioctl(t->vm, KVM_SET_GUEST_DEBUG, &dbg, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "gdb/stub.h"
 #include "gdb/tdesc.h"
+#include "base/addr.h"
 
 struct kvmbox_vm;
 

@@ -18,6 +18,10 @@
 #define DR7_GE (1u << 9)
 #define DR7_FIXED1 (1u << 10)
 
+/* The probe's ioctls, checked as every other (kvm/kvm.h): no log and no error line, since a
+ * failure only means the probe has no answer. */
+#define probe_ioctl(fd, req, arg) kvm_ioctl_checked(NULL, NULL, fd, req, #req, arg, NULL)
+
 struct probe {
 	int kvm, vm, cpu;
 	uint8_t *mem;
@@ -35,26 +39,26 @@ static int probe_open(struct probe *p, const uint8_t *code, size_t len)
 	int size;
 
 	if ((p->kvm = kvm_open_checked(NULL, NULL)) < 0 ||
-	    (p->vm = kvm_ioctl(NULL, NULL, p->kvm, KVM_CREATE_VM, 0, NULL)) < 0 ||
-	    kvm_ioctl(NULL, NULL, p->vm, KVM_SET_TSS_ADDR, PROBE_TSS, NULL) < 0)
+	    (p->vm = probe_ioctl(p->kvm, KVM_CREATE_VM, 0)) < 0 ||
+	    probe_ioctl(p->vm, KVM_SET_TSS_ADDR, PROBE_TSS) < 0)
 		return -1;
 	p->mem = mmap(NULL, PROBE_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->mem == MAP_FAILED)
 		return -1;
 	memcpy(p->mem + PROBE_ADDR, code, len);
 	region.userspace_addr = (uintptr_t)p->mem;
-	if (kvm_ioctl(NULL, NULL, p->vm, KVM_SET_USER_MEMORY_REGION, &region, NULL) < 0 ||
-	    (p->cpu = kvm_ioctl(NULL, NULL, p->vm, KVM_CREATE_VCPU, 0, NULL)) < 0 ||
-	    (size = kvm_ioctl(NULL, NULL, p->kvm, KVM_GET_VCPU_MMAP_SIZE, 0, NULL)) <= 0)
+	if (probe_ioctl(p->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0 ||
+	    (p->cpu = probe_ioctl(p->vm, KVM_CREATE_VCPU, 0)) < 0 ||
+	    (size = probe_ioctl(p->kvm, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0)
 		return -1;
 	p->run_size = (size_t)size;
 	p->run = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->cpu, 0);
-	if (p->run == MAP_FAILED || kvm_ioctl(NULL, NULL, p->cpu, KVM_GET_SREGS, &sregs, NULL) < 0)
+	if (p->run == MAP_FAILED || probe_ioctl(p->cpu, KVM_GET_SREGS, &sregs) < 0)
 		return -1;
 	sregs.cs.base = 0; /* out of reset CS is f000 with base ffff0000 */
 	sregs.cs.selector = 0;
-	if (kvm_ioctl(NULL, NULL, p->cpu, KVM_SET_SREGS, &sregs, NULL) < 0 ||
-	    kvm_ioctl(NULL, NULL, p->cpu, KVM_SET_REGS, &regs, NULL) < 0)
+	if (probe_ioctl(p->cpu, KVM_SET_SREGS, &sregs) < 0 ||
+	    probe_ioctl(p->cpu, KVM_SET_REGS, &regs) < 0)
 		return -1;
 	return 0;
 }
@@ -78,10 +82,10 @@ static bool probe_hit(struct probe *p, uint64_t addr, unsigned rwlen)
 {
 	uint64_t dr[GDB_KVM_DRS] = { addr };
 	uint64_t dr7 = DR7_L0 | (uint64_t)rwlen << 16 | DR7_GE | DR7_FIXED1;
+	struct kvm_guest_debug dbg;
 
-	if (kvm_set_guest_debug(NULL, NULL, p->cpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, dr,
-				dr7, NULL) < 0 ||
-	    kvm_ioctl(NULL, NULL, p->cpu, KVM_RUN, 0, NULL) < 0)
+	kvm_guest_debug_init(&dbg, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, dr, dr7);
+	if (probe_ioctl(p->cpu, KVM_SET_GUEST_DEBUG, &dbg) < 0 || probe_ioctl(p->cpu, KVM_RUN, 0) < 0)
 		return false;
 	return p->run->exit_reason == KVM_EXIT_DEBUG && (p->run->debug.arch.dr6 & 1);
 }

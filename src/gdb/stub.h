@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
 #include "gdb/tdesc.h"
+#include "base/addr.h"
 
 /* Breakpoint kinds, numbered as in the Z/z packets. */
 enum gdb_bp_type {

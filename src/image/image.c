@@ -10,6 +10,7 @@
 
 #include "kvmbox/abi.h"
 #include "kvmbox/kvmbox.h"
+#include "base/addr.h"
 #include "base/util.h"
 
 /* Fields are copied straight into native structs: x86 hosts only. */

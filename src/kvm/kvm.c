@@ -1,4 +1,4 @@
-/* The ioctl wrapper every KVM call goes through, the one table of capabilities kvmbox uses,
+/* The ioctl function every KVM call goes through, the one table of capabilities kvmbox uses,
  * the device checks done once per VM (and by kvmbox_host_probe), and the one place a device
  * that cannot be used is explained, from the facts around it (modules, CPU, owner, group). */
 #if defined(__x86_64__) || defined(__i386__)
@@ -36,15 +36,13 @@ int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsig
 	return ret;
 }
 
-int kvm_set_guest_debug(const struct kvmbox_log *log, const char *who, int fd, uint32_t control,
-			const uint64_t dr[4], uint64_t dr7, struct kvmbox_error *err)
+void kvm_guest_debug_init(struct kvm_guest_debug *dbg, uint32_t control, const uint64_t dr[4],
+			  uint64_t dr7)
 {
-	struct kvm_guest_debug dbg = { .control = control };
-
+	*dbg = (struct kvm_guest_debug){ .control = control };
 	for (int i = 0; i < 4; i++)
-		dbg.arch.debugreg[i] = dr[i];
-	dbg.arch.debugreg[7] = dr7;
-	return kvm_ioctl(log, who, fd, KVM_SET_GUEST_DEBUG, &dbg, err);
+		dbg->arch.debugreg[i] = dr[i];
+	dbg->arch.debugreg[7] = dr7;
 }
 
 int kvm_cap_named(const struct kvmbox_log *log, int fd, long cap, const char *name)

@@ -1,24 +1,57 @@
-/* The one door to KVM: every ioctl goes through kvm_ioctl(), which knows the ioctl's name
- * (errors read "KVM_SET_SREGS: Invalid argument") and traces each call with --trace. Opening
- * the device checks it once against the one table of capabilities kvmbox uses. */
+/* The one door to KVM: every ioctl goes through kvm_ioctl_named(), which knows the ioctl's
+ * name (errors read "KVM_SET_SREGS: Invalid argument") and traces each call with --trace.
+ * Callers reach it through macros that check the argument against the request at compile
+ * time: vm_ioctl, vcpu_ioctl and kvm_sys_ioctl on a VM's descriptors (vm/vm.h), kvm_ioctl on
+ * a bare descriptor. Opening the device checks it once against the one table of
+ * capabilities kvmbox uses. */
 #ifndef KVMBOX_KVM_H
 #define KVMBOX_KVM_H
 
+#include <linux/ioctl.h>
 #include "kvmbox/kvmbox.h"
 
 /* Issue ioctl REQ on FD. Returns the ioctl's non-negative result, or -errno with ERR set to
  * "NAME: strerror". EINTR is returned to the caller (KVM_RUN uses it), never retried here.
- * LOG may be NULL; at TRACE level every call and its result are logged. */
+ * LOG may be NULL; at TRACE level every call and its result are logged. Call it through
+ * kvm_ioctl_checked (or a macro built on it), never directly: ARG is unchecked here. */
 int kvm_ioctl_named(const struct kvmbox_log *log, const char *who, int fd, unsigned long req,
 		    const char *name, unsigned long arg, struct kvmbox_error *err);
 
-#define kvm_ioctl(log, who, fd, req, arg, err) \
-	kvm_ioctl_named((log), (who), (fd), (req), #req, (unsigned long)(arg), (err))
+/* The argument a request takes, from the size its number encodes (_IOC_SIZE: the struct
+ * named in its _IOR/_IOW/_IOWR in <linux/kvm.h>, the "Parameters" of the KVM API doc): a
+ * request with a size takes a pointer to exactly that many bytes (a flexible-array request
+ * such as KVM_SET_CPUID2 a pointer to its header struct, the entries following it); a request
+ * without one (_IO: KVM_RUN, KVM_CREATE_VM, KVM_CHECK_EXTENSION ...) takes an integer or
+ * nothing (0). A void pointer is refused: its size says nothing. GCC's and clang's
+ * __builtin_classify_type tells a pointer (type class 5, arrays decay) from an integer;
+ * __builtin_choose_expr keeps sizeof(*ARG) valid when ARG is an integer. */
+#define KVM_ARG_IS_PTR(arg) (__builtin_classify_type(arg) == 5)
+#define KVM_ARG_IS_VOID_PTR(arg) _Generic((arg), void *: 1, const void *: 1, default: 0)
+#define KVM_ARG_PTR_SIZE(arg) sizeof(*__builtin_choose_expr(KVM_ARG_IS_PTR(arg), (arg), (char *)0))
+#define KVM_ARG_FITS(req, arg)                                                               \
+	(_IOC_SIZE(req) ? KVM_ARG_IS_PTR(arg) && !KVM_ARG_IS_VOID_PTR(arg) &&                \
+				  KVM_ARG_PTR_SIZE(arg) == _IOC_SIZE(req)                    \
+			: !KVM_ARG_IS_PTR(arg))
 
-/* KVM_SET_GUEST_DEBUG on vCPU FD: CONTROL (KVM_GUESTDBG_* bits, 0 turns debugging off),
- * the breakpoint addresses DR[0..3] and DR7 (Intel SDM Vol. 3, 18.2). 0 or -errno with ERR. */
-int kvm_set_guest_debug(const struct kvmbox_log *log, const char *who, int fd, uint32_t control,
-			const uint64_t dr[4], uint64_t dr7, struct kvmbox_error *err);
+/* kvm_ioctl_named with REQ (a constant) and ARG checked at compile time: a mismatch stops
+ * the build with "NAME: ...". The scoped macros pass NAME, the request as written (#REQ),
+ * so that errors and traces name it rather than its number. */
+#define kvm_ioctl_checked(log, who, fd, req, name, arg, err)                                 \
+	({                                                                                   \
+		_Static_assert(KVM_ARG_FITS(req, arg),                                       \
+			       name ": the argument is not what the request encodes: a "     \
+				    "pointer to its _IOC_SIZE bytes, or an integer");        \
+		kvm_ioctl_named((log), (who), (fd), (req), (name), (unsigned long)(arg), (err)); \
+	})
+
+/* REQ on a bare descriptor FD, for the code that has no kvmbox VM around its descriptors
+ * (opening /dev/kvm, the gdb feature's probe VM). A VM's code uses vm/vm.h's helpers. */
+#define kvm_ioctl(log, who, fd, req, arg, err) kvm_ioctl_checked(log, who, fd, req, #req, arg, err)
+
+/* Fill DBG for KVM_SET_GUEST_DEBUG: CONTROL (KVM_GUESTDBG_* bits, 0 turns debugging off),
+ * the breakpoint addresses DR[0..3] and DR7 (Intel SDM Vol. 3, 18.2). */
+void kvm_guest_debug_init(struct kvm_guest_debug *dbg, uint32_t control, const uint64_t dr[4],
+			  uint64_t dr7);
 
 /* Open PATH (O_RDWR | O_CLOEXEC) and check it: KVM_GET_API_VERSION == 12 and every
  * capability in kvm/kvm.c's table (INFO->caps gets each value, required or optional). Returns

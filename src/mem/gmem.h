@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
+#include "base/addr.h"
 
 struct gmem {
 	uint8_t *host; /* host mapping of guest-physical 0; MAP_FAILED when not mapped */

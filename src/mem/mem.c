@@ -24,7 +24,7 @@ static int set_slot(struct kvmbox_vm *vm, uint32_t flags, struct kvmbox_error *e
 		.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.slot_base),
 	};
 
-	return kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, err);
+	return vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region, err);
 }
 
 int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
@@ -36,7 +36,7 @@ int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		return set_error(err, EBUSY, "the NULL guard must come before the snapshot");
 	/* A slot's start and size cannot change in place: delete it (memory_size 0) and make
 	 * it again (KVM API doc, 4.35 KVM_SET_USER_MEMORY_REGION). */
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone, err);
+	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &gone, err);
 	if (ret < 0)
 		return ret;
 	vm->mem.slot_base = PAGE_SIZE;
@@ -344,7 +344,7 @@ int mem_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	int ret;
 
 	/* Fetches and clears the log, and write-protects those pages again. */
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_GET_DIRTY_LOG, &log, err);
+	ret = vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log, err);
 	if (ret < 0)
 		return ret;
 	for (size_t w = 0; w < m->words; w++) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "kvmbox/kvmbox.h"
 #include "mem/gmem.h"
+#include "base/addr.h"
 
 struct kvmbox_vm;
 

@@ -12,7 +12,7 @@
 #include "hc/hc.h"
 #include "vm/vm_ports.h"
 #include "vm/vm_service.h"
-
+#include "kvm/kvm.h"
 
 #define VM_CONSOLE_BUF 4096
 
@@ -81,5 +81,28 @@ struct kvmbox_vm {
 	/* Last: the fields every exit reads stay together, ahead of this 4 KiB. */
 	char con_buf[VM_CONSOLE_BUF];
 };
+
+/* KVM ioctls on VM's own descriptors, in the manner of the KVM selftests' vm_ioctl and
+ * vcpu_ioctl: the descriptor, the log and the name for errors and traces come from VM (a
+ * struct kvmbox_vm *), and REQ's argument ARG is checked at compile time against the size
+ * REQ encodes (kvm_ioctl_checked, kvm/kvm.h): a pointer to exactly that many bytes, or an
+ * integer for a request without one. Each returns the ioctl's non-negative result, or -errno
+ * with ERR (may be NULL) set to "REQ: strerror".
+ *   kvm_sys_ioctl  a system ioctl, on /dev/kvm (KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE ...)
+ *   vm_ioctl       a VM ioctl (KVM_SET_USER_MEMORY_REGION, KVM_GET_DIRTY_LOG ...)
+ *   vcpu_ioctl     a vCPU ioctl, on the VM's one vCPU (KVM_RUN, KVM_GET_SREGS ...) */
+#define kvm_sys_ioctl(vm, req, arg, err) vm_fd_ioctl(vm, kvm_fd, req, #req, arg, err)
+#define vm_ioctl(vm, req, arg, err) vm_fd_ioctl(vm, vm_fd, req, #req, arg, err)
+#define vcpu_ioctl(vm, req, arg, err) vm_fd_ioctl(vm, vcpu_fd, req, #req, arg, err)
+#define vm_fd_ioctl(vm, fd_field, req, req_name, arg, err)                                   \
+	({                                                                                   \
+		const struct kvmbox_vm *vm_ioctl_vm_ = (vm);                                 \
+		kvm_ioctl_checked(vm_ioctl_vm_->log, vm_ioctl_vm_->name,                     \
+				  vm_ioctl_vm_->fd_field, req, req_name, arg, err);          \
+	})
+
+/* KVM_CHECK_EXTENSION of CAP on VM's /dev/kvm descriptor (kvm_cap_named, kvm/kvm.h):
+ * the capability's value, 0 when absent. */
+#define kvm_sys_cap(vm, cap) kvm_cap_named((vm)->log, (vm)->kvm_fd, (cap), #cap)
 
 #endif

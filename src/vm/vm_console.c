@@ -31,8 +31,8 @@ int console_setup(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		vm->coalesce_left = 0;
 		return 0;
 	}
-	if (kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_PIO) <= 0 ||
-	    kvm_cap(vm->log, vm->kvm_fd, KVM_CAP_COALESCED_MMIO) <= 0 ||
+	if (kvm_sys_cap(vm, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    kvm_sys_cap(vm, KVM_CAP_COALESCED_MMIO) <= 0 ||
 	    (size_t)(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * (size_t)page > vm->run_size) {
 		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name,
 			"no coalesced PIO on this host: one exit per console byte");
@@ -59,7 +59,7 @@ static void console_coalesce(struct kvmbox_vm *vm)
 	struct kvm_coalesced_mmio_zone zone = { .addr = KVMBOX_PORT_CONSOLE, .size = 1, .pio = 1 };
 	struct kvmbox_error err;
 
-	if (kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone, &err) < 0) {
+	if (vm_ioctl(vm, KVM_REGISTER_COALESCED_MMIO, &zone, &err) < 0) {
 		log_msg(vm->log, KVMBOX_LOG_INFO, vm->name, "%s: one exit per console byte", err.msg);
 		return;
 	}

@@ -39,9 +39,9 @@ static int set_host_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		if (!cpuid)
 			return set_error(err, ENOMEM, "out of memory");
 		cpuid->nent = nent;
-		ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid, err);
+		ret = kvm_sys_ioctl(vm, KVM_GET_SUPPORTED_CPUID, cpuid, err);
 		if (ret >= 0)
-			ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, cpuid, err);
+			ret = vcpu_ioctl(vm, KVM_SET_CPUID2, cpuid, err);
 		free(cpuid);
 	}
 	return ret;
@@ -65,7 +65,7 @@ static int set_cpuid(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	if (vm->mode != KVMBOX_MODE_LONG)
 		return 0;
 	model.c.nent = (uint32_t)x86_cpuid_model(model.c.entries, X86_CPUID_MODEL_ENTRIES);
-	return kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_CPUID2, &model.c, err);
+	return vcpu_ioctl(vm, KVM_SET_CPUID2, &model.c, err);
 }
 
 /* Initial CPU state: KVM's reset values, changed by the mode table, handed to KVM through
@@ -76,7 +76,7 @@ static int setup_cpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	struct kvm_regs regs;
 	int ret;
 
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_GET_SREGS, &sregs, err);
+	ret = vcpu_ioctl(vm, KVM_GET_SREGS, &sregs, err);
 	if (ret < 0)
 		return ret;
 	ret = x86_mode_setup(vm->mode, &vm->mem, &vm->layout, 0, &sregs, &regs);
@@ -171,10 +171,10 @@ static int create_kvm_vm(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	ret = vm->kvm_fd = kvm_open_checked(vm->log, err);
 	if (ret < 0)
 		return ret;
-	ret = vm->vm_fd = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_CREATE_VM, 0, err);
+	ret = vm->vm_fd = kvm_sys_ioctl(vm, KVM_CREATE_VM, 0, err);
 	if (ret < 0)
 		return ret;
-	ret = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR, err);
+	ret = vm_ioctl(vm, KVM_SET_TSS_ADDR, TSS_ADDR, err);
 	return ret < 0 ? ret : 0;
 }
 
@@ -183,10 +183,10 @@ static int create_vcpu(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	int ret;
 
-	ret = vm->vcpu_fd = kvm_ioctl(vm->log, vm->name, vm->vm_fd, KVM_CREATE_VCPU, 0, err);
+	ret = vm->vcpu_fd = vm_ioctl(vm, KVM_CREATE_VCPU, 0, err);
 	if (ret < 0)
 		return ret;
-	ret = kvm_ioctl(vm->log, vm->name, vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0, err);
+	ret = kvm_sys_ioctl(vm, KVM_GET_VCPU_MMAP_SIZE, 0, err);
 	if (ret < 0)
 		return ret;
 	vm->run_size = (size_t)ret;

@@ -44,10 +44,12 @@ static int timer_prepare(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	sigaddset(&block, RUN_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &block, &in_run);
 	sigdelset(&in_run, RUN_SIGNAL);
-	/* The kernel's sigset is 8 bytes on x86-64, not glibc's 128 (KVM API doc, 4.35). */
+	/* The kernel's sigset is 8 bytes on x86-64, not glibc's 128 (KVM API doc, 4.35). The
+	 * request encodes struct kvm_signal_mask alone, its sigset a flexible array: the
+	 * argument is that header, with the 8 bytes after it in the union. */
 	kmask.m.len = 8;
 	memcpy(kmask.m.sigset, &in_run, 8);
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &kmask, err);
+	ret = vcpu_ioctl(vm, KVM_SET_SIGNAL_MASK, &kmask.m, err);
 	if (ret < 0)
 		return ret;
 	if (sigaction(RUN_SIGNAL, &sa, NULL) < 0)

@@ -49,7 +49,7 @@ static int complete_pending_io(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	if (!vm->stats.runs || (run->exit_reason != KVM_EXIT_IO && run->exit_reason != KVM_EXIT_MMIO))
 		return 0;
 	run->immediate_exit = 1;
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, err);
+	ret = vcpu_ioctl(vm, KVM_RUN, 0, err);
 	run->immediate_exit = 0;
 	return ret < 0 && ret != -EINTR ? ret : 0;
 }

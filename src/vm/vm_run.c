@@ -181,7 +181,7 @@ int kvmbox_vm_run(struct kvmbox_vm *vm, const struct kvmbox_run_opts *opts, stru
 				return 0;
 			}
 		}
-		ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_RUN, 0, &err);
+		ret = vcpu_ioctl(vm, KVM_RUN, 0, &err);
 		if (ret == -EINTR || ret == -EAGAIN)
 			t1 = now_ns(); /* a deadline's latency ends when KVM_RUN returns */
 		vm->stats.runs++;

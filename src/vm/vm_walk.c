@@ -71,7 +71,7 @@ int kvmbox_vm_kvm_translate(const struct kvmbox_vm *vm, gva_t linear, gpa_t *gpa
 	/* KVM walks with the vCPU's registers as KVM holds them; kvm_run's sync_regs copy is
 	 * what the last exit left, and kvmbox writes it back only on the next KVM_RUN, so a
 	 * caller that changed registers since sees KVM's older view. */
-	ret = kvm_ioctl(vm->log, vm->name, vm->vcpu_fd, KVM_TRANSLATE, &tr, err);
+	ret = vcpu_ioctl(vm, KVM_TRANSLATE, &tr, err);
 	if (ret < 0)
 		return ret;
 	*gpa = tr.physical_address;

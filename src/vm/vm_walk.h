@@ -6,6 +6,7 @@
 
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
+#include "base/addr.h"
 
 struct kvmbox_vm;
 

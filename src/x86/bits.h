@@ -1,6 +1,6 @@
 /* Named x86 architectural constants: control-register and EFER bits, paging-structure entry
  * bits, segment-descriptor fields and the selectors of the GDT kvmbox builds. Only src/x86/
- * includes this file; generic code sees none of it (STYLE 3). */
+ * includes this file; generic code sees none of it (docs/contributing.md, "Rooms and layers"). */
 #ifndef KVMBOX_X86_BITS_H
 #define KVMBOX_X86_BITS_H
 

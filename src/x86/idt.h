@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <linux/kvm.h>
 #include "mem/gmem.h"
+#include "base/addr.h"
 
 /* Build the IDT, the handler stubs, the stacks' TSS fields and (32-bit modes) the #DF task's
  * TSS in the system area at SYS_BASE, and point IDT at the IDT. The GDT page must be built

@@ -9,6 +9,7 @@
 #include <linux/kvm.h>
 #include "kvmbox/kvmbox.h"
 #include "mem/gmem.h"
+#include "base/addr.h"
 
 /* Build MODE's host-made structures (GDT, TSS, page tables) in guest memory where LAYOUT
  * (from kvmbox_layout_get) puts them, and set SREGS and REGS so that the vCPU starts at

@@ -85,8 +85,8 @@ int main(void)
 	BAD(hc(KVMBOX_HC_TIMESTAMP, 0xfffffffffffffffcull), KVMBOX_EFAULT);
 #endif
 
-	/* Numbers nothing serves. 16 and 17 (channels), 18 (arguments) belong to other features. */
-	for (nr = KVMBOX_HC_ARGS + 1; nr < KVMBOX_HC_MAX; nr++)
+	/* Numbers nothing serves. */
+	for (nr = HCT_UNKNOWN_FIRST; nr < KVMBOX_HC_MAX; nr++)
 		BAD(hc(nr, 0), KVMBOX_ENOSYS);
 
 	/* Wrong width or direction on a hypercall port: an IN gets the error's low bytes. */

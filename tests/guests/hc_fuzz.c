@@ -1,5 +1,5 @@
 /* Hypercall fuzzer: FUZZ_CALLS accesses to random hypercall ports (every number 0..63 but
- * EXIT and ASSERT_FAIL, which would end the run) with random widths and directions and random
+ * those that end the run, HCT_ENDS_RUN) with random widths and directions and random
  * arguments: arbitrary values, small values, pointers to freshly randomized bytes, and
  * well-formed argument structs with random fields. A fixed-seed xorshift makes every run
  * the same. The host must survive every call; the guest halts normally with eax = 0 and
@@ -123,10 +123,10 @@ int main(void)
 		uint16_t port;
 		uintptr_t arg;
 
-		/* Half the time among the numbers that exist (and a few above), else any. */
+		/* Half the time among the numbers that exist (and one above), else any. */
 		do
-			nr = rnd() % (rnd() & 1 ? KVMBOX_HC_CHAN_RECV + 3 : KVMBOX_HC_MAX);
-		while (nr == KVMBOX_HC_EXIT || nr == KVMBOX_HC_ASSERT_FAIL);
+			nr = rnd() % (rnd() & 1 ? HCT_UNKNOWN_FIRST + 1 : KVMBOX_HC_MAX);
+		while (HCT_ENDS_RUN(nr));
 		port = (uint16_t)(KVMBOX_PORT_HC_BASE + nr);
 		arg = random_arg(nr);
 		calls++;

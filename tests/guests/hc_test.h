@@ -1,7 +1,23 @@
-/* Shared by the hc_* test guests and tests/host/test_hypercalls.c: addresses where the host
- * prepares guest memory before a run and where guests leave results. Freestanding C. */
+/* Shared by the hc_* test guests, tests/host/test_hypercalls.c and fuzz/hc.c: what they know of
+ * the hypercalls, and the addresses where the host prepares guest memory before a run and
+ * where guests leave results. Freestanding C. */
 #ifndef KVMBOX_HC_TEST_H
 #define KVMBOX_HC_TEST_H
+
+#include "kvmbox/abi.h"
+
+/* What the hostile guest (hc_bad.c), the fuzzing guest (hc_fuzz.c), the libFuzzer target
+ * (fuzz/hc.c) and test_hypercalls.c know of the calls, in one place, so that a new call that
+ * returns a count or -errno touches none of them: every number below KVMBOX_HC_COUNT is
+ * served (tests/unit/test_core.c checks it) and every number from it up is one nothing
+ * serves. Only a call of the kinds below adds itself to a list here. */
+#define HCT_UNKNOWN_FIRST KVMBOX_HC_COUNT
+#define HCT_UNKNOWN_COUNT (KVMBOX_HC_MAX - KVMBOX_HC_COUNT)
+/* Calls that end the run: a fuzzer that made one would stop there. */
+#define HCT_ENDS_RUN(nr) ((nr) == KVMBOX_HC_EXIT || (nr) == KVMBOX_HC_ASSERT_FAIL)
+/* Calls whose eax is a 32-bit value (a host address's low half, an exit count), which may
+ * look like any negative number, rather than a count or -KVMBOX_E*. */
+#define HCT_RETURNS_VALUE(nr) ((nr) == KVMBOX_HC_GVA_TO_HVA || (nr) == KVMBOX_HC_NUM_EXITS)
 
 /* The hc_* guests run with the default 2 MiB of memory. */
 #define HCT_MEM_END 0x200000u

@@ -38,7 +38,7 @@ struct guest_spec {
 	unsigned flags;             /* KVMBOX_VM_* */
 	double timeout;             /* seconds; 0: 10 s safety net (a TIMEOUT then fails tests) */
 	int flat;                   /* load as a flat binary at load_addr, entry load_addr */
-	gpa_t load_addr;
+	kvmbox_gpa_t load_addr;
 	const char *share;
 	int share_ro;
 	unsigned max_open_files;    /* 0: the library's default */

@@ -166,7 +166,8 @@ static void assert_has(const char *out, const char *want)
 	}
 }
 
-/* The whole session of the issue, in one gdb run. */
+/* A whole debugging session in one gdb run: breakpoints, next and step, registers, memory,
+ * a watchpoint, a variable changed. */
 static void test_gdb_debug_session(void **state)
 {
 	enum kvmbox_mode mode = MODE(state);

@@ -182,7 +182,7 @@ static void test_checked_access(void **state)
 {
 	struct kvmbox_vm *vm = make_vm(KVMBOX_MODE_PROTECTED, 0);
 	uint8_t b[16] = { 1 };
-	gpa_t gpa;
+	kvmbox_gpa_t gpa;
 
 	(void)state;
 	assert_int_equal(kvmbox_vm_write(vm, KVMBOX_MEM_DEFAULT - 16, b, 16), 0);

@@ -33,6 +33,8 @@ struct world {
 	size_t nports;
 	volatile int cancel;   /* the run's cancel flag (world_new_cancellable) */
 	size_t cancel_after;   /* set it once VM 0 has printed this many bytes (0: never) */
+	unsigned sink_calls0;  /* console deliveries of VM 0: at least one per quantum it printed in */
+	unsigned calls_at_cancel; /* sink_calls0 when the flag was set */
 };
 
 static void capture(void *ctx, const char *buf, size_t len)
@@ -45,8 +47,13 @@ static void capture(void *ctx, const char *buf, size_t len)
 	memcpy(c->w->out[c->i] + c->w->out_len[c->i], buf, len);
 	c->w->out_len[c->i] += len;
 	c->w->out[c->i][c->w->out_len[c->i]] = 0;
-	if (c->w->cancel_after && c->i == 0 && c->w->out_len[0] >= c->w->cancel_after)
+	if (c->i == 0)
+		c->w->sink_calls0++;
+	if (c->w->cancel_after && c->i == 0 && c->w->out_len[0] >= c->w->cancel_after &&
+	    !c->w->cancel) {
 		c->w->cancel = 1; /* as a signal handler or a console writer that lost its reader */
+		c->w->calls_at_cancel = c->w->sink_calls0;
+	}
 }
 
 static void port_log(void *ctx, uint16_t port, bool out, uint32_t *value, unsigned size)
@@ -380,8 +387,14 @@ static void test_cancel_ends_every_vm(void **state)
 	assert_int_equal(b.status, KVMBOX_SCHED_CANCELLED);
 	assert_string_equal(kvmbox_sched_status_name(a.status), "cancelled");
 	assert_true(w->out_len[0] >= 64);
-	/* The flag was seen in the chatter's first quantum or right after it. */
-	assert_true(a.quanta <= 2 && b.quanta <= 1);
+	/* The flag was seen at once: no VM got a quantum after the one in which it was set. How
+	 * many quanta the chatter needed to print 64 bytes depends on the host's speed (the QEMU
+	 * lane emulates every instruction), so the bound counts from the quantum that set it: the
+	 * console is delivered at least once per quantum the chatter printed in, and the spinner
+	 * never runs ahead of the chatter under round robin. */
+	assert_true(w->calls_at_cancel >= 1);
+	assert_true(a.quanta <= w->calls_at_cancel + 1);
+	assert_true(b.quanta <= a.quanta);
 	world_free(w);
 }
 

@@ -14,7 +14,7 @@
 extern char **environ;
 
 /* Addresses around what the guest uses and beyond guest memory (2 MiB by default). */
-static const gva_t probes[] = {
+static const kvmbox_gva_t probes[] = {
 	0x0, 0x400, 0x1000, 0x1234, 0xfff0, 0x10000, 0x1fefff, 0x1ff000, 0x1fffff, 0x200000,
 	0x3fffff, 0x400000, 0x500000, 0x40000000, 0x80000000, 0xfffff000,
 };
@@ -26,11 +26,11 @@ static bool reached_paging(const struct kvmbox_walk *w)
 }
 
 /* Compare one walk with KVM_TRANSLATE of its linear address; returns whether it mapped. */
-static bool check_probe(struct kvmbox_vm *vm, gva_t gva)
+static bool check_probe(struct kvmbox_vm *vm, kvmbox_gva_t gva)
 {
 	struct kvmbox_error err = { "" };
 	struct kvmbox_walk w;
-	gpa_t gpa = 0;
+	kvmbox_gpa_t gpa = 0;
 	bool valid = false;
 
 	assert_int_equal(kvmbox_vm_walk(vm, gva, 0, &w), 0);
@@ -139,7 +139,7 @@ static void test_walk_fault_form(void **state)
 /* ---- The command ---------------------------------------------------------------------- */
 
 /* The "physical" line --walk printed after "walk GVA": the address, or ~0 for "none". */
-static uint64_t printed_physical(const char *err, gva_t gva)
+static uint64_t printed_physical(const char *err, kvmbox_gva_t gva)
 {
 	char head[64];
 	const char *p, *phys;
@@ -161,7 +161,7 @@ static uint64_t printed_physical(const char *err, gva_t gva)
  * same guest's final state (asked here through the library). */
 static void test_cli_walk_matches_kvm(void **state)
 {
-	static const gva_t asked[] = { 0x1000, 0x1ff000, 0x500000 };
+	static const kvmbox_gva_t asked[] = { 0x1000, 0x1ff000, 0x500000 };
 	struct guest_spec s = { .path = guest_image("hello", MODE(state)) };
 	struct guest_run *r;
 	struct cli *c;
@@ -177,7 +177,7 @@ static void test_cli_walk_matches_kvm(void **state)
 	assert_string_equal(c->out, "Hello, world!\n");
 	for (i = 0; i < 3; i++) {
 		struct kvmbox_walk w;
-		gpa_t gpa;
+		kvmbox_gpa_t gpa;
 		bool valid;
 
 		assert_int_equal(kvmbox_vm_walk(r->vm, asked[i], 0, &w), 0);

@@ -60,8 +60,11 @@ if [ -n "$fresh" ]; then
 		(cd "$root" && tar --exclude=./build -cf - .) | tar -C "$checkout" -xf - || exit 1
 	fi
 	echo "readme: a fresh copy of the tree in $checkout: scripts/deps.sh && make run"
-	# As the README's first command, with the machine's cores (make's own -j).
-	if ! (cd "$checkout" && scripts/deps.sh && make -j"$(nproc)" run) >"$tmp/make-run.log" 2>&1; then
+	# As the README's first command, with the machine's cores (make's own -j), and as a new
+	# user types it: without the caller's build directory or compiler (make check-install may
+	# run from build/asan or build/clang), so the README's build/ paths exist afterwards.
+	if ! (cd "$checkout" && unset BUILD CC SAN EXTRA_CFLAGS EXTRA_LDFLAGS MAKEFLAGS MAKELEVEL &&
+		scripts/deps.sh && make -j"$(nproc)" run) >"$tmp/make-run.log" 2>&1; then
 		tail -n 30 "$tmp/make-run.log"
 		echo "readme: FAILED: scripts/deps.sh && make run"
 		exit 1

@@ -2,11 +2,13 @@
 # `make check-install`: install kvmbox into a temporary DESTDIR, build tests/install/embed.c out
 # of tree with nothing but `pkg-config --cflags --libs kvmbox`, run it against the installed
 # shared library (and once linked statically) with stdin on /dev/null, as under CI or cron,
-# check the shared library exports only kvmbox_ names, build a guest out of tree for every mode
-# it declares with docs/sdk.md's recipe (pkg-config kvmbox-guest-MODE) and run it with the
-# installed command (inside the QEMU lane where this host has no usable KVM), step through it
-# in gdb with its source lines, install under a prefix of a user's own ($HOME/.local style)
-# and follow docs/embedding.md there, run README.md's commands on a fresh copy of the tree
+# check both libraries export only kvmbox_ names and the public headers define no other, link
+# a program that defines functions named as the library's internal ones
+# (tests/install/embed_names.c), build a guest out of tree for every mode it declares with
+# docs/sdk.md's recipe (pkg-config kvmbox-guest-MODE) and run it with the installed command
+# (inside the QEMU lane where this host has no usable KVM), step through it in gdb with its
+# source lines, install under a prefix of a user's own ($HOME/.local style) and follow
+# docs/embedding.md there, run README.md's commands on a fresh copy of the tree
 # (tests/install/readme.sh --fresh), then uninstall and check nothing is left. Every step runs
 # in a directory of its own under one temporary directory. Prints cmocka-style
 # RUN/OK/FAILED/SKIPPED lines, so tests/run.sh can count it, and exits 1 when a step failed.
@@ -74,20 +76,38 @@ install_tree() {
 	"$dest$prefix/bin/kvmbox" --version
 }
 
+# NAMES...: the ones not kvmbox_*, one a line.
+not_kvmbox() {
+	printf '%s\n' "$@" | grep -v '^kvmbox_' | grep .
+}
+
+# Both libraries export the API and nothing else: `nm -D` of the shared library and `nm -g` of
+# the static one (sealed: mk/install.mk) list kvmbox_* names alone, and the same ones. A name
+# the library's files share (set_error, mem_read ...) exported from either would clash with, or
+# silently be replaced by, an embedder's function of that name.
 only_kvmbox_symbols() {
-	local all others
-	all=$(nm -D --defined-only "$libdir/libkvmbox.so.0" | awk '{ print $3 }')
-	others=$(printf '%s\n' "$all" | grep -v '^kvmbox_')
-	[ -n "$all" ] || { echo "libkvmbox.so exports nothing"; return 1; }
-	[ -z "$others" ] || { echo "exported besides kvmbox_*:"; printf '  %s\n' $others; return 1; }
-	echo "$(printf '%s\n' "$all" | wc -l) symbols, all kvmbox_*"
-	# Each kvmbox_* function of the library is API (STYLE.md: internal names are unprefixed):
-	# one missing here sits in a public header without KVMBOX_API_BEGIN/END.
-	others=$(nm -g --defined-only "$libdir/libkvmbox.a" | awk 'NF == 3 && $3 ~ /^kvmbox_/ { print $3 }' |
-		 sort -u | comm -23 - <(printf '%s\n' "$all" | sort -u))
-	[ -z "$others" ] || { echo "in libkvmbox.a but not exported:"; printf '  %s\n' $others; return 1; }
+	local so a others
+	so=$(nm -D --defined-only "$libdir/libkvmbox.so.0" | awk '{ print $3 }' | sort -u)
+	a=$(nm -g --defined-only "$libdir/libkvmbox.a" | awk 'NF == 3 { print $3 }' | sort -u)
+	[ -n "$so" ] || { echo "libkvmbox.so exports nothing"; return 1; }
+	[ -n "$a" ] || { echo "libkvmbox.a exports nothing"; return 1; }
+	others=$(not_kvmbox $so)
+	[ -z "$others" ] || { echo "libkvmbox.so exports besides kvmbox_*:"; printf '  %s\n' $others; return 1; }
+	others=$(not_kvmbox $a)
+	[ -z "$others" ] || { echo "libkvmbox.a exports besides kvmbox_*:"; printf '  %s\n' $others; return 1; }
+	echo "$(printf '%s\n' "$so" | wc -l) symbols, all kvmbox_*"
+	# The two lists agree: a kvmbox_* function only the archive has sits in a public header
+	# without KVMBOX_API_BEGIN/END (hidden in both, it would be in neither).
+	others=$(comm -3 <(printf '%s\n' "$so") <(printf '%s\n' "$a"))
+	[ -z "$others" ] || { echo "exported by one library only (so | a):"; printf '%s\n' "$others"; return 1; }
 	readelf -d "$libdir/libkvmbox.so.0" | grep -q 'Library soname: \[libkvmbox.so.0\]' ||
 		{ echo "soname is not libkvmbox.so.0"; return 1; }
+}
+
+# Every name the installed public headers define is kvmbox_/KVMBOX_ prefixed
+# (tests/install/public_names.py), so they sit beside an embedder's own gpa_t.
+public_names_prefixed() {
+	python3 "$here/public_names.py" "$dest$prefix/include"
 }
 
 pkg_config_works() {
@@ -108,6 +128,23 @@ build_embed() {
 			-Wl,-Bstatic $(pc --static --libs) -Wl,-Bdynamic -o embed-static || return 1
 	readelf -d embed | grep -q 'NEEDED.*\[libkvmbox.so.0\]' || { echo "embed does not need libkvmbox.so.0"; return 1; }
 	! readelf -d embed-static | grep -q 'NEEDED.*libkvmbox' || { echo "embed-static needs libkvmbox"; return 1; }
+}
+
+# tests/install/embed_names.c, out of tree, linked with the installed static library and then
+# with the shared one: a program that defines set_error, log_msg, mem_read and hub_send of its
+# own links, gets kvmbox's error messages from kvmbox, and its own calls reach its own code.
+embed_names() {
+	local how
+	mkdir -p "$tmp/names" && cp "$here/embed_names.c" "$tmp/names/" && cd "$tmp/names" || return 1
+	# shellcheck disable=SC2046
+	$CC -std=gnu11 -Wall -Wextra -Werror $EMBED_FLAGS embed_names.c $(pc --cflags) \
+		-Wl,-Bstatic $(pc --static --libs) -Wl,-Bdynamic -o names-static || return 1
+	# shellcheck disable=SC2046
+	$CC -std=gnu11 -Wall -Wextra -Werror $EMBED_FLAGS embed_names.c $(pc --cflags --libs) \
+		-o names-shared || return 1
+	for how in static shared; do
+		LD_LIBRARY_PATH="$libdir" "./names-$how" </dev/null || { echo "linked $how: failed"; return 1; }
+	done
 }
 
 # PROGRAM: the hello guest of every mode this host runs, through the installed library, with
@@ -298,10 +335,12 @@ uninstall_leaves_nothing() {
 command -v pkg-config >/dev/null || { echo "check-install: pkg-config is missing (scripts/deps.sh)"; exit 1; }
 step install_tree install_tree
 step only_kvmbox_symbols only_kvmbox_symbols
+step public_names_prefixed public_names_prefixed
 step pkg_config_works pkg_config_works
 step build_embed_out_of_tree build_embed
 step run_embed_shared run_embed embed
 step run_embed_static run_embed embed-static
+step embedder_names_stay_apart embed_names
 mkdir -p "$tmp/guest" && write_guest "$tmp/guest/hello.c"
 where=$(guests_in)
 for mode in $(guest_modes "$tmp/guest/hello.c"); do

@@ -16,6 +16,7 @@
 #include "kvmbox/kvmbox.h"
 #include "chan/hub.h"
 #include "hc/hc.h"
+#include "vm/vm_features.h"
 #include "vm/vm_ports.h"
 #include "vm/vm.h"
 #include "x86/bits.h"
@@ -139,6 +140,28 @@ static void test_hc_register(void **state)
 	assert_int_equal(hc_register(&t, big, 1, 2), -EINVAL);
 	assert_int_equal(hc_register(&t, nofn, 1, 2), -EINVAL);
 	assert_null(t.defs[9]);
+}
+
+/* Every call number the ABI names (below KVMBOX_HC_COUNT) is served by some feature of a fresh
+ * VM, and none above: the hostile and fuzzing guests (tests/guests/hc_test.h) count on it
+ * when they take every number from KVMBOX_HC_COUNT up as one nothing serves. */
+static void test_every_call_served(void **state)
+{
+	struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_LONG, .console_fd = -1 };
+	struct kvmbox_vm *vm = calloc(1, sizeof(*vm));
+	struct kvmbox_error err = { "" };
+
+	(void)state;
+	assert_non_null(vm);
+	vm->console_fd = -1;
+	if (features_init(vm, &cfg, &err) < 0)
+		fail_msg("features_init: %s", err.msg);
+	for (unsigned nr = 0; nr < KVMBOX_HC_MAX; nr++)
+		if ((vm->hc.defs[nr] != NULL) != (nr < KVMBOX_HC_COUNT))
+			fail_msg("hypercall %u is %s, but KVMBOX_HC_COUNT is %u (include/kvmbox/abi.h)", nr,
+				 vm->hc.defs[nr] ? "served" : "not served", KVMBOX_HC_COUNT);
+	features_release(vm);
+	free(vm);
 }
 
 
@@ -296,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_ports_refusals),
 		cmocka_unit_test(test_user_ports_refused),
 		cmocka_unit_test(test_hc_register),
+		cmocka_unit_test(test_every_call_served),
 		cmocka_unit_test(test_hub_fifo_and_wakeups),
 		cmocka_unit_test(test_guest_write_through_own_page_tables),
 	};

@@ -1,4 +1,4 @@
-/* Unit tests for the symbolizer (src/debuginfo/): it names the same function and file:line as
+/* Unit tests for the symbolizer (src/fault/symbolize.c): it names the same function and file:line as
  * binutils' addr2line for addresses in the built guest images (the expectations are computed
  * at build time by tests/unit/debuginfo_expect.sh and compiled in), and degrades to the function or the bare
  * address for images without DWARF, without symbols, or that are not ELF at all. */

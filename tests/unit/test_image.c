@@ -251,7 +251,7 @@ static void std_image(struct built *b, bool is64, uint32_t mode_value)
 /* ---- Parse helpers -------------------------------------------------------------------- */
 
 /* Parse a heap copy of exactly SIZE bytes (so ASan sees any over-read). */
-static int parse(const void *data, size_t size, bool flat, gpa_t load, gva_t entry,
+static int parse(const void *data, size_t size, bool flat, kvmbox_gpa_t load, kvmbox_gva_t entry,
 		 struct kvmbox_image *img, struct kvmbox_error *err)
 {
 	uint8_t *copy = malloc(size ? size : 1);

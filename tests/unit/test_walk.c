@@ -219,7 +219,7 @@ static void test_long_levels(void **state)
 	assert_int_equal(w.nlevels, 3);
 	assert_int_equal(w.page_size, PAGE_SIZE_2M);
 	assert_int_equal(w.gpa, 0x1234);
-	/* The example: 0x500000 is PD[2], which is empty. */
+	/* 0x500000 is PD[2], which is empty: the walk stops there. */
 	assert_int_equal(x86_walk_describe(&f->mem, &f->p, 0x500000, 0, &w), -EFAULT);
 	brief_is(&w, "PML4[0] -> PDPT[0] -> PD[2] not present");
 	/* A PDPTE pointing outside guest memory: the PD entry cannot be read. */
