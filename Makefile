@@ -32,7 +32,8 @@ CLI_SHARED_LDLIBS := -lrt -Wl,-Bstatic -ldw -lelf -lz -lbz2 -llzma -lcapstone -l
 ifeq ($(SAN),1)
 CLI_LDLIBS := $(CLI_SHARED_LDLIBS)
 else
-CLI_LDLIBS := -static-pie -lrt -ldw -lelf -lz -lbz2 -llzma -lcapstone -lseccomp -pthread
+CLI_LDLIBS := -static-pie -Wl,-z,pack-relative-relocs -lrt -ldw -lelf -lz -lbz2 -llzma \
+	-lcapstone -lseccomp -pthread
 endif
 CLI_LD_QUIET := '/: in function /{h=$$0; next} /statically linked applications requires at runtime/{h=""; next} {if (h != "") print h; h=""; print} END {if (h != "") print h}'
 ifeq ($(SAN),1)

@@ -193,10 +193,16 @@ int cli_check_hello(const struct kvmbox_vm *vm, bool quiet)
 			HELLO_RESULT_ADDR, mem, HELLO_RESULT);
 		return EXIT_CHECK;
 	}
-	if (!quiet)
-		fprintf(stderr, "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
-			kvmbox_mode_name(kvmbox_vm_mode(vm)), (unsigned long long)rax,
-			HELLO_RESULT_ADDR, mem);
+	if (!quiet) {
+		char line[96];
+
+		/* Formatted here and written whole: fprintf to the unbuffered stderr formats
+		 * through an 8 KiB buffer on the stack, new stack pages at every hello's end. */
+		snprintf(line, sizeof(line), "kvmbox: %s mode: Ok (rax = %llu, memory[0x%x] = %u)\n",
+			 kvmbox_mode_name(kvmbox_vm_mode(vm)), (unsigned long long)rax,
+			 HELLO_RESULT_ADDR, mem);
+		fputs(line, stderr);
+	}
 	return EXIT_OK;
 }
 

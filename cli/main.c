@@ -36,8 +36,9 @@ static const char overview[] =
 	"\n";
 
 /* Descriptors 0-2 closed at start would go to the first files kvmbox opens: the stats file
- * as descriptor 1 would get the guest's console. /dev/null takes their place (as the C
- * runtime of setuid programs does). Returns -1 when it cannot be opened. */
+ * as descriptor 1 would get the guest's console, an output file as descriptor 0 would be
+ * what a VM's console_fd 0 means (stdout). /dev/null takes their place (as the C runtime of
+ * setuid programs does), stdin included. Returns -1 when it cannot be opened. */
 static int open_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++) {
@@ -165,14 +166,6 @@ static int run(int argc, char **argv)
 	return status;
 }
 
-/* Started with stdin closed, kvmbox holds descriptor 0 with /dev/null: an output file
- * opened later must not become descriptor 0, which a VM's console_fd reads as stdout. */
-static void hold_stdin(void)
-{
-	if (fcntl(STDIN_FILENO, F_GETFD) < 0 && errno == EBADF)
-		open("/dev/null", O_RDONLY);
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
@@ -180,7 +173,6 @@ int main(int argc, char **argv)
 	if (open_std_fds() < 0)
 		return EXIT_HOST; /* nowhere to say it: stderr may be the one closed */
 	cli_close_inherited();
-	hold_stdin();
 	/* A console nobody reads any more (`kvmbox run | head -1`) ends kvmbox as it ends other
 	 * commands: quietly, by SIGPIPE (status 141 in the shell), whatever the parent ignored. */
 	signal(SIGPIPE, SIG_DFL);

@@ -17,6 +17,7 @@
 struct cpu_state;
 struct feature_bytes;
 struct fork_template;
+struct vm_point;
 
 #define VM_CONSOLE_BUF 4096
 
@@ -75,17 +76,11 @@ struct kvmbox_vm {
 	uint8_t hooked[VM_FEATURES_MAX];              /* slots with run-loop hooks and a state */
 	unsigned nhooked;
 
-	/* The reset point (vm_reset.c). Taken before the first run it needs only the registers
-	 * kvmbox chose (KVM holds a fresh vCPU's state for the rest) and a fresh VM's features;
-	 * taken after a run, the whole vCPU (CPU and the features' saved bytes). */
+	/* The reset point (vm_reset.c): its state lives on the heap, so a VM that never takes
+	 * one (most of thousands of idle VMs) pays a pointer for it, not a kilobyte. */
 	struct {
-		bool taken;            /* kvmbox_vm_set_reset_point succeeded (memory: vm->mem.point) */
-		struct kvm_regs regs;  /* the registers it saw */
-		struct kvm_sregs sregs;
-		struct cpu_state *cpu; /* taken after a run: CPU_RESET of it; else NULL */
-		struct feature_bytes *feat; /* taken after a run: vm->nfeat entries; else NULL */
-		struct kvmbox_stats stats;
-		enum kvmbox_stop last_stop;
+		bool taken;              /* kvmbox_vm_set_reset_point succeeded (memory: vm->mem.point) */
+		struct vm_point *state;  /* what it saw beyond memory (vm_reset.c) */
 	} point;
 
 	/* Snapshots (src/snap/). */

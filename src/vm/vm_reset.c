@@ -16,18 +16,34 @@
 #include "vm/vm.h"
 #include "vm/vm_lifecycle.h"
 
-/* The vCPU and features kept by a point taken after a run, freed. */
+/* What a reset point saw beyond guest memory. Taken before the first run it needs only the
+ * registers kvmbox chose (KVM holds a fresh vCPU's state for the rest) and a fresh VM's
+ * features; taken after a run, the whole vCPU (CPU and the features' saved bytes). */
+struct vm_point {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct cpu_state *cpu;      /* taken after a run: CPU_RESET of it; else NULL */
+	struct feature_bytes *feat; /* taken after a run: vm->nfeat entries; else NULL */
+	struct kvmbox_stats stats;
+	enum kvmbox_stop last_stop;
+};
+
+/* The vCPU and features kept by a point taken after a run, freed; the rest kept for reuse. */
 static void point_release(struct kvmbox_vm *vm)
 {
-	if (vm->point.cpu) {
-		cpu_state_free(vm->point.cpu);
-		free(vm->point.cpu);
-		vm->point.cpu = NULL;
+	struct vm_point *p = vm->point.state;
+
+	if (!p)
+		return;
+	if (p->cpu) {
+		cpu_state_free(p->cpu);
+		free(p->cpu);
+		p->cpu = NULL;
 	}
-	if (vm->point.feat) {
-		features_bytes_free(vm->point.feat, vm->nfeat);
-		free(vm->point.feat);
-		vm->point.feat = NULL;
+	if (p->feat) {
+		features_bytes_free(p->feat, vm->nfeat);
+		free(p->feat);
+		p->feat = NULL;
 	}
 }
 
@@ -37,15 +53,17 @@ static int take_after_run(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
 	int ret;
 
-	vm->point.cpu = calloc(1, sizeof(*vm->point.cpu));
-	vm->point.feat = calloc(vm->nfeat ? vm->nfeat : 1, sizeof(*vm->point.feat));
-	if (!vm->point.cpu || !vm->point.feat)
+	struct vm_point *p = vm->point.state;
+
+	p->cpu = calloc(1, sizeof(*p->cpu));
+	p->feat = calloc(vm->nfeat ? vm->nfeat : 1, sizeof(*p->feat));
+	if (!p->cpu || !p->feat)
 		return set_error(err, ENOMEM, "out of memory");
 	ret = cpu_settle(vm, false, err);
 	if (ret == 0)
-		ret = cpu_capture(vm, CPU_RESET, vm->point.cpu, err);
+		ret = cpu_capture(vm, CPU_RESET, p->cpu, err);
 	if (ret == 0)
-		ret = features_save(vm, vm->point.feat, err);
+		ret = features_save(vm, p->feat, err);
 	return ret;
 }
 
@@ -76,6 +94,10 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		break;
 	}
 	point_release(vm);
+	if (!vm->point.state)
+		vm->point.state = calloc(1, sizeof(*vm->point.state));
+	if (!vm->point.state)
+		return set_error(err, ENOMEM, "kvmbox_vm_set_reset_point: out of memory");
 	fresh = !vm->stats.runs && !vm->ran;
 	ret = fresh ? 0 : take_after_run(vm, err);
 	if (ret == 0)
@@ -85,10 +107,10 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		vm->point.taken = false;
 		return ret;
 	}
-	vm->point.regs = vm->run->s.regs.regs;
-	vm->point.sregs = vm->run->s.regs.sregs;
-	vm->point.stats = vm->stats;
-	vm->point.last_stop = vm->last_stop;
+	vm->point.state->regs = vm->run->s.regs.regs;
+	vm->point.state->sregs = vm->run->s.regs.sregs;
+	vm->point.state->stats = vm->stats;
+	vm->point.state->last_stop = vm->last_stop;
 	vm->point.taken = true;
 	return 0;
 }
@@ -107,15 +129,16 @@ static int complete_pending_io(struct kvmbox_vm *vm, struct kvmbox_error *err)
 /* Registers as they were, applied by KVM on the next KVM_RUN. */
 static void restore_registers(struct kvmbox_vm *vm)
 {
+	const struct vm_point *p = vm->point.state;
 	struct kvm_run *run = vm->run;
 
-	run->s.regs.regs = vm->point.regs;
+	run->s.regs.regs = p->regs;
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	/* The special registers only when they differ from the reset point's (kvm_run holds them
 	 * as of the last exit): setting them resets KVM's MMU context, and rebuilding its page
 	 * tables costs more than the rest of a reset. */
-	if (memcmp(&run->s.regs.sregs, &vm->point.sregs, sizeof(vm->point.sregs))) {
-		run->s.regs.sregs = vm->point.sregs;
+	if (memcmp(&run->s.regs.sregs, &p->sregs, sizeof(p->sregs))) {
+		run->s.regs.sregs = p->sregs;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 	}
 	/* Events zeroed (no pending exception, interrupt or NMI, no interrupt shadow, as on a
@@ -130,29 +153,31 @@ static void restore_registers(struct kvmbox_vm *vm)
 
 int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
+	struct vm_point *p;
 	int ret;
 
 	if (!vm || !vm->point.taken)
 		return set_error(err, ENOENT, "kvmbox_vm_reset: the VM has no reset point");
+	p = vm->point.state;
 	ret = complete_pending_io(vm, err);
 	if (ret == 0)
 		ret = mem_point_restore(vm, err);
 	/* A point taken after a run: the rest of the vCPU, the events with the registers. */
-	if (ret == 0 && vm->point.cpu)
-		ret = cpu_put(vm, CPU_RESET | CPU_SREGS_LAZY, vm->point.cpu, err);
-	if (ret == 0 && vm->point.feat)
-		ret = features_restore(vm, vm->point.feat, vm->nfeat, err);
+	if (ret == 0 && p->cpu)
+		ret = cpu_put(vm, CPU_RESET | CPU_SREGS_LAZY, p->cpu, err);
+	if (ret == 0 && p->feat)
+		ret = features_restore(vm, p->feat, vm->nfeat, err);
 	if (ret < 0) {
 		vm->stopped = true;
 		return ret;
 	}
-	if (!vm->point.cpu) {
+	if (!p->cpu) {
 		restore_registers(vm);
 		/* Each feature's state as a fresh VM's (a fresh VM has no open guest files ...). */
 		features_reset(vm);
 	}
-	vm->stats = vm->point.stats;
-	vm->last_stop = vm->point.last_stop;
+	vm->stats = p->stats;
+	vm->last_stop = p->last_stop;
 	vm->pending = KVMBOX_STOP_NONE;
 	vm->stopped = false;
 	return 0;
@@ -161,4 +186,7 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 void vm_reset_release(struct kvmbox_vm *vm)
 {
 	point_release(vm);
+	free(vm->point.state);
+	vm->point.state = NULL;
+	vm->point.taken = false;
 }

@@ -3,7 +3,8 @@
  * call what a subverted kvmbox might, reads the result and lets the guest run on. Opens
  * outside the share fail, for reading and for writing (Landlock); inside it they work; and the
  * run-phase allowlist is exactly the documented one, with its argument checks: every other
- * call traps (the SIGSYS is caught here and discarded, so kvmbox does not die of it). */
+ * call traps (the SIGSYS is caught here and discarded, so kvmbox does not die of it). An exec,
+ * with the filter and Landlock off, gains no privilege. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +16,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pwd.h>
+#include <grp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -29,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include "harness.h"
 
 extern char **environ;
@@ -84,10 +89,22 @@ static bool status_is(pid_t pid, const char *field, const char *value)
 	return yes;
 }
 
+/* Kill kvmbox (it runs a guest that never ends) and remove its stderr file. */
+static void stop(struct kv *k)
+{
+	kill(k->pid, SIGKILL);
+	waitpid(k->pid, NULL, 0);
+	unlink(k->errpath);
+}
+
 /* Start build/kvmbox run ARGS (stdout to /dev/null, stderr to a file) with ENV added when not
- * NULL, and wait until its filter is on (Seccomp: 2): the guest runs in the sandbox then. */
+ * NULL, and wait until its filter is on (Seccomp: 2): the guest runs in the sandbox then. A
+ * run without the filter (--no-seccomp in ARGS) is waited for until no_new_privs is on and
+ * the capabilities are gone. */
 static void start(struct kv *k, const char *env, const char *const *args)
 {
+	bool filtered = true;
+
 	const char *argv[32] = { build_path("kvmbox"), "run" };
 	char *envp[256];
 	posix_spawn_file_actions_t fa;
@@ -95,8 +112,10 @@ static void start(struct kv *k, const char *env, const char *const *args)
 
 	memset(k, 0, sizeof(*k));
 	k->share_fd = k->proc_fd = k->vm_fd = k->vcpu_fd = -1;
-	for (i = 0; args[i]; i++)
+	for (i = 0; args[i]; i++) {
 		argv[i + 2] = args[i];
+		filtered &= strcmp(args[i], "--no-seccomp") != 0;
+	}
 	for (i = 0; environ[i] && n < 254; i++)
 		envp[n++] = environ[i];
 	if (env)
@@ -111,7 +130,10 @@ static void start(struct kv *k, const char *env, const char *const *args)
 	assert_int_equal(posix_spawn(&k->pid, argv[0], &fa, NULL, (char **)argv, envp), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	close(err);
-	for (i = 0; i < WAIT_MS && !status_is(k->pid, "Seccomp", "2"); i++) {
+	for (i = 0; i < WAIT_MS && !(filtered ? status_is(k->pid, "Seccomp", "2")
+					       : status_is(k->pid, "NoNewPrivs", "1") &&
+						 status_is(k->pid, "CapPrm", "0000000000000000"));
+	     i++) {
 		if (waitpid(k->pid, &err, WNOHANG) == k->pid) {
 			read_err(k);
 			fail_msg("kvmbox ended before its guest ran: %s", k->errtext);
@@ -119,16 +141,10 @@ static void start(struct kv *k, const char *env, const char *const *args)
 		sleep_ms(1);
 	}
 	read_err(k);
-	if (i == WAIT_MS)
+	if (i == WAIT_MS) {
+		stop(k); /* not left spinning after the test */
 		fail_msg("kvmbox never entered its sandbox: %s", k->errtext);
-}
-
-/* Kill kvmbox (it runs a guest that never ends) and remove its stderr file. */
-static void stop(struct kv *k)
-{
-	kill(k->pid, SIGKILL);
-	waitpid(k->pid, NULL, 0);
-	unlink(k->errpath);
+	}
 }
 
 /* Wait for the traced thread's next stop; returns its wait status (kvmbox's end fails). */
@@ -592,6 +608,197 @@ static void test_readonly_share_is_read_only(void **state)
 	remove_dirs(share, outside);
 }
 
+/* ---- what an exec gains ----------------------------------------------------------------- */
+
+/* What the file capabilities below offer: CAP_DAC_OVERRIDE and CAP_SYS_ADMIN. */
+#define FILE_CAPS ((1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_SYS_ADMIN))
+
+/* Copy /bin/cp to DIR/NAME with mode MODE (04755: setuid root, this test being root) and,
+ * when CAPS is not 0, file capabilities CAPS, permitted and effective. */
+static void make_cp(const char *dir, const char *name, mode_t mode, uint64_t caps)
+{
+	char path[PATH_MAX], buf[65536];
+	int in = open("/bin/cp", O_RDONLY), out;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = open(path, O_WRONLY | O_CREAT | O_EXCL, 0700);
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+	assert_int_equal(chmod(path, mode), 0);
+	if (caps) { /* last: a write to the file would take them away again */
+		struct vfs_cap_data cap = { .magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE };
+
+		cap.data[0].permitted = (uint32_t)caps;
+		cap.data[1].permitted = (uint32_t)(caps >> 32);
+		assert_int_equal(setxattr(path, "security.capability", &cap, sizeof(cap), 0), 0);
+	}
+}
+
+/* FIELD's value (after the tab) in the /proc/PID/status text of file PATH. */
+static void status_of(const char *path, const char *field, char *val, size_t max)
+{
+	char text[4096], *line;
+	size_t flen = strlen(field);
+
+	read_text(path, text, sizeof(text));
+	val[0] = 0;
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, field, flen) && line[flen] == ':')
+			snprintf(val, max, "%s", line + flen + 1 + strspn(line + flen + 1, " \t"));
+}
+
+static void expect_status(const char *path, const char *field, const char *want)
+{
+	char val[128];
+
+	status_of(path, field, val, sizeof(val));
+	if (strcmp(val, want))
+		fail_msg("%s of the exec'd program: '%s', not '%s'", field, val, want);
+}
+
+/* Wait up to WAIT_MS for PID, which must end with status 0; WHAT names it. */
+static void expect_exit_0(pid_t pid, const char *what, struct kv *k)
+{
+	int st = 0, i;
+
+	for (i = 0; i < WAIT_MS && waitpid(pid, &st, WNOHANG) != pid; i++)
+		sleep_ms(1);
+	if (i == WAIT_MS) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		fail_msg("%s still running after %d ms", what, WAIT_MS);
+	}
+	if (k)
+		read_err(k);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("%s ended with wait status 0x%x%s%s", what, st, k ? "; kvmbox said: " : "",
+			 k ? k->errtext : "");
+}
+
+/* The control: PROG run by this test as PW's user, without no_new_privs, copies its own
+ * status to OUT. */
+static void run_as(const struct passwd *pw, const char *prog, const char *out)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+			_exit(126);
+		execl(prog, "cp", "/proc/self/status", out, (char *)NULL);
+		_exit(127);
+	}
+	expect_exit_0(pid, prog, NULL);
+}
+
+/* Scratch page layout of an exec: its path, its three arguments, the argv array. */
+enum { E_PATH = 0, E_ARG0 = 1024, E_ARG1 = 1280, E_ARG2 = 1536, E_ARGV = 3072 };
+
+/* Make kvmbox's stopped thread exec PROG as `cp /proc/self/status OUT`, as a subverted kvmbox
+ * could, let it go untraced and wait for that program's end: what it copies is its own
+ * status, with the privileges the exec gave it. */
+static void exec_in(struct kv *k, const char *prog, const char *out)
+{
+	struct user_regs_struct r = k->saved;
+	uint64_t argv[4];
+
+	put_str(k, E_PATH, prog);
+	put_str(k, E_ARG0, "cp");
+	put_str(k, E_ARG1, "/proc/self/status");
+	put_str(k, E_ARG2, out);
+	argv[0] = at(k, E_ARG0), argv[1] = at(k, E_ARG1), argv[2] = at(k, E_ARG2), argv[3] = 0;
+	put(k, E_ARGV, argv, sizeof(argv));
+	r.rip = k->insn;
+	r.rax = SYS_execve;
+	r.orig_rax = (uint64_t)-1;
+	r.rdi = at(k, E_PATH), r.rsi = at(k, E_ARGV), r.rdx = 0;
+	set_regs(k, &r);
+	assert_int_equal(ptrace(PTRACE_DETACH, k->pid, NULL, NULL), 0);
+	k->attached = false;
+	expect_exit_0(k->pid, "the program kvmbox exec'd", k);
+	unlink(k->errpath);
+}
+
+/* The sandbox leaves the bounding set full (src/sandbox/sandbox.c says why): what keeps an
+ * exec from gaining privileges is no_new_privs with empty capability sets. A kvmbox whose
+ * filter and Landlock are off (--no-seccomp, KVMBOX_TEST_NO_LANDLOCK: both would refuse an
+ * exec) is made to exec, as a subverted one could, a copy of cp that copies its own
+ * /proc/self/status: as root (whose exec would otherwise get every capability of the bounding
+ * set), a copy with file capabilities; after --user nobody, a copy that is setuid root. The
+ * program runs with no capability in any set and nobody's ids, while its bounding set is
+ * full. The control: the same copies run by this test as nobody, without no_new_privs, do
+ * gain the capabilities and uid 0 (the host honours file capabilities and setuid here). */
+static void test_exec_gains_nothing(void **state)
+{
+	char dir[] = "/tmp/kvmbox-sandbox-exec-XXXXXX", caps_cp[PATH_MAX], suid_cp[PATH_MAX];
+	char out[PATH_MAX], want[64], cmd[PATH_MAX + 16];
+	const struct passwd *nobody = getpwnam("nobody");
+	struct kv k;
+
+	(void)state;
+	if (geteuid() != 0) {
+		printf("SKIP: needs root: only root can give a file capabilities or make it setuid "
+		       "root, and only root's exec would gain the whole bounding set\n");
+		skip();
+	}
+	if (!nobody) {
+		printf("SKIP: no user 'nobody' on this host\n");
+		skip();
+	}
+	skip_unless_traceable();
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	assert_int_equal(mkdir(out, 0700), 0);
+	assert_int_equal(chmod(out, 0777), 0); /* nobody writes the status copies there */
+	make_cp(dir, "cp-caps", 0755, FILE_CAPS);
+	make_cp(dir, "cp-suid", 04755, 0);
+	snprintf(caps_cp, sizeof(caps_cp), "%s/cp-caps", dir);
+	snprintf(suid_cp, sizeof(suid_cp), "%s/cp-suid", dir);
+
+	snprintf(out, sizeof(out), "%s/out/control-caps", dir);
+	run_as(nobody, caps_cp, out);
+	snprintf(want, sizeof(want), "%016llx", (unsigned long long)FILE_CAPS);
+	expect_status(out, "CapPrm", want);
+	expect_status(out, "CapEff", want);
+	snprintf(out, sizeof(out), "%s/out/control-suid", dir);
+	run_as(nobody, suid_cp, out);
+	snprintf(want, sizeof(want), "%u\t0\t0\t0", (unsigned)nobody->pw_uid);
+	expect_status(out, "Uid", want);
+
+	start(&k, "KVMBOX_TEST_NO_LANDLOCK=1", (const char *const[]){ "--no-seccomp",
+		build_path("guests/test-loop-long.elf"), NULL });
+	attach(&k, NULL);
+	snprintf(out, sizeof(out), "%s/out/root-caps", dir);
+	exec_in(&k, caps_cp, out);
+	expect_status(out, "Uid", "0\t0\t0\t0");
+	for (const char *const *f = (const char *const[]){ "CapInh", "CapPrm", "CapEff", "CapAmb",
+							   NULL }; *f; f++)
+		expect_status(out, *f, "0000000000000000");
+	expect_status(out, "NoNewPrivs", "1");
+	status_of(out, "CapBnd", want, sizeof(want));
+	assert_string_not_equal(want, "0000000000000000"); /* not what protects */
+
+	start(&k, "KVMBOX_TEST_NO_LANDLOCK=1", (const char *const[]){ "--no-seccomp", "--user",
+		"nobody", build_path("guests/test-loop-long.elf"), NULL });
+	attach(&k, NULL);
+	snprintf(out, sizeof(out), "%s/out/nobody-suid", dir);
+	exec_in(&k, suid_cp, out);
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned)nobody->pw_uid,
+		 (unsigned)nobody->pw_uid, (unsigned)nobody->pw_uid, (unsigned)nobody->pw_uid);
+	expect_status(out, "Uid", want);
+	for (const char *const *f = (const char *const[]){ "CapInh", "CapPrm", "CapEff", "CapAmb",
+							   NULL }; *f; f++)
+		expect_status(out, *f, "0000000000000000");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* ---- the allowlist ---------------------------------------------------------------------- */
 
 enum { PLAIN = 1, SHARE = 2, GDB = 4, SAVE = 8, ALL = PLAIN | SHARE | GDB | SAVE };
@@ -919,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_allowlist_save),
 		cmocka_unit_test(test_allowlist_gdb),
 		cmocka_unit_test(test_argument_checks),
+		cmocka_unit_test(test_exec_gains_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

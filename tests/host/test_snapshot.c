@@ -168,13 +168,14 @@ static void assert_exit(const struct kvmbox_result *res, int status)
 static void test_halfway_in_process(void **state)
 {
 	enum kvmbox_mode mode = MODE(state);
-	char all[512], rest[512], *share = temp_dir();
+	char all[512], rest[512], *share;
 	uint64_t gen[2];
 	struct kvmbox_result res;
 	struct out out = { .len = 0 };
 	struct kvmbox_vm *vm;
 
 	skip_unless_host_runs(mode);
+	share = temp_dir();
 	lines_from(1, all, sizeof(all));
 	lines_from(LINES / 2 + 1, rest, sizeof(rest));
 	vm = vm_from_image(guest_image("test-snap_half", mode), share, &out, 0, NULL);
@@ -213,10 +214,11 @@ static void test_halfway_in_process(void **state)
 static void test_halfway_other_process(void **state)
 {
 	enum kvmbox_mode mode = MODE(state);
-	char all[512], rest[512], *share = temp_dir();
+	char all[512], rest[512], *share;
 	struct cli c;
 
 	skip_unless_host_runs(mode);
+	share = temp_dir();
 	lines_from(1, all, sizeof(all));
 	lines_from(LINES / 2 + 1, rest, sizeof(rest));
 	RUN(&c, "run", "--share", share, guest_image("test-snap_half", mode));
@@ -251,13 +253,14 @@ static void test_halfway_other_process(void **state)
 static void test_cpu_state_kept(void **state)
 {
 	enum kvmbox_mode mode = MODE(state);
-	char *share = temp_dir();
+	char *share;
 	struct kvmbox_result res;
 	struct out out = { .len = 0 };
 	struct kvmbox_vm *vm;
 	struct cli c;
 
 	skip_unless_host_runs(mode);
+	share = temp_dir();
 	vm = vm_from_image(guest_image("test-snap_state", mode), share, &out, 0, NULL);
 	run_to_end(vm, &res);
 	assert_exit(&res, 10);
@@ -323,6 +326,7 @@ static void test_save_option(void **state)
 	assert_int_equal(c.status, 10);
 	assert_non_null(strstr(c.err, "holds the snapshot the guest asked for"));
 	remove_tree(share);
+	free(share);
 	share = share_at_half();
 	RUN(&c, "run", "--restore", file, "--share", share);
 	assert_int_equal(c.status, 11);
@@ -686,8 +690,8 @@ static void expect_refused(const char *dir, const char *name, const struct file 
 	RUN(&c, "run", "--restore", path);
 	if (c.status != 2 || !strstr(c.err, want) || strchr(c.err, '\n') != c.err + strlen(c.err) - 1)
 		fail_msg("%s: kvmbox run --restore: status %d, %s", name, c.status, c.err);
-	RUN(&c, "snapshot", path);
 	print_message("%-22s refused: %s", name, c.err);
+	RUN(&c, "snapshot", path);
 	/* A file that is valid for another host says what it holds. */
 	if (valid_file) {
 		assert_int_equal(c.status, 0);
