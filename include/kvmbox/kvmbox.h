@@ -168,6 +168,11 @@ enum {
 	 * Such a VM takes no reset point (kvmbox_vm_set_reset_point fails with ENOTSUP), and its console
 	 * is coalesced from the start: registering the zone later would need that descriptor. */
 	KVMBOX_VM_ONE_FD = 1u << 9,
+	/* Offer the guest's memory to KSM (madvise MADV_MERGEABLE), so that a host running
+	 * KSM (/sys/kernel/mm/ksm/run) may share identical pages between VMs. Not the default:
+	 * the madvise and the teardown of KSM's record of the process cost a short-lived VM
+	 * about 0.1-0.2 ms here, whether KSM runs or not (docs/performance.md). */
+	KVMBOX_VM_MERGEABLE = 1u << 10,
 };
 
 /* Console exits on port 0xE9 served one by one before kvmbox asks KVM to queue the rest

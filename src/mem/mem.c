@@ -50,15 +50,15 @@ int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err)
 {
 	struct gmem *m = &vm->mem;
 
-	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE lets KSM share
-	 * identical pages between VMs; failure (no KSM) is harmless. */
+	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE (asked for) lets
+	 * KSM share identical pages between VMs; failure (no KSM) is harmless. */
 	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->host == MAP_FAILED)
 		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
 				 (unsigned long long)size, strerror(errno));
 	m->size = size;
-	if (madvise(m->host, m->size, MADV_MERGEABLE) < 0)
+	if ((vm->flags & KVMBOX_VM_MERGEABLE) && madvise(m->host, m->size, MADV_MERGEABLE) < 0)
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
 			strerror(errno));
 	return set_slot(vm, 0, err);

@@ -144,6 +144,47 @@ static void test_memory_sizes(void **state)
 	}
 }
 
+/* How many mappings of exactly SIZE bytes of this process KSM may merge (VmFlags "mg"). */
+static int mergeable_mappings(uint64_t size)
+{
+	char line[512];
+	unsigned long lo = 0, hi = 0, a, b;
+	int n = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		/* A range line starts a mapping ("Anonymous:" would half-match: keep A and B). */
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+			lo = a, hi = b;
+			continue;
+		}
+		if (!strncmp(line, "VmFlags:", 8) && hi - lo == size && strstr(line, " mg"))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Guest memory is offered to KSM only when the VM asks (KVMBOX_VM_MERGEABLE): the madvise
+ * costs every short-lived VM its time, whether KSM runs or not. */
+static void test_mergeable_only_when_asked(void **state)
+{
+	const uint64_t size = 3 << 20; /* a size no other mapping here has */
+	struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_LONG, .mem_size = size,
+					.console_fd = KVMBOX_CONSOLE_DISCARD };
+	struct kvmbox_vm *vm = NULL;
+
+	(void)state;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, NULL), 0);
+	assert_int_equal(mergeable_mappings(size), 0);
+	kvmbox_vm_destroy(vm);
+	cfg.flags = KVMBOX_VM_MERGEABLE;
+	assert_int_equal(kvmbox_vm_create(&vm, &cfg, NULL), 0);
+	assert_int_equal(mergeable_mappings(size), 1);
+	kvmbox_vm_destroy(vm);
+}
+
 /* Loading refuses images over the host-made area or outside memory, and copies nothing. */
 static void test_load_refuses_overlap(void **state)
 {
@@ -276,6 +317,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_refuses_bad_config),
 		cmocka_unit_test(test_memory_sizes),
+		cmocka_unit_test(test_mergeable_only_when_asked),
 		cmocka_unit_test(test_load_refuses_overlap),
 		cmocka_unit_test(test_checked_access),
 		cmocka_unit_test(test_thousand_vms_release_everything),
