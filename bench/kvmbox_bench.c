@@ -15,7 +15,8 @@
  *                              one that calls one host function, and of one that writes
  *                              memory with KVMBOX_CALL_RESET: the reset point after main
  *                              (the whole vCPU comes back: FPU, MSRs, debug registers), and
- *                              one taken before any run (registers only; main not run)
+ *                              one set by kvmbox_vm_set_reset_point before any run
+ *                              (registers only; main not run)
  *   kvmbox_bench rss           RSS per idle VM (created, hello loaded) with 1, 100, 1000 VMs
  *   kvmbox_bench many N [one-fd]  N hello VMs in one process and thread: all created, each
  *                              run to its end under the round-robin scheduler, all
@@ -400,6 +401,8 @@ static int cmd_call(int reps)
 		vm[k] = vm_new(&b, 0);
 		if (k < 3)
 			run_halt(vm[k]); /* main first, as an embedder's VM would */
+		else if (kvmbox_vm_set_reset_point(vm[k], &err) < 0) /* registers only */
+			BENCH_DIE("reset point: %s", err.msg);
 		if (kvmbox_vm_host_fn(vm[k], "h", host_h, NULL, &err) < 0)
 			BENCH_DIE("host function: %s", err.msg);
 	}

@@ -212,7 +212,7 @@ pair("guest call (kvmbox_vm_call)", "kvmbox.call.plain", "floor.call.plain")
 pair("guest call calling one host function", "kvmbox.call.host", "floor.call.host")
 pair("guest call + reset (point after main: whole vCPU)", "kvmbox.call.reset", "floor.call.reset_vcpu")
 pair("guest call + reset (point after main) vs a floor putting back registers only", "kvmbox.call.reset", "floor.call.reset")
-pair("guest call + reset (point before any run)", "kvmbox.call.reset_fresh", "floor.call.reset")
+pair("guest call + reset (point set before any run: registers only)", "kvmbox.call.reset_fresh", "floor.call.reset")
 # Snapshots in one process, against making the VM new (the floor's create-run-destroy, both
 # with another VM open).
 pair("snapshot restore, open() to the first exit", "kvmbox.snap.restore", "floor.crd", key=get, rkey="median")

@@ -55,7 +55,11 @@ enum {
 	/* After the call, whatever its end (a return, a fault, a timeout), put the VM back to
 	 * its reset point (kvmbox_vm_reset), so that no call sees what another one did. The
 	 * first such call takes the reset point itself when the VM has none: the state after
-	 * the guest's main, or before any run. */
+	 * the guest's main, or before any run, with the whole vCPU either way (the FPU/SSE
+	 * registers, MSRs and debug registers come back at each reset, not only memory and the
+	 * general registers). A point the embedder took before any run keeps the registers
+	 * alone (kvmbox_vm_set_reset_point): faster, but a call can then find what another
+	 * left in that other state. */
 	KVMBOX_CALL_RESET = 1u << 0,
 };
 

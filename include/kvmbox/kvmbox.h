@@ -457,25 +457,33 @@ uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
 
 /* ---- Fast reset: a reset point in memory (not a snapshot file: kvmbox_vm_save) ------------- */
 
-/* Remember the VM's pristine state so kvmbox_vm_reset can return to it: guest memory, the
- * general and special registers. Call once, after kvmbox_vm_load and before the first
- * kvmbox_vm_run and kvmbox_sandbox_enter (whose filter allows no change to a memory slot,
- * and allows the reset's dirty-log reads on a VM only if it has its reset point). Turns on KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES)
- * and keeps a copy of the non-zero pages. Returns 0, -EBUSY (already taken, or the VM has
- * run), -ENOEXEC (nothing loaded), -ENOMEM or the errno of the failing KVM call. */
+/* Remember the VM's state so kvmbox_vm_reset can return to it: guest memory and the vCPU.
+ * Taken before the first kvmbox_vm_run, the point keeps the general and special registers
+ * (a fresh vCPU's other state is KVM's, and a rerun from the entry point needs no more):
+ * a reset then leaves the FPU/SSE registers, the MSRs other than EFER and the debug
+ * registers as the runs left them. Taken after a run that ended in a halt, an exit or a
+ * deadline (e.g. after the guest's main), it keeps the whole vCPU (XCR0 and the XSAVE area,
+ * the MSRs a guest can set, the debug registers, the events) and the features' state, and
+ * each reset puts them back (four more vCPU ioctls). A call with KVMBOX_CALL_RESET that
+ * takes the point itself keeps the whole vCPU either way (kvmbox/call.h). Taking it again
+ * moves it. Call it before kvmbox_sandbox_enter (whose filter allows no change to a memory
+ * slot, and the reset's dirty-log reads on a VM only if it has its reset point). Turns on
+ * KVM's dirty-page log for guest memory (KVM_MEM_LOG_DIRTY_PAGES) and keeps a copy of the
+ * non-zero pages. Returns 0, -ENOEXEC (nothing loaded), -EBUSY (the last run ended in a
+ * fault, an error or a wait on a channel: not a state to run on from), -ENOTSUP (a
+ * KVMBOX_VM_ONE_FD VM), -ENOMEM or the errno of the failing KVM call. */
 int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 /* Put the VM back in its reset point's state, whatever its runs did, so the next kvmbox_vm_run
- * starts as the first one did: restores the pages written since the reset point or the last
+ * starts as it did then: restores the pages written since the reset point or the last
  * reset (those in KVM's dirty log and those the host wrote through hypercalls or
  * kvmbox_vm_write), the general and special registers and the vCPU events (through
- * kvm_run sync_regs, no ioctl), zeroes the statistics and clears the stopped state. The
- * FPU/SSE registers, MSRs other than EFER, the TSC and debug registers are not restored
- * (kvmbox's own guests do not change them). Guest files left open are closed, as a fresh VM
- * has none; what runs wrote into the share stays (it is host state). Costs one
- * KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the last run ended
- * inside an I/O exit. Returns 0, -ENOENT (no reset point) or the errno of a failing KVM call
- * (the VM is then stopped), with ERR saying why. */
+ * kvm_run sync_regs, no ioctl), the rest of the vCPU for a point that keeps it (above), the
+ * statistics as they were at the point, and clears the stopped state. The TSC goes on.
+ * Guest files opened since are closed; what runs wrote into the share stays (it is host
+ * state). Costs one KVM_GET_DIRTY_LOG ioctl, plus one KVM_RUN with immediate_exit when the
+ * last run ended inside an I/O exit. Returns 0, -ENOENT (no reset point) or the errno of a
+ * failing KVM call (the VM is then stopped), with ERR saying why. */
 int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
 /* ---- Host ---------------------------------------------------------------------------- */

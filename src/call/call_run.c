@@ -12,6 +12,7 @@
 #include "mem/mem.h"
 #include "snap/snap_cpu.h"
 #include "vm/vm.h"
+#include "vm/vm_lifecycle.h"
 #include "x86/x86.h"
 
 /* Stack the called function gets below its buffers, at the least: a call area that leaves
@@ -204,9 +205,10 @@ static int prepare(struct kvmbox_vm *vm, gva_t fn, const struct kvmbox_call_arg 
 	    (ret = place_buffers(vm, args, nargs, top, at, &low, err)) < 0)
 		return ret;
 	/* A point taken now is the state every call with a reset comes back to: before any
-	 * write of this call. */
+	 * write of this call, the whole vCPU included even when nothing ran yet (a call must
+	 * not find the SSE registers, an MSR or a debug register as the last one left them). */
 	if ((flags & KVMBOX_CALL_RESET) && !vm->point.taken &&
-	    (ret = kvmbox_vm_set_reset_point(vm, err)) < 0)
+	    (ret = vm_reset_point_take(vm, true, err)) < 0)
 		return ret;
 	/* An exit that left a port access to complete (main ended with HC_exit): completed now,
 	 * so that its completion cannot land on the call's registers. */

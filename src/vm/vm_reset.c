@@ -69,6 +69,11 @@ static int take_after_run(struct kvmbox_vm *vm, struct kvmbox_error *err)
 
 int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 {
+	return vm_reset_point_take(vm, false, err);
+}
+
+int vm_reset_point_take(struct kvmbox_vm *vm, bool whole, struct kvmbox_error *err)
+{
 	bool fresh;
 	int ret;
 
@@ -98,7 +103,7 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 		vm->point.state = calloc(1, sizeof(*vm->point.state));
 	if (!vm->point.state)
 		return set_error(err, ENOMEM, "kvmbox_vm_set_reset_point: out of memory");
-	fresh = !vm->stats.runs && !vm->ran;
+	fresh = !vm->stats.runs && !vm->ran && !whole;
 	ret = fresh ? 0 : take_after_run(vm, err);
 	if (ret == 0)
 		ret = mem_point_take(vm, err);

@@ -84,6 +84,29 @@ long count(void)
 }
 KVMBOX_EXPORT(count);
 
+/* vCPU state beyond memory and the general registers, which a call can leave behind: the
+ * debug register DR0 and the MSR IA32_SYSENTER_ESP (0x175), each set to V; returns what was
+ * there before. */
+long dr0_swap(long v)
+{
+	unsigned long old;
+
+	__asm__ volatile("mov %%dr0, %0" : "=r"(old));
+	__asm__ volatile("mov %0, %%dr0" : : "r"((unsigned long)v));
+	return (long)old;
+}
+KVMBOX_EXPORT(dr0_swap);
+
+long msr_swap(long v)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x175u));
+	__asm__ volatile("wrmsr" : : "a"((uint32_t)v), "d"(0u), "c"(0x175u));
+	return (long)lo | (long)((uint64_t)hi << 16 << 16);
+}
+KVMBOX_EXPORT(msr_swap);
+
 /* The host function "hadd"(A, B), or its error. */
 long host_add(long a, long b)
 {

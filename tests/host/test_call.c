@@ -91,7 +91,7 @@ static void test_int_args(void **state)
 
 	skip_unless_host_runs(MODE(state));
 	callvm_open(&c, MODE(state), true);
-	assert_int_equal(kvmbox_vm_exports(c.vm), 14);
+	assert_int_equal(kvmbox_vm_exports(c.vm), 16);
 	assert_int_equal(call_int(&c, "add", two, 2), 5);
 	assert_int_equal(call_int(&c, "add", neg, 2), -4);
 	assert_int_equal(call_int(&c, "sum6", six, 6), 654321);
@@ -263,6 +263,32 @@ static void test_isolation(void **state)
 	callvm_close(&c);
 }
 
+/* A reset after a call leaves nothing of it in the vCPU either: a debug register and an MSR
+ * the call set are back to the point's values, for a point after main and for one taken
+ * before anything ran (without main); without the reset the next call finds them. */
+static void test_isolation_vcpu(void **state)
+{
+	const struct kvmbox_call_arg v1[] = { INT(0x1234) }, v2[] = { INT(0x5678) };
+	struct callvm c;
+
+	skip_unless_host_runs(MODE(state));
+	for (int with_main = 0; with_main < 2; with_main++) {
+		callvm_open(&c, MODE(state), with_main);
+		for (int k = 0; k < 2; k++) {
+			const char *fn = k ? "msr_swap" : "dr0_swap";
+			int64_t first = call_ok(&c, fn, v1, 1, KVMBOX_CALL_RESET, KVMBOX_STOP_RETURNED, NULL);
+
+			if (call_ok(&c, fn, v2, 1, KVMBOX_CALL_RESET, KVMBOX_STOP_RETURNED, NULL) != first)
+				fail_msg("%s: after a reset (%s) the call found what the last one left",
+					 fn, with_main ? "point after main" : "point before any run");
+			assert_int_equal(call_int(&c, fn, v1, 1), first);
+			assert_int_equal(call_int(&c, fn, v2, 1), 0x1234); /* no reset: the last call's */
+			assert_int_equal(kvmbox_vm_reset(c.vm, &c.err), 0);
+		}
+		callvm_close(&c);
+	}
+}
+
 /* A deadline ends a call that never returns; after the reset the VM calls again. */
 static void test_deadline(void **state)
 {
@@ -414,6 +440,7 @@ int main(void)
 		PER_MODE(test_host_functions),
 		PER_MODE(test_fault_then_call),
 		PER_MODE(test_isolation),
+		PER_MODE(test_isolation_vcpu),
 		PER_MODE(test_deadline),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_exports_and_addresses),
