@@ -391,7 +391,7 @@ static void exc_fork(struct kvmbox_vm *vm, void *state, const struct kvmbox_vm *
 	(void)parent;
 	if (!st || !ps || !ps->image)
 		return;
-	bytes = debuginfo_image(ps->image->di, &n);
+	bytes = image_copy_bytes(ps->image, &n);
 	image_copy_put(st->image);
 	st->image = image_copy_get(bytes, n);
 	st->nseg = ps->nseg;

@@ -11,12 +11,42 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct image_copy *copies;
 
+const void *image_copy_bytes(const struct image_copy *c, size_t *size)
+{
+	if (c && c->bytes) {
+		*size = c->size;
+		return c->bytes;
+	}
+	return debuginfo_image(c ? c->di : NULL, size);
+}
+
 static bool same_image(const struct image_copy *c, const void *data, size_t size)
 {
 	size_t n;
-	const void *bytes = debuginfo_image(c->di, &n);
+	const void *bytes = image_copy_bytes(c, &n);
 
 	return n == size && !memcmp(bytes, data, size);
+}
+
+/* A new copy of DATA: its symbolizer opened now, or only the bytes kept (image_copy_get). */
+static struct image_copy *copy_new(const void *data, size_t size)
+{
+	struct image_copy *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (!debuginfo_may_name_other_files(data, size)) {
+		c->bytes = malloc(size ? size : 1);
+		if (c->bytes) {
+			memcpy(c->bytes, data, size);
+			c->size = size;
+			return c;
+		}
+	} else if (debuginfo_open(&c->di, data, size, NULL) == 0) {
+		return c;
+	}
+	free(c);
+	return NULL;
 }
 
 const struct image_copy *image_copy_get(const void *data, size_t size)
@@ -27,14 +57,9 @@ const struct image_copy *image_copy_get(const void *data, size_t size)
 	for (c = copies; c; c = c->next)
 		if (same_image(c, data, size))
 			break;
-	if (!c && (c = calloc(1, sizeof(*c)))) {
-		if (debuginfo_open(&c->di, data, size, NULL) < 0) {
-			free(c);
-			c = NULL;
-		} else {
-			c->next = copies;
-			copies = c;
-		}
+	if (!c && (c = copy_new(data, size))) {
+		c->next = copies;
+		copies = c;
 	}
 	if (c)
 		c->refs++;
@@ -56,6 +81,7 @@ void image_copy_put(const struct image_copy *cc)
 
 		*p = dead->next;
 		debuginfo_close(dead->di);
+		free(dead->bytes);
 		free(dead);
 	}
 	pthread_mutex_unlock(&lock);
@@ -76,7 +102,10 @@ size_t image_copy_describe(const struct image_copy *c, uint64_t addr, char *buf,
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&lock);
-	if (debuginfo_lookup(c->di, addr, &where) == 0)
+	/* A deferred symbolizer opens now, from the copy alone (no file: image_copy_get). */
+	if (!c->di && c->bytes)
+		debuginfo_open(&((struct image_copy *)c)->di, c->bytes, c->size, NULL);
+	if (c->di && debuginfo_lookup(c->di, addr, &where) == 0)
 		n = debuginfo_describe(c->di, addr, buf, len);
 	pthread_mutex_unlock(&lock);
 	/* The names come from the image: the guest's text, filtered as all of it is. */

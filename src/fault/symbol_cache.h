@@ -13,15 +13,24 @@ struct debuginfo;
 struct image_copy {
 	struct image_copy *next; /* the process's list of copies (symbol_cache.c) */
 	unsigned refs;
-	struct debuginfo *di;    /* the symbolizer, holding its own copy of the bytes */
+	struct debuginfo *di;    /* the symbolizer, holding its own copy of the bytes; NULL
+				  * until the first lookup when BYTES is set */
+	void *bytes;             /* a deferred symbolizer's copy of the image, or NULL */
+	size_t size;
 };
 
 /* The symbolizer of the SIZE bytes at DATA: an existing one for the same bytes (one more
- * reference) or a new one, opened now. Opening it here, when the VM is loaded, means every
- * file libdw may want is looked at before the process sandbox forbids opening files (and
- * debug data that names other files is refused then: src/fault/symbolize.h), never at a
- * fault. NULL when memory runs out. Thread-safe. */
+ * reference) or a new one. Debug data that might name other files (an image that
+ * debuginfo_may_name_other_files cannot clear) is opened here, when the VM is loaded, so
+ * that every file libdw may want is looked at, and such DWARF refused, before the process
+ * sandbox forbids opening files, never at a fault. Any other image is only copied, and its
+ * symbolizer opened at the first lookup: libdw's open reads nothing but the copy then, and
+ * costs a start that never faults 70-150 us less (docs/performance.md). NULL when memory
+ * runs out. Thread-safe. */
 const struct image_copy *image_copy_get(const void *data, size_t size);
+
+/* The image C holds a copy of (its size in *SIZE); valid while the reference is held. */
+const void *image_copy_bytes(const struct image_copy *c, size_t *size);
 
 /* Drop a reference from image_copy_get (NULL is fine); the last one frees the copy. */
 void image_copy_put(const struct image_copy *c);

@@ -56,6 +56,101 @@ static bool names_other_files(Elf *elf, Dwarf *dw)
 	return false;
 }
 
+/* Little-endian reads of N (2, 4 or 8) bytes at P. */
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* .debug_info's unit headers, [P, P+LEN): does any unit say it is split (DWARF 5's skeleton
+ * and split units), or come from before DWARF 5 (GCC's split DWARF 4 marks a skeleton only
+ * with an attribute, DW_AT_GNU_dwo_id, which only libdw's reading of the DIE finds)? A header
+ * that does not parse answers yes as well. */
+static bool units_may_be_split(const uint8_t *p, uint64_t len)
+{
+	uint64_t pos = 0;
+
+	while (pos < len) {
+		uint64_t ulen, hdr = 4;
+
+		if (len - pos < 4)
+			return true;
+		ulen = le(p + pos, 4);
+		if (ulen >= 0xfffffff0u) { /* 64-bit DWARF (0xffffffff), or reserved */
+			if (ulen != 0xffffffffu || len - pos < 12)
+				return true;
+			ulen = le(p + pos + 4, 8);
+			hdr = 12;
+		}
+		if (ulen < 3 || ulen > len - pos - hdr)
+			return true;
+		if (le(p + pos + hdr, 2) < 5 || p[pos + hdr + 2] == DW_UT_skeleton ||
+		    p[pos + hdr + 2] == DW_UT_split_compile || p[pos + hdr + 2] == DW_UT_split_type)
+			return true;
+		pos += hdr + ulen;
+	}
+	return false;
+}
+
+bool debuginfo_may_name_other_files(const void *data, size_t size)
+{
+	const uint8_t *b = data;
+	bool is64, info_seen = false;
+	uint64_t shoff, shentsize, shnum, shstrndx, stroff, strsize;
+
+	if (!b || size < EI_NIDENT || memcmp(b, ELFMAG, SELFMAG) || b[EI_DATA] != ELFDATA2LSB ||
+	    (b[EI_CLASS] != ELFCLASS32 && b[EI_CLASS] != ELFCLASS64))
+		return !b || (size >= SELFMAG && !memcmp(b, ELFMAG, SELFMAG)); /* not ELF: no DWARF */
+	is64 = b[EI_CLASS] == ELFCLASS64;
+	if (size < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+		return true;
+	shoff = is64 ? le(b + 0x28, 8) : le(b + 0x20, 4);
+	shentsize = le(b + (is64 ? 0x3a : 0x2e), 2);
+	shnum = le(b + (is64 ? 0x3c : 0x30), 2);
+	shstrndx = le(b + (is64 ? 0x3e : 0x32), 2);
+	if (!shoff && !shnum)
+		return false; /* no sections: no DWARF */
+	if (shentsize != (is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)) || !shnum ||
+	    shstrndx >= shnum || shoff > size || shnum * shentsize > size - shoff)
+		return true; /* extended numbering or a table that does not fit: libdw decides */
+#define SH(i, f64, f32, n64, n32) \
+	le(b + shoff + (i) * shentsize + (is64 ? (f64) : (f32)), is64 ? (n64) : (n32))
+	stroff = SH(shstrndx, 0x18, 0x10, 8, 4);
+	strsize = SH(shstrndx, 0x20, 0x14, 8, 4);
+	if (stroff > size || strsize > size - stroff)
+		return true;
+	for (uint64_t i = 0; i < shnum; i++) {
+		uint64_t name = SH(i, 0x00, 0x00, 4, 4), flags = SH(i, 0x08, 0x08, 8, 4);
+		uint64_t off = SH(i, 0x18, 0x10, 8, 4), len = SH(i, 0x20, 0x14, 8, 4);
+		const char *n = (const char *)b + stroff + name;
+		size_t nlen;
+
+		if (SH(i, 0x04, 0x04, 4, 4) == SHT_NULL)
+			continue;
+		if (name >= strsize || (nlen = strnlen(n, strsize - name)) == strsize - name)
+			return true;
+		if (!strcmp(n, ".gnu_debugaltlink") || !strcmp(n, ".debug_sup") ||
+		    !strcmp(n, ".debug_types") || (nlen >= 4 && !strcmp(n + nlen - 4, ".dwo")))
+			return true;
+		if (strncmp(n, ".debug_", 7) && strncmp(n, ".zdebug_", 8))
+			continue;
+		if (n[1] == 'z' || (flags & SHF_COMPRESSED))
+			return true; /* compressed: its unit headers cannot be read here */
+		if (!strcmp(n, ".debug_info")) {
+			if (info_seen || SH(i, 0x04, 0x04, 4, 4) == SHT_NOBITS || off > size ||
+			    len > size - off || units_may_be_split(b + off, len))
+				return true;
+			info_seen = true;
+		}
+	}
+#undef SH
+	return false;
+}
+
 int debuginfo_open(struct debuginfo **dip, const void *data, size_t size, struct kvmbox_error *err)
 {
 	struct debuginfo *di;

@@ -21,6 +21,15 @@ struct debuginfo;
  * arguments) with ERR saying why. */
 int debuginfo_open(struct debuginfo **di, const void *data, size_t size, struct kvmbox_error *err);
 
+/* Could the ELF image in [DATA, DATA+SIZE) have DWARF that names other files (what
+ * debuginfo_open refuses), judged without libdw from its section headers and .debug_info's
+ * unit headers? false means certainly not: no supplementary-file section, no split or
+ * pre-DWARF-5 unit, nothing compressed. Then a debuginfo_open of it reads that image alone,
+ * and may as well happen at the first lookup, after the process sandbox forbids opening
+ * files (symbol_cache.c: what that saves every start). Anything it cannot read answers
+ * true; so does an image that is not little-endian ELF but starts as ELF. Not ELF: false. */
+bool debuginfo_may_name_other_files(const void *data, size_t size);
+
 /* Was DI's DWARF refused because it names other files? false for NULL. */
 bool debuginfo_refused(const struct debuginfo *di);
 

@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <elf.h>
+
 #include "fault/symbolize.h"
+
+#define DW_UT_skeleton_VALUE 4 /* DWARF 5, 7.5.1 */
 #include "debuginfo_expect.h" /* addr2line_lines, from tests/unit/debuginfo_expect.sh */
 
 static const char *build_dir(void)
@@ -167,6 +172,115 @@ static void test_truncated_elf(void **state)
 	free(data);
 }
 
+/* The section header named NAME in the ELF64 image B (SIZE bytes), or NULL. */
+static Elf64_Shdr *section64(uint8_t *b, size_t size, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(b + eh->e_shoff);
+	const char *strs = (const char *)b + sh[eh->e_shstrndx].sh_offset;
+
+	assert_true(eh->e_shoff + eh->e_shnum * sizeof(*sh) <= size);
+	for (unsigned i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(strs + sh[i].sh_name, name))
+			return &sh[i];
+	return NULL;
+}
+
+/* The cheap check that lets the symbolizer open at the first fault instead of at load: it
+ * clears the SDK's images (DWARF 5, nothing split) in every mode, and agrees with libdw's
+ * refusal on every guest this build made; a supplementary-file section, a split or
+ * pre-DWARF-5 unit, a bad unit length and a cut section table all keep the open at load. */
+static void test_may_name_other_files(void **state)
+{
+	static const char *const modes[] = { "real", "protected", "paged32", "long" };
+	static const uint8_t flat[] = { 0xf4, 0xeb, 0xfd, 0x90 };
+	char path[512];
+	uint8_t *data;
+	size_t size;
+	Elf64_Shdr *info, *str;
+	DIR *dir;
+	struct dirent *de;
+	int checked = 0;
+
+	(void)state;
+	for (unsigned m = 0; m < 4; m++) {
+		snprintf(path, sizeof(path), "%s/guests/hello-%s.elf", build_dir(), modes[m]);
+		data = slurp(path, &size);
+		assert_non_null(data);
+		if (debuginfo_may_name_other_files(data, size))
+			fail_msg("%s: the SDK's image is not cleared for a symbolizer opened late", path);
+		free(data);
+	}
+	/* Every guest of this build: cleared ones are ones libdw does not refuse either. */
+	snprintf(path, sizeof(path), "%s/guests", build_dir());
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((de = readdir(dir))) {
+		struct debuginfo *di = NULL;
+		size_t n = strlen(de->d_name);
+
+		if (n < 4 || strcmp(de->d_name + n - 4, ".elf"))
+			continue;
+		snprintf(path, sizeof(path), "%s/guests/%s", build_dir(), de->d_name);
+		data = slurp(path, &size);
+		assert_non_null(data);
+		assert_int_equal(debuginfo_open(&di, data, size, NULL), 0);
+		if (!debuginfo_may_name_other_files(data, size) && debuginfo_refused(di))
+			fail_msg("%s: cleared, yet libdw's check refuses its DWARF", path);
+		checked++;
+		debuginfo_close(di);
+		free(data);
+	}
+	closedir(dir);
+	assert_true(checked >= 4);
+	snprintf(path, sizeof(path), "%s/guests/crafted-altlink-long.elf", build_dir());
+	data = slurp(path, &size);
+	assert_non_null(data);
+	assert_true(debuginfo_may_name_other_files(data, size));
+	free(data);
+	assert_false(debuginfo_may_name_other_files(flat, sizeof(flat)));
+
+	snprintf(path, sizeof(path), "%s/guests/hello-long.elf", build_dir());
+	data = slurp(path, &size);
+	assert_non_null(data);
+	info = section64(data, size, ".debug_info");
+	str = section64(data, size, ".debug_str");
+	assert_non_null(info);
+	assert_non_null(str);
+	/* The unit's version (bytes 4-5 of a 32-bit DWARF unit), its type (byte 6). */
+	data[info->sh_offset + 4] = 4;
+	assert_true(debuginfo_may_name_other_files(data, size));
+	data[info->sh_offset + 4] = 5;
+	assert_false(debuginfo_may_name_other_files(data, size));
+	data[info->sh_offset + 6] = DW_UT_skeleton_VALUE;
+	assert_true(debuginfo_may_name_other_files(data, size));
+	data[info->sh_offset + 6] = 1; /* DW_UT_compile */
+	data[info->sh_offset] ^= 0x80; /* a unit length past the section */
+	assert_true(debuginfo_may_name_other_files(data, size));
+	data[info->sh_offset] ^= 0x80;
+	info->sh_flags |= SHF_COMPRESSED;
+	assert_true(debuginfo_may_name_other_files(data, size));
+	info->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
+	/* ".debug_str" renamed ".debug_sup", in place: a DWARF 5 supplementary file's mark. */
+	memcpy(data + ((Elf64_Shdr *)(data + ((Elf64_Ehdr *)data)->e_shoff))[((Elf64_Ehdr *)data)
+		->e_shstrndx].sh_offset + str->sh_name, ".debug_sup", 10);
+	assert_true(debuginfo_may_name_other_files(data, size));
+	free(data);
+
+	/* Cut anywhere: never a read outside the bytes (ASan), and a cut section table is never
+	 * cleared. */
+	data = slurp(path, &size);
+	assert_non_null(data);
+	for (size_t cut = 0; cut < size; cut += size / 97 + 1) {
+		bool may = debuginfo_may_name_other_files(data, cut);
+
+		if (cut >= SELFMAG && cut < size && !may &&
+		    ((Elf64_Ehdr *)data)->e_shoff + ((Elf64_Ehdr *)data)->e_shnum * sizeof(Elf64_Shdr) > cut)
+			fail_msg("cut at %zu bytes: cleared without its section table", cut);
+	}
+	free(data);
+}
+
 /* Truncation of the description: NUL-terminated, full length returned. */
 static void test_describe_truncates(void **state)
 {
@@ -190,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_address),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_truncated_elf),
+		cmocka_unit_test(test_may_name_other_files),
 		cmocka_unit_test(test_describe_truncates),
 	};
 
