@@ -1,7 +1,10 @@
 /* libFuzzer target: kvmbox_image_parse (public API) on arbitrary bytes, as an ELF and as a flat
- * binary, checking what it promises about an image it accepts. */
+ * binary, checking what it promises about an image it accepts; and the symbolizer's scan of
+ * the same bytes (debuginfo_may_name_other_files), which decides whether libdw is opened at
+ * load or at the first fault. */
 #include <string.h>
 #include "kvmbox/kvmbox.h"
+#include "fault/symbolize.h"
 #include "fuzz.h"
 
 /* Every accepted segment lies inside the file and its memory size covers its file size. */
@@ -27,6 +30,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_image(&img, size);
 	else
 		FUZZ_REQUIRE(memchr(err.msg, 0, sizeof(err.msg)) && err.msg[0]);
+	/* An image the scan clears must be one libdw's own check does not refuse: else its
+	 * symbolizer, opened under the seccomp filter, could reach for another file. */
+	if (!debuginfo_may_name_other_files(data, size)) {
+		struct debuginfo *di = NULL;
+
+		if (debuginfo_open(&di, data, size, NULL) == 0) {
+			FUZZ_REQUIRE(!debuginfo_refused(di));
+			debuginfo_close(di);
+		}
+	}
 	/* Flat: the first 16 bytes choose the load address and the entry point. */
 	if (size >= 16) {
 		memcpy(&load, data, 8);
