@@ -129,8 +129,7 @@ bool debuginfo_may_name_other_files(const void *data, size_t size)
 		const char *n = (const char *)b + stroff + name;
 		size_t nlen;
 
-		if (SH(i, 0x04, 0x04, 4, 4) == SHT_NULL)
-			continue;
+		/* Every header's name, whatever its type: libdw's own check reads them all. */
 		if (name >= strsize || (nlen = strnlen(n, strsize - name)) == strsize - name)
 			return true;
 		if (!strcmp(n, ".gnu_debugaltlink") || !strcmp(n, ".debug_sup") ||

@@ -409,6 +409,18 @@ static int section_bytes(const uint8_t *meta, const struct entry *e, size_t want
 	return 0;
 }
 
+/* A section of exactly SIZE bytes, copied into DST. */
+static int copy_section(const uint8_t *meta, const struct entry *e, void *dst, size_t size,
+			struct kvmbox_error *err)
+{
+	const uint8_t *p = NULL;
+	int ret = section_bytes(meta, e, size, false, &p, err);
+
+	if (ret == 0)
+		memcpy(dst, p, size);
+	return ret;
+}
+
 static int parse_vm(const uint8_t *p, struct snap_file *f, struct kvmbox_error *err)
 {
 	struct snap_vm_rec *v = &f->vm;
@@ -558,31 +570,19 @@ static int parse_pages(const uint8_t *meta, const struct entry *e, const struct 
 static int parse_section(const uint8_t *meta, const struct entry *e, struct snap_file *f,
 			 struct kvmbox_error *err)
 {
-	const uint8_t *p = NULL;
 	int ret = 0;
 
 	switch (e->type) {
 	case SNAP_SEC_CPUID:
 		return parse_cpuid(meta, e, f, err);
 	case SNAP_SEC_REGS:
-		ret = section_bytes(meta, e, sizeof(f->regs), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->regs, p, sizeof(f->regs));
-		return ret;
+		return copy_section(meta, e, &f->regs, sizeof(f->regs), err);
 	case SNAP_SEC_SREGS:
-		ret = section_bytes(meta, e, sizeof(f->sregs), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->sregs, p, sizeof(f->sregs));
-		return ret;
+		return copy_section(meta, e, &f->sregs, sizeof(f->sregs), err);
 	case SNAP_SEC_EVENTS:
-		ret = section_bytes(meta, e, sizeof(f->events), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->events, p, sizeof(f->events));
-		return ret;
+		return copy_section(meta, e, &f->events, sizeof(f->events), err);
 	case SNAP_SEC_XCRS:
-		ret = section_bytes(meta, e, sizeof(f->xcrs), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->xcrs, p, sizeof(f->xcrs));
+		ret = copy_section(meta, e, &f->xcrs, sizeof(f->xcrs), err);
 		if (ret == 0 && f->xcrs.nr_xcrs > KVM_MAX_XCRS)
 			return bad(err, "corrupt: %u extended control registers, at most %u",
 				   f->xcrs.nr_xcrs, KVM_MAX_XCRS);
@@ -597,20 +597,11 @@ static int parse_section(const uint8_t *meta, const struct entry *e, struct snap
 	case SNAP_SEC_MSRS:
 		return parse_msrs(meta, e, f, err);
 	case SNAP_SEC_DEBUGREGS:
-		ret = section_bytes(meta, e, sizeof(f->debugregs), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->debugregs, p, sizeof(f->debugregs));
-		return ret;
+		return copy_section(meta, e, &f->debugregs, sizeof(f->debugregs), err);
 	case SNAP_SEC_MP_STATE:
-		ret = section_bytes(meta, e, sizeof(f->mp_state), false, &p, err);
-		if (ret == 0)
-			memcpy(&f->mp_state, p, sizeof(f->mp_state));
-		return ret;
+		return copy_section(meta, e, &f->mp_state, sizeof(f->mp_state), err);
 	case SNAP_SEC_STATS:
-		ret = section_bytes(meta, e, sizeof(f->stats), false, &p, err);
-		if (ret == 0)
-			memcpy(f->stats, p, sizeof(f->stats));
-		return ret;
+		return copy_section(meta, e, f->stats, sizeof(f->stats), err);
 	case SNAP_SEC_FEATURE:
 		return parse_feature(meta, e, f, err);
 	default: /* VM, PAGES and MEMORY: parsed apart */

@@ -218,3 +218,14 @@ void run_cli(struct cli *c, const char *const *args)
 	}
 	run_command(c, argv);
 }
+
+void capture_console(void *ctx, const char *buf, size_t len)
+{
+	struct out *o = ctx;
+
+	if (len > sizeof(o->buf) - 1 - o->len)
+		len = sizeof(o->buf) - 1 - o->len;
+	memcpy(o->buf + o->len, buf, len);
+	o->len += len;
+	o->buf[o->len] = 0;
+}

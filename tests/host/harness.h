@@ -31,6 +31,14 @@ struct guest_run {
 	struct kvmbox_error err;
 };
 
+/* Console output captured through kvmbox_vm_config.console (capture_console, CTX a struct
+ * out): NUL-terminated, truncated beyond OUT_MAX - 1 bytes. */
+struct out {
+	char buf[OUT_MAX];
+	size_t len;
+};
+void capture_console(void *ctx, const char *buf, size_t len);
+
 struct guest_spec {
 	const char *path;           /* image file */
 	enum kvmbox_mode mode;      /* VM mode (AUTO: from the image) */

@@ -9,21 +9,6 @@
 #include "harness.h"
 #include "kvmbox/call.h"
 
-struct out {
-	char buf[OUT_MAX];
-	size_t len;
-};
-
-static void capture(void *ctx, const char *buf, size_t len)
-{
-	struct out *o = ctx;
-
-	if (len > sizeof(o->buf) - 1 - o->len)
-		len = sizeof(o->buf) - 1 - o->len;
-	memcpy(o->buf + o->len, buf, len);
-	o->len += len;
-	o->buf[o->len] = 0;
-}
 
 /* A VM of MODE with the call guest loaded; main run first when MAIN. */
 struct callvm {
@@ -36,7 +21,7 @@ struct callvm {
 
 static void callvm_open(struct callvm *c, enum kvmbox_mode mode, bool main)
 {
-	struct kvmbox_vm_config cfg = { .mode = mode, .console = capture, .console_ctx = &c->out };
+	struct kvmbox_vm_config cfg = { .mode = mode, .console = capture_console, .console_ctx = &c->out };
 	struct kvmbox_result res;
 	size_t size;
 

@@ -9,21 +9,6 @@
 
 #define RESETS 25
 
-struct out {
-	char buf[OUT_MAX];
-	size_t len;
-};
-
-static void capture(void *ctx, const char *buf, size_t len)
-{
-	struct out *o = ctx;
-
-	if (len > sizeof(o->buf) - 1 - o->len)
-		len = sizeof(o->buf) - 1 - o->len;
-	memcpy(o->buf + o->len, buf, len);
-	o->len += len;
-	o->buf[o->len] = 0;
-}
 
 /* What one run leaves behind, for comparison. */
 struct outcome {
@@ -65,7 +50,7 @@ static void image_read(struct image *im, const char *path)
 static struct kvmbox_vm *vm_new(const struct image *im, enum kvmbox_mode mode, struct out *out,
 				const struct bench_params *params)
 {
-	struct kvmbox_vm_config cfg = { .mode = mode, .console = capture, .console_ctx = out };
+	struct kvmbox_vm_config cfg = { .mode = mode, .console = capture_console, .console_ctx = out };
 	struct kvmbox_error err;
 	struct kvmbox_vm *vm;
 

@@ -96,26 +96,11 @@ static void assert_file_is(const char *path, const char *want)
 
 /* ---- Running through the library --------------------------------------------------------- */
 
-struct out {
-	char buf[OUT_MAX];
-	size_t len;
-};
-
-static void capture(void *ctx, const char *buf, size_t len)
-{
-	struct out *o = ctx;
-
-	if (len > sizeof(o->buf) - 1 - o->len)
-		len = sizeof(o->buf) - 1 - o->len;
-	memcpy(o->buf + o->len, buf, len);
-	o->len += len;
-	o->buf[o->len] = 0;
-}
 
 static struct kvmbox_vm *vm_from_image(const char *path, const char *share, struct out *out,
 				       unsigned argc, const char *const *argv)
 {
-	struct kvmbox_vm_config cfg = { .console = capture, .console_ctx = out, .share_dir = share,
+	struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = out, .share_dir = share,
 					.argc = argc, .argv = argv };
 	struct kvmbox_error err = { "" };
 	struct kvmbox_image img;
@@ -135,7 +120,7 @@ static struct kvmbox_vm *vm_from_image(const char *path, const char *share, stru
 static struct kvmbox_vm *vm_from_snapshot(const char *file, const char *share, struct out *out,
 					  unsigned flags)
 {
-	struct kvmbox_vm_config cfg = { .console = capture, .console_ctx = out, .share_dir = share };
+	struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = out, .share_dir = share };
 	struct kvmbox_error err = { "" };
 	struct kvmbox_vm *vm = NULL;
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -523,7 +508,7 @@ static void test_forks(void **state)
 	assert_int_equal(kvmbox_vm_read(parent, 0, before, size), 0);
 	rss0 = rss_anon_kib();
 	for (int i = 0; i < FORKS; i++) {
-		struct kvmbox_vm_config cfg = { .console = capture, .console_ctx = &outs[i] };
+		struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = &outs[i] };
 
 		if (kvmbox_vm_fork(parent, &cfg, &child[i], &err) < 0)
 			fail_msg("fork %d: %s", i, err.msg);
@@ -562,7 +547,7 @@ static void test_fork_refusals(void **state)
 	struct kvmbox_error err = { "" };
 	struct kvmbox_result res;
 	struct out out = { .len = 0 }, cout = { .len = 0 };
-	struct kvmbox_vm_config cfg = { .console = capture, .console_ctx = &cout };
+	struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = &cout };
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
