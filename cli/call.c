@@ -10,6 +10,7 @@
 #include "kvmbox/call.h"
 #include "call.h"
 #include "harden.h"
+#include "inputs.h"
 #include "load.h"
 #include "opts.h"
 #include "signals.h"
@@ -18,6 +19,7 @@
 const char cli_call_usage[] =
 	"usage: kvmbox call [OPTION...] IMAGE FUNCTION [ARG...]\n"
 	"       kvmbox call IMAGE --list\n"
+	"       kvmbox call --restore FILE [OPTION...] FUNCTION [ARG...]   (or --list)\n"
 	"Run IMAGE's main (an SDK guest's setup: it must end in a halt or an exit), then call the\n"
 	"FUNCTION it exports (KVMBOX_EXPORT) with the ARGs and print its return value in decimal.\n"
 	"An ARG that is a whole integer (decimal, 0x hex, negative) is passed as an integer; any\n"
@@ -30,6 +32,8 @@ const char cli_call_usage[] =
 	"  --repeat N          call FUNCTION N times, the VM reset to its state after main before\n"
 	"                      each, and say on stderr how many calls a second\n"
 	"  --no-main           call FUNCTION in the image as loaded, without running main\n"
+	"  --restore FILE      no IMAGE: call FUNCTION in the VM saved in FILE (`kvmbox run\n"
+	"                      --save FILE IMAGE` saves it when main halts), main not run again\n"
 	"  -p, --print-args    after the value, print each string argument as the call left it\n"
 	"  -m, --mode MODE     the mode the image must be (it names its own); flat images: --load\n"
 	"  --mem SIZE          guest memory (default 2M)\n"
@@ -50,6 +54,7 @@ static const struct {
 } per_vm[] = {
 	{ "mode", true }, { "mem", true }, { "timeout", true }, { "share", true }, { "load", true },
 	{ "entry", true }, { "strict", false }, { "trace", false }, { "stats", false }, { "regs", false },
+	{ "restore", true },
 };
 
 struct call_opts {
@@ -117,9 +122,12 @@ static int parse(int argc, char **argv, struct call_opts *c, char *err, size_t e
 	if (c->run.help)
 		return 0;
 	idx = optind + 1;
-	if (idx >= argc)
-		return cli_fail(err, errlen, "an IMAGE is needed");
-	c->vm.image = argv[idx++];
+	if (c->vm.restore) /* the snapshot holds the VM: no IMAGE, no main */
+		c->no_main = true;
+	else if (idx >= argc)
+		return cli_fail(err, errlen, "an IMAGE is needed (or --restore FILE)");
+	else
+		c->vm.image = argv[idx++];
 	/* --list may also come after IMAGE. */
 	if (idx < argc && !strcmp(argv[idx], "--list")) {
 		c->list = true;
@@ -218,11 +226,12 @@ static int verdict(const struct kvmbox_vm *vm, const struct kvmbox_result *res, 
 	}
 }
 
-static int list(const struct kvmbox_image *img)
+/* The exports of IMG, or of VM when IMG is NULL (a VM made from a snapshot). */
+static int list(const struct kvmbox_image *img, const struct kvmbox_vm *vm)
 {
 	struct kvmbox_export e;
 
-	for (unsigned i = 0; kvmbox_image_export(img, i, &e) == 0; i++)
+	for (unsigned i = 0; img ? kvmbox_image_export(img, i, &e) == 0 : kvmbox_vm_export(vm, i, &e) == 0; i++)
 		printf("0x%-8llx %s\n", (unsigned long long)e.addr, e.name);
 	return EXIT_OK;
 }
@@ -337,22 +346,38 @@ static int call_main_run(struct call_opts *c)
 	uint8_t *file = NULL;
 	int status;
 
-	status = cli_image_read(&c->vm, &file, &img, &cfg.mode);
-	if (status == EXIT_OK && c->list) {
-		status = list(&img);
+	if (c->vm.restore) {
+		bool copy;
+
+		status = cli_check_restore(&c->run, 0, &copy);
+		cli_apply_profile(&c->run, &c->vm, &cfg);
+		if (status == EXIT_OK)
+			status = cli_vm_restore(&cfg, c->vm.restore, copy, c->vm.restore, &vm);
+		if (status == EXIT_OK && c->list) {
+			status = list(NULL, vm);
+			kvmbox_vm_destroy(vm);
+			return status;
+		}
+	} else {
+		status = cli_image_read(&c->vm, &file, &img, &cfg.mode);
+		if (status == EXIT_OK && c->list) {
+			status = list(&img, NULL);
+			free(file);
+			return status;
+		}
+		cli_apply_profile(&c->run, &c->vm, &cfg);
+		if (status == EXIT_OK)
+			status = cli_vm_start(&cfg, &img, c->vm.image, &vm);
 		free(file);
-		return status;
 	}
-	cli_apply_profile(&c->run, &c->vm, &cfg);
-	if (status == EXIT_OK)
-		status = cli_vm_start(&cfg, &img, c->vm.image, &vm);
-	free(file);
 	if (status == EXIT_OK && kvmbox_vm_host_fn(vm, "log", host_log, NULL, &err) < 0) {
 		fprintf(stderr, "kvmbox: %s\n", err.msg);
 		status = EXIT_HOST;
 	}
-	/* --repeat's reset point before the sandbox, which allows no change to a memory slot. */
-	if (status == EXIT_OK && c->run.repeat > 1 && kvmbox_vm_set_reset_point(vm, &err) < 0) {
+	/* --repeat's reset point before the sandbox, which allows no change to a memory slot;
+	 * the whole vCPU, so that no call finds another's FPU, MSR or debug-register state. */
+	if (status == EXIT_OK && c->run.repeat > 1 &&
+	    kvmbox_vm_set_reset_point_with(vm, KVMBOX_POINT_WHOLE, &err) < 0) {
 		fprintf(stderr, "kvmbox: reset point: %s\n", err.msg);
 		status = EXIT_HOST;
 	}

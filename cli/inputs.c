@@ -221,11 +221,7 @@ static bool beneath(const char *path, const char *dir)
 	return !strncmp(rp, rd, n) && (rp[n] == '/' || (n == 1 && rd[0] == '/'));
 }
 
-/* VM I's --restore FILE: a file kvmbox can read (the snapshot is checked whole when the VM
- * is made). A guest may write to its share, so a snapshot there (or with other links, one
- * perhaps there) could change or shrink under the VM restored from it: that one is read
- * rather than mapped (KVMBOX_RESTORE_COPY). */
-static int check_restore(const struct run_opts *o, unsigned i, bool *copy)
+int cli_check_restore(const struct run_opts *o, unsigned i, bool *copy)
 {
 	const struct vm_opts *v = &o->vms[i];
 	const char *what = o->several ? "restore=" : "--restore";
@@ -320,7 +316,7 @@ int run_inputs_open(const struct run_opts *o, struct run_inputs *in)
 		if (i && o->vms[i].restore && o->vms[i - 1].restore &&
 		    !strcmp(o->vms[i].restore, o->vms[i - 1].restore))
 			in->restore_copy[i] = in->restore_copy[i - 1];
-		else if (check_restore(o, i, &in->restore_copy[i]) != EXIT_OK)
+		else if (cli_check_restore(o, i, &in->restore_copy[i]) != EXIT_OK)
 			return EXIT_USAGE;
 	for (i = 0; i < o->nvms; i++)
 		if ((!i || !o->vms[i].share || !o->vms[i - 1].share ||

@@ -36,6 +36,13 @@ int run_inputs_close(const struct run_opts *o, struct run_inputs *in);
  * name)? */
 bool run_inputs_out_shared(const struct run_inputs *in, unsigned nvms, unsigned i);
 
+/* VM I's --restore FILE: a file kvmbox can read (the snapshot is checked whole when the VM
+ * is made). A guest may write to its share, so a snapshot there (or with other links, one
+ * perhaps there) could change or shrink under the VM restored from it: *COPY says it is to
+ * be read rather than mapped (KVMBOX_RESTORE_COPY). Returns EXIT_OK, or EXIT_USAGE after one
+ * line on stderr. */
+int cli_check_restore(const struct run_opts *o, unsigned i, bool *copy);
+
 /* Read the text file PATH whole (NUL-terminated, malloc'd). Returns NULL with ERR set. */
 char *cli_read_text(const char *path, char *err, size_t errlen);
 

@@ -16,8 +16,8 @@ KVMBOX_API_BEGIN
 
 /* ---- Guest functions the host calls ------------------------------------------------- */
 
-/* How many functions VM's image exports (0 before kvmbox_vm_load, for a flat image, and for a
- * VM made from a snapshot file, which keeps no image). */
+/* How many functions VM's image exports (0 before kvmbox_vm_load and for a flat image). A
+ * snapshot keeps them: a VM made from one, or forked, has its saver's. */
 unsigned kvmbox_vm_exports(const struct kvmbox_vm *vm);
 
 /* Export I (0 <= I < kvmbox_vm_exports(VM)) into *EXP; EXP->name stays valid until the VM is

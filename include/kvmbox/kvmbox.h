@@ -474,6 +474,13 @@ uint64_t kvmbox_vm_mem_size(const struct kvmbox_vm *vm);
  * KVMBOX_VM_ONE_FD VM), -ENOMEM or the errno of the failing KVM call. */
 int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err);
 
+/* kvmbox_vm_set_reset_point with FLAGS: KVMBOX_POINT_WHOLE keeps the whole vCPU even before
+ * the first run (what a call with KVMBOX_CALL_RESET takes by itself), so that each reset puts
+ * back the FPU/SSE registers, the MSRs and the debug registers too: for runs or calls that
+ * must not see each other's state, at four more vCPU ioctls a reset. Unknown flags: -EINVAL. */
+enum { KVMBOX_POINT_WHOLE = 1u << 0 };
+int kvmbox_vm_set_reset_point_with(struct kvmbox_vm *vm, unsigned flags, struct kvmbox_error *err);
+
 /* Put the VM back in its reset point's state, whatever its runs did, so the next kvmbox_vm_run
  * starts as it did then: restores the pages written since the reset point or the last
  * reset (those in KVM's dirty log and those the host wrote through hypercalls or

@@ -72,6 +72,14 @@ int kvmbox_vm_set_reset_point(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return vm_reset_point_take(vm, false, err);
 }
 
+int kvmbox_vm_set_reset_point_with(struct kvmbox_vm *vm, unsigned flags, struct kvmbox_error *err)
+{
+	if (flags & ~(unsigned)KVMBOX_POINT_WHOLE)
+		return set_error(err, EINVAL, "kvmbox_vm_set_reset_point_with: unknown flags 0x%x",
+				 flags & ~(unsigned)KVMBOX_POINT_WHOLE);
+	return vm_reset_point_take(vm, flags & KVMBOX_POINT_WHOLE, err);
+}
+
 int vm_reset_point_take(struct kvmbox_vm *vm, bool whole, struct kvmbox_error *err)
 {
 	bool fresh;

@@ -3,11 +3,14 @@
  * inside a call, a fault reported and followed by a call after a reset, a reset that hides
  * one call's writes from the next, a per-call deadline, the refusals; and `kvmbox call`. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "harness.h"
 #include "kvmbox/call.h"
+#include "kvmbox/snapshot.h"
 
 
 /* A VM of MODE with the call guest loaded; main run first when MAIN. */
@@ -274,6 +277,50 @@ static void test_isolation_vcpu(void **state)
 	}
 }
 
+/* Initialise once, save, then call in a VM made from the file: the snapshot keeps the
+ * exports, so the restored VM is called by name as its saver was, from the state main left
+ * (a file that says otherwise is refused: test_snapshot.c's hostile cases, and below). */
+static void test_call_after_restore(void **state)
+{
+	char path[] = "/tmp/kvmbox-call-snap-XXXXXX";
+	const struct kvmbox_call_arg two[] = { INT(40), INT(2) };
+	struct kvmbox_vm_config cfg = { .console_fd = KVMBOX_CONSOLE_DISCARD };
+	struct kvmbox_vm *vm = NULL;
+	struct kvmbox_result res;
+	struct kvmbox_export e;
+	struct callvm c;
+	int fd;
+
+	skip_unless_host_runs(MODE(state));
+	callvm_open(&c, MODE(state), true);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	if (kvmbox_vm_save(c.vm, fd, &c.err) < 0)
+		fail_msg("kvmbox_vm_save: %s", c.err.msg);
+	callvm_close(&c);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	if (kvmbox_vm_restore(&vm, &cfg, fd, 0, &c.err) < 0)
+		fail_msg("kvmbox_vm_restore: %s", c.err.msg);
+	close(fd);
+	unlink(path);
+	assert_int_equal(kvmbox_vm_exports(vm), 16);
+	assert_int_equal(kvmbox_vm_export(vm, 0, &e), 0);
+	assert_string_equal(e.name, "add");
+	assert_int_equal(kvmbox_vm_call(vm, "add", two, 2, NULL, &res, &c.err), 0);
+	assert_int_equal(res.stop, KVMBOX_STOP_RETURNED);
+	assert_int_equal(res.value, 42);
+	/* main's state came with the memory; a call with a reset comes back to it. */
+	for (int i = 0; i < 2; i++) {
+		struct kvmbox_call_opts o = { .flags = KVMBOX_CALL_RESET };
+
+		assert_int_equal(kvmbox_vm_call(vm, "count", NULL, 0, &o, &res, &c.err), 0);
+		assert_int_equal(res.value, 1);
+	}
+	assert_int_equal(kvmbox_vm_call(vm, "get_init", NULL, 0, NULL, &res, &c.err), 0);
+	assert_int_equal(res.value, 42);
+	kvmbox_vm_destroy(vm);
+}
+
 /* A deadline ends a call that never returns; after the reset the VM calls again. */
 static void test_deadline(void **state)
 {
@@ -393,6 +440,39 @@ static void test_cli_call(void **state)
 	assert_int_equal(c.status, 2);
 }
 
+/* Initialise once (`kvmbox run --save`), then call in other processes from the file: the
+ * exports and main's state come back; a file that is not a snapshot is status 2. */
+static void test_cli_call_restore(void **state)
+{
+	char path[] = "/tmp/kvmbox-call-cli-XXXXXX", img[256];
+	struct cli c;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	snprintf(img, sizeof(img), "%s", guest_image("test-call", KVMBOX_MODE_LONG));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	RUN(&c, "run", "--save", path, img);
+	assert_int_equal(c.status, 0);
+	RUN(&c, "call", "--restore", path, "--list");
+	assert_int_equal(c.status, 0);
+	assert_non_null(strstr(c.out, " add\n"));
+	RUN(&c, "call", "--restore", path, "add", "2", "40");
+	assert_int_equal(c.status, 0);
+	assert_string_equal(c.out, "42\n");
+	RUN(&c, "call", "--restore", path, "get_init"); /* main ran before the save */
+	assert_string_equal(c.out, "42\n");
+	RUN(&c, "call", "--restore", path, "--repeat", "50", "count");
+	assert_int_equal(c.status, 0);
+	assert_string_equal(c.out, "1\n"); /* each call after a reset */
+	RUN(&c, "call", "--restore", img, "add", "1", "2");
+	assert_int_equal(c.status, 2);
+	assert_non_null(strstr(c.err, "not a kvmbox snapshot"));
+	unlink(path);
+}
+
 static void test_cli_list_repeat(void **state)
 {
 	struct cli c;
@@ -426,11 +506,13 @@ int main(void)
 		PER_MODE(test_fault_then_call),
 		PER_MODE(test_isolation),
 		PER_MODE(test_isolation_vcpu),
+		PER_MODE(test_call_after_restore),
 		PER_MODE(test_deadline),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_exports_and_addresses),
 		cmocka_unit_test(test_cli_call),
 		cmocka_unit_test(test_cli_list_repeat),
+		cmocka_unit_test(test_cli_call_restore),
 	};
 
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);

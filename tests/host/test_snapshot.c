@@ -634,6 +634,34 @@ static void reseal(struct file *f, uint32_t type)
 	put32(f->b + 60, (uint32_t)crc32(0, f->b, 60));
 }
 
+/* The section table entry of feature NAME's section. */
+static uint8_t *feature_entry(struct file *f, const char *name)
+{
+	for (uint32_t i = 0; i < get32(f->b + 16); i++) {
+		uint8_t *e = f->b + HDR + i * ENTRY;
+
+		if (get32(e) == T_FEATURE && !strncmp((const char *)f->b + get64(e + 8), name, 16))
+			return e;
+	}
+	fail_msg("no section for feature %s", name);
+	return NULL;
+}
+
+/* Feature NAME's saved bytes (after its 16-byte name), resealed after CHANGE by the caller
+ * with reseal_feature. */
+static uint8_t *feature_data(struct file *f, const char *name)
+{
+	return f->b + get64(feature_entry(f, name) + 8) + 16;
+}
+
+static void reseal_feature(struct file *f, const char *name)
+{
+	uint8_t *e = feature_entry(f, name);
+
+	put32(e + 24, (uint32_t)crc32(0, f->b + get64(e + 8), (uInt)get64(e + 16)));
+	reseal(f, 0);
+}
+
 /* Is FILE's inode mapped into this process? */
 static bool mapped_here(const char *file)
 {
@@ -755,6 +783,13 @@ static void test_hostile_files(void **state)
 	     "MSR 0x10 is not one a snapshot keeps");
 	CASE("feature-name", (memcpy(section_of(&f, T_FEATURE), "Files", 5), reseal(&f, T_FEATURE)),
 	     "characters other than a-z");
+	/* The exports' own bytes: u32 count, u32 segments, the exports, then the segments (the
+	 * guest here exports nothing and has its image's segments). The file's format is intact,
+	 * so `kvmbox snapshot` describes it; the restore checks the feature's bytes. */
+	CASE_("exports-count", (put32(feature_data(&f, "exports"), 1000),
+				reseal_feature(&f, "exports")), "the exports' state says 1000 exports", true);
+	CASE_("exports-segment", (put64(feature_data(&f, "exports") + 8 + 8, 1ull << 40),
+				  reseal_feature(&f, "exports")), "lies outside the guest's memory", true);
 	CASE("feature-unknown", (memcpy(section_of(&f, T_FEATURE), "filez", 5), reseal(&f, T_FEATURE)),
 	     "a feature this kvmbox does not have (\"filez\")");
 #undef CASE
