@@ -237,7 +237,8 @@ def gdb_seeds():
 def snap_seeds(build):
     """Snapshots kvmbox made of a guest that saves itself (tests/guests/snap_state.c), 256 KiB
     of memory, in each mode this host runs (needs a build and a usable KVM; the committed
-    ones stay otherwise), and one saved by --save at the hello guest's halt."""
+    ones stay otherwise), one saved by --save at the hello guest's halt, and one of the calls
+    example at its halt (its exports' feature section: four functions)."""
     import subprocess
     import tempfile
     kvmbox = os.path.join(build, "kvmbox")
@@ -253,6 +254,11 @@ def snap_seeds(build):
         hello = os.path.join(share, "hello")
         if subprocess.run([kvmbox, "run", "--mem", "256K", "--save", hello], capture_output=True).returncode == 0:
             shutil.copy(hello, os.path.join(HERE, "corpus", "snap", "hello-halted"))
+        calls = os.path.join(share, "calls")
+        elf = os.path.join(build, "guests", "calls-long.elf")
+        if subprocess.run([kvmbox, "run", "--mem", "256K", "--save", calls, elf],
+                          capture_output=True).returncode == 0:
+            shutil.copy(calls, os.path.join(HERE, "corpus", "snap", "calls-halted"))
 
 
 def main():
