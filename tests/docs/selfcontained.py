@@ -4,8 +4,8 @@ file, so no tracked file may
 
   - cite something outside the tree: a notes or style file kept next to the checkout, a
     machine's own directories, a style point by number;
-  - cite the project's issue tracker (an issue by number, "the issue") or a work session
-    ("this session"): a file says what was decided and why instead;
+  - cite the project's tracker of work (an entry by number, or the tracker itself) or the
+    sitting in which a change was made: a file says what was decided and why instead;
   - name a file of this tree that does not exist (a path under one of the tree's own
     folders, or in the documentation a bare file name that no file has): what a rename left
     behind.
