@@ -447,23 +447,39 @@ static int parse_vm(const uint8_t *p, struct snap_file *f, struct kvmbox_error *
 	return 0;
 }
 
+/* A section of a count (u32, then u32 0) and that many ENTSIZE-byte entries, at most MAX:
+ * *ENTRIES and *N. WHAT names the section, NOUN its entries, in the message. */
+static int counted_section(const uint8_t *meta, const struct entry *e, uint32_t max, size_t entsize,
+			   const char *what, const char *noun, const uint8_t **entries, uint32_t *n,
+			   struct kvmbox_error *err)
+{
+	const uint8_t *p = NULL;
+	int ret = section_bytes(meta, e, 8, true, &p, err);
+
+	if (ret < 0)
+		return ret;
+	*n = get32(p);
+	if (*n > max || get32(p + 4) || e->size != 8 + (uint64_t)*n * entsize)
+		return bad(err, "corrupt: the %s section's count and size disagree (%u %s, at most "
+			   "%u)", what, *n, noun, max);
+	*entries = p + 8;
+	return 0;
+}
+
 static int parse_cpuid(const uint8_t *meta, const struct entry *e, struct snap_file *f,
 		       struct kvmbox_error *err)
 {
 	const uint8_t *p = NULL;
 	uint32_t n;
-	int ret = section_bytes(meta, e, 8, true, &p, err);
+	int ret = counted_section(meta, e, SNAP_CPUID_MAX, sizeof(*f->cpuid), "CPUID", "entries",
+				  &p, &n, err);
 
 	if (ret < 0)
 		return ret;
-	n = get32(p);
-	if (n > SNAP_CPUID_MAX || get32(p + 4) || e->size != 8 + (uint64_t)n * sizeof(*f->cpuid))
-		return bad(err, "corrupt: the CPUID section's count and size disagree (%u entries, "
-			   "at most %u)", n, SNAP_CPUID_MAX);
 	if ((f->vm.cpuid_kind == SNAP_CPUID_NONE) != (n == 0))
 		return bad(err, "corrupt: %u CPUID entries for a VM %s", n,
 			   n ? "given no CPUID table" : "given one");
-	f->cpuid = (const struct kvm_cpuid_entry2 *)(p + 8);
+	f->cpuid = (const struct kvm_cpuid_entry2 *)p;
 	f->ncpuid = n;
 	return 0;
 }
@@ -473,15 +489,12 @@ static int parse_msrs(const uint8_t *meta, const struct entry *e, struct snap_fi
 {
 	const uint8_t *p = NULL;
 	uint32_t n;
-	int ret = section_bytes(meta, e, 8, true, &p, err);
+	int ret = counted_section(meta, e, SNAP_MSRS_MAX, sizeof(*f->msrs), "MSRS", "MSRs", &p,
+				  &n, err);
 
 	if (ret < 0)
 		return ret;
-	n = get32(p);
-	if (n > SNAP_MSRS_MAX || get32(p + 4) || e->size != 8 + (uint64_t)n * sizeof(*f->msrs))
-		return bad(err, "corrupt: the MSRS section's count and size disagree (%u MSRs, at "
-			   "most %u)", n, SNAP_MSRS_MAX);
-	f->msrs = (const struct kvm_msr_entry *)(p + 8);
+	f->msrs = (const struct kvm_msr_entry *)p;
 	f->nmsrs = n;
 	for (uint32_t i = 0; i < n; i++) {
 		if (f->msrs[i].reserved)
