@@ -99,26 +99,33 @@ static inline void *bench_xcalloc(size_t n, size_t size)
 	return p;
 }
 
-/* VmRSS of this process in KiB. */
 /* argv[I] as an int, or DEF when the command line is shorter. */
 static inline int bench_arg_int(int argc, char **argv, int i, int def)
 {
 	return i < argc ? atoi(argv[i]) : def;
 }
 
-static inline long bench_rss_kib(void)
+/* FIELD of /proc/self/status ("VmRSS", "RssAnon") in KiB, or -1. */
+static inline long bench_status_kib(const char *field)
 {
 	char line[256];
+	size_t n = strlen(field);
 	long kib = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* VmRSS of this process in KiB. */
+static inline long bench_rss_kib(void)
+{
+	return bench_status_kib("VmRSS");
 }
 
 /* Open descriptors of this process (entries of /proc/self/fd, less the one reading it). */

@@ -528,21 +528,6 @@ static int cmd_many(int n, bool one_fd)
 
 /* ---- Snapshots ------------------------------------------------------------------------- */
 
-static long rss_anon_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /* R restores of the hello guest's snapshot, each timed from open() of the file to the
  * guest's first exit (its first console byte: KVMBOX_RUN_YIELD_ON_IO), then destroyed. */
 static void snap_restores(const struct image_buf *hello, int reps, const char *dir)
@@ -607,7 +592,7 @@ static void snap_forks(int forks)
 	parent = vm_new(&b, 0);
 	if (kvmbox_vm_run(parent, NULL, &res) < 0 || res.stop != KVMBOX_STOP_HALT)
 		BENCH_DIE("parent: %s", res.msg);
-	rss0 = rss_anon_kib();
+	rss0 = bench_status_kib("RssAnon");
 	t0 = bench_now_ns();
 	if (kvmbox_vm_fork(parent, &cfg, &child[0], &err) < 0)
 		BENCH_DIE("fork: %s", err.msg);
@@ -620,11 +605,11 @@ static void snap_forks(int forks)
 		t[i - 1] = (double)(bench_now_ns() - t1) / 1e3;
 		c[i - 1] = (double)(bench_cpu_ns() - c1) / 1e3;
 	}
-	rss1 = rss_anon_kib();
+	rss1 = bench_status_kib("RssAnon");
 	for (int i = 0; i < forks; i++)
 		if (kvmbox_vm_run(child[i], NULL, &res) < 0 || res.stop != KVMBOX_STOP_HALT)
 			BENCH_DIE("fork %d: %s", i, res.msg);
-	rss2 = rss_anon_kib();
+	rss2 = bench_status_kib("RssAnon");
 	snprintf(extra, sizeof(extra), "\"forks\":%d,\"template_and_first_us\":%.6g", forks,
 		 (double)first / 1e3);
 	bench_emit2("kvmbox.snap.fork", "us", t, c, (size_t)forks - 1, extra);
