@@ -46,18 +46,28 @@ int mem_unback_page0(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	return set_slot(vm, 0, err);
 }
 
-int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err)
+/* SIZE bytes of zeroed guest memory into M: NORESERVE, so a 1 GiB guest costs only the
+ * pages it touches. */
+static int map_anon(struct gmem *m, uint64_t size, struct kvmbox_error *err)
 {
-	struct gmem *m = &vm->mem;
-
-	/* NORESERVE: a 1 GiB guest costs only the pages it touches. MERGEABLE (asked for) lets
-	 * KSM share identical pages between VMs; failure (no KSM) is harmless. */
 	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->host == MAP_FAILED)
 		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
 				 (unsigned long long)size, strerror(errno));
 	m->size = size;
+	return 0;
+}
+
+int mem_map(struct kvmbox_vm *vm, uint64_t size, struct kvmbox_error *err)
+{
+	struct gmem *m = &vm->mem;
+	int ret = map_anon(m, size, err);
+
+	if (ret < 0)
+		return ret;
+	/* MERGEABLE (asked for) lets KSM share identical pages between VMs; failure (no KSM)
+	 * is harmless. */
 	if ((vm->flags & KVMBOX_VM_MERGEABLE) && madvise(m->host, m->size, MADV_MERGEABLE) < 0)
 		log_msg(vm->log, KVMBOX_LOG_DEBUG, vm->name, "madvise(MADV_MERGEABLE): %s",
 			strerror(errno));
@@ -419,13 +429,10 @@ int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const str
 	bool copy = src->copy || (!src->identity && src->nruns > MAP_RUNS_MAX);
 	uint64_t off = src->offset;
 	struct stat st;
+	int ret = map_anon(m, size, err);
 
-	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->host == MAP_FAILED)
-		return set_error(err, errno, "mmap of %llu bytes of guest memory: %s",
-				 (unsigned long long)size, strerror(errno));
-	m->size = size;
+	if (ret < 0)
+		return ret;
 	if (src->identity && !copy &&
 	    mmap(m->host, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, src->fd,
 		 (off_t)src->offset) == MAP_FAILED)
@@ -434,7 +441,6 @@ int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const str
 		const struct snap_run *r = &src->runs[i];
 		uint64_t len = r->pages << PAGE_SHIFT;
 		uint8_t *dst = gmem_ptr(m, r->first << PAGE_SHIFT, len);
-		int ret;
 
 		if (!dst)
 			return set_error(err, ENOEXEC, "snapshot pages [%llu, +%llu) lie outside guest "
