@@ -11,6 +11,7 @@
 #include "snap/snap_buf.h"
 #include "base/util.h"
 #include "call/call_int.h"
+#include "image/image.h"
 #include "vm/vm.h"
 
 struct export_entry {
@@ -136,13 +137,9 @@ static bool read_export(struct snap_reader *r, struct export_entry *e)
 	if (r->bad || !len || len > KVMBOX_EXPORT_NAME_MAX || !srd_get(r, e->name, len))
 		return false;
 	e->name[len] = '\0';
-	for (uint32_t k = 0; k < len; k++) {
-		char c = e->name[k];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '$'))
+	for (uint32_t k = 0; k < len; k++)
+		if (!image_name_char(e->name[k]))
 			return false;
-	}
 	return true;
 }
 

@@ -12,6 +12,7 @@
 #include "kvmbox/kvmbox.h"
 #include "base/addr.h"
 #include "base/util.h"
+#include "image/image.h"
 
 /* Fields are copied straight into native structs: x86 hosts only. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the ELF reader assumes a little-endian host");
@@ -148,9 +149,7 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
-/* A character of an export's name: what a C or assembler symbol is made of, nothing that a
- * terminal or a shell would read as more than a name (`kvmbox call --list` prints them). */
-static bool name_char(char c)
+bool image_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '_' || c == '.' || c == '$';
@@ -175,7 +174,7 @@ static int export_note(const struct elf *e, unsigned ph_index, uint64_t off, uin
 			    len == 0 ? "empty" : len == descsz - 8 ? "not NUL-terminated"
 					       : "longer than 63 bytes");
 	for (size_t i = 0; i < len; i++)
-		if (!name_char(name[i]))
+		if (!image_name_char(name[i]))
 			return fail(err, -ENOEXEC, "segment %u: kvmbox export note's name has the byte "
 				    "0x%02x (names are letters, digits, '_', '.' and '$')", ph_index,
 				    (unsigned char)name[i]);
