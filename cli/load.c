@@ -61,6 +61,8 @@ int cli_image_read(const struct vm_opts *v, uint8_t **file, struct kvmbox_image 
 			kvmbox_mode_name(img->mode), kvmbox_mode_name(v->mode));
 		return EXIT_USAGE;
 	}
+	/* A built-in image is part of this program: fault reports may read it in place. */
+	img->data_kept = !v->image;
 	*mode = v->mode ? v->mode : img->mode;
 	return EXIT_OK;
 }

@@ -366,7 +366,7 @@ static void exc_load(struct kvmbox_vm *vm, void *state, const struct kvmbox_imag
 		return;
 	/* A reload replaces the image: its symbols go with it. */
 	image_copy_put(st->image);
-	st->image = img->size ? image_copy_get(img->data, img->size) : NULL;
+	st->image = img->size ? image_copy_get(img->data, img->size, img->data_kept) : NULL;
 	if (image_copy_refused(st->image))
 		log_msg(vm->log, KVMBOX_LOG_WARN, vm->name,
 			"the image's debug data names other files (a supplementary file or split "
@@ -384,16 +384,13 @@ static void exc_fork(struct kvmbox_vm *vm, void *state, const struct kvmbox_vm *
 {
 	const struct exc_state *ps = parent_state;
 	struct exc_state *st = state;
-	const void *bytes;
-	size_t n;
 
 	(void)vm;
 	(void)parent;
 	if (!st || !ps || !ps->image)
 		return;
-	bytes = image_copy_bytes(ps->image, &n);
 	image_copy_put(st->image);
-	st->image = image_copy_get(bytes, n);
+	st->image = image_copy_ref(ps->image);
 	st->nseg = ps->nseg;
 	memcpy(st->seg, ps->seg, sizeof(st->seg));
 }

@@ -29,17 +29,23 @@ static bool same_image(const struct image_copy *c, const void *data, size_t size
 }
 
 /* A new copy of DATA: its symbolizer opened now, or only the bytes kept (image_copy_get). */
-static struct image_copy *copy_new(const void *data, size_t size)
+static struct image_copy *copy_new(const void *data, size_t size, bool kept)
 {
 	struct image_copy *c = calloc(1, sizeof(*c));
+	void *copy;
 
 	if (!c)
 		return NULL;
 	if (!debuginfo_may_name_other_files(data, size)) {
-		c->bytes = malloc(size ? size : 1);
-		if (c->bytes) {
-			memcpy(c->bytes, data, size);
-			c->size = size;
+		c->size = size;
+		if (kept) { /* the caller's bytes outlive the reference: no copy */
+			c->bytes = data;
+			c->kept = true;
+			return c;
+		}
+		if ((copy = malloc(size ? size : 1))) {
+			memcpy(copy, data, size);
+			c->bytes = copy;
 			return c;
 		}
 	} else if (debuginfo_open(&c->di, data, size, NULL) == 0) {
@@ -49,20 +55,34 @@ static struct image_copy *copy_new(const void *data, size_t size)
 	return NULL;
 }
 
-const struct image_copy *image_copy_get(const void *data, size_t size)
+const struct image_copy *image_copy_get(const void *data, size_t size, bool kept)
 {
 	struct image_copy *c;
 
 	pthread_mutex_lock(&lock);
+	/* Caller's bytes are shared only by callers of the very same bytes: another buffer
+	 * with equal contents may be freed earlier. A copy of kvmbox's own serves anyone. */
 	for (c = copies; c; c = c->next)
-		if (same_image(c, data, size))
+		if (c->kept ? kept && c->bytes == data && c->size == size : same_image(c, data, size))
 			break;
-	if (!c && (c = copy_new(data, size))) {
+	if (!c && (c = copy_new(data, size, kept))) {
 		c->next = copies;
 		copies = c;
 	}
 	if (c)
 		c->refs++;
+	pthread_mutex_unlock(&lock);
+	return c;
+}
+
+const struct image_copy *image_copy_ref(const struct image_copy *cc)
+{
+	struct image_copy *c = (struct image_copy *)cc;
+
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	c->refs++;
 	pthread_mutex_unlock(&lock);
 	return c;
 }
@@ -81,7 +101,8 @@ void image_copy_put(const struct image_copy *cc)
 
 		*p = dead->next;
 		debuginfo_close(dead->di);
-		free(dead->bytes);
+		if (!dead->kept)
+			free((void *)dead->bytes);
 		free(dead);
 	}
 	pthread_mutex_unlock(&lock);

@@ -15,8 +15,10 @@ struct image_copy {
 	unsigned refs;
 	struct debuginfo *di;    /* the symbolizer, holding its own copy of the bytes; NULL
 				  * until the first lookup when BYTES is set */
-	void *bytes;             /* a deferred symbolizer's copy of the image, or NULL */
+	const void *bytes;       /* a deferred symbolizer's image: a copy, or the caller's
+				  * own bytes (KEPT); NULL when DI was opened at once */
 	size_t size;
+	bool kept;               /* BYTES are the caller's, not to be freed */
 };
 
 /* The symbolizer of the SIZE bytes at DATA: an existing one for the same bytes (one more
@@ -26,8 +28,14 @@ struct image_copy {
  * sandbox forbids opening files, never at a fault. Any other image is only copied, and its
  * symbolizer opened at the first lookup: libdw's open reads nothing but the copy then, and
  * costs a start that never faults 70-150 us less (docs/performance.md). NULL when memory
- * runs out. Thread-safe. */
-const struct image_copy *image_copy_get(const void *data, size_t size);
+ * runs out. KEPT: the caller keeps DATA valid and unchanged while the reference is held
+ * (kvmbox_image.data_kept), so a deferred symbolizer reads it in place, with no copy.
+ * Thread-safe. */
+const struct image_copy *image_copy_get(const void *data, size_t size, bool kept);
+
+/* One more reference to C (NULL is fine): the same symbolizer for a VM forked from one that
+ * has it. */
+const struct image_copy *image_copy_ref(const struct image_copy *c);
 
 /* The image C holds a copy of (its size in *SIZE); valid while the reference is held. */
 const void *image_copy_bytes(const struct image_copy *c, size_t *size);

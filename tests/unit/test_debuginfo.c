@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <elf.h>
 
+#include "fault/symbol_cache.h"
 #include "fault/symbolize.h"
 
 #define DW_UT_skeleton_VALUE 4 /* DWARF 5, 7.5.1 */
@@ -299,6 +300,59 @@ static void test_describe_truncates(void **state)
 	debuginfo_close(di);
 }
 
+/* The shared symbolizers (symbol_cache.h): bytes the caller keeps (kvmbox_image.data_kept)
+ * are read in place, never copied, and shared only by callers of the very same buffer; a
+ * copy of kvmbox's own is shared by any caller of equal bytes; a fork takes the same one. */
+static void test_kept_bytes_read_in_place(void **state)
+{
+	char path[512], from_kept[256], from_copy[256];
+	const struct image_copy *kept, *again, *other, *copy, *copy2, *forked;
+	uint8_t *data, *twin;
+	size_t size, n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/guests/hello-long.elf", build_dir());
+	data = slurp(path, &size);
+	assert_non_null(data);
+	twin = malloc(size);
+	assert_non_null(twin);
+	memcpy(twin, data, size);
+
+	kept = image_copy_get(data, size, true);
+	assert_non_null(kept);
+	assert_ptr_equal(image_copy_bytes(kept, &n), data); /* no copy */
+	assert_int_equal(n, size);
+	again = image_copy_get(data, size, true);
+	assert_ptr_equal(again, kept);
+	/* Equal bytes in another buffer, kept or not, never lean on DATA. */
+	other = image_copy_get(twin, size, true);
+	assert_ptr_not_equal(other, kept);
+	assert_ptr_equal(image_copy_bytes(other, &n), twin);
+	copy = image_copy_get(twin, size, false);
+	assert_ptr_not_equal(copy, kept);
+	assert_ptr_not_equal(copy, other);
+	assert_ptr_not_equal(image_copy_bytes(copy, &n), twin);
+	copy2 = image_copy_get(data, size, false); /* a copy of kvmbox's own serves equal bytes */
+	assert_ptr_equal(copy2, copy);
+	forked = image_copy_ref(kept);
+	assert_ptr_equal(forked, kept);
+
+	/* The symbolizer reads the kept bytes as it reads a copy. */
+	assert_true(image_copy_describe(kept, 0x1007, from_kept, sizeof(from_kept)) > 0);
+	assert_true(image_copy_describe(copy, 0x1007, from_copy, sizeof(from_copy)) > 0);
+	assert_string_equal(from_kept, from_copy);
+	assert_non_null(strstr(from_kept, ".S:")); /* the SDK's start code, with its line */
+
+	image_copy_put(forked);
+	image_copy_put(again);
+	image_copy_put(kept);
+	image_copy_put(other);
+	image_copy_put(copy2);
+	image_copy_put(copy);
+	free(twin);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_elf),
 		cmocka_unit_test(test_may_name_other_files),
 		cmocka_unit_test(test_describe_truncates),
+		cmocka_unit_test(test_kept_bytes_read_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
