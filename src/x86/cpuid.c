@@ -2,6 +2,9 @@
  * the host's KVM supports (KVMBOX_VM_HOST_CPUID). */
 #include <cpuid.h>
 #include <string.h>
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h> /* glibc 2.33: the leaves it read at its start */
+#endif
 #include "x86/x86.h"
 
 /* CPUID.01H:EDX (SDM Vol 2A, CPUID, Table 3-11): the features every x86-64 processor has
@@ -49,7 +52,13 @@ size_t x86_cpuid_model(struct kvm_cpuid_entry2 *e, size_t max)
 		return 0;
 	memset(e, 0, X86_CPUID_MODEL_ENTRIES * sizeof(*e));
 	__cpuid(0, a, b, c, d);
+#if __has_include(<sys/platform/x86.h>)
+	/* The C library ran leaf 1 at its start and keeps it: one CPUID less (~5 us where the
+	 * instruction traps). */
+	sig = __x86_get_cpuid_feature_leaf(CPUID_INDEX_1)->cpuid_array[cpuid_register_index_eax];
+#else
 	__cpuid(1, sig, ebx1, ecx1, edx1);
+#endif
 	e[n++] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 1, .ebx = b, .ecx = c, .edx = d };
 	e[n++] = (struct kvm_cpuid_entry2){
 		.function = 1, .eax = sig,
