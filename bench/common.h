@@ -28,6 +28,16 @@ static inline uint64_t bench_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* splitmix64: a reproducible sequence from *STATE, for orders that must not bias a figure. */
+static inline uint64_t bench_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 /* N rounded up to a multiple of M. */
 static inline int bench_round_up(int n, int m)
 {

@@ -469,14 +469,18 @@ static void spawn_one(struct spawned *s, int i, const posix_spawn_file_actions_t
 }
 
 /* Whole-process runs, stdout and stderr on /dev/null, of one command or several: ARGV is
- * NAME CMD... [+ NAME CMD...]... Several are run in turn, one run of each per round (the
- * first of a round rotating), so that the shared host's slow spells fall on all of them
- * alike: their medians compare. Each command's figure has "done_median" and
- * "orphan_cpu_median" too (a reaper's time and CPU, spawn_one). */
+ * NAME CMD... [+ NAME CMD...]... Several are run in turn, one run of each per round, so that
+ * the shared host's slow spells fall on all of them alike: their medians compare. Each
+ * round's order is shuffled (a fixed seed: the same orders every time): a run pays part of
+ * what the run before it left the kernel to finish (a VM's teardown, a seccomp filter freed
+ * by a worker), so in a fixed order a command would always pay for the same neighbour.
+ * Each command's figure has "done_median" and "orphan_cpu_median" too (a reaper's time and
+ * CPU, spawn_one). */
 static int cmd_spawn(int reps, int argc, char **argv)
 {
 	struct spawned s[8];
 	posix_spawn_file_actions_t fa;
+	uint64_t seed = 0x6b766d626f78ull; /* "kvmbox" */
 	int n = 0, i, k;
 	char extra[128];
 
@@ -497,9 +501,20 @@ static int cmd_spawn(int reps, int argc, char **argv)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	for (i = 0; i < reps; i++)
+	for (i = 0; i < reps; i++) {
+		int order[8];
+
 		for (k = 0; k < n; k++)
-			spawn_one(&s[(i + k) % n], i, &fa);
+			order[k] = k;
+		for (k = n - 1; k > 0; k--) { /* Fisher-Yates */
+			int j = (int)(bench_rand(&seed) % (uint64_t)(k + 1)), t = order[k];
+
+			order[k] = order[j];
+			order[j] = t;
+		}
+		for (k = 0; k < n; k++)
+			spawn_one(&s[order[k]], i, &fa);
+	}
 	for (k = 0; k < n; k++) {
 		if (s[k].failures)
 			BENCH_DIE("%s: %d of %d runs failed", s[k].name, s[k].failures, reps);
