@@ -37,7 +37,8 @@ CLI_LDLIBS := -static-pie -Wl,-z,pack-relative-relocs -lrt -ldw -lelf -lz -lbz2 
 endif
 CLI_LD_QUIET := '/: in function /{h=$$0; next} /statically linked applications requires at runtime/{h=""; next} {if (h != "") print h; h=""; print} END {if (h != "") print h}'
 ifeq ($(SAN),1)
-CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	-DKVMBOX_SANITIZE
 LDFLAGS += -fsanitize=address,undefined
 endif
 

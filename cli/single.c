@@ -237,6 +237,6 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 			status = cli_save_after(vm, v->name, v->save, in->save[0], status, asked);
 	}
 	cli_stop_kicks(NULL, 0);
-	kvmbox_vm_destroy(vm);
+	cli_vm_leave(vm);
 	return status;
 }
