@@ -47,6 +47,7 @@ struct kvmbox_vm {
 	int console_fd;
 	size_t con_len;
 	bool con_lines;      /* console_fd is a terminal: flush at every newline */
+	bool con_ready;      /* console_fd never makes a writer wait: no poll before a write */
 	uint64_t deadline_ns; /* of the run in progress, 0 without one: bounds console waits */
 	const volatile int *cancel; /* the run's cancel flag (NULL: none): ends console and
 				     * debugger waits too */

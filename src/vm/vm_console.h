@@ -3,6 +3,7 @@
 #ifndef KVMBOX_CONSOLE_H
 #define KVMBOX_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct kvmbox_vm;
@@ -34,5 +35,9 @@ void vm_console_write(struct kvmbox_vm *vm, const char *buf, size_t len);
  * deadline or before its cancel flag is set, or that fails, drops them
  * (stats.console_dropped) and requests a stop (TIMEOUT, CANCELLED, HOST_ERROR). */
 void vm_console_flush(struct kvmbox_vm *vm);
+
+/* Does FD always take a write at once, so that waiting for POLLOUT first is a wasted system
+ * call? A regular file or /dev/null: poll(2) reports them ready whatever happens. */
+bool console_fd_always_ready(int fd);
 
 #endif

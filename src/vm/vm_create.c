@@ -161,6 +161,7 @@ static struct kvmbox_vm *vm_alloc(const struct kvmbox_vm_config *cfg)
 	vm->console_fd = cfg->console ? KVMBOX_CONSOLE_DISCARD
 		       : cfg->console_fd == KVMBOX_CONSOLE_STDOUT ? STDOUT_FILENO : cfg->console_fd;
 	vm->con_lines = vm->console_fd >= 0 && isatty(vm->console_fd);
+	vm->con_ready = vm->console_fd >= 0 && console_fd_always_ready(vm->console_fd);
 	vm->user_port_first = cfg->user_port_first;
 	vm->user_port_count = cfg->user_port_count;
 	vm->user_port = cfg->user_port;
