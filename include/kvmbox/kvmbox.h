@@ -90,10 +90,9 @@ struct kvmbox_image {
 	enum kvmbox_mode mode; /* from the ELF class or the kvmbox mode note; AUTO for flat */
 	bool guard_null;       /* the kvmbox guard note asks for the NULL guard (page 0 unmapped) */
 	/* Set by the caller (kvmbox_image_parse leaves it false): DATA stays valid and unchanged
-	 * while any VM loaded from this image lives (an image built into the program, a
-	 * read-only mapping kept open), and VMs forked from them. Fault reports then read
-	 * their symbols from DATA in place instead of from a copy kvmbox_vm_load makes of the
-	 * whole image. */
+	 * while any VM loaded from this image, or forked from one, lives (an image built into
+	 * the program, a read-only mapping kept open). Fault reports then read their symbols
+	 * from DATA in place instead of from a copy kvmbox_vm_load makes of the whole image. */
 	bool data_kept;
 	kvmbox_gva_t entry;
 	unsigned nsegments;
