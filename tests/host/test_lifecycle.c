@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -265,6 +266,48 @@ static void test_fault_message_survives_console_error(void **state)
 	close(p[1]);
 }
 
+/* A console that is a regular file or /dev/null is written without asking poll(2) first
+ * (it is always ready): every byte still arrives, in order, none counted as dropped, with a
+ * deadline set as with none. */
+static void test_console_to_file_and_null(void **state)
+{
+	/* Real mode: "ok\n" on port 0xE9 one byte at a time (mov al, c; out 0xE9, al), hlt. */
+	static const uint8_t code[] = { 0xb0, 'o', 0xe6, 0xe9, 0xb0, 'k', 0xe6, 0xe9,
+					0xb0, '\n', 0xe6, 0xe9, 0xf4 };
+	char path[] = "/tmp/kvmbox-test-console-XXXXXX", got[8] = "";
+	struct kvmbox_run_opts opts = { .flags = KVMBOX_RUN_STOP_AT_DEADLINE };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_image img;
+	struct timespec ts;
+	int fds[2], i;
+
+	(void)state;
+	fds[0] = mkstemp(path);
+	fds[1] = open("/dev/null", O_WRONLY);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	unlink(path);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	opts.deadline_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 10000000000ull;
+	assert_int_equal(kvmbox_image_parse(&img, code, sizeof(code), true, 0x1000, 0x1000, &err), 0);
+	for (i = 0; i < 2; i++) {
+		struct kvmbox_vm_config cfg = { .mode = KVMBOX_MODE_REAL, .console_fd = fds[i] };
+		struct kvmbox_vm *vm;
+
+		assert_int_equal(kvmbox_vm_create(&vm, &cfg, &err), 0);
+		assert_int_equal(kvmbox_vm_load(vm, &img, &err), 0);
+		assert_int_equal(kvmbox_vm_run(vm, i ? NULL : &opts, &res), 0);
+		assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+		assert_int_equal(kvmbox_vm_stats(vm)->console_bytes, 3);
+		assert_int_equal(kvmbox_vm_stats(vm)->console_dropped, 0);
+		kvmbox_vm_destroy(vm);
+	}
+	assert_int_equal(pread(fds[0], got, sizeof(got) - 1, 0), 3);
+	assert_string_equal(got, "ok\n");
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* A zeroed config prints the guest's console on stdout, also when stdin is /dev/null opened
  * for reading (CI, cron, systemd); KVMBOX_CONSOLE_DISCARD drops it. */
 static void test_zeroed_config_console_is_stdout(void **state)
@@ -323,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_thousand_vms_release_everything),
 		cmocka_unit_test(test_fault_message_survives_console_error),
 		cmocka_unit_test(test_zeroed_config_console_is_stdout),
+		cmocka_unit_test(test_console_to_file_and_null),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
