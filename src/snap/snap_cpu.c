@@ -364,8 +364,7 @@ int cpu_capture(struct kvmbox_vm *vm, unsigned what, struct cpu_state *st, struc
 	return ret < 0 ? ret : 0;
 }
 
-/* KVM's answer to a component it refused: "this host's KVM refuses the snapshot's X: E". */
-static int refused(struct kvmbox_error *err, int ret, const char *what)
+int cpu_refused(struct kvmbox_error *err, int ret, const char *what)
 {
 	char why[sizeof(err->msg)];
 
@@ -388,35 +387,35 @@ int cpu_put(struct kvmbox_vm *vm, unsigned what, const struct cpu_state *st, str
 		if (ret > 0) /* KVM returns 1 for a value it refuses */
 			ret = set_error(err, EINVAL, "KVM_SET_XCRS: value refused");
 		if (ret < 0)
-			return refused(err, ret, "extended control registers (XCR0)");
+			return cpu_refused(err, ret, "extended control registers (XCR0)");
 		ret = vcpu_ioctl(vm, KVM_SET_XSAVE, (struct kvm_xsave *)st->xsave, err);
 		if (ret < 0)
-			return refused(err, ret, "FPU/SSE state (XSAVE area)");
+			return cpu_refused(err, ret, "FPU/SSE state (XSAVE area)");
 	}
 	if ((what & CPU_MSRS) && (ret = put_msrs(vm, st, err)) < 0)
 		return ret;
 	if (what & CPU_DEBUG) {
 		ret = vcpu_ioctl(vm, KVM_SET_DEBUGREGS, &st->debugregs, err);
 		if (ret < 0)
-			return refused(err, ret, "debug registers");
+			return cpu_refused(err, ret, "debug registers");
 	}
 	if (what & CPU_MP) {
 		ret = vcpu_ioctl(vm, KVM_SET_MP_STATE, &st->mp_state, err);
 		if (ret < 0)
-			return refused(err, ret, "multiprocessing state");
+			return cpu_refused(err, ret, "multiprocessing state");
 	}
 	if (what & CPU_TSC)
 		put_tsc(vm, st);
 	if ((what & CPU_REGS) && (what & CPU_REGS_NOW)) {
 		ret = vcpu_ioctl(vm, KVM_SET_SREGS, &st->sregs, err);
 		if (ret < 0)
-			return refused(err, ret, "special registers");
+			return cpu_refused(err, ret, "special registers");
 		ret = vcpu_ioctl(vm, KVM_SET_REGS, &st->regs, err);
 		if (ret < 0)
-			return refused(err, ret, "general registers");
+			return cpu_refused(err, ret, "general registers");
 		ret = vcpu_ioctl(vm, KVM_SET_VCPU_EVENTS, &st->events, err);
 		if (ret < 0)
-			return refused(err, ret, "pending events");
+			return cpu_refused(err, ret, "pending events");
 		/* kvm_run shows them as an exit would (what kvmbox reads before the first). */
 		run->s.regs.regs = st->regs;
 		run->s.regs.sregs = st->sregs;

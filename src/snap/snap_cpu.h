@@ -79,6 +79,10 @@ int cpu_put(struct kvmbox_vm *vm, unsigned what, const struct cpu_state *st, str
 
 void cpu_state_free(struct cpu_state *st);
 
+/* KVM's answer RET (-errno, ERR holding KVM's words) to a component it refused, as one
+ * message: "this host's KVM refuses the WHAT (KVM's words)". Returns RET. */
+int cpu_refused(struct kvmbox_error *err, int ret, const char *what);
+
 /* Is INDEX an MSR kvmbox keeps (the one list, src/snap/snap_cpu.c)? Its name, or NULL. */
 const char *cpu_msr_name(uint32_t index);
 

@@ -251,9 +251,8 @@ static int setup_vcpu(struct kvmbox_vm *vm, void *ctx, struct kvmbox_error *err)
 		memcpy(c->entries, f->cpuid, f->ncpuid * sizeof(c->entries[0]));
 		ret = vcpu_ioctl(vm, KVM_SET_CPUID2, c, err);
 		free(c);
-		if (ret < 0)
-			return set_error(err, ENOTSUP, "this host's KVM refuses the guest's CPUID table (%s)",
-					 err ? err->msg : "");
+		if (ret < 0) /* ERR's own words go into the message: not printed into itself */
+			return cpu_refused(err, -ENOTSUP, "guest's CPUID table");
 	}
 	if (ret < 0)
 		return ret;
