@@ -145,8 +145,14 @@ int snap_write(struct kvmbox_vm *vm, const struct snap_capture *c, int fd, bool 
 	       struct kvmbox_error *err)
 {
 	uint64_t off = c->f.mem_offset;
+	struct stat st;
 	int ret = 0;
 
+	/* Written over, the file would change (cut short: take away) the memory mapped from it:
+	 * refused here, for every save (the embedder's, the guest's into save_fd, a fork's). */
+	if (fstat(fd, &st) == 0 && mem_backed_by(&vm->mem, st.st_dev, st.st_ino))
+		return set_error(err, EBUSY, "the VM's memory is mapped from this file: save into "
+				 "another one");
 	/* The pages first, the header last: a file cut short by a crash says so (its header
 	 * gives the size it should have, or it has none). */
 	for (uint64_t i = 0; i < c->f.nruns && ret == 0; i++) {
@@ -176,10 +182,6 @@ int kvmbox_vm_save(struct kvmbox_vm *vm, int fd, struct kvmbox_error *err)
 		return set_error(err, errno, "kvmbox_vm_save: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return set_error(err, EINVAL, "kvmbox_vm_save: not a regular file");
-	/* Written over, the file would change (cut short: take away) the memory mapped from it. */
-	if (mem_backed_by(&vm->mem, st.st_dev, st.st_ino))
-		return set_error(err, EBUSY, "kvmbox_vm_save: the VM's memory is mapped from this "
-				 "file: save into another one");
 	ret = snap_savable(vm, err);
 	if (ret < 0)
 		return ret;
