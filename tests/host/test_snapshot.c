@@ -123,12 +123,13 @@ static struct kvmbox_vm *vm_from_snapshot(const char *file, const char *share, s
 	struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = out, .share_dir = share };
 	struct kvmbox_error err = { "" };
 	struct kvmbox_vm *vm = NULL;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = open(file, O_RDONLY | O_CLOEXEC), ret;
 
 	assert_true(fd >= 0);
-	if (kvmbox_vm_restore(&vm, &cfg, fd, flags, &err) < 0)
-		fail_msg("restore %s: %s", file, err.msg);
+	ret = kvmbox_vm_restore(&vm, &cfg, fd, flags, &err);
 	close(fd);
+	if (ret < 0)
+		fail_msg("restore %s: %s", file, err.msg);
 	return vm;
 }
 
@@ -267,13 +268,14 @@ static void test_cpu_state_kept(void **state)
 static void test_mapped_file_is_busy(void **state)
 {
 	const char *argv[] = { "snap_state", "state", "busy" };
-	char *share = temp_dir();
+	char *share;
 	struct kvmbox_result res;
 	struct out out = { .len = 0 };
 	struct kvmbox_vm *vm;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	share = temp_dir();
 	vm = vm_from_image(guest_image("test-snap_state", KVMBOX_MODE_LONG), share, &out, 3, argv);
 	run_to_end(vm, &res);
 	assert_exit(&res, 10);
@@ -299,11 +301,13 @@ static void test_mapped_file_is_busy(void **state)
  * the restore goes on from there; after a fault nothing is saved. */
 static void test_save_option(void **state)
 {
-	char *dir = temp_dir(), *share = temp_dir(), rest[512], file[PATH_MAX];
+	char *dir, *share, rest[512], file[PATH_MAX];
 	struct cli c;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	dir = temp_dir();
+	share = temp_dir();
 	snprintf(file, sizeof(file), "%s", path_in(dir, "s.snap"));
 	lines_from(LINES / 2 + 1, rest, sizeof(rest));
 	RUN(&c, "run", "--save", file, "--share", share, guest_image("test-snap_half", KVMBOX_MODE_LONG),
@@ -347,11 +351,12 @@ static void test_save_option(void **state)
  * share, no snapshot. */
 static void test_snapshot_call_refusals(void **state)
 {
-	char *share = temp_dir();
+	char *share;
 	struct cli c;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	share = temp_dir();
 	RUN(&c, "run", guest_image("test-snap_half", KVMBOX_MODE_LONG), "--", "snap");
 	assert_int_equal(c.status, 64); /* no share: the guest's own open fails first */
 	write_file(path_in(share, "snap"), "x", 1);
@@ -377,11 +382,12 @@ static void test_snapshot_call_refusals(void **state)
  * use, and --sandbox applies to it. */
 static void test_restore_revalidates(void **state)
 {
-	char *share = temp_dir(), *half, all[512], snap[PATH_MAX];
+	char *share, *half, all[512], snap[PATH_MAX];
 	struct cli c;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	share = temp_dir();
 	lines_from(1, all, sizeof(all));
 	RUN(&c, "run", "--share", share, guest_image("test-snap_half", KVMBOX_MODE_LONG));
 	assert_int_equal(c.status, 10);
@@ -435,11 +441,12 @@ static void test_restore_revalidates(void **state)
 /* Several VMs from snapshots, and one snapshot many times (restore= in --vm, count=N). */
 static void test_several_from_snapshots(void **state)
 {
-	char *share = temp_dir(), *half = NULL, spec[PATH_MAX * 2];
+	char *share, spec[PATH_MAX * 2];
 	struct cli c;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	share = temp_dir();
 	RUN(&c, "run", "--share", share, guest_image("test-snap_state", KVMBOX_MODE_LONG));
 	assert_int_equal(c.status, 10);
 	snprintf(spec, sizeof(spec), "w,restore=%s,count=3", path_in(share, "state"));
@@ -459,7 +466,6 @@ static void test_several_from_snapshots(void **state)
 	RUN(&c, "run", "--vm", spec);
 	assert_int_equal(c.status, 11);
 	assert_int_equal(access(path_in(share, "again"), R_OK), 0);
-	free(half);
 	remove_tree(share);
 	free(share);
 }
@@ -566,6 +572,47 @@ static void test_fork_refusals(void **state)
 	assert_int_equal(kvmbox_vm_fork(vm, NULL, &child, &err), -EBUSY);
 	assert_int_equal(kvmbox_vm_save(vm, 1, &err), -EINVAL); /* not a regular file */
 	kvmbox_vm_destroy(vm);
+}
+
+/* A VM restored from a file without KVMBOX_RESTORE_COPY has its memory mapped from it: a save
+ * into that file is refused (EBUSY) and leaves the file as it was. (The refusal is the one
+ * writer's, snap_write, which a guest's save into the VM's save_fd goes through too.) */
+static void test_save_refuses_its_own_backing_file(void **state)
+{
+	char *dir, file[PATH_MAX];
+	struct out out = { .len = 0 };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_result res;
+	struct kvmbox_vm *vm;
+	uint8_t *before, *after;
+	size_t n_before, n_after;
+	int fd;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	dir = temp_dir();
+	snprintf(file, sizeof(file), "%s", path_in(dir, "hello.snap"));
+	vm = vm_from_image(guest_image("hello", KVMBOX_MODE_LONG), NULL, &out, 0, NULL);
+	run_to_end(vm, &res);
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(kvmbox_vm_save(vm, fd, &err), 0);
+	kvmbox_vm_destroy(vm);
+	before = read_whole_file(file, &n_before);
+	assert_non_null(before);
+	vm = vm_from_snapshot(file, NULL, &out, 0);
+	assert_int_equal(kvmbox_vm_save(vm, fd, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "mapped from this file"));
+	kvmbox_vm_destroy(vm);
+	close(fd);
+	after = read_whole_file(file, &n_after);
+	assert_non_null(after);
+	assert_int_equal(n_after, n_before);
+	assert_memory_equal(after, before, n_before);
+	free(before);
+	free(after);
+	remove_tree(dir);
+	free(dir);
 }
 
 /* ---- Hostile files ------------------------------------------------------------------------ */
@@ -726,13 +773,15 @@ static struct file copy_of(const struct file *v)
 
 static void test_hostile_files(void **state)
 {
-	char *dir = temp_dir(), *share = temp_dir();
+	char *dir, *share;
 	struct file v, f;
 	struct cli c;
 	uint8_t *p;
 
 	(void)state;
 	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	dir = temp_dir();
+	share = temp_dir();
 	RUN(&c, "run", "--share", share, guest_image("test-snap_state", KVMBOX_MODE_LONG));
 	assert_int_equal(c.status, 10);
 	v.b = read_whole_file(path_in(share, "state"), &v.len);
@@ -820,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_several_from_snapshots),
 		cmocka_unit_test(test_forks),
 		cmocka_unit_test(test_fork_refusals),
+		cmocka_unit_test(test_save_refuses_its_own_backing_file),
 		cmocka_unit_test(test_hostile_files),
 	};
 
