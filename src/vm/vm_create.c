@@ -376,6 +376,7 @@ int kvmbox_vm_read(const struct kvmbox_vm *vm, gpa_t gpa, void *buf, size_t len)
 
 int kvmbox_vm_write(struct kvmbox_vm *vm, gpa_t gpa, const void *buf, size_t len)
 {
+	snap_template_free(vm); /* a fork template holds memory as it was */
 	return mem_write(&vm->mem, gpa, buf, len);
 }
 

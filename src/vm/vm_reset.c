@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "mem/mem.h"
 #include "snap/snap_cpu.h"
+#include "snap/snap_save.h"
 #include "vm/vm.h"
 #include "vm/vm_lifecycle.h"
 
@@ -172,6 +173,7 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	if (!vm || !vm->point.taken)
 		return set_error(err, ENOENT, "kvmbox_vm_reset: the VM has no reset point");
 	p = vm->point.state;
+	snap_template_free(vm); /* a fork template holds the state the reset replaces */
 	ret = complete_pending_io(vm, err);
 	if (ret == 0)
 		ret = mem_point_restore(vm, err);

@@ -574,6 +574,39 @@ static void test_fork_refusals(void **state)
 	kvmbox_vm_destroy(vm);
 }
 
+/* A fork copies the VM as it is now, not as it was at the previous fork: a reset and a
+ * write in between show in the next child. */
+static void test_fork_follows_reset_and_write(void **state)
+{
+	struct out out = { .len = 0 }, cout = { .len = 0 };
+	struct kvmbox_vm_config cfg = { .console = capture_console, .console_ctx = &cout };
+	struct kvmbox_error err = { "" };
+	struct kvmbox_vm *vm, *child = NULL;
+	struct kvmbox_result res;
+	uint32_t seven = 7, word = 0;
+
+	(void)state;
+	skip_unless_host_runs(KVMBOX_MODE_LONG);
+	vm = vm_from_image(guest_image("hello", KVMBOX_MODE_LONG), NULL, &out, 0, NULL);
+	assert_int_equal(kvmbox_vm_set_reset_point(vm, &err), 0);
+	run_to_end(vm, &res);
+	assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+	assert_int_equal(kvmbox_vm_fork(vm, &cfg, &child, &err), 0); /* of the halted VM */
+	kvmbox_vm_destroy(child);
+	assert_int_equal(kvmbox_vm_reset(vm, &err), 0);
+	assert_int_equal(kvmbox_vm_fork(vm, &cfg, &child, &err), 0);
+	run_to_end(child, &res); /* from the start again: it prints */
+	assert_int_equal(res.stop, KVMBOX_STOP_HALT);
+	assert_string_equal(cout.buf, "Hello, world!\n");
+	kvmbox_vm_destroy(child);
+	assert_int_equal(kvmbox_vm_write(vm, 0x3000, &seven, sizeof(seven)), 0);
+	assert_int_equal(kvmbox_vm_fork(vm, &cfg, &child, &err), 0);
+	assert_int_equal(kvmbox_vm_read(child, 0x3000, &word, sizeof(word)), 0);
+	assert_int_equal(word, 7);
+	kvmbox_vm_destroy(child);
+	kvmbox_vm_destroy(vm);
+}
+
 /* A VM restored from a file without KVMBOX_RESTORE_COPY has its memory mapped from it: a save
  * into that file is refused (EBUSY) and leaves the file as it was. (The refusal is the one
  * writer's, snap_write, which a guest's save into the VM's save_fd goes through too.) */
@@ -869,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_several_from_snapshots),
 		cmocka_unit_test(test_forks),
 		cmocka_unit_test(test_fork_refusals),
+		cmocka_unit_test(test_fork_follows_reset_and_write),
 		cmocka_unit_test(test_save_refuses_its_own_backing_file),
 		cmocka_unit_test(test_hostile_files),
 	};
