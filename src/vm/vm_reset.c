@@ -180,17 +180,18 @@ int kvmbox_vm_reset(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	/* A point taken after a run: the rest of the vCPU, the events with the registers. */
 	if (ret == 0 && p->cpu)
 		ret = cpu_put(vm, CPU_RESET | CPU_SREGS_LAZY, p->cpu, err);
+	/* Each feature's state as a fresh VM's (a fresh VM has no open guest files, no fault to
+	 * report ...), then what a point taken after a run kept of it. */
+	if (ret == 0)
+		features_reset(vm);
 	if (ret == 0 && p->feat)
 		ret = features_restore(vm, p->feat, vm->nfeat, err);
 	if (ret < 0) {
 		vm->stopped = true;
 		return ret;
 	}
-	if (!p->cpu) {
+	if (!p->cpu)
 		restore_registers(vm);
-		/* Each feature's state as a fresh VM's (a fresh VM has no open guest files ...). */
-		features_reset(vm);
-	}
 	vm->stats = p->stats;
 	vm->last_stop = p->last_stop;
 	vm->pending = KVMBOX_STOP_NONE;
