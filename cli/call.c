@@ -133,6 +133,8 @@ static int parse(int argc, char **argv, struct call_opts *c, char *err, size_t e
 		c->list = true;
 		idx++;
 	}
+	if (cli_vm_opts_done(&c->run, &c->vm, NULL, err, errlen) < 0)
+		return -1;
 	if (c->list)
 		return idx < argc ? cli_fail(err, errlen, "--list takes no FUNCTION") : 0;
 	if (idx >= argc)
@@ -352,7 +354,7 @@ static int call_main_run(struct call_opts *c)
 		status = cli_check_restore(&c->run, 0, &copy);
 		cli_apply_profile(&c->run, &c->vm, &cfg);
 		if (status == EXIT_OK)
-			status = cli_vm_restore(&cfg, c->vm.restore, copy, c->vm.restore, &vm);
+			status = cli_vm_restore(&cfg, &c->vm, copy, c->vm.restore, &vm);
 		if (status == EXIT_OK && c->list) {
 			status = list(NULL, vm);
 			kvmbox_vm_destroy(vm);

@@ -124,17 +124,20 @@ static int restore_failed(int ret, const char *who, const char *msg)
 	}
 }
 
-int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool copy,
+int cli_vm_restore(const struct kvmbox_vm_config *cfg, const struct vm_opts *v, bool copy,
 		   const char *who, struct kvmbox_vm **vmp)
 {
+	struct kvmbox_vm_config c = *cfg;
 	struct kvmbox_error err = { "" };
+	const char *path = v->restore;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 
 	if (fd < 0) {
 		fprintf(stderr, "kvmbox: %s: %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
-	ret = kvmbox_vm_restore(vmp, cfg, fd, copy ? KVMBOX_RESTORE_COPY : 0, &err);
+	c.mode = v->mode; /* AUTO: the snapshot's; another mode is refused */
+	ret = kvmbox_vm_restore(vmp, &c, fd, copy ? KVMBOX_RESTORE_COPY : 0, &err);
 	close(fd);
 	if (ret < 0)
 		return restore_failed(ret, who, err.msg);

@@ -24,12 +24,12 @@ int cli_image_read(const struct vm_opts *v, uint8_t **file, struct kvmbox_image 
 int cli_vm_start(const struct kvmbox_vm_config *cfg, const struct kvmbox_image *img,
 		 const char *who, struct kvmbox_vm **vmp);
 
-/* Make the VM of CFG from the snapshot file PATH (kvmbox_vm_restore; COPY: read its pages
- * rather than map them, for a file that may change while the VM runs): EXIT_USAGE (not a
- * snapshot, corrupt, another mode or size than CFG's, a share file CFG's share cannot give
- * back), EXIT_UNSUPPORTED (this host cannot restore some of its state, or run its mode),
- * EXIT_NO_KVM or EXIT_HOST. WHO names the VM in messages. */
-int cli_vm_restore(const struct kvmbox_vm_config *cfg, const char *path, bool copy,
+/* Make the VM of CFG from V's snapshot file (V->restore; kvmbox_vm_restore, in the mode V
+ * asks for if any; COPY: read its pages rather than map them, for a file that may change while
+ * the VM runs): EXIT_USAGE (not a snapshot, corrupt, another mode or size than asked, a
+ * share file CFG's share cannot give back), EXIT_UNSUPPORTED (this host cannot restore some
+ * of its state, or run its mode), EXIT_NO_KVM or EXIT_HOST. WHO names the VM in messages. */
+int cli_vm_restore(const struct kvmbox_vm_config *cfg, const struct vm_opts *v, bool copy,
 		   const char *who, struct kvmbox_vm **vmp);
 
 /* --save FILE when the run has ended with STATUS: unless the guest asked for a snapshot

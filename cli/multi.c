@@ -214,8 +214,7 @@ static int create_vm(struct multi_run *r, unsigned i)
 	cli_apply_profile(r->o, v, &cfg);
 	cfg.save_fd = r->in->save[i] >= 0 ? r->in->save[i] : 0;
 	if (v->restore) {
-		cfg.mode = v->mode;
-		status = cli_vm_restore(&cfg, v->restore, r->in->restore_copy[i], who, &r->vms[i]);
+		status = cli_vm_restore(&cfg, v, r->in->restore_copy[i], who, &r->vms[i]);
 	} else {
 		status = cli_image_read(v, &file, &img, &cfg.mode);
 		if (status == EXIT_OK)

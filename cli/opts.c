@@ -408,22 +408,26 @@ static void single_name(struct vm_opts *v)
 			*p = '_';
 }
 
-/* What only one VM's whole set of options can tell. */
-static int check_vm(const struct run_opts *o, const struct vm_opts *v, char *err, size_t errlen)
+/* What only one VM's whole set of options can tell. Messages start with the VM's name (--vm),
+ * else with CMD (NULL: no prefix, the caller prints its own). */
+static int check_vm(const struct run_opts *o, const struct vm_opts *v, const char *cmd, char *err,
+		    size_t errlen)
 {
-	const char *who = o->several ? v->name : "kvmbox run";
+	const char *who = o->several ? v->name : cmd;
+	char pre[80];
 
+	snprintf(pre, sizeof(pre), "%s%s", who ? who : "", who ? ": " : "");
 	if (v->entry_set && !v->flat)
-		return cli_fail(err, errlen, "%s: --entry applies to flat binaries: give --load ADDR too",
-				who);
+		return cli_fail(err, errlen, "%s--entry applies to flat binaries: give --load ADDR too",
+				pre);
 	if (v->flat && !v->image)
-		return cli_fail(err, errlen, "%s: --load needs an IMAGE", who);
+		return cli_fail(err, errlen, "%s--load needs an IMAGE", pre);
 	if (o->nspec && !v->image && !v->restore)
 		return cli_fail(err, errlen, "--vm %s: an IMAGE is needed (or restore=FILE)", v->name);
 	if (v->restore && (v->image || v->flat || v->entry_set || v->guard_null || v->nargs))
-		return cli_fail(err, errlen, "%s: %s: a VM restored from a snapshot is the snapshot's "
+		return cli_fail(err, errlen, "%s%s: a VM restored from a snapshot is the snapshot's "
 				"guest, as it was: no IMAGE, --load, --entry, --guard-null or arguments",
-				who, o->several ? "restore=" : "--restore");
+				pre, o->several ? "restore=" : "--restore");
 	if ((run_is_scheduled(o) || o->stats_json) && (v->gdb || v->gdb_wait))
 		return cli_fail(err, errlen, "%s: gdb debugs a VM run alone (kvmbox run --gdb SPEC "
 				"IMAGE): under the scheduler a VM stopped in gdb would stop every other VM",
@@ -496,13 +500,18 @@ static int build_vms(struct run_opts *o, int argc, char **argv, char *err, size_
 	}
 	if (o->nvms > 1 && check_names(o, err, errlen) < 0)
 		return -1;
-	for (i = 0; i < o->nvms; i++) {
-		if (!o->vms[i].entry_set)
-			o->vms[i].entry = o->vms[i].load;
-		if (check_vm(o, &o->vms[i], err, errlen) < 0)
+	for (i = 0; i < o->nvms; i++)
+		if (cli_vm_opts_done(o, &o->vms[i], "kvmbox run", err, errlen) < 0)
 			return -1;
-	}
 	return 0;
+}
+
+int cli_vm_opts_done(const struct run_opts *o, struct vm_opts *v, const char *cmd, char *err,
+		     size_t errlen)
+{
+	if (!v->entry_set)
+		v->entry = v->load;
+	return check_vm(o, v, cmd, err, errlen);
 }
 
 bool run_is_scheduled(const struct run_opts *o)

@@ -86,6 +86,14 @@ void run_opts_free(struct run_opts *o);
 /* Does this run need the scheduler (several VMs, or a scheduler-only option)? */
 bool run_is_scheduled(const struct run_opts *o);
 
+/* The end of one VM's options V of the run O (CMD, "kvmbox run", starts the messages of a
+ * VM given without --vm; NULL: none, the caller prints its own):
+ * the entry point defaults to the load address, and what only the whole set can tell is
+ * checked (--entry without --load, a restored VM with an IMAGE, --load, --entry,
+ * --guard-null or arguments, gdb under the scheduler). -1 with ERR set, or 0. */
+int cli_vm_opts_done(const struct run_opts *o, struct vm_opts *v, const char *cmd, char *err,
+		     size_t errlen);
+
 /* The per-VM options, X(index, key, getopt has_arg): the long options of the command line
  * and the keys of --vm and vm_opt_set, from this one list. */
 #define PER_VM_OPTIONS(X)                                                                     \

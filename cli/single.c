@@ -203,8 +203,7 @@ int cli_single_run(const struct run_opts *o, const struct run_inputs *in, volati
 
 	cli_apply_profile(o, v, &cfg);
 	if (v->restore) {
-		cfg.mode = v->mode;
-		status = cli_vm_restore(&cfg, v->restore, in->restore_copy[0], v->restore, &vm);
+		status = cli_vm_restore(&cfg, v, in->restore_copy[0], v->restore, &vm);
 	} else {
 		status = cli_image_read(v, &file, &img, &cfg.mode);
 		if (status == EXIT_OK)

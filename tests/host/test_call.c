@@ -470,6 +470,14 @@ static void test_cli_call_restore(void **state)
 	RUN(&c, "call", "--restore", img, "add", "1", "2");
 	assert_int_equal(c.status, 2);
 	assert_non_null(strstr(c.err, "not a kvmbox snapshot"));
+	/* The snapshot is the VM: --mode must agree with it, and the image's own options have
+	 * nothing to apply to (as for `kvmbox run --restore`). */
+	RUN(&c, "call", "--restore", path, "-m", "real", "--list");
+	assert_int_equal(c.status, 2);
+	assert_non_null(strstr(c.err, "long-mode VM, not real mode"));
+	RUN(&c, "call", "--restore", path, "--entry", "0x1000", "--list");
+	assert_int_equal(c.status, 2);
+	assert_non_null(strstr(c.err, "kvmbox call: --entry applies to flat binaries"));
 	unlink(path);
 }
 
