@@ -12,6 +12,7 @@
 #include "mem/mem.h"
 #include "vm/vm.h"
 #include "hc/hc.h"
+#include "image/image.h"
 
 struct hostfn {
 	char name[KVMBOX_HOST_FN_NAME_MAX + 1];
@@ -41,20 +42,16 @@ static const struct hostfn *find(const struct hostfn_state *st, const char *name
 	return NULL;
 }
 
-/* What a name may hold: the characters of a C or assembler symbol (as export names). */
+/* What a name may hold: the characters of a C or assembler symbol, as export names. */
 static bool good_name(const char *name)
 {
 	size_t len = name ? strnlen(name, KVMBOX_HOST_FN_NAME_MAX + 1) : 0;
 
 	if (len == 0 || len > KVMBOX_HOST_FN_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '$'))
+	for (size_t i = 0; i < len; i++)
+		if (!image_name_char(name[i]))
 			return false;
-	}
 	return true;
 }
 
