@@ -980,14 +980,10 @@ static int cmd_call(int reps)
 static int cmd_rss(void)
 {
 	static const int counts[] = { 1, 100, 1000 };
-	struct rlimit rl;
 	size_t run_size;
 	int kvm = open_kvm(&run_size);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	(void)bench_nofile_max(); /* the soft open-file limit up to the hard one */
 	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
 		struct fvm *v = bench_xcalloc((size_t)counts[c], sizeof(*v));
 		long before = bench_rss_kib(), after;

@@ -32,7 +32,6 @@
  *
  * Guests: build/guests/hello-long.elf and build/guests/test-bench_hc-long.elf ($BUILD). */
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include "kvmbox/call.h"
 #include "kvmbox/kvmbox.h"
@@ -437,12 +436,8 @@ static int cmd_rss(void)
 {
 	static const int counts[] = { 1, 100, 1000 };
 	struct image_buf b;
-	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	(void)bench_nofile_max(); /* the soft open-file limit up to the hard one */
 	load_image(&b, "hello-long.elf");
 	/* One VM first, so that libc's and the library's one-time allocations are not counted. */
 	kvmbox_vm_destroy(vm_new(&b, 0));
@@ -679,12 +674,8 @@ static void snap_saves(const struct image_buf *hello, int reps, const char *dir)
 static int cmd_snap(int reps, int forks, const char *dir)
 {
 	struct image_buf hello;
-	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	(void)bench_nofile_max(); /* the soft open-file limit up to the hard one */
 	load_image(&hello, "hello-long.elf");
 	snap_restores(&hello, reps, dir);
 	snap_forks(forks);
