@@ -269,7 +269,7 @@ static void test_point_after_run(void **state)
 	struct kvmbox_result res;
 	struct kvmbox_vm *vm;
 	struct image im;
-	struct out out;
+	struct out out = { .len = 0 };
 	uint64_t exits;
 
 	(void)state;
