@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <unistd.h>
 #include "kvmbox/kvmbox.h"
 #include "base/util.h"
 
@@ -27,4 +29,40 @@ char *text_printable(char *dst, size_t size, const char *src)
 		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	dst[i] = '\0';
 	return dst;
+}
+
+int fd_read_all(int fd, void *dst, uint64_t len, uint64_t off)
+{
+	uint8_t *p = dst;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (uint64_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int fd_write_all(int fd, const void *src, uint64_t len, uint64_t off)
+{
+	const uint8_t *p = src;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (uint64_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
 }

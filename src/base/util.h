@@ -22,6 +22,12 @@ int set_error(struct kvmbox_error *err, int errnum, const char *fmt, ...)
  * starting a forged "kvmbox:" line, and no byte a JSON parser would refuse. Returns DST. */
 char *text_printable(char *dst, size_t size, const char *src);
 
+/* All LEN bytes at file offset OFF of FD, read into DST or written from SRC, in pieces of at
+ * most 1 GiB, again after EINTR. Returns 0, -errno, or -EIO when the file ends first (read)
+ * or a write takes nothing. */
+int fd_read_all(int fd, void *dst, uint64_t len, uint64_t off);
+int fd_write_all(int fd, const void *src, uint64_t len, uint64_t off);
+
 /* Elements of a true array (not a pointer). */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -405,23 +405,6 @@ int mem_point_restore(struct kvmbox_vm *vm, struct kvmbox_error *err)
  * of its own, and a process has 65530 of them (vm.max_map_count) for all its VMs. */
 #define MAP_RUNS_MAX 64
 
-/* Read LEN bytes at OFF of FD into DST, all of them. */
-static int read_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, dst, len < (1u << 30) ? len : (1u << 30), (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		dst += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const struct mem_source *src,
 		 struct kvmbox_error *err)
 {
@@ -449,7 +432,7 @@ int mem_map_from(struct kvmbox_vm *vm, uint64_t size, gpa_t slot_base, const str
 		if (src->identity)
 			off = src->offset + (r->first << PAGE_SHIFT);
 		if (copy) {
-			ret = read_all(src->fd, dst, len, off);
+			ret = fd_read_all(src->fd, dst, len, off);
 			if (ret < 0)
 				return set_error(err, -ret, "reading the snapshot's guest pages: %s",
 						 ret == -EIO ? "the file ends early" : strerror(-ret));

@@ -398,17 +398,10 @@ static int make_template(struct kvmbox_vm *vm, struct kvmbox_error *err)
 	}
 	for (uint64_t i = 0; ret == 0 && i < c.f.nruns; i++) {
 		uint64_t len = c.runs[i].pages << PAGE_SHIFT, off = c.runs[i].first << PAGE_SHIFT;
-		const uint8_t *p = gmem_ptr(&vm->mem, off, len);
 
-		while (len && ret == 0) {
-			ssize_t n = pwrite(t->memfd, p, len, (off_t)off);
-
-			if (n <= 0 && errno != EINTR)
-				ret = set_error(err, n < 0 ? errno : EIO, "fork template: %s",
-						strerror(n < 0 ? errno : EIO));
-			else if (n > 0)
-				p += n, len -= (uint64_t)n, off += (uint64_t)n;
-		}
+		ret = fd_write_all(t->memfd, gmem_ptr(&vm->mem, off, len), len, off);
+		if (ret < 0)
+			ret = set_error(err, -ret, "fork template: %s", strerror(-ret));
 	}
 	if (ret == 0 && fcntl(t->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
 			      F_SEAL_SEAL) < 0)

@@ -125,22 +125,6 @@ int snap_capture(struct kvmbox_vm *vm, unsigned reason, struct snap_capture *c,
 	return snap_file_build(f, &c->meta, &c->meta_len, err);
 }
 
-static int write_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int snap_write(struct kvmbox_vm *vm, const struct snap_capture *c, int fd, bool truncate,
 	       struct kvmbox_error *err)
 {
@@ -158,11 +142,11 @@ int snap_write(struct kvmbox_vm *vm, const struct snap_capture *c, int fd, bool 
 	for (uint64_t i = 0; i < c->f.nruns && ret == 0; i++) {
 		uint64_t len = c->runs[i].pages << PAGE_SHIFT;
 
-		ret = write_all(fd, gmem_ptr(&vm->mem, c->runs[i].first << PAGE_SHIFT, len), len, off);
+		ret = fd_write_all(fd, gmem_ptr(&vm->mem, c->runs[i].first << PAGE_SHIFT, len), len, off);
 		off += len;
 	}
 	if (ret == 0)
-		ret = write_all(fd, c->meta, c->meta_len, 0);
+		ret = fd_write_all(fd, c->meta, c->meta_len, 0);
 	if (ret == 0 && truncate && ftruncate(fd, (off_t)c->f.file_size) < 0)
 		ret = -errno;
 	if (ret < 0)
