@@ -98,7 +98,9 @@ static int place_buffers(struct kvmbox_vm *vm, const struct kvmbox_call_arg *arg
 		at[i] = p;
 	}
 	floor = real ? CALL_STACK_MIN_REAL : CALL_STACK_MIN;
-	if (p < floor || call_overlaps_image(vm, p - floor, top))
+	/* The buffers take TOTAL bytes below the aligned top (each is rounded up to 16): room for
+	 * them and the stack is asked before P, which wraps when there is none, is used. */
+	if (total + floor > (top & ~15ull) || call_overlaps_image(vm, p - floor, top))
 		return set_error(err, E2BIG, "kvmbox_vm_call: the call area [0x%llx, 0x%llx) and its "
 				 "stack of %llu bytes would overlap the image (a larger --mem helps in "
 				 "the 32- and 64-bit modes)", (unsigned long long)p,

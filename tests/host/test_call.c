@@ -371,6 +371,15 @@ static void test_refusals(void **state)
 	assert_int_equal(kvmbox_vm_call(c.vm, "add", NULL, 0, NULL, NULL, &c.err), -EINVAL);
 	/* Refusals ran nothing: the VM still calls. */
 	assert_int_equal(call_int(&c, "get_init", NULL, 0), 42);
+	/* In the least memory a VM may have, the area's bound is more than lies below the stack
+	 * top: too big all the same, not a fault. */
+	cfg.mem_size = KVMBOX_MEM_MIN;
+	assert_int_equal(kvmbox_vm_create(&bare, &cfg, &c.err), 0);
+	assert_int_equal(kvmbox_vm_load(bare, &c.img, &c.err), 0);
+	assert_int_equal(kvmbox_vm_call(bare, "str_len", big, 1, NULL, &res, &c.err), -E2BIG);
+	assert_non_null(strstr(c.err.msg, "call area"));
+	kvmbox_vm_destroy(bare);
+	cfg.mem_size = 0;
 	free(big[0].buf);
 	callvm_close(&c);
 
