@@ -5,7 +5,6 @@
  * on the way, not a forged one (a forger recomputes them), so every field is checked as if
  * hostile all the same. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,18 +240,16 @@ int snap_file_build(struct snap_file *f, uint8_t **bufp, size_t *lenp, struct kv
 
 /* ---- Checking --------------------------------------------------------------------------- */
 
-static int bad(struct kvmbox_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Every refusal: -ENOEXEC and one line starting "not a valid snapshot: " or a clearer word. */
-static int bad(struct kvmbox_error *err, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
+#define bad(err, ...) set_error(err, ENOEXEC, __VA_ARGS__)
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return set_error(err, ENOEXEC, "%s", what);
+/* The header's 16-byte writer field (the kvmbox version that wrote the file) as a printable,
+ * NUL-terminated string: the file's words, filtered as every outside string is. */
+static void writer_of(const uint8_t *head, char out[17])
+{
+	memcpy(out, head + H_WRITER, 16);
+	out[16] = 0;
+	text_printable(out, 17, out);
 }
 
 static bool all_zero(const void *p, size_t len)
@@ -279,11 +276,7 @@ static int check_head(const uint8_t *head, size_t len, uint64_t file_size, struc
 	if (len < SNAP_HEADER_SIZE)
 		return bad(err, "truncated: %zu bytes, shorter than a snapshot's header", len);
 	version = get32(head + H_VERSION);
-	memcpy(writer, head + H_WRITER, 16);
-	writer[16] = 0;
-	for (char *c = writer; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
+	writer_of(head, writer);
 	if (version != SNAP_VERSION)
 		return bad(err, "snapshot format version %u (written by kvmbox %s); this kvmbox (%s) "
 			   "reads version %u only", version, writer, KVMBOX_VERSION, SNAP_VERSION);
@@ -641,11 +634,7 @@ int snap_file_parse(const uint8_t *meta, size_t meta_len, uint64_t file_size,
 	if (end > meta_len)
 		return bad(err, "truncated: the state ends at byte %llu, %zu were read",
 			   (unsigned long long)end, meta_len);
-	memcpy(f->writer, meta + H_WRITER, 16);
-	f->writer[16] = 0;
-	for (char *c = f->writer; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
+	writer_of(meta, f->writer);
 	f->file_size = file_size;
 	for (uint32_t i = 0; i < n; i++) {
 		if (e[i].type != SNAP_SEC_MEMORY &&
