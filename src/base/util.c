@@ -31,12 +31,12 @@ char *text_printable(char *dst, size_t size, const char *src)
 	return dst;
 }
 
-int fd_read_all(int fd, void *dst, uint64_t len, uint64_t off)
+/* The loop both share: pread or pwrite until LEN bytes are done. */
+static int fd_all(int fd, uint8_t *p, uint64_t len, uint64_t off, bool write)
 {
-	uint8_t *p = dst;
-
 	while (len) {
-		ssize_t n = pread(fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
+		size_t chunk = len < (1u << 30) ? len : (1u << 30);
+		ssize_t n = write ? pwrite(fd, p, chunk, (off_t)off) : pread(fd, p, chunk, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -49,20 +49,12 @@ int fd_read_all(int fd, void *dst, uint64_t len, uint64_t off)
 	return 0;
 }
 
+int fd_read_all(int fd, void *dst, uint64_t len, uint64_t off)
+{
+	return fd_all(fd, dst, len, off, false);
+}
+
 int fd_write_all(int fd, const void *src, uint64_t len, uint64_t off)
 {
-	const uint8_t *p = src;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return fd_all(fd, (uint8_t *)src, len, off, true); /* pwrite only reads it */
 }
